@@ -1,0 +1,43 @@
+#include "fs/fs.hpp"
+
+#include <sys/stat.h>
+
+namespace rotator::fs {
+
+const char* file_type_name(FileType type) {
+  switch (type) {
+    case FileType::regular: return "file";
+    case FileType::directory: return "directory";
+    case FileType::symlink: return "symlink";
+    case FileType::fifo: return "fifo";
+    case FileType::socket: return "socket";
+    case FileType::char_device: return "character device";
+    case FileType::block_device: return "block device";
+    case FileType::unknown: break;
+  }
+  return "unknown";
+}
+
+FileType Stat::type() const {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return FileType::regular;
+    case S_IFDIR: return FileType::directory;
+    case S_IFLNK: return FileType::symlink;
+    case S_IFIFO: return FileType::fifo;
+    case S_IFSOCK: return FileType::socket;
+    case S_IFCHR: return FileType::char_device;
+    case S_IFBLK: return FileType::block_device;
+    default: return FileType::unknown;
+  }
+}
+
+Result<DirHandle> open_dir(Fs& fs, int dir_fd, const std::string& name) {
+  TRY_ASSIGN(int fd, fs.open_dir(dir_fd, name));
+  return DirHandle(fs, fd);
+}
+
+Metadata metadata_of(const Stat& st) {
+  return Metadata{st.mode, st.uid, st.gid, st.atime, st.mtime};
+}
+
+}  // namespace rotator::fs

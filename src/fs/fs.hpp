@@ -1,0 +1,229 @@
+// The one seam through which rotator touches the filesystem.
+//
+// Every filesystem call of the program goes through an `Fs`: PosixFs is the
+// real implementation (the only file that includes <fcntl.h>/<unistd.h> for
+// file work); FaultFs (fault_fs.hpp) wraps another Fs to fail or "crash" at
+// the k-th call, for the crash-enumeration tests.
+//
+// Calling convention: directories are opened as descriptors and every call is
+// relative to one (openat style), so no path is re-resolved per entry and
+// paths longer than PATH_MAX work. `k_cwd` stands for AT_FDCWD: then `name`
+// may be any absolute or relative path. Symlinks are never followed: lstat is
+// fstatat(AT_SYMLINK_NOFOLLOW), open_dir uses O_NOFOLLOW.
+//
+// Error handling: every call returns Result; the Error carries errno, the
+// operation and the path as given (callers add context with display paths).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace rotator::fs {
+
+inline constexpr int k_cwd = -100;  // == AT_FDCWD on Linux
+
+enum class FileType : std::uint8_t {
+  unknown,  // d_type was DT_UNKNOWN: call lstat
+  regular,
+  directory,
+  symlink,
+  fifo,
+  socket,
+  char_device,
+  block_device,
+};
+
+const char* file_type_name(FileType type);
+
+struct DirEntry {
+  std::string name;
+  ino_t ino = 0;
+  FileType type = FileType::unknown;
+};
+
+struct Stat {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  mode_t mode = 0;  // full st_mode (type + permission bits)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  nlink_t nlink = 0;
+  off_t size = 0;
+  blkcnt_t blocks = 0;
+  timespec atime{};
+  timespec mtime{};
+  FileType type() const;
+  bool is_dir() const { return type() == FileType::directory; }
+};
+
+enum class RenameMode { replace, no_replace };  // no_replace: EEXIST if `new_name` exists
+enum class LockMode { no_wait, wait };
+
+// Attributes copied by copy_metadata. Owner changes need privilege; a failed
+// chown by a non-root user is ignored (as rsync -a without root does).
+struct Metadata {
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  timespec atime{};
+  timespec mtime{};
+};
+
+class Fs {
+ public:
+  virtual ~Fs() = default;
+
+  // --- read-only -------------------------------------------------------
+  // Opens directory `name` relative to `dir_fd` (O_DIRECTORY|O_NOFOLLOW).
+  // Returns the descriptor; the caller closes it with close().
+  virtual Result<int> open_dir(int dir_fd, const std::string& name) = 0;
+  // Never fails; never counted or refused by FaultFs.
+  virtual void close(int fd) = 0;
+  // All entries of the open directory except "." and "..", unsorted, with
+  // d_ino and d_type (FileType::unknown when the filesystem gives none).
+  virtual Result<std::vector<DirEntry>> list_dir(int dir_fd) = 0;
+  // fstatat(AT_SYMLINK_NOFOLLOW); an empty `name` stats `dir_fd` itself.
+  virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
+  virtual Result<std::string> readlink(int dir_fd, const std::string& name) = 0;
+  // Whole content of a regular file (small files only: state, config, rules).
+  virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
+  // Extended attributes of `name` (not followed): list of (key, value).
+  virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
+      int dir_fd, const std::string& name) = 0;
+
+  // --- mutating --------------------------------------------------------
+  virtual Status mkdir(int dir_fd, const std::string& name, mode_t mode) = 0;
+  // Hard link; never follows a symlink at `old_name` (linkat flags 0).
+  virtual Status link(int old_dir, const std::string& old_name, int new_dir,
+                      const std::string& new_name) = 0;
+  virtual Status symlink(const std::string& target, int dir_fd, const std::string& name) = 0;
+  // renameat2; RenameMode::no_replace maps to RENAME_NOREPLACE (emulated with
+  // a link/lstat check where the filesystem lacks it: never overwrites).
+  virtual Status rename(int old_dir, const std::string& old_name, int new_dir,
+                        const std::string& new_name, RenameMode mode) = 0;
+  virtual Status unlink(int dir_fd, const std::string& name) = 0;
+  virtual Status rmdir(int dir_fd, const std::string& name) = 0;
+  // Creates `new_name` (O_EXCL) with the data of regular file `old_name`.
+  // Metadata is not copied; see copy_metadata.
+  virtual Status copy_data(int old_dir, const std::string& old_name, int new_dir,
+                           const std::string& new_name) = 0;
+  // Creates (O_EXCL) or truncates-and-writes `name` with `content`, fsyncs it.
+  // For atomic replacement write a temporary name then rename().
+  virtual Status write_file(int dir_fd, const std::string& name, std::string_view content) = 0;
+  // chown (lchown semantics), chmod (not for symlinks), utimensat(NOFOLLOW).
+  virtual Status set_metadata(int dir_fd, const std::string& name, const Metadata& meta) = 0;
+  virtual Status set_xattr(int dir_fd, const std::string& name, const std::string& key,
+                           const std::string& value) = 0;
+  virtual Status fsync_dir(int dir_fd) = 0;
+
+  // --- locks and time ----------------------------------------------------
+  // Opens/creates `path` and takes an exclusive flock. Returns the open
+  // descriptor (keep it open to hold the lock); EWOULDBLOCK when held and
+  // mode is no_wait. Not counted by FaultFs.
+  virtual Result<int> lock_file(const std::string& path, LockMode mode) = 0;
+  // Replaces the content of the open lock file (holder info).
+  virtual Status write_fd(int fd, std::string_view content) = 0;
+};
+
+// Forwards every call to `target`; override what you need (leveldb EnvWrapper).
+class FsWrapper : public Fs {
+ public:
+  explicit FsWrapper(Fs& target) : m_target(target) {}
+  Fs& target() { return m_target; }
+
+  Result<int> open_dir(int d, const std::string& n) override { return m_target.open_dir(d, n); }
+  void close(int fd) override { m_target.close(fd); }
+  Result<std::vector<DirEntry>> list_dir(int d) override { return m_target.list_dir(d); }
+  Result<Stat> lstat(int d, const std::string& n) override { return m_target.lstat(d, n); }
+  Result<std::string> readlink(int d, const std::string& n) override {
+    return m_target.readlink(d, n);
+  }
+  Result<std::string> read_file(int d, const std::string& n) override {
+    return m_target.read_file(d, n);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
+      int d, const std::string& n) override {
+    return m_target.get_xattrs(d, n);
+  }
+  Status mkdir(int d, const std::string& n, mode_t m) override { return m_target.mkdir(d, n, m); }
+  Status link(int od, const std::string& on, int nd, const std::string& nn) override {
+    return m_target.link(od, on, nd, nn);
+  }
+  Status symlink(const std::string& t, int d, const std::string& n) override {
+    return m_target.symlink(t, d, n);
+  }
+  Status rename(int od, const std::string& on, int nd, const std::string& nn,
+                RenameMode m) override {
+    return m_target.rename(od, on, nd, nn, m);
+  }
+  Status unlink(int d, const std::string& n) override { return m_target.unlink(d, n); }
+  Status rmdir(int d, const std::string& n) override { return m_target.rmdir(d, n); }
+  Status copy_data(int od, const std::string& on, int nd, const std::string& nn) override {
+    return m_target.copy_data(od, on, nd, nn);
+  }
+  Status write_file(int d, const std::string& n, std::string_view c) override {
+    return m_target.write_file(d, n, c);
+  }
+  Status set_metadata(int d, const std::string& n, const Metadata& m) override {
+    return m_target.set_metadata(d, n, m);
+  }
+  Status set_xattr(int d, const std::string& n, const std::string& k,
+                   const std::string& v) override {
+    return m_target.set_xattr(d, n, k, v);
+  }
+  Status fsync_dir(int d) override { return m_target.fsync_dir(d); }
+  Result<int> lock_file(const std::string& p, LockMode m) override {
+    return m_target.lock_file(p, m);
+  }
+  Status write_fd(int fd, std::string_view c) override { return m_target.write_fd(fd, c); }
+
+ private:
+  Fs& m_target;
+};
+
+// RAII owner of a directory descriptor opened through an Fs.
+class DirHandle {
+ public:
+  DirHandle() = default;
+  DirHandle(Fs& fs, int fd) : m_fs(&fs), m_fd(fd) {}
+  DirHandle(DirHandle&& o) noexcept : m_fs(o.m_fs), m_fd(o.m_fd) { o.m_fd = -1; }
+  DirHandle& operator=(DirHandle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_fs = o.m_fs;
+      m_fd = o.m_fd;
+      o.m_fd = -1;
+    }
+    return *this;
+  }
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  ~DirHandle() { reset(); }
+  int fd() const { return m_fd; }
+  bool valid() const { return m_fd >= 0; }
+  void reset() {
+    if (m_fd >= 0 && m_fs) {
+      m_fs->close(m_fd);
+    }
+    m_fd = -1;
+  }
+
+ private:
+  Fs* m_fs = nullptr;
+  int m_fd = -1;
+};
+
+// Opens `name` under `dir_fd` as a DirHandle.
+Result<DirHandle> open_dir(Fs& fs, int dir_fd, const std::string& name);
+
+// Metadata of a Stat, for copy_metadata-style calls.
+Metadata metadata_of(const Stat& st);
+
+}  // namespace rotator::fs

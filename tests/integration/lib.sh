@@ -1,0 +1,41 @@
+# Shared helpers for integration scripts (POSIX sh). Source it first.
+# Each test prints "ok N - name", "not ok N - name" or "skip N - name # reason".
+# Every script works only inside its own scratch directory $TMP (removed at
+# exit unless a test failed).
+set -u
+ROTATOR=${ROTATOR:-$(cd "$(dirname "$0")/../.." && pwd)/rotator}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rotator-it.XXXXXX")
+n=0
+nfail=0
+cleanup() {
+  if [ "$nfail" -eq 0 ]; then chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"
+  else echo "# scratch kept in $TMP"; fi
+}
+trap cleanup EXIT
+
+# test_case NAME COMMAND...: runs COMMAND (a shell function) in a subshell.
+test_case() {
+  name=$1; shift
+  n=$((n + 1))
+  if ( set -e; "$@" ) >"$TMP/.out.$n" 2>&1; then
+    echo "ok $n - $name"
+  else
+    nfail=$((nfail + 1))
+    echo "not ok $n - $name"
+    sed 's/^/#   /' "$TMP/.out.$n"
+  fi
+}
+skip_case() { n=$((n + 1)); echo "skip $n - $1 # $2"; }
+
+fail() { echo "FAIL: $*" >&2; return 1; }
+# expect_same_inode A B
+expect_same_inode() { [ "$1" -ef "$2" ] || fail "'$1' and '$2' are not the same inode"; }
+expect_exit() { # expect_exit CODE COMMAND...
+  want=$1; shift
+  set +e; "$@"; got=$?; set -e
+  [ "$got" -eq "$want" ] || fail "expected exit $want, got $got from: $*"
+}
+expect_grep() { # expect_grep PATTERN FILE
+  grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; }
+}
+have() { command -v "$1" >/dev/null 2>&1; }

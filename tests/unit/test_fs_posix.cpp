@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+
+#include <cerrno>
+
+#include "fs/fault_fs.hpp"
+#include "fs/posix_fs.hpp"
+#include "testutil.hpp"
+
+using namespace rotator;
+using namespace rotator::fs;
+
+TEST_SUITE_BEGIN("fs::posix");
+
+TEST_CASE("list_dir returns names, inodes and types without . and ..") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("d/a"), "x");
+  test::make_dir(ctx.path("d/sub"));
+  test::make_symlink("a", ctx.path("d/l"));
+  PosixFs fs;
+  auto dir = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(dir);
+  auto list = fs.list_dir(dir->fd());
+  REQUIRE(list);
+  std::map<std::string, DirEntry> by_name;
+  for (auto& e : *list) {
+    by_name[e.name] = e;
+  }
+  CHECK(by_name.size() == 3);
+  CHECK(by_name["a"].type == FileType::regular);
+  CHECK(by_name["a"].ino == test::inode_of(ctx.path("d/a")));
+  CHECK(by_name["sub"].type == FileType::directory);
+  CHECK(by_name["l"].type == FileType::symlink);
+}
+
+TEST_CASE("rename no_replace refuses to overwrite") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("a"), "1");
+  test::write_file(ctx.path("b"), "2");
+  PosixFs fs;
+  auto st = fs.rename(k_cwd, ctx.path("a"), k_cwd, ctx.path("b"), RenameMode::no_replace);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().sys_errno == EEXIST);
+  CHECK(test::read_file(ctx.path("b")) == "2");
+  CHECK(fs.rename(k_cwd, ctx.path("a"), k_cwd, ctx.path("c"), RenameMode::no_replace));
+  CHECK(test::read_file(ctx.path("c")) == "1");
+}
+
+TEST_CASE("open_dir does not follow a symlink") {
+  test::TestContext ctx;
+  test::make_dir(ctx.path("real"));
+  test::make_symlink("real", ctx.path("l"));
+  PosixFs fs;
+  auto r = fs.open_dir(k_cwd, ctx.path("l"));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().sys_errno == ENOTDIR);
+}
+
+TEST_CASE("errors keep errno, operation and path") {
+  PosixFs fs;
+  test::TestContext ctx;
+  auto st = fs.unlink(k_cwd, ctx.path("missing"));
+  REQUIRE_FALSE(st);
+  CHECK(st.error().sys_errno == ENOENT);
+  CHECK(st.error().message() == "failed to remove '" + ctx.path("missing") + "': No such file or directory");
+}
+
+TEST_CASE("FaultFs fails exactly the k-th mutating call") {
+  test::TestContext ctx;
+  PosixFs real;
+  FaultFs fs(real);
+  fs.fail_at(2, ENOSPC);
+  CHECK(fs.mkdir(k_cwd, ctx.path("a"), 0755));
+  auto st = fs.mkdir(k_cwd, ctx.path("b"), 0755);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().sys_errno == ENOSPC);
+  CHECK_FALSE(test::exists(ctx.path("b")));
+  CHECK(fs.mkdir(k_cwd, ctx.path("c"), 0755));
+  CHECK(fs.journal().size() == 3);
+}
+
+TEST_CASE("FaultFs crash refuses every call after the k-th") {
+  test::TestContext ctx;
+  PosixFs real;
+  FaultFs fs(real);
+  fs.crash_after(1);
+  CHECK(fs.mkdir(k_cwd, ctx.path("a"), 0755));
+  CHECK(test::exists(ctx.path("a")));
+  CHECK_FALSE(fs.mkdir(k_cwd, ctx.path("b"), 0755));
+  CHECK_FALSE(fs.lstat(k_cwd, ctx.path("a")));
+  CHECK_FALSE(test::exists(ctx.path("b")));
+  CHECK(fs.triggered());
+}
+
+TEST_SUITE_END();

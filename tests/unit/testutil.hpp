@@ -1,0 +1,53 @@
+// Helpers for unit tests: scratch directories and tree listings.
+//
+// Tests only ever touch directories created here (under $TMPDIR, default /tmp).
+// These helpers use the standard library directly (not the Fs seam): they
+// build fixtures and observe results independently of the code under test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rotator::test {
+
+// Creates the per-process scratch root and returns it.
+std::string init_test_root();
+// Removes a tree (test scratch only).
+void remove_tree(const std::string& path);
+
+// A fresh, empty directory for one test case; removed when the case ends.
+class TestContext {
+ public:
+  TestContext();
+  ~TestContext();
+  TestContext(const TestContext&) = delete;
+  TestContext& operator=(const TestContext&) = delete;
+  const std::string& dir() const { return m_dir; }
+  // `dir()/rel`
+  std::string path(const std::string& rel) const;
+
+ private:
+  std::string m_dir;
+};
+
+// Fixture builders (create parents as needed).
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+void make_dir(const std::string& path);
+void make_symlink(const std::string& target, const std::string& path);
+void make_link(const std::string& existing, const std::string& path);
+bool exists(const std::string& path);
+ino_t inode_of(const std::string& path);  // lstat; 0 if missing
+
+// One line per entry under `root` (sorted, relative paths):
+//   "<rel> <type> ino=<n> nlink=<n> mode=<o> mtime=<s.ns> size=<n>[ -> target]"
+// Set `with_inodes` false to compare trees of different inodes.
+enum class WithInodes { yes, no };
+std::vector<std::string> list_tree(const std::string& root, WithInodes inodes = WithInodes::yes);
+// Map rel path -> inode for every non-directory under `root`.
+std::map<std::string, ino_t> inodes_under(const std::string& root);
+
+}  // namespace rotator::test
