@@ -1,0 +1,591 @@
+#include "engine/mirror.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+namespace rotator::engine {
+
+namespace {
+
+using fs::DirEntry;
+using fs::FileType;
+
+enum class TState {
+  existing,  // T directory was there before this run
+  created,   // created by this run (in a dry run: would be)
+  pending,   // not in T (yet): created only when something goes in it
+};
+
+// One directory of the walk: the S directory and its T counterpart.
+struct Level {
+  Level* parent = nullptr;
+  std::string name;    // component in the parent; empty for the root
+  size_t rel_len = 0;  // length of this directory's relative path
+  size_t depth = 0;    // 0 for the root
+  fs::DirHandle s;
+  fs::DirHandle t;     // invalid while pending (and in a dry run when created)
+  TState tstate = TState::pending;
+  fs::Stat s_stat;
+  fs::Stat t_stat;              // valid when existing
+  bool content = false;         // a selected non-directory is below
+  bool kept = false;            // a protected T entry stays below
+  bool modified = false;        // this run added or removed entries of T's directory
+  bool archived_below = false;  // an entry below went to the sink
+};
+
+bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
+  return a.mode != b.mode || a.uid != b.uid || a.gid != b.gid ||
+         a.mtime.tv_sec != b.mtime.tv_sec || a.mtime.tv_nsec != b.mtime.tv_nsec;
+}
+
+bool by_name(const DirEntry& a, const DirEntry& b) { return a.name < b.name; }
+
+Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
+  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
+}
+
+class Walker {
+ public:
+  Walker(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
+         const MirrorOptions& opt)
+      : m_fs(fs),
+        m_opt(opt),
+        m_src_root(src_root),
+        m_dst_root(dst_root),
+        m_src_disp(opt.src_display.empty() ? src_root : opt.src_display),
+        m_dst_disp(opt.dst_display.empty() ? dst_root : opt.dst_display),
+        m_sel(opt.selector ? opt.selector : &m_select_all),
+        m_all(m_sel->selects_everything()),
+        m_dry(opt.dry_run == DryRun::yes) {}
+
+  Result<MirrorStats> run();
+
+ private:
+  Status walk(Level& dir);
+  Status entry(Level& dir, const DirEntry* s, const DirEntry* t);
+  Status descend(Level& dir, const DirEntry& s, TState tstate);
+  Status finish_child(Level& dir, Level& child);
+  Status finish_meta(Level& dir, int s_parent, const std::string& s_name, int t_parent,
+                     const std::string& t_name);
+  Status materialize(Level& dir);
+  Status link_entry(Level& dir, const DirEntry& s);
+  Status copy_emlink(Level& dir, const DirEntry& s);
+  Status archive(Level& dir, const DirEntry& t);
+  Status archive_unselected(Level& dir, const DirEntry& t);
+  Status descend_protected(Level& dir, const DirEntry& t);
+  Result<bool> has_protected(int parent_fd, const std::string& name);
+  Status remove_pruned(Level& dir, Level& child);
+
+  Result<std::vector<DirEntry>> list_sorted(int fd, const std::string& disp_root);
+  void emit(std::string_view action, std::string_view path, std::string_view target = {});
+  std::string src_path(std::string_view rel) const { return join(m_src_disp, rel); }
+  std::string dst_path(std::string_view rel) const { return join(m_dst_disp, rel); }
+  static std::string join(const std::string& root, std::string_view rel) {
+    std::string out = root;
+    if (!rel.empty()) {
+      out += '/';
+      out += rel;
+    }
+    return out;
+  }
+  std::string_view rel_of(const Level& dir) const {
+    return std::string_view(m_rel).substr(0, dir.rel_len);
+  }
+  void push_name(const std::string& name) {
+    if (!m_rel.empty()) {
+      m_rel += '/';
+    }
+    m_rel += name;
+  }
+
+  fs::Fs& m_fs;
+  const MirrorOptions& m_opt;
+  const std::string& m_src_root;
+  const std::string& m_dst_root;
+  std::string m_src_disp;
+  std::string m_dst_disp;
+  filter::SelectAll m_select_all;
+  filter::Selector* m_sel;
+  bool m_all;
+  bool m_dry;
+  std::string m_rel;          // relative path of the entry being processed
+  std::vector<int> m_tfds;    // T descriptors from the root down (-1: pending)
+  std::string m_line;         // reused plan line buffer
+  MirrorStats m_stats;
+};
+
+void Walker::emit(std::string_view action, std::string_view path, std::string_view target) {
+  if (!m_opt.plan) {
+    return;
+  }
+  m_line.assign(action);
+  m_line += ' ';
+  m_line += path.empty() ? std::string_view(".") : path;
+  if (!target.empty()) {
+    m_line += " -> ";
+    m_line += target;
+  }
+  m_opt.plan(m_line);
+}
+
+Result<std::vector<DirEntry>> Walker::list_sorted(int fd, const std::string& disp_root) {
+  auto listed = m_fs.list_dir(fd);
+  if (!listed) {
+    return with_context(listed.error(), "read directory", join(disp_root, m_rel));
+  }
+  std::vector<DirEntry>& list = *listed;
+  for (DirEntry& e : list) {
+    if (e.type == FileType::unknown) {
+      auto st = m_fs.lstat(fd, e.name);
+      if (!st) {
+        push_name(e.name);
+        Error err = with_context(st.error(), "stat", join(disp_root, m_rel));
+        return err;
+      }
+      e.type = st->type();
+      e.ino = st->ino;
+    }
+  }
+  std::sort(list.begin(), list.end(), by_name);
+  return std::move(*listed);
+}
+
+Result<MirrorStats> Walker::run() {
+  Level root;
+  root.tstate = TState::existing;
+  auto s = fs::open_dir(m_fs, fs::k_cwd, m_src_root);
+  if (!s) {
+    return with_context(s.error(), "open directory", m_src_disp);
+  }
+  root.s = std::move(*s);
+  auto t = fs::open_dir(m_fs, fs::k_cwd, m_dst_root);
+  if (!t) {
+    return with_context(t.error(), "open directory", m_dst_disp);
+  }
+  root.t = std::move(*t);
+  auto sst = m_fs.lstat(root.s.fd(), "");
+  if (!sst) {
+    return with_context(sst.error(), "stat", m_src_disp);
+  }
+  root.s_stat = *sst;
+  auto tst = m_fs.lstat(root.t.fd(), "");
+  if (!tst) {
+    return with_context(tst.error(), "stat", m_dst_disp);
+  }
+  root.t_stat = *tst;
+  TRY(walk(root));
+  root.s.reset();
+  root.t.reset();
+  TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
+  return m_stats;
+}
+
+// Processes the entries of one directory pair, in name order. On entry and
+// on return m_rel is the directory's relative path.
+Status Walker::walk(Level& dir) {
+  if (!m_all) {
+    TRY(m_sel->enter_dir(m_fs, dir.s.fd(), m_rel));
+  }
+  TRY_ASSIGN(std::vector<DirEntry> s_list, list_sorted(dir.s.fd(), m_src_disp));
+  std::vector<DirEntry> t_list;
+  if (dir.tstate == TState::existing) {
+    TRY_ASSIGN(t_list, list_sorted(dir.t.fd(), m_dst_disp));
+  }
+  m_tfds.push_back(dir.t.valid() ? dir.t.fd() : -1);
+  size_t i = 0;
+  size_t j = 0;
+  const size_t base = m_rel.size();
+  while (i < s_list.size() || j < t_list.size()) {
+    const DirEntry* s = nullptr;
+    const DirEntry* t = nullptr;
+    if (j >= t_list.size() || (i < s_list.size() && s_list[i].name < t_list[j].name)) {
+      s = &s_list[i++];
+    } else if (i >= s_list.size() || t_list[j].name < s_list[i].name) {
+      t = &t_list[j++];
+    } else {
+      s = &s_list[i++];
+      t = &t_list[j++];
+    }
+    push_name(s ? s->name : t->name);
+    TRY(entry(dir, s, t));
+    m_rel.resize(base);
+  }
+  m_tfds.pop_back();
+  if (!m_all) {
+    m_sel->leave_dir();
+  }
+  return ok();
+}
+
+// One name of a directory: `s` the S entry, `t` the T entry (either may be
+// null). m_rel is the entry's relative path.
+Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
+  bool selected = s && (m_all || m_sel->included(m_rel, s->type == FileType::directory));
+  if (selected) {
+    if (t) {
+      if (s->type == FileType::directory && t->type == FileType::directory) {
+        return descend(dir, *s, TState::existing);
+      }
+      if (s->type == t->type && s->ino == t->ino) {
+        ++m_stats.unchanged;
+        dir.content = true;
+        return ok();
+      }
+      // Changed or type changed: the old entry goes first, then the new one.
+      TRY(archive(dir, *t));
+    }
+    if (s->type == FileType::directory) {
+      return descend(dir, *s, TState::pending);
+    }
+    return link_entry(dir, *s);
+  }
+  if (!t) {
+    return ok();
+  }
+  if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
+    // A copy left by a crash during an EMLINK fallback; the original is in S.
+    emit("remove", m_rel);
+    if (!m_dry) {
+      auto st = m_fs.unlink(dir.t.fd(), t->name);
+      if (!st) {
+        return with_context(st.error(), "remove", dst_path(m_rel));
+      }
+    }
+    ++m_stats.partials_removed;
+    dir.modified = true;
+    return ok();
+  }
+  if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
+    ++m_stats.protected_kept;
+    dir.kept = true;
+    return ok();
+  }
+  return archive_unselected(dir, *t);
+}
+
+Status Walker::descend(Level& dir, const DirEntry& s, TState tstate) {
+  Level child;
+  child.parent = &dir;
+  child.name = s.name;
+  child.rel_len = m_rel.size();
+  child.depth = dir.depth + 1;
+  child.tstate = tstate;
+  auto sd = fs::open_dir(m_fs, dir.s.fd(), s.name);
+  if (!sd) {
+    return with_context(sd.error(), "open directory", src_path(m_rel));
+  }
+  child.s = std::move(*sd);
+  auto sst = m_fs.lstat(child.s.fd(), "");
+  if (!sst) {
+    return with_context(sst.error(), "stat", src_path(m_rel));
+  }
+  child.s_stat = *sst;
+  if (tstate == TState::existing) {
+    auto td = fs::open_dir(m_fs, dir.t.fd(), s.name);
+    if (!td) {
+      return with_context(td.error(), "open directory", dst_path(m_rel));
+    }
+    child.t = std::move(*td);
+    auto tst = m_fs.lstat(child.t.fd(), "");
+    if (!tst) {
+      return with_context(tst.error(), "stat", dst_path(m_rel));
+    }
+    child.t_stat = *tst;
+  }
+  TRY(walk(child));
+  child.s.reset();
+  child.t.reset();
+  return finish_child(dir, child);
+}
+
+// After a child directory's contents are done: create it if it must exist
+// and is still missing, set its metadata, or prune it.
+Status Walker::finish_child(Level& dir, Level& child) {
+  dir.content = dir.content || child.content;
+  dir.kept = dir.kept || child.kept;
+  dir.archived_below = dir.archived_below || child.archived_below;
+  bool prune = m_opt.prune_empty == PruneEmpty::yes && !child.content && !child.kept;
+  if (child.tstate == TState::pending) {
+    if (prune) {
+      return ok();
+    }
+    TRY(materialize(child));
+  } else if (child.tstate == TState::existing && prune) {
+    return remove_pruned(dir, child);
+  }
+  return finish_meta(child, dir.s.fd(), child.name, dir.t.valid() ? dir.t.fd() : -1,
+                     child.name);
+}
+
+Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, int t_parent,
+                           const std::string& t_name) {
+  std::string_view rel = rel_of(dir);
+  bool need = dir.tstate == TState::created || dir.modified ||
+              metadata_differs(dir.s_stat, dir.t_stat);
+  auto sx = m_fs.get_xattrs(s_parent, s_name);
+  if (!sx) {
+    return with_context(sx.error(), "read xattrs of", src_path(rel));
+  }
+  std::vector<std::pair<std::string, std::string>> missing;
+  if (!sx->empty()) {
+    std::vector<std::pair<std::string, std::string>> tx;
+    if (!(m_dry && dir.tstate == TState::created)) {
+      auto got = m_fs.get_xattrs(t_parent, t_name);
+      if (!got) {
+        return with_context(got.error(), "read xattrs of", dst_path(rel));
+      }
+      tx = std::move(*got);
+    }
+    for (auto& kv : *sx) {
+      if (std::find(tx.begin(), tx.end(), kv) == tx.end()) {
+        missing.push_back(kv);
+      }
+    }
+  }
+  if (!need && missing.empty()) {
+    return ok();
+  }
+  if (!m_dry) {
+    for (auto& [key, value] : missing) {
+      auto st = m_fs.set_xattr(t_parent, t_name, key, value);
+      if (!st) {
+        return with_context(st.error(), "set xattr " + key + " on", dst_path(rel));
+      }
+    }
+    if (need) {
+      auto st = m_fs.set_metadata(t_parent, t_name, fs::metadata_of(dir.s_stat));
+      if (!st) {
+        return with_context(st.error(), "set attributes of", dst_path(rel));
+      }
+    }
+  }
+  emit("meta", rel);
+  ++m_stats.dirs_meta_set;
+  return ok();
+}
+
+// Creates T's directory for `dir` (and its pending ancestors) with mode 0700;
+// its metadata is set once it is filled (finish_meta).
+Status Walker::materialize(Level& dir) {
+  if (dir.tstate != TState::pending) {
+    return ok();
+  }
+  TRY(materialize(*dir.parent));
+  std::string_view rel = rel_of(dir);
+  if (!m_dry) {
+    Level& parent = *dir.parent;
+    auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
+    if (!made) {
+      return with_context(made.error(), "create directory", dst_path(rel));
+    }
+    auto td = fs::open_dir(m_fs, parent.t.fd(), dir.name);
+    if (!td) {
+      return with_context(td.error(), "open directory", dst_path(rel));
+    }
+    dir.t = std::move(*td);
+    if (dir.depth < m_tfds.size()) {
+      m_tfds[dir.depth] = dir.t.fd();
+    }
+  }
+  dir.tstate = TState::created;
+  dir.parent->modified = true;
+  ++m_stats.dirs_created;
+  emit("mkdir", rel);
+  return ok();
+}
+
+Status Walker::link_entry(Level& dir, const DirEntry& s) {
+  TRY(materialize(dir));
+  dir.content = true;
+  dir.modified = true;
+  if (!m_dry) {
+    auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
+    if (!st) {
+      if (st.error().sys_errno == EMLINK && s.type == FileType::regular) {
+        return copy_emlink(dir, s);
+      }
+      return with_context(st.error(), "link", src_path(m_rel), "to '" + dst_path(m_rel) + "'");
+    }
+  }
+  ++m_stats.linked;
+  emit("link", m_rel);
+  return ok();
+}
+
+// The inode is at its link limit: copy the data through a temporary name.
+Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
+  std::string tmp = std::string(k_partial_prefix) + std::to_string(s.ino);
+  size_t slash = m_rel.rfind('/');
+  std::string tmp_disp =
+      dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
+  auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
+  if (!copied && copied.error().sys_errno == EEXIST) {
+    // Left by a crashed run: it is our own copy, the original is in S.
+    auto gone = m_fs.unlink(dir.t.fd(), tmp);
+    if (!gone) {
+      return with_context(gone.error(), "remove", tmp_disp);
+    }
+    ++m_stats.partials_removed;
+    copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
+  }
+  if (!copied) {
+    return with_context(copied.error(), "copy", src_path(m_rel), "to '" + tmp_disp + "'");
+  }
+  auto st = m_fs.lstat(dir.s.fd(), s.name);
+  if (!st) {
+    return with_context(st.error(), "stat", src_path(m_rel));
+  }
+  auto xattrs = m_fs.get_xattrs(dir.s.fd(), s.name);
+  if (!xattrs) {
+    return with_context(xattrs.error(), "read xattrs of", src_path(m_rel));
+  }
+  for (auto& [key, value] : *xattrs) {
+    auto set = m_fs.set_xattr(dir.t.fd(), tmp, key, value);
+    if (!set) {
+      return with_context(set.error(), "set xattr " + key + " on", tmp_disp);
+    }
+  }
+  auto meta = m_fs.set_metadata(dir.t.fd(), tmp, fs::metadata_of(*st));
+  if (!meta) {
+    return with_context(meta.error(), "set attributes of", tmp_disp);
+  }
+  auto moved = m_fs.rename(dir.t.fd(), tmp, dir.t.fd(), s.name, fs::RenameMode::no_replace);
+  if (!moved) {
+    return with_context(moved.error(), "rename", tmp_disp, "to '" + dst_path(m_rel) + "'");
+  }
+  ++m_stats.copied_emlink;
+  emit("copy", m_rel);
+  return ok();
+}
+
+// Sends T's entry at m_rel to the sink (one rename).
+Status Walker::archive(Level& dir, const DirEntry& t) {
+  (void)t;
+  if (!m_opt.sink) {
+    return plain_error("'" + dst_path(m_rel) + "' would be displaced but no sink is configured");
+  }
+  if (!m_dry) {
+    TRY(m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
+                         dst_path(m_rel), Collision::next_folder));
+  }
+  ++m_stats.archived;
+  dir.modified = true;
+  dir.archived_below = true;
+  emit("archive", m_rel, m_opt.sink->display(m_rel));
+  return ok();
+}
+
+// A T entry that is not selected (deleted or excluded in S) and not
+// protected itself. A directory moves whole unless something below it is
+// protected; then it stays and only its unprotected entries move.
+Status Walker::archive_unselected(Level& dir, const DirEntry& t) {
+  if (t.type == FileType::directory && !m_all) {
+    TRY_ASSIGN(bool any, has_protected(dir.t.fd(), t.name));
+    if (any) {
+      return descend_protected(dir, t);
+    }
+  }
+  return archive(dir, t);
+}
+
+// True when the selector protects some entry below T's directory `name`
+// (m_rel is that directory's path). Read-only.
+Result<bool> Walker::has_protected(int parent_fd, const std::string& name) {
+  auto td = fs::open_dir(m_fs, parent_fd, name);
+  if (!td) {
+    return with_context(td.error(), "open directory", dst_path(m_rel));
+  }
+  TRY_ASSIGN(std::vector<DirEntry> list, list_sorted(td->fd(), m_dst_disp));
+  const size_t base = m_rel.size();
+  for (const DirEntry& e : list) {
+    push_name(e.name);
+    bool is_dir = e.type == FileType::directory;
+    bool found = m_sel->protects(m_rel, is_dir);
+    if (!found && is_dir) {
+      TRY_ASSIGN(found, has_protected(td->fd(), e.name));
+    }
+    m_rel.resize(base);
+    if (found) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// T-only directory holding protected entries: keep it, move the rest.
+Status Walker::descend_protected(Level& dir, const DirEntry& t) {
+  Level child;
+  child.parent = &dir;
+  child.name = t.name;
+  child.rel_len = m_rel.size();
+  child.depth = dir.depth + 1;
+  child.tstate = TState::existing;
+  auto td = fs::open_dir(m_fs, dir.t.fd(), t.name);
+  if (!td) {
+    return with_context(td.error(), "open directory", dst_path(m_rel));
+  }
+  child.t = std::move(*td);
+  TRY_ASSIGN(std::vector<DirEntry> list, list_sorted(child.t.fd(), m_dst_disp));
+  m_tfds.push_back(child.t.fd());
+  const size_t base = m_rel.size();
+  for (const DirEntry& e : list) {
+    push_name(e.name);
+    if (m_sel->protects(m_rel, e.type == FileType::directory)) {
+      ++m_stats.protected_kept;
+    } else {
+      TRY(archive_unselected(child, e));
+    }
+    m_rel.resize(base);
+  }
+  m_tfds.pop_back();
+  dir.kept = true;
+  dir.archived_below = dir.archived_below || child.archived_below;
+  return ok();
+}
+
+// An existing T directory that PruneEmpty removes: it is empty now.
+Status Walker::remove_pruned(Level& dir, Level& child) {
+  std::string_view rel = rel_of(child);
+  if (!child.archived_below && m_opt.sink) {
+    if (m_dry) {
+      ++m_stats.archived;
+      dir.modified = true;
+      dir.archived_below = true;
+      emit("archive", rel, m_opt.sink->display(std::string(rel)));
+      return ok();
+    }
+    m_rel.resize(child.rel_len);
+    TRY_ASSIGN(Taken taken,
+               m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1),
+                                m_rel, dst_path(rel), Collision::report));
+    if (taken == Taken::moved) {
+      ++m_stats.archived;
+      dir.modified = true;
+      dir.archived_below = true;
+      emit("archive", rel, m_opt.sink->display(m_rel));
+      return ok();
+    }
+  }
+  if (!m_dry) {
+    auto st = m_fs.rmdir(dir.t.fd(), child.name);
+    if (!st) {
+      return with_context(st.error(), "remove directory", dst_path(rel));
+    }
+  }
+  ++m_stats.pruned_removed;
+  dir.modified = true;
+  emit("remove", rel);
+  return ok();
+}
+
+}  // namespace
+
+Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
+                           const MirrorOptions& opt) {
+  Walker walker(fs, src_root, dst_root, opt);
+  return walker.run();
+}
+
+}  // namespace rotator::engine

@@ -1,0 +1,136 @@
+// The link-mirror engine: make T a hard-link mirror of S, sending every entry
+// it displaces to a Sink.
+//
+// One function serves three jobs:
+//   weekly backup      S = clone, T = backup, sink = TreeSink(holding, DATE)
+//   fresh snapshot     S = clone, T = an empty new generation, no sink needed
+//   recycled snapshot  S = clone, T = the expiring oldest generation,
+//                      sink = TreeSink(.trash, ID)
+//
+// Result, for every path p selected in S (filter::Selector::included):
+//   * T/p exists; a non-directory is the same inode as S/p (hard link made by
+//     linkat, never followed: files, symlinks, fifos, sockets, devices);
+//   * a directory has S/p's mode, owner, group, mtime and xattrs (xattrs are
+//     added or overwritten, never removed from T);
+//   * every entry of T that is not part of the result (S/p is now another
+//     inode or type, S/p is gone, or p is no longer selected) is in the sink
+//     at the same relative path, same inode (one rename; a whole directory
+//     moves with one rename). Entries that Selector::protects() stay in T, and
+//     so do the directories on the way to them.
+//   * PruneEmpty::yes (rsync -m): a directory with no selected non-directory
+//     below it does not exist in T; an existing T directory that ends up empty
+//     that way goes to the sink (one rename) or, when entries below it were
+//     just sent there (so its sink path exists), is removed with rmdir (it is
+//     empty: no data).
+//   * Unchanged entries (same name, same d_ino and type in both listings) are
+//     not touched and cost no stat.
+//   * No file data is copied, except when linkat fails with EMLINK: that file
+//     is copied to `.rotator-partial.<S inode>` in its T directory, gets S's
+//     metadata and xattrs, and is renamed into place (MirrorStats::copied_emlink).
+//     Leftover `.rotator-partial.*` regular files in T that are not in S are
+//     unlinked (MirrorStats::partials_removed). Such a copy is a different
+//     inode from S/p, so the next run displaces it to the sink and tries the
+//     link again.
+//
+// Calling sequence:
+//   TreeSink sink(holding_fd, "2026-11-22", "holding");
+//   MirrorOptions opt;
+//   opt.selector = &selector; opt.sink = &sink; opt.prune_empty = PruneEmpty::yes;
+//   opt.src_display = "clone"; opt.dst_display = "backup";
+//   TRY_ASSIGN(MirrorStats st, mirror(fs, "/srv/clone", "/srv/backup", opt));
+//
+// Operation order (crash safety: a crash between any two Fs calls loses
+// nothing, and a rerun with the same options and sink folder converges):
+//   * a displaced entry is renamed into the sink before its replacement is
+//     created (link/mkdir): the old inode is always in T or in the sink;
+//   * a new directory is created (mode 0700) only when something must go in
+//     it, filled, then given S's metadata: a crash leaves a directory whose
+//     metadata the rerun compares and fixes;
+//   * an existing directory's metadata is written after its contents are
+//     done (adding or removing entries changes its mtime);
+//   * the EMLINK copy goes through a temporary name that a rerun removes.
+//
+// Plan lines (opt.plan, called in real runs and dry runs alike, in walk
+// order; a real run calls it just after the action succeeded, a dry run
+// instead of the action). Paths are relative to T's root ("." for the root):
+//   link PATH                  hard-link S/PATH to T/PATH
+//   copy PATH                  EMLINK fallback: T/PATH is a copy (real runs
+//                              only: a dry run cannot predict EMLINK and says
+//                              `link` for such a file)
+//   mkdir PATH                 create directory T/PATH
+//   meta PATH                  set T/PATH's mode/owner/times/xattrs from S/PATH
+//   archive PATH -> SINKPATH   move T/PATH to the sink (Sink::display path; a
+//                              dry run does not predict a switch to `folder.1`)
+//   remove PATH                unlink a leftover `.rotator-partial.*` file, or
+//                              rmdir an empty pruned directory
+//
+// Error handling: the first failing Fs call aborts the walk; the Error names
+// the paths as the user knows them (opt.src_display / opt.dst_display joined
+// with the relative path), e.g.
+//   failed to link 'clone/a/b.txt' to 'backup/a/b.txt': No space left on device
+// EXDEV on link is returned as such (sys_errno == EXDEV); the job reports it
+// as a configuration error. Because of the operation order nothing is lost
+// on any error; rerunning finishes the work.
+//
+// Limits: one open descriptor pair per directory level (deep trees need
+// that many descriptors); memory is the listings of the directories on the
+// current path. A T directory without write permission for the user cannot
+// be changed (rotator normally runs as root). Owner changes that fail with
+// EPERM are ignored by the Fs, so a non-root run rewrites such a directory's
+// metadata every time.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/sink.hpp"
+#include "filter/selector.hpp"
+#include "fs/fs.hpp"
+#include "util/result.hpp"
+
+namespace rotator::engine {
+
+enum class PruneEmpty { no, yes };
+enum class DryRun { no, yes };
+
+inline constexpr std::string_view k_partial_prefix = ".rotator-partial.";
+
+struct MirrorOptions {
+  filter::Selector* selector = nullptr;  // null: everything selected, nothing protected
+  PruneEmpty prune_empty = PruneEmpty::no;
+  // Where displaced entries go. REQUIRED whenever T may hold entries that are
+  // not part of the result; when null and one is found, mirror() returns an
+  // Error ("... would be displaced but no sink is configured") before moving it.
+  Sink* sink = nullptr;
+  DryRun dry_run = DryRun::no;
+  std::function<void(std::string_view line)> plan;  // may be empty
+  // How messages name the roots; default: the root paths as given.
+  std::string src_display;
+  std::string dst_display;
+};
+
+struct MirrorStats {
+  long linked = 0;            // non-directories hard-linked into T
+  long unchanged = 0;         // non-directories already the same inode
+  long dirs_created = 0;
+  long dirs_meta_set = 0;     // directories whose metadata was written
+  long archived = 0;          // entries sent to the sink (one rename each)
+  long copied_emlink = 0;     // files copied because link failed with EMLINK
+  long partials_removed = 0;  // leftover .rotator-partial.* files unlinked
+  long pruned_removed = 0;    // empty pruned directories removed with rmdir
+  long protected_kept = 0;    // T entries kept because the selector protects them
+};
+
+// Makes the directory `dst_root` a hard-link mirror of the directory
+// `src_root` (both opened relative to the current directory; same
+// filesystem). See the file comment for the guarantees.
+//
+// REQUIRES: both roots exist and are directories; neither is inside the
+// other; the sink is on the same filesystem and outside T.
+// Returns the counts on success; an Error (see Error handling) otherwise.
+// With DryRun::yes no mutating Fs call is made.
+Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
+                           const MirrorOptions& opt);
+
+}  // namespace rotator::engine
