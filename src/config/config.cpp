@@ -1,0 +1,683 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "config/ini_reader.hpp"
+#include "util/zone.hpp"
+
+namespace rotator::config {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// The key table. To add a key: add a row here, a field in Config/Job, a case
+// in apply_global/apply_job, and document it in man/rotator.conf.5 and
+// etc/rotator.conf (tests/unit/test_config.cpp checks the man page lists
+// every key).
+
+enum class Scope { global, job };
+enum : unsigned { k_clone = 1, k_backup = 2, k_snapshot = 4, k_all_jobs = 7 };
+
+struct KeyInfo {
+  const char* name;
+  Scope scope;
+  unsigned types;  // for job keys: the job types it applies to
+};
+
+constexpr KeyInfo k_config_keys[] = {
+    {"root", Scope::global, 0},
+    {"lockfile", Scope::global, 0},
+    {"logfile", Scope::global, 0},
+    {"syslog", Scope::global, 0},
+    {"timezone", Scope::global, 0},
+    {"rsync", Scope::global, 0},
+    {"type", Scope::job, k_all_jobs},
+    {"run_on", Scope::job, k_all_jobs},
+    {"path", Scope::job, k_all_jobs},
+    {"max_age", Scope::job, k_all_jobs},
+    {"pre_exec", Scope::job, k_all_jobs},
+    {"post_exec", Scope::job, k_all_jobs},
+    {"source", Scope::job, k_clone},
+    {"rsync_args", Scope::job, k_clone},
+    {"max_delete", Scope::job, k_clone},
+    {"from", Scope::job, k_backup | k_snapshot},
+    {"filter", Scope::job, k_backup},
+    {"prune_empty_dirs", Scope::job, k_backup},
+    {"holding", Scope::job, k_backup},
+    {"holding_format", Scope::job, k_backup},
+    {"holding_keep", Scope::job, k_backup},
+    {"naming", Scope::job, k_snapshot},
+    {"keep", Scope::job, k_snapshot},
+    {"name_format", Scope::job, k_snapshot},
+};
+
+constexpr const char* k_global_section = "rotator";
+
+// Words rotator uses as commands: never level names.
+const std::set<std::string> k_reserved = {"check", "status", "prune", "versions", "restore",
+                                          "du",    "diff",   "help",  "version"};
+
+// rsync options that rewrite destination files in place (shared inodes!).
+const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify"};
+
+const KeyInfo* find_key(const std::string& name) {
+  for (const auto& k : k_config_keys) {
+    if (name == k.name) {
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
+unsigned type_bit(JobType t) {
+  switch (t) {
+    case JobType::clone: return k_clone;
+    case JobType::backup: return k_backup;
+    case JobType::snapshot: return k_snapshot;
+  }
+  return 0;
+}
+
+std::string suggest(const std::string& name, Scope scope) {
+  std::string best;
+  size_t best_d = 3;  // only close matches
+  for (const auto& k : k_config_keys) {
+    if (k.scope != scope) {
+      continue;
+    }
+    size_t d = edit_distance(name, k.name);
+    if (d < best_d) {
+      best_d = d;
+      best = k.name;
+    }
+  }
+  return best;
+}
+
+Result<bool> parse_bool(const std::string& v) {
+  static const std::set<std::string> yes = {"yes", "true", "on", "1"};
+  static const std::set<std::string> no = {"no", "false", "off", "0"};
+  if (yes.count(v)) {
+    return true;
+  }
+  if (no.count(v)) {
+    return false;
+  }
+  return plain_error(fmt::format("bad value '{}' (expected yes or no)", v));
+}
+
+bool valid_level_name(const std::string& s) {
+  if (s.empty()) {
+    return false;
+  }
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// Lexical normalisation of an absolute path ("/a/./b/../c" -> "/a/c").
+std::string normalize(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t end = path.find('/', pos);
+    if (end == std::string::npos) {
+      end = path.size();
+    }
+    std::string part = path.substr(pos, end - pos);
+    if (part == "..") {
+      if (!parts.empty()) {
+        parts.pop_back();
+      }
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    pos = end + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += "/" + p;
+  }
+  return out.empty() ? "/" : out;
+}
+
+struct Value {
+  std::string text;
+  int line = 0;
+};
+
+class Builder {
+ public:
+  explicit Builder(std::string file) : m_file(std::move(file)) {}
+
+  void error(int line, const std::string& msg) {
+    m_errors.push_back(fmt::format("{}:{}: {}", m_file, line, msg));
+  }
+  bool failed() const { return !m_errors.empty(); }
+  std::string errors() const {
+    std::string out;
+    for (const auto& e : m_errors) {
+      out += (out.empty() ? "" : "\n") + e;
+    }
+    return out;
+  }
+
+  const std::string& file() const { return m_file; }
+
+ private:
+  std::string m_file;
+  std::vector<std::string> m_errors;
+};
+
+struct Section {
+  std::string name;
+  int line = 0;
+  std::map<std::string, Value> values;
+};
+
+}  // namespace
+
+const char* job_type_name(JobType type) {
+  switch (type) {
+    case JobType::clone: return "clone";
+    case JobType::backup: return "backup";
+    case JobType::snapshot: return "snapshot";
+  }
+  return "?";
+}
+
+std::vector<std::string> Job::levels() const {
+  if (type == JobType::snapshot && naming == Naming::rotate) {
+    std::vector<std::string> out;
+    auto words = split_words(keep);
+    if (words) {
+      for (const auto& w : *words) {
+        out.push_back(w.substr(0, w.find(':')));
+      }
+    }
+    return out;
+  }
+  return run_on;
+}
+
+std::vector<std::string> Config::levels() const {
+  std::vector<std::string> out;
+  for (const auto& job : jobs) {
+    for (const auto& l : job.levels()) {
+      if (std::find(out.begin(), out.end(), l) == out.end()) {
+        out.push_back(l);
+      }
+    }
+  }
+  return out;
+}
+
+const Job* Config::find_job(const std::string& name) const {
+  for (const auto& j : jobs) {
+    if (j.name == name) {
+      return &j;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::chrono::seconds> effective_max_age(const Job& job) {
+  if (job.max_age) {
+    return approx_seconds(*job.max_age);
+  }
+  auto levels = job.levels();
+  if (levels.empty()) {
+    return std::nullopt;
+  }
+  static const std::map<std::string, long> periods = {
+      {"hourly", 3600},       {"daily", 86400},        {"weekly", 7 * 86400},
+      {"monthly", 31 * 86400}, {"yearly", 366 * 86400},
+  };
+  auto it = periods.find(levels.front());
+  if (it == periods.end()) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(it->second * 3 / 2);
+}
+
+std::vector<std::string> config_key_names() {
+  std::vector<std::string> out;
+  for (const auto& k : k_config_keys) {
+    out.push_back(k.name);
+  }
+  return out;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+Result<std::vector<std::string>> split_words(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) {
+        out.push_back(cur);
+        cur.clear();
+        in_word = false;
+      }
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      size_t end = text.find('\'', i + 1);
+      if (end == std::string::npos) {
+        return plain_error("unclosed quote");
+      }
+      cur += text.substr(i + 1, end - i - 1);
+      i = end;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      for (; j < text.size() && text[j] != '"'; ++j) {
+        if (text[j] == '\\' && j + 1 < text.size()) {
+          ++j;
+        }
+        cur += text[j];
+      }
+      if (j >= text.size()) {
+        return plain_error("unclosed quote");
+      }
+      i = j;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      cur += text[++i];
+    } else {
+      cur += c;
+    }
+  }
+  if (in_word) {
+    out.push_back(cur);
+  }
+  return out;
+}
+
+Result<Config> parse_config(const std::string& file, const std::string& text) {
+  TRY_ASSIGN(auto records, parse_ini(file, text));
+  Builder b(file);
+
+  // 1. Group records into sections, rejecting duplicates and unknown keys.
+  std::vector<Section> sections;
+  std::map<std::string, size_t> section_index;
+  std::string last_key;
+  for (const auto& r : records) {
+    auto it = section_index.find(r.section);
+    if (it == section_index.end()) {
+      if (r.section.empty()) {
+        b.error(r.line, fmt::format("key '{}' outside any section", r.key));
+        continue;
+      }
+      section_index[r.section] = sections.size();
+      sections.push_back(Section{r.section, r.line, {}});
+      it = section_index.find(r.section);
+    }
+    Section& sec = sections[it->second];
+    Scope scope = r.section == k_global_section ? Scope::global : Scope::job;
+    const KeyInfo* info = find_key(r.key);
+    if (!info || info->scope != scope) {
+      std::string hint = suggest(r.key, scope);
+      b.error(r.line, fmt::format("unknown key '{}' in [{}]{}", r.key, r.section,
+                                  hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+      continue;
+    }
+    auto existing = sec.values.find(r.key);
+    if (existing != sec.values.end()) {
+      if (r.continuation) {
+        existing->second.text += " " + r.value;
+      } else {
+        b.error(r.line, fmt::format("duplicate key '{}' in [{}] (first set on line {})", r.key,
+                                    r.section, existing->second.line));
+      }
+      continue;
+    }
+    sec.values[r.key] = Value{r.value, r.line};
+  }
+
+  Config cfg;
+  cfg.file = file;
+
+  // 2. The global section.
+  const Section* global = nullptr;
+  for (const auto& s : sections) {
+    if (s.name == k_global_section) {
+      global = &s;
+    }
+  }
+  auto gv = [&](const char* key) -> const Value* {
+    if (!global) {
+      return nullptr;
+    }
+    auto it = global->values.find(key);
+    return it == global->values.end() ? nullptr : &it->second;
+  };
+  if (const Value* v = gv("root")) {
+    if (v->text.empty() || v->text[0] != '/') {
+      b.error(v->line, fmt::format("root must be an absolute path, not '{}'", v->text));
+    } else {
+      cfg.root = normalize(v->text);
+    }
+  } else {
+    b.error(global ? global->line : 1, "missing required key 'root' in [rotator]");
+  }
+  auto resolve = [&](const Value& v, const std::string& key, const std::string& section)
+      -> std::string {
+    if (v.text.empty()) {
+      b.error(v.line, fmt::format("empty value for '{}' in [{}]", key, section));
+      return {};
+    }
+    if (v.text[0] == '/') {
+      return normalize(v.text);
+    }
+    std::string joined = normalize(cfg.root + "/" + v.text);
+    if (cfg.root.empty()) {
+      return joined;
+    }
+    if (joined != cfg.root && joined.rfind(cfg.root + "/", 0) != 0 && cfg.root != "/") {
+      b.error(v.line, fmt::format("relative path '{}' for '{}' in [{}] escapes root '{}'", v.text,
+                                  key, section, cfg.root));
+    }
+    return joined;
+  };
+  cfg.state_dir = cfg.root + "/.rotator";
+  cfg.lockfile = cfg.state_dir + "/lock";
+  if (const Value* v = gv("lockfile")) {
+    cfg.lockfile = resolve(*v, "lockfile", k_global_section);
+  }
+  if (const Value* v = gv("logfile")) {
+    cfg.logfile = resolve(*v, "logfile", k_global_section);
+  }
+  if (const Value* v = gv("syslog")) {
+    auto r = parse_bool(v->text);
+    if (!r) {
+      b.error(v->line, fmt::format("syslog: {}", r.error().message()));
+    } else {
+      cfg.syslog = *r;
+    }
+  }
+  if (const Value* v = gv("timezone")) {
+    cfg.timezone = v->text;
+    auto z = Zone::from_name(v->text);
+    if (!z) {
+      b.error(v->line, z.error().message());
+    }
+  }
+  if (const Value* v = gv("rsync")) {
+    if (v->text.empty()) {
+      b.error(v->line, "empty value for 'rsync' in [rotator]");
+    } else {
+      cfg.rsync = v->text;
+    }
+  }
+
+  // 3. Jobs, in file order.
+  for (const auto& sec : sections) {
+    if (sec.name == k_global_section) {
+      continue;
+    }
+    Job job;
+    job.name = sec.name;
+    job.line = sec.line;
+    auto get = [&](const char* key) -> const Value* {
+      auto it = sec.values.find(key);
+      return it == sec.values.end() ? nullptr : &it->second;
+    };
+    const Value* type = get("type");
+    if (!type) {
+      b.error(sec.line, fmt::format("missing required key 'type' in [{}]", sec.name));
+      continue;
+    }
+    if (type->text == "clone") {
+      job.type = JobType::clone;
+    } else if (type->text == "backup") {
+      job.type = JobType::backup;
+    } else if (type->text == "snapshot") {
+      b.error(type->line, fmt::format("type = snapshot in [{}] is not available yet in this version", sec.name));
+      continue;
+    } else {
+      b.error(type->line, fmt::format("bad value '{}' for 'type' in [{}] (expected clone, backup or snapshot)",
+                                      type->text, sec.name));
+      continue;
+    }
+    if (!valid_level_name(sec.name) && sec.name.find_first_of("/ \t") != std::string::npos) {
+      b.error(sec.line, fmt::format("bad job name '{}' (no '/' or spaces)", sec.name));
+    }
+    // Keys that do not apply to this type.
+    for (const auto& [key, val] : sec.values) {
+      const KeyInfo* info = find_key(key);
+      if (info && !(info->types & type_bit(job.type))) {
+        b.error(val.line, fmt::format("key '{}' does not apply to type = {} in [{}]", key,
+                                      type->text, sec.name));
+      }
+    }
+    auto required = [&](const char* key) -> const Value* {
+      const Value* v = get(key);
+      if (!v) {
+        b.error(sec.line, fmt::format("missing required key '{}' in [{}]", key, sec.name));
+      }
+      return v;
+    };
+    auto duration = [&](const char* key, std::optional<Duration>& out) {
+      if (const Value* v = get(key)) {
+        if (v->text.empty()) {
+          return;  // empty = unset
+        }
+        auto d = parse_duration(v->text);
+        if (!d) {
+          b.error(v->line, fmt::format("{}: {}", key, d.error().message()));
+        } else {
+          out = *d;
+        }
+      }
+    };
+    auto command = [&](const char* key, std::vector<std::string>& out) {
+      if (const Value* v = get(key)) {
+        auto words = split_words(v->text);
+        if (!words) {
+          b.error(v->line, fmt::format("{}: {}", key, words.error().message()));
+        } else {
+          out = *words;
+        }
+      }
+    };
+
+    if (const Value* v = required("path")) {
+      job.path = resolve(*v, "path", sec.name);
+    }
+    duration("max_age", job.max_age);
+    command("pre_exec", job.pre_exec);
+    command("post_exec", job.post_exec);
+    bool bad_level = false;
+    if (const Value* v = get("run_on")) {
+      auto words = split_words(v->text);
+      if (words) {
+        for (const auto& w : *words) {
+          for (size_t start = 0; start <= w.size();) {
+            size_t comma = w.find(',', start);
+            std::string level = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            if (!level.empty()) {
+              if (!valid_level_name(level)) {
+                bad_level = true;
+                b.error(v->line, fmt::format("bad level name '{}' in run_on (letters, digits, '_')", level));
+              } else if (k_reserved.count(level)) {
+                bad_level = true;
+                b.error(v->line, fmt::format("level name '{}' is a rotator command", level));
+              } else {
+                job.run_on.push_back(level);
+              }
+            }
+            if (comma == std::string::npos) {
+              break;
+            }
+            start = comma + 1;
+          }
+        }
+      }
+    }
+
+    switch (job.type) {
+      case JobType::clone: {
+        if (const Value* v = required("source")) {
+          if (v->text.empty()) {
+            b.error(v->line, fmt::format("empty value for 'source' in [{}]", sec.name));
+          }
+          job.source = v->text;
+        }
+        command("rsync_args", job.rsync_args);
+        for (const auto& a : job.rsync_args) {
+          std::string opt = a.substr(0, a.find('='));
+          if (k_inplace_args.count(opt)) {
+            b.error(get("rsync_args")->line,
+                    fmt::format("rsync_args: '{}' updates files in place and would rewrite the "
+                                "inodes backups and snapshots share with the clone; remove it",
+                                a));
+          }
+        }
+        if (const Value* v = get("max_delete")) {
+          std::string t = v->text;
+          bool percent = !t.empty() && t.back() == '%';
+          if (percent) {
+            t.pop_back();
+          }
+          char* end = nullptr;
+          double d = std::strtod(t.c_str(), &end);
+          if (t.empty() || *end != '\0' || d < 0 || d > 100) {
+            b.error(v->line, fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
+          } else {
+            job.max_delete = d / 100.0;
+          }
+        }
+        break;
+      }
+      case JobType::backup:
+      case JobType::snapshot: {
+        if (const Value* v = required("from")) {
+          job.from_job.clear();
+          job.from = v->text;  // resolved after all jobs are known
+          job.line = v->line;
+        }
+        if (job.type == JobType::backup) {
+          if (const Value* v = get("filter")) {
+            if (!v->text.empty()) {
+              job.filter = v->text[0] == '/' ? normalize(v->text) : normalize(cfg.root + "/" + v->text);
+            }
+          }
+          if (const Value* v = get("prune_empty_dirs")) {
+            auto r = parse_bool(v->text);
+            if (!r) {
+              b.error(v->line, fmt::format("prune_empty_dirs: {}", r.error().message()));
+            } else {
+              job.prune_empty_dirs = *r ? PruneEmpty::yes : PruneEmpty::no;
+            }
+          }
+          Value holding{"holding", sec.line};
+          if (const Value* v = get("holding")) {
+            holding = *v;
+          }
+          job.holding = resolve(holding, "holding", sec.name);
+          if (const Value* v = get("holding_format")) {
+            if (v->text.empty() || v->text.find('/') != std::string::npos) {
+              b.error(v->line, fmt::format("holding_format: bad value '{}' (a strftime format without '/')", v->text));
+            } else {
+              job.holding_format = v->text;
+            }
+          }
+          duration("holding_keep", job.holding_keep);
+        } else {
+          if (const Value* v = get("naming")) {
+            if (v->text == "rotate") {
+              job.naming = Naming::rotate;
+            } else if (v->text == "dated") {
+              job.naming = Naming::dated;
+            } else {
+              b.error(v->line, fmt::format("bad value '{}' for 'naming' in [{}] (expected rotate or dated)", v->text, sec.name));
+            }
+          }
+          if (const Value* v = required("keep")) {
+            job.keep = v->text;
+          }
+          if (const Value* v = get("name_format")) {
+            if (v->text.empty() || v->text.find('/') != std::string::npos) {
+              b.error(v->line, fmt::format("name_format: bad value '{}' (a strftime format without '/')", v->text));
+            } else {
+              job.name_format = v->text;
+            }
+          }
+        }
+        break;
+      }
+    }
+    bool rotate_snapshot = job.type == JobType::snapshot && job.naming == Naming::rotate;
+    if (rotate_snapshot && !job.run_on.empty()) {
+      b.error(get("run_on")->line, fmt::format("run_on does not apply to naming = rotate in [{}]: the levels are those of 'keep'", sec.name));
+    }
+    if (!rotate_snapshot && job.run_on.empty() && !bad_level) {
+      b.error(sec.line, fmt::format("job [{}] is run by no level: set run_on (e.g. run_on = daily)", sec.name));
+    }
+    cfg.jobs.push_back(std::move(job));
+  }
+
+  // 4. Cross-job checks: `from` naming a clone job, duplicate paths.
+  for (auto& job : cfg.jobs) {
+    if (job.type == JobType::clone || job.from.empty()) {
+      continue;
+    }
+    const Job* ref = nullptr;
+    for (const auto& other : cfg.jobs) {
+      if (other.name == job.from && &other != &job) {
+        ref = &other;
+      }
+    }
+    if (ref && ref->type == JobType::clone) {
+      job.from_job = ref->name;
+      job.from = ref->path;
+    } else {
+      Value v{job.from, job.line};
+      job.from = resolve(v, "from", job.name);
+    }
+    if (job.from == job.path) {
+      b.error(job.line, fmt::format("[{}]: from and path are the same directory '{}'", job.name, job.path));
+    }
+  }
+  if (global == nullptr && !b.failed() && records.empty()) {
+    b.error(1, "empty configuration");
+  }
+  if (b.failed()) {
+    return plain_error(b.errors());
+  }
+  return cfg;
+}
+
+Result<Config> load_config(fs::Fs& fs, const std::string& file) {
+  auto text = fs.read_file(fs::k_cwd, file);
+  if (!text) {
+    return plain_error(fmt::format("cannot read configuration '{}': {}", file,
+                                   std::strerror(text.error().sys_errno)));
+  }
+  return parse_config(file, *text);
+}
+
+}  // namespace rotator::config

@@ -1,0 +1,99 @@
+// The typed configuration and its loader.
+//
+// load_config() reads the INI file through the Fs, validates every key
+// against k_config_keys (config_keys.cpp) and returns a Config or an Error
+// whose message lists every problem, one per line, each as
+// "FILE:LINE: message" (e.g. "rotator.conf:12: unknown key 'holdng' in
+// [backup]; did you mean 'holding'?").
+//
+// Paths in the result are absolute: relative job paths resolve under `root`;
+// a relative path that escapes root ("../x") is an error.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fs/fs.hpp"
+#include "util/duration.hpp"
+#include "util/result.hpp"
+
+namespace rotator::config {
+
+enum class JobType { clone, backup, snapshot };
+enum class Naming { rotate, dated };
+enum class PruneEmpty { no, yes };
+
+const char* job_type_name(JobType type);
+
+struct Job {
+  std::string name;  // the INI section name
+  int line = 0;      // line of the [section] header's first key
+  JobType type = JobType::clone;
+  std::vector<std::string> run_on;  // levels that run this job
+  std::string path;                 // absolute
+  std::optional<Duration> max_age;  // explicit max_age; see effective_max_age()
+  std::vector<std::string> pre_exec;   // argv; empty = none
+  std::vector<std::string> post_exec;  // argv; empty = none
+
+  // type = clone
+  std::string source;
+  std::vector<std::string> rsync_args;
+  double max_delete = 0.5;  // fraction of the clone's entries
+
+  // type = backup, snapshot
+  std::string from;      // absolute path of the source tree
+  std::string from_job;  // name of the clone job `from` refers to, if any
+
+  // type = backup
+  std::string filter;  // absolute path of the rules file; empty = everything
+  PruneEmpty prune_empty_dirs = PruneEmpty::no;
+  std::string holding;                 // absolute
+  std::string holding_format = "%Y-%m-%d";
+  std::optional<Duration> holding_keep;  // empty = keep forever
+
+  // type = snapshot
+  Naming naming = Naming::rotate;
+  std::string keep;  // raw text, parsed by retention (validated at load)
+  std::string name_format = "%Y-%m-%d_%H%M%S";
+
+  // The levels this job answers to: run_on, or for rotate snapshots the keep levels.
+  std::vector<std::string> levels() const;
+};
+
+struct Config {
+  std::string file;  // as given (used in messages)
+  std::string root;  // absolute
+  std::string lockfile;
+  std::string logfile;  // empty = none
+  bool syslog = false;
+  std::string timezone = "local";
+  std::string rsync = "rsync";
+  std::string state_dir;  // <root>/.rotator
+  std::vector<Job> jobs;  // in file order
+
+  // Every level name some job answers to, in first-use order.
+  std::vector<std::string> levels() const;
+  const Job* find_job(const std::string& name) const;
+};
+
+// max_age for `status`: the explicit one, else 1.5 x the period of the job's
+// first level when that level is hourly/daily/weekly/monthly/yearly; none otherwise.
+std::optional<std::chrono::seconds> effective_max_age(const Job& job);
+
+// Parses and validates `text` as read from `file`.
+Result<Config> parse_config(const std::string& file, const std::string& text);
+// Reads `file` through `fs` and parses it.
+Result<Config> load_config(fs::Fs& fs, const std::string& file);
+
+// Splits a command or argument list like a shell would for words and quotes
+// ('...', "...", backslash), without any expansion. Error on an unclosed quote.
+Result<std::vector<std::string>> split_words(const std::string& text);
+
+// Every key name of the key table (for the documentation test).
+std::vector<std::string> config_key_names();
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace rotator::config

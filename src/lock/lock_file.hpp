@@ -1,0 +1,39 @@
+// One run at a time per configuration: flock(2) on the lock file.
+//
+// Calling sequence:
+//   auto lock = LockFile::acquire(fs, path, wait, "rotator weekly", now);
+//   ... run ...            // the lock is held while `lock` lives
+// flock cannot go stale: the kernel drops it when the process dies, however
+// it dies. The holder writes "pid=…\ncommand=…\nstarted=…\n" into the file so
+// a second run can say who holds it.
+//
+// Error handling: held by another process -> Error whose message names the
+// holder ("another rotator run holds '…': pid 123 (rotator weekly) since …"),
+// after waiting up to `wait_seconds` when given (-1 = forever, 0 = no wait).
+#pragma once
+
+#include <string>
+
+#include "fs/fs.hpp"
+#include "util/result.hpp"
+
+namespace rotator::lock {
+
+class LockFile {
+ public:
+  LockFile() = default;
+  LockFile(LockFile&& o) noexcept : m_fs(o.m_fs), m_fd(o.m_fd) { o.m_fd = -1; }
+  LockFile& operator=(LockFile&&) = delete;
+  LockFile(const LockFile&) = delete;
+  ~LockFile();
+
+  static Result<LockFile> acquire(fs::Fs& fs, const std::string& path, int wait_seconds,
+                                  const std::string& holder_info);
+  bool held() const { return m_fd >= 0; }
+
+ private:
+  fs::Fs* m_fs = nullptr;
+  int m_fd = -1;
+};
+
+}  // namespace rotator::lock

@@ -1,0 +1,67 @@
+// Logging: stderr, an optional log file, optional syslog.
+//
+// Levels: error, warning (both always reach stderr unless -q), info (stderr
+// when stderr is a TTY or -v), debug (-v -v). The log file receives info and
+// above, each line "[2026-11-22T02:00:00+0100] rotator[PID]: LEVEL: text" in
+// the config time zone. Warnings and errors are counted: the exit status is
+// derived from them (rsnapshot's convention: 1 error, 2 warnings).
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "util/zone.hpp"
+
+namespace rotator::log {
+
+enum class Level { error, warning, info, debug };
+enum class Verbosity { quiet, normal, verbose, debug };
+
+class Logger {
+ public:
+  Logger();
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  void set_verbosity(Verbosity v) { m_verbosity = v; }
+  Verbosity verbosity() const { return m_verbosity; }
+  void set_zone(const Zone& zone) { m_zone = zone; }
+  // Opens (appends to) the log file; returns false with `err` set on failure.
+  bool open_file(const std::string& path, std::string* err);
+  void enable_syslog();
+
+  void write(Level level, const std::string& text);
+  template <typename... Args>
+  void error(fmt::format_string<Args...> f, Args&&... args) {
+    write(Level::error, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  void warning(fmt::format_string<Args...> f, Args&&... args) {
+    write(Level::warning, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  void info(fmt::format_string<Args...> f, Args&&... args) {
+    write(Level::info, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  void debug(fmt::format_string<Args...> f, Args&&... args) {
+    write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  int errors() const { return m_errors; }
+  int warnings() const { return m_warnings; }
+
+ private:
+  Verbosity m_verbosity = Verbosity::normal;
+  bool m_stderr_tty = false;
+  Zone m_zone = Zone::utc();
+  std::FILE* m_file = nullptr;
+  bool m_syslog = false;
+  int m_errors = 0;
+  int m_warnings = 0;
+};
+
+}  // namespace rotator::log

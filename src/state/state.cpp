@@ -1,0 +1,142 @@
+#include "state/state.hpp"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace rotator::state {
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::none: return "none";
+    case Outcome::ok: return "ok";
+    case Outcome::warning: return "warning";
+    case Outcome::partial: return "partial";
+    case Outcome::error: return "error";
+    case Outcome::running: return "running";
+  }
+  return "none";
+}
+
+Outcome parse_outcome(const std::string& s) {
+  for (Outcome o : {Outcome::ok, Outcome::warning, Outcome::partial, Outcome::error, Outcome::running}) {
+    if (s == outcome_name(o)) {
+      return o;
+    }
+  }
+  return Outcome::none;
+}
+
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\\') out += "\\\\";
+    else out += c;
+  }
+  return out;
+}
+
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      out += s[i + 1] == 'n' ? '\n' : s[i + 1];
+      ++i;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void put_time(std::string& out, const char* key, const std::optional<Instant>& t) {
+  if (t) {
+    out += fmt::format("{}={}\n", key, t->time_since_epoch().count());
+  }
+}
+
+std::optional<Instant> get_time(const std::string& v) {
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0') {
+    return std::nullopt;
+  }
+  return Instant(std::chrono::seconds(n));
+}
+
+}  // namespace
+
+std::string serialize(const JobState& st) {
+  std::string out = "# rotator job state (written atomically; do not edit while rotator runs)\n";
+  put_time(out, "last_start", st.last_start);
+  put_time(out, "last_end", st.last_end);
+  out += fmt::format("last_result={}\n", outcome_name(st.last_result));
+  out += fmt::format("last_summary={}\n", escape(st.last_summary));
+  put_time(out, "last_success", st.last_success);
+  out += fmt::format("last_success_summary={}\n", escape(st.last_success_summary));
+  put_time(out, "last_failure", st.last_failure);
+  out += fmt::format("last_failure_message={}\n", escape(st.last_failure_message));
+  for (const auto& [k, v] : st.resume) {
+    out += fmt::format("resume.{}={}\n", k, escape(v));
+  }
+  return out;
+}
+
+JobState parse(const std::string& text) {
+  JobState st;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    pos = end == std::string::npos ? text.size() : end + 1;
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      continue;
+    }
+    std::string k = line.substr(0, eq), v = unescape(line.substr(eq + 1));
+    if (k == "last_start") st.last_start = get_time(v);
+    else if (k == "last_end") st.last_end = get_time(v);
+    else if (k == "last_result") st.last_result = parse_outcome(v);
+    else if (k == "last_summary") st.last_summary = v;
+    else if (k == "last_success") st.last_success = get_time(v);
+    else if (k == "last_success_summary") st.last_success_summary = v;
+    else if (k == "last_failure") st.last_failure = get_time(v);
+    else if (k == "last_failure_message") st.last_failure_message = v;
+    else if (k.rfind("resume.", 0) == 0) st.resume[k.substr(7)] = v;
+  }
+  return st;
+}
+
+Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::string& job) {
+  auto text = fs.read_file(fs::k_cwd, state_dir + "/state/" + job + ".state");
+  if (!text) {
+    if (text.error().sys_errno == ENOENT) {
+      return JobState{};
+    }
+    return text.error();
+  }
+  return parse(*text);
+}
+
+Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st) {
+  std::string dir = state_dir + "/state";
+  for (const std::string& d : {state_dir, dir}) {
+    auto made = fs.mkdir(fs::k_cwd, d, 0755);
+    if (!made && made.error().sys_errno != EEXIST) {
+      return made.error();
+    }
+  }
+  TRY_ASSIGN(auto handle, fs::open_dir(fs, fs::k_cwd, dir));
+  std::string tmp = job + ".state.tmp";
+  TRY(fs.write_file(handle.fd(), tmp, serialize(st)));
+  TRY(fs.rename(handle.fd(), tmp, handle.fd(), job + ".state", fs::RenameMode::replace));
+  return fs.fsync_dir(handle.fd());
+}
+
+}  // namespace rotator::state

@@ -1,0 +1,49 @@
+// Per-job run state under <root>/.rotator/state/<job>.state.
+//
+// A small "key=value" text file per job, replaced atomically (write
+// <job>.state.tmp, fsync, rename, fsync the directory) so a crash leaves
+// either the old or the new state, never a torn one.
+//
+// Fields: the last run's start, end, result and summary; the last success
+// and the last failure with their summaries; `running` + `resume` while a
+// run is under way (a crashed run leaves them, and the next run resumes:
+// e.g. the weekly job reuses the holding folder it had chosen).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "fs/fs.hpp"
+#include "util/result.hpp"
+#include "util/zone.hpp"
+
+namespace rotator::state {
+
+enum class Outcome { none, ok, warning, partial, error, running };
+
+const char* outcome_name(Outcome o);
+Outcome parse_outcome(const std::string& s);
+
+struct JobState {
+  std::optional<Instant> last_start;
+  std::optional<Instant> last_end;
+  Outcome last_result = Outcome::none;
+  std::string last_summary;
+  std::optional<Instant> last_success;  // end of the last ok/warning run
+  std::string last_success_summary;
+  std::optional<Instant> last_failure;
+  std::string last_failure_message;
+  // Free-form resume data for an interrupted run (job-specific keys).
+  std::map<std::string, std::string> resume;
+};
+
+std::string serialize(const JobState& st);
+JobState parse(const std::string& text);
+
+// Reads the state of `job` (a default JobState when there is none).
+Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::string& job);
+// Atomically replaces the state of `job`; creates `state_dir`/state if needed.
+Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st);
+
+}  // namespace rotator::state

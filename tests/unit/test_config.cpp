@@ -1,0 +1,196 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config.hpp"
+#include "fs/posix_fs.hpp"
+#include "testutil.hpp"
+
+using namespace rotator;
+using namespace rotator::config;
+
+namespace {
+
+const char* const k_good = R"([rotator]
+root = /srv/backup
+timezone = UTC
+
+[clone]
+type = clone
+run_on = daily
+source = me@laptop:/home/me/
+path = clone
+rsync_args = --one-file-system
+  --exclude=/tmp
+
+[backup]
+type = backup
+run_on = weekly
+from = clone
+path = backup
+filter = /etc/rotator/important.rules
+prune_empty_dirs = yes
+holding_keep = 6y
+)";
+
+std::string error_of(const std::string& text) {
+  auto r = parse_config("rotator.conf", text);
+  REQUIRE_FALSE(r);
+  return r.error().message();
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("config");
+
+TEST_CASE("a complete configuration parses with defaults and resolved paths") {
+  auto r = parse_config("rotator.conf", k_good);
+  REQUIRE(r);
+  const Config& c = *r;
+  CHECK(c.root == "/srv/backup");
+  CHECK(c.lockfile == "/srv/backup/.rotator/lock");
+  CHECK(c.state_dir == "/srv/backup/.rotator");
+  CHECK(c.rsync == "rsync");
+  CHECK(c.timezone == "UTC");
+  CHECK_FALSE(c.syslog);
+  REQUIRE(c.jobs.size() == 2);
+  const Job& clone = c.jobs[0];
+  CHECK(clone.name == "clone");
+  CHECK(clone.type == JobType::clone);
+  CHECK(clone.path == "/srv/backup/clone");
+  CHECK(clone.run_on == std::vector<std::string>{"daily"});
+  CHECK(clone.rsync_args == std::vector<std::string>{"--one-file-system", "--exclude=/tmp"});
+  CHECK(clone.max_delete == doctest::Approx(0.5));
+  const Job& backup = c.jobs[1];
+  CHECK(backup.from == "/srv/backup/clone");
+  CHECK(backup.from_job == "clone");
+  CHECK(backup.holding == "/srv/backup/holding");
+  CHECK(backup.holding_format == "%Y-%m-%d");
+  REQUIRE(backup.holding_keep);
+  CHECK(backup.holding_keep->count == 6);
+  CHECK(backup.holding_keep->unit == 'y');
+  CHECK(backup.prune_empty_dirs == PruneEmpty::yes);
+  CHECK(c.levels() == std::vector<std::string>{"daily", "weekly"});
+}
+
+TEST_CASE("unknown key names file, line and section, with a suggestion when close") {
+  std::string text = std::string(k_good) + "holdng = h\n";
+  CHECK(error_of(text) == "rotator.conf:21: unknown key 'holdng' in [backup]; did you mean 'holding'?");
+  CHECK(error_of("[rotator]\nroot = /x\nfrobnicate = 1\n") ==
+        "rotator.conf:3: unknown key 'frobnicate' in [rotator]");
+}
+
+TEST_CASE("every problem is reported, one per line") {
+  std::string text = "[rotator]\nroot = /x\n[c]\ntype = clone\nrun_on = daily\npath = c\nsorce = a\n";
+  CHECK(error_of(text) ==
+        "rotator.conf:7: unknown key 'sorce' in [c]; did you mean 'source'?\n"
+        "rotator.conf:4: missing required key 'source' in [c]");
+}
+
+TEST_CASE("missing root, duplicate key, bad values") {
+  CHECK(error_of("[rotator]\nlockfile = /l\n") == "rotator.conf:2: missing required key 'root' in [rotator]");
+  CHECK(error_of("[rotator]\nroot = /a\nroot = /b\n") ==
+        "rotator.conf:3: duplicate key 'root' in [rotator] (first set on line 2)");
+  CHECK(error_of("[rotator]\nroot = relative\n") ==
+        "rotator.conf:2: root must be an absolute path, not 'relative'");
+  CHECK(error_of("[rotator]\nroot = /a\nsyslog = maybe\n") ==
+        "rotator.conf:3: syslog: bad value 'maybe' (expected yes or no)");
+  CHECK(error_of("[rotator]\nroot = /a\ntimezone = Mars/Base\n") ==
+        "rotator.conf:3: unknown time zone 'Mars/Base'");
+  CHECK(error_of("[rotator]\nroot = /a\n[j]\ntype = tape\n") ==
+        "rotator.conf:4: bad value 'tape' for 'type' in [j] (expected clone, backup or snapshot)");
+}
+
+TEST_CASE("a relative path escaping root is an error") {
+  std::string text = "[rotator]\nroot = /srv/b\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = ../etc\n";
+  CHECK(error_of(text) == "rotator.conf:7: relative path '../etc' for 'path' in [c] escapes root '/srv/b'");
+}
+
+TEST_CASE("a job that no level runs is an error") {
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nsource = /s/\npath = c\n";
+  CHECK(error_of(text) == "rotator.conf:4: job [c] is run by no level: set run_on (e.g. run_on = daily)");
+}
+
+TEST_CASE("rsync_args that update in place are refused") {
+  for (const char* arg : {"--inplace", "--append", "--append-verify"}) {
+    CAPTURE(arg);
+    std::string text = std::string("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = -H ") + arg + "\n";
+    CHECK(error_of(text) ==
+          std::string("rotator.conf:8: rsync_args: '") + arg +
+              "' updates files in place and would rewrite the inodes backups and snapshots share "
+              "with the clone; remove it");
+  }
+}
+
+TEST_CASE("keys that belong to another job type are refused") {
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nholding = h\n";
+  CHECK(error_of(text) == "rotator.conf:8: key 'holding' does not apply to type = clone in [c]");
+}
+
+TEST_CASE("level names may not be command words") {
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = status\nsource = /s/\npath = c\n";
+  CHECK(error_of(text) == "rotator.conf:5: level name 'status' is a rotator command");
+}
+
+TEST_CASE("syntax errors and long lines carry the line number") {
+  CHECK(error_of("[rotator]\nroot = /r\nthis line has no equals sign\n") ==
+        "rotator.conf:3: syntax error (expected 'key = value' or '[section]')");
+  std::string long_line = "[rotator]\nroot = /" + std::string(300, 'x') + "\n";
+  CHECK(error_of(long_line) == "rotator.conf:2: line too long (at most 198 characters)");
+}
+
+TEST_CASE("max_age default is 1.5 x the level period; explicit max_age wins") {
+  auto r = parse_config("r.conf", k_good);
+  REQUIRE(r);
+  CHECK(effective_max_age(r->jobs[0]) == std::chrono::seconds(36 * 3600));
+  CHECK(effective_max_age(r->jobs[1]) == std::chrono::seconds(252 * 3600));
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = nightly\nsource = /s/\npath = c\n";
+  auto custom = parse_config("r.conf", text);
+  REQUIRE(custom);
+  CHECK_FALSE(effective_max_age(custom->jobs[0]));
+  auto explicit_age = parse_config("r.conf", text + "max_age = 3d\n");
+  REQUIRE(explicit_age);
+  CHECK(effective_max_age(explicit_age->jobs[0]) == std::chrono::seconds(3 * 86400));
+}
+
+TEST_CASE("split_words handles quotes and backslashes without expansion") {
+  auto w = split_words("sh -c 'echo $HOME' \"a b\" c\\ d");
+  REQUIRE(w);
+  CHECK(*w == std::vector<std::string>{"sh", "-c", "echo $HOME", "a b", "c d"});
+  CHECK_FALSE(split_words("'open"));
+}
+
+TEST_CASE("load_config reports an unreadable file") {
+  fs::PosixFs fs;
+  test::TestContext ctx;
+  auto r = load_config(fs, ctx.path("none.conf"));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() == "cannot read configuration '" + ctx.path("none.conf") + "': No such file or directory");
+}
+
+TEST_CASE("every key of the table is documented in rotator.conf(5) and the sample config") {
+  // The man page and the sample live at the top of the source tree; the
+  // unit tests run from there (make check) or from tests/unit.
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  std::string man = slurp("man/rotator.conf.5");
+  std::string sample = slurp("etc/rotator.conf");
+  if (man.empty()) {
+    man = slurp("../../man/rotator.conf.5");
+    sample = slurp("../../etc/rotator.conf");
+  }
+  REQUIRE_FALSE(man.empty());
+  REQUIRE_FALSE(sample.empty());
+  for (const auto& key : config_key_names()) {
+    CAPTURE(key);
+    CHECK(man.find(".It Cm " + key) != std::string::npos);
+    CHECK(sample.find(key + " ") != std::string::npos);
+  }
+}
+
+TEST_SUITE_END();
