@@ -1,12 +1,159 @@
 #include "cli/rotator_main.hpp"
 
+#include <getopt.h>
+
+#include <cstdlib>
+#include <string>
+
 #include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "fs/posix_fs.hpp"
+#include "log/log.hpp"
 
 namespace rotator::cli {
 
-int rotator_main(int, char**) {
-  fmt::print("rotator 0.1\n");
-  return 0;
+namespace {
+
+constexpr const char* k_version = "0.1.0";
+
+int usage_error(const std::string& msg) {
+  fmt::print(stderr, "rotator: {}\nTry 'rotator --help'.\n", msg);
+  return k_exit_error;
+}
+
+}  // namespace
+
+int rotator_main(int argc, char** argv) {
+  std::string config_file;
+  jobs::DryRun dry_run = jobs::DryRun::no;
+  int verbose = 0;
+  bool quiet = false;
+  std::string now_text;
+  int wait_seconds = 0;
+
+  static const option long_opts[] = {
+      {"config", required_argument, nullptr, 'c'}, {"dry-run", no_argument, nullptr, 'n'},
+      {"verbose", no_argument, nullptr, 'v'},      {"quiet", no_argument, nullptr, 'q'},
+      {"now", required_argument, nullptr, 'N'},    {"wait", optional_argument, nullptr, 'W'},
+      {"help", no_argument, nullptr, 'h'},         {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  optind = 1;
+  int c;
+  // '+': stop at the command; its own arguments follow it.
+  while ((c = getopt_long(argc, argv, "+:c:nvqhV", long_opts, nullptr)) != -1) {
+    switch (c) {
+      case 'c': config_file = optarg; break;
+      case 'n': dry_run = jobs::DryRun::yes; break;
+      case 'v': ++verbose; break;
+      case 'q': quiet = true; break;
+      case 'N': now_text = optarg; break;
+      case 'W': {
+        if (!optarg) {
+          wait_seconds = -1;
+          break;
+        }
+        char* end = nullptr;
+        long v = std::strtol(optarg, &end, 10);
+        if (*optarg == '\0' || *end != '\0' || v < 0) {
+          return usage_error(fmt::format("--wait: bad number of seconds '{}'", optarg));
+        }
+        wait_seconds = static_cast<int>(v);
+        break;
+      }
+      case 'h': fmt::print("{}", k_usage_text); return k_exit_ok;
+      case 'V': fmt::print("rotator {}\n", k_version); return k_exit_ok;
+      case ':': return usage_error(fmt::format("option '{}' needs a value", argv[optind - 1]));
+      default: return usage_error(fmt::format("unknown option '{}'", argv[optind - 1]));
+    }
+  }
+  if (optind >= argc) {
+    return usage_error("no command given");
+  }
+  std::string command = argv[optind];
+  std::vector<std::string> args;
+  // Accept global -n/-v/-q after the command too (rotator weekly -n).
+  for (int i = optind + 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-n" || a == "--dry-run") {
+      dry_run = jobs::DryRun::yes;
+    } else if (a == "-v" || a == "--verbose") {
+      ++verbose;
+    } else if (a == "-q" || a == "--quiet") {
+      quiet = true;
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (config_file.empty()) {
+    const char* env = std::getenv("ROTATOR_CONF");
+    config_file = env && *env ? env : "/etc/rotator.conf";
+  }
+
+  fs::PosixFs posix;
+  auto cfg = config::load_config(posix, config_file);
+  if (!cfg) {
+    fmt::print(stderr, "{}\n", cfg.error().message());
+    return k_exit_error;
+  }
+  auto zone = Zone::from_name(cfg->timezone);
+  if (!zone) {
+    fmt::print(stderr, "rotator: {}\n", zone.error().message());
+    return k_exit_error;
+  }
+  Instant now = now_instant();
+  if (!now_text.empty()) {
+    auto parsed = zone->parse_iso(now_text);
+    if (!parsed) {
+      return usage_error(fmt::format("--now: {}", parsed.error().message()));
+    }
+    now = *parsed;
+  }
+
+  log::Logger logger;
+  logger.set_zone(*zone);
+  logger.set_verbosity(quiet ? log::Verbosity::quiet
+                       : verbose >= 2 ? log::Verbosity::debug
+                       : verbose == 1 ? log::Verbosity::verbose
+                                      : log::Verbosity::normal);
+  if (!cfg->logfile.empty()) {
+    std::string err;
+    if (!logger.open_file(cfg->logfile, &err)) {
+      fmt::print(stderr, "rotator: {}\n", err);
+      return k_exit_error;
+    }
+  }
+  if (cfg->syslog) {
+    logger.enable_syslog();
+  }
+
+  std::string command_line = "rotator";
+  for (int i = optind; i < argc; ++i) {
+    command_line += std::string(" ") + argv[i];
+  }
+  Invocation inv{posix, *cfg, logger, *zone, now, dry_run, wait_seconds, command, args, command_line};
+  if (const Command* cmd = find_command(command)) {
+    return cmd->run(inv);
+  }
+  auto levels = cfg->levels();
+  if (std::find(levels.begin(), levels.end(), command) != levels.end()) {
+    logger.info("start: {}", command_line);
+    int rc = cmd_level(inv);
+    logger.info("end: {} (exit {})", command_line, rc);
+    return rc;
+  }
+  std::string known;
+  for (const auto& l : levels) {
+    known += (known.empty() ? "" : ", ") + l;
+  }
+  std::string cmds;
+  for (const auto& k : k_commands) {
+    cmds += (cmds.empty() ? "" : ", ") + std::string(k.name);
+  }
+  return usage_error(fmt::format("unknown level or command '{}' (levels: {}; commands: {})",
+                                 command, known.empty() ? "none" : known, cmds));
 }
 
 }  // namespace rotator::cli

@@ -1,0 +1,213 @@
+#include "jobs/backup_job.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "engine/mirror.hpp"
+#include "filter/filter.hpp"
+#include "fs/tree.hpp"
+#include "jobs/check.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::jobs {
+
+namespace {
+
+constexpr const char* k_deleting_prefix = ".rotator-deleting.";
+
+// Creates directory `path` if it is missing (its parent must exist).
+Status ensure_dir(fs::Fs& fs, const std::string& path, mode_t mode) {
+  auto made = fs.mkdir(fs::k_cwd, path, mode);
+  if (!made && made.error().sys_errno != EEXIST) {
+    return sys_error(made.error().sys_errno, "create directory", path);
+  }
+  auto st = fs.lstat(fs::k_cwd, path);
+  if (!st) {
+    return st.error();
+  }
+  if (!st->is_dir()) {
+    return plain_error(fmt::format("'{}' exists and is not a directory", path));
+  }
+  return ok();
+}
+
+std::string relative_to_root(const config::Config& cfg, const std::string& path) {
+  if (path.rfind(cfg.root + "/", 0) == 0) {
+    return path.substr(cfg.root.size() + 1);
+  }
+  return path;
+}
+
+// Deletes holding folders older than holding_keep, after a successful mirror.
+// Each folder is first renamed to .rotator-deleting.NAME (so a half-deleted
+// folder never looks like a dated archive), then removed; leftovers of an
+// interrupted deletion are finished first.
+Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandle& holding) {
+  TRY_ASSIGN(auto entries, ctx.fs.list_dir(holding.fd()));
+  std::vector<std::string> names;
+  for (const auto& e : entries) {
+    names.push_back(e.name);
+  }
+  std::sort(names.begin(), names.end());
+  std::string disp = relative_to_root(ctx.cfg, job.holding);
+  long pruned = 0;
+  for (const auto& n : names) {
+    if (n.rfind(k_deleting_prefix, 0) == 0) {
+      if (ctx.dry_run == DryRun::yes) {
+        ctx.plan(fmt::format("prune {}/{}", disp, n));
+        continue;
+      }
+      TRY(fs::remove_tree(ctx.fs, holding.fd(), n, disp + "/" + n));
+    }
+  }
+  auto expired = rotation::select_expired_holding(names, job.holding_format, job.holding_keep,
+                                                  ctx.now, ctx.zone);
+  for (const auto& n : expired) {
+    ++pruned;
+    if (ctx.dry_run == DryRun::yes) {
+      ctx.plan(fmt::format("prune {}/{}", disp, n));
+      continue;
+    }
+    std::string tmp = k_deleting_prefix + n;
+    TRY(ctx.fs.rename(holding.fd(), n, holding.fd(), tmp, fs::RenameMode::no_replace));
+    TRY(fs::remove_tree(ctx.fs, holding.fd(), tmp, disp + "/" + tmp));
+    ctx.log.info("[{}] pruned holding folder {}/{} (older than {})", job.name, disp, n,
+                 to_string(*job.holding_keep));
+  }
+  return pruned;
+}
+
+}  // namespace
+
+JobResult run_backup(RunContext& ctx, const config::Job& job) {
+  bool dry = ctx.dry_run == DryRun::yes;
+  // 1. One filesystem for from, path and holding; the trees exist.
+  auto from = ctx.fs.lstat(fs::k_cwd, job.from);
+  if (!from || !from->is_dir()) {
+    return job_error(fmt::format("from '{}' is not a directory{}", job.from,
+                                 from ? "" : ": " + from.error().message()));
+  }
+  if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}, {"holding", job.holding}});
+      !same) {
+    return job_error(same.error().message());
+  }
+  if (!dry) {
+    for (const std::string* p : {&job.path, &job.holding}) {
+      if (auto made = ensure_dir(ctx.fs, *p, 0755); !made) {
+        return job_error(made.error().message());
+      }
+    }
+  } else if (!ctx.fs.lstat(fs::k_cwd, job.path)) {
+    return job_error(fmt::format("dry run: '{}' does not exist yet; the first run links all of '{}'",
+                                 job.path, job.from));
+  }
+
+  // 2. The holding folder: resume an interrupted run's, else a fresh name.
+  // An interrupted run of the same date resumes into its folder, so a rerun
+  // converges to what the uninterrupted run would have left; a later run
+  // starts a folder of its own date.
+  std::string base = rotation::format_dated_name(ctx.now, job.holding_format, ctx.zone);
+  std::string folder;
+  auto resumed = ctx.resume_in.find("holding");
+  if (resumed != ctx.resume_in.end()) {
+    auto parsed = rotation::parse_dated_name(resumed->second, job.holding_format, ctx.zone);
+    if (parsed && parsed->base == base) {
+      folder = resumed->second;
+      ctx.log.info("[{}] resuming the interrupted run into holding folder {}", job.name, folder);
+    }
+  }
+  if (folder.empty()) {
+    std::vector<std::string> existing;
+    if (auto h = fs::open_dir(ctx.fs, fs::k_cwd, job.holding)) {
+      if (auto list = ctx.fs.list_dir(h->fd())) {
+        for (const auto& e : *list) {
+          existing.push_back(e.name);
+        }
+      }
+    }
+    folder = rotation::next_free_name(base, existing);
+  }
+  if (auto saved = ctx.save_resume({{"holding", folder}}); !saved) {
+    return job_error("cannot save state: " + saved.error().message());
+  }
+
+  // 3. The filter.
+  std::unique_ptr<filter::RuleFilter> rules;
+  if (!job.filter.empty()) {
+    auto loaded = filter::RuleFilter::load(ctx.fs, job.filter, job.from);
+    if (!loaded) {
+      return job_error(loaded.error().message());
+    }
+    rules = std::move(*loaded);
+  }
+
+  // 4. The mirror, in one pass.
+  fs::DirHandle holding;
+  if (auto h = fs::open_dir(ctx.fs, fs::k_cwd, job.holding)) {
+    holding = std::move(*h);
+  } else if (!dry) {
+    return job_error(h.error().message());
+  }
+  std::string holding_disp = relative_to_root(ctx.cfg, job.holding);
+  engine::TreeSink sink(holding.valid() ? holding.fd() : fs::k_cwd, folder, holding_disp);
+  engine::MirrorOptions opt;
+  opt.selector = rules.get();
+  opt.prune_empty = job.prune_empty_dirs == config::PruneEmpty::yes ? engine::PruneEmpty::yes
+                                                                      : engine::PruneEmpty::no;
+  opt.sink = &sink;
+  opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
+  opt.src_display = relative_to_root(ctx.cfg, job.from);
+  opt.dst_display = relative_to_root(ctx.cfg, job.path);
+  opt.plan = [&](std::string_view line) {
+    if (dry) {
+      ctx.plan(line);
+    } else {
+      ctx.log.debug("[{}] {}", job.name, line);
+    }
+  };
+  auto stats = engine::mirror(ctx.fs, job.from, job.path, opt);
+  if (!stats) {
+    const Error& e = stats.error();
+    if (e.sys_errno == EXDEV) {
+      return job_error(fmt::format("configuration error: {} ('from', 'path' and 'holding' must be "
+                                   "on one filesystem); nothing was lost, holding not pruned",
+                                   e.message()));
+    }
+    return job_error(e.message() + "; nothing was lost, holding not pruned, the next run resumes");
+  }
+
+  // 5. Only now: prune old holding folders.
+  long pruned = 0;
+  if (job.holding_keep && holding.valid()) {
+    auto p = prune_holding(ctx, job, holding);
+    if (!p) {
+      return job_error("the backup is complete, but pruning holding failed: " + p.error().message());
+    }
+    pruned = *p;
+  }
+
+  JobResult r;
+  std::string folders;
+  for (const auto& f : sink.folders_used()) {
+    folders += (folders.empty() ? "" : ", ") + holding_disp + "/" + f;
+  }
+  r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created", dry ? "dry run: " : "",
+                          stats->linked, stats->unchanged, stats->archived,
+                          folders.empty() ? "" : " to ", folders, stats->dirs_created);
+  if (pruned > 0) {
+    r.summary += fmt::format(", {} holding folder{} pruned", pruned, pruned == 1 ? "" : "s");
+  }
+  if (stats->copied_emlink > 0) {
+    r.outcome = state::Outcome::warning;
+    r.summary += fmt::format(", {} file{} copied (hard-link limit reached)", stats->copied_emlink,
+                             stats->copied_emlink == 1 ? "" : "s");
+    ctx.log.warning("[{}] {} file{} could not be hard-linked (EMLINK: link limit) and were copied",
+                    job.name, stats->copied_emlink, stats->copied_emlink == 1 ? "" : "s");
+  }
+  return r;
+}
+
+}  // namespace rotator::jobs

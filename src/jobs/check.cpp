@@ -1,0 +1,105 @@
+#include "jobs/check.hpp"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "filter/filter.hpp"
+#include "util/process.hpp"
+
+namespace rotator::jobs {
+
+Result<dev_t> device_of(fs::Fs& fs, const std::string& path) {
+  std::string p = path;
+  for (;;) {
+    auto st = fs.lstat(fs::k_cwd, p);
+    if (st) {
+      return st->dev;
+    }
+    if (st.error().sys_errno != ENOENT || p == "/" || p.empty()) {
+      return st.error();
+    }
+    size_t slash = p.rfind('/');
+    p = slash == 0 ? "/" : p.substr(0, slash);
+  }
+}
+
+Status same_filesystem(fs::Fs& fs, const config::Job& job,
+                       const std::vector<std::pair<std::string, std::string>>& named_paths) {
+  std::optional<std::pair<std::string, dev_t>> first;
+  for (const auto& [key, path] : named_paths) {
+    TRY_ASSIGN(dev_t dev, device_of(fs, path));
+    if (!first) {
+      first = {key, dev};
+      continue;
+    }
+    if (dev != first->second) {
+      const std::string& first_path = named_paths.front().second;
+      return plain_error(fmt::format(
+          "[{}] '{}' ({}) and '{}' ({}) are on different filesystems; hard links and renames "
+          "need one filesystem",
+          job.name, first->first, first_path, key, path));
+    }
+  }
+  return ok();
+}
+
+std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg) {
+  std::vector<std::string> problems;
+  auto root = fs.lstat(fs::k_cwd, cfg.root);
+  if (!root) {
+    problems.push_back(fmt::format("root '{}' is not accessible: {} (rotator never creates it)",
+                                   cfg.root, root.error().message()));
+  } else if (!root->is_dir()) {
+    problems.push_back(fmt::format("root '{}' is not a directory", cfg.root));
+  }
+  bool rsync_checked = false;
+  for (const auto& job : cfg.jobs) {
+    switch (job.type) {
+      case config::JobType::clone: {
+        if (!rsync_checked) {
+          rsync_checked = true;
+          auto r = run_process({cfg.rsync, "--version"}, [](Stream, std::string_view) {});
+          if (!r) {
+            problems.push_back(fmt::format("[{}] rsync '{}' does not run: {}", job.name, cfg.rsync,
+                                           r.error().message()));
+          } else if (r->exit_code != 0) {
+            problems.push_back(fmt::format("[{}] '{} --version' exited {}", job.name, cfg.rsync,
+                                           r->exit_code));
+          }
+        }
+        break;
+      }
+      case config::JobType::backup:
+      case config::JobType::snapshot: {
+        auto from = fs.lstat(fs::k_cwd, job.from);
+        if (!from && from.error().sys_errno == ENOENT && !job.from_job.empty()) {
+          // Made by the clone job's first run.
+        } else if (!from) {
+          problems.push_back(fmt::format("[{}] from '{}' is not accessible: {}", job.name, job.from,
+                                         from.error().message()));
+        } else if (!from->is_dir()) {
+          problems.push_back(fmt::format("[{}] from '{}' is not a directory", job.name, job.from));
+        }
+        std::vector<std::pair<std::string, std::string>> paths = {{"from", job.from},
+                                                                   {"path", job.path}};
+        if (job.type == config::JobType::backup) {
+          paths.emplace_back("holding", job.holding);
+          if (!job.filter.empty()) {
+            auto f = filter::RuleFilter::load(fs, job.filter, job.from);
+            if (!f) {
+              problems.push_back(f.error().message());
+            }
+          }
+        }
+        if (auto same = same_filesystem(fs, job, paths); !same) {
+          problems.push_back(same.error().message());
+        }
+        break;
+      }
+    }
+  }
+  return problems;
+}
+
+}  // namespace rotator::jobs

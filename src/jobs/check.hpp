@@ -1,0 +1,32 @@
+// `rotator check`: validate the environment a loaded config describes.
+//
+// Problems found (each a full sentence naming the job and path):
+//   - root missing or not a directory (rotator never creates it: an
+//     unmounted disk must not be mistaken for an empty one);
+//   - rsync does not run (clone jobs);
+//   - a backup/snapshot `from` missing;
+//   - paths that must share one filesystem do not (from, path, holding for
+//     backup; from, path for snapshot): hard links and renames need it;
+//   - a filter file that does not parse.
+// The same checks run at the start of every job that needs them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "fs/fs.hpp"
+
+namespace rotator::jobs {
+
+std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg);
+
+// Device of `path`, or of its nearest existing ancestor.
+Result<dev_t> device_of(fs::Fs& fs, const std::string& path);
+
+// Error when the given paths are not all on one filesystem:
+// "[backup] 'from' (/a) and 'holding' (/b) are on different filesystems; hard links and renames need one".
+Status same_filesystem(fs::Fs& fs, const config::Job& job,
+                       const std::vector<std::pair<std::string, std::string>>& named_paths);
+
+}  // namespace rotator::jobs

@@ -1,0 +1,193 @@
+#include "jobs/clone_job.hpp"
+
+#include <cerrno>
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "util/process.hpp"
+
+namespace rotator::jobs {
+
+namespace {
+
+// Counts every entry under `dir` (not the root itself); 0 when missing.
+Result<long> count_entries(fs::Fs& fs, int parent, const std::string& name) {
+  auto dir = fs::open_dir(fs, parent, name);
+  if (!dir) {
+    if (dir.error().sys_errno == ENOENT) {
+      return 0L;
+    }
+    return dir.error();
+  }
+  TRY_ASSIGN(auto entries, fs.list_dir(dir->fd()));
+  long n = static_cast<long>(entries.size());
+  for (const auto& e : entries) {
+    fs::FileType t = e.type;
+    if (t == fs::FileType::unknown) {
+      TRY_ASSIGN(auto st, fs.lstat(dir->fd(), e.name));
+      t = st.type();
+    }
+    if (t == fs::FileType::directory) {
+      TRY_ASSIGN(long sub, count_entries(fs, dir->fd(), e.name));
+      n += sub;
+    }
+  }
+  return n;
+}
+
+long parse_count(std::string_view line, std::string_view prefix) {
+  if (line.substr(0, prefix.size()) != prefix) {
+    return -1;
+  }
+  long n = 0;
+  bool any = false;
+  for (char c : line.substr(prefix.size())) {
+    if (c >= '0' && c <= '9') {
+      n = n * 10 + (c - '0');
+      any = true;
+    } else if (c == ',' || c == '.') {
+      continue;
+    } else if (any) {
+      break;
+    }
+  }
+  return any ? n : -1;
+}
+
+struct RsyncRun {
+  int exit_code = 0;
+  std::deque<std::string> last_errors;  // the last few stderr lines
+};
+
+Result<RsyncRun> run_rsync(RunContext& ctx, const std::vector<std::string>& argv,
+                           const std::function<void(std::string_view)>& on_out) {
+  ctx.log.debug("running: {}", quote_argv(argv));
+  RsyncRun run;
+  auto r = run_process(argv, [&](Stream s, std::string_view line) {
+    if (s == Stream::out) {
+      on_out(line);
+    } else {
+      ctx.log.info("rsync: {}", line);
+      run.last_errors.emplace_back(line);
+      if (run.last_errors.size() > 5) {
+        run.last_errors.pop_front();
+      }
+    }
+  });
+  if (!r) {
+    return r.error();
+  }
+  run.exit_code = r->exit_code;
+  return run;
+}
+
+std::string join_errors(const std::deque<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    out += (out.empty() ? "" : "; ") + l;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job) {
+  std::vector<std::string> argv = {cfg.rsync, "-a", "--delete", "--numeric-ids"};
+  argv.insert(argv.end(), job.rsync_args.begin(), job.rsync_args.end());
+  argv.push_back(job.source);
+  argv.push_back(job.path + "/");
+  return argv;
+}
+
+JobResult run_clone(RunContext& ctx, const config::Job& job) {
+  // 1. Dry run: what does the source hold, what would be deleted?
+  std::vector<std::string> argv = clone_rsync_argv(ctx.cfg, job);
+  std::vector<std::string> check = argv;
+  check.insert(check.begin() + 4, {"-n", "--stats", "--out-format=%i %n"});
+  long source_files = -1, deletions = 0, changes = 0;
+  auto dry = run_rsync(ctx, check, [&](std::string_view line) {
+    if (line.substr(0, 10) == "*deleting ") {
+      ++deletions;
+      ++changes;
+      if (ctx.dry_run == DryRun::yes) {
+        ctx.plan(fmt::format("delete {}", line.substr(line.find_first_not_of(' ', 10))));
+      }
+      return;
+    }
+    long n = parse_count(line, "Number of files: ");
+    if (n >= 0) {
+      source_files = n;
+      return;
+    }
+    if (line.size() > 12 && line[11] == ' ' && (line[0] == '>' || line[0] == 'c' || line[0] == '.' ||
+                                                  line[0] == 'h' || line[0] == 'c')) {
+      ++changes;
+      if (ctx.dry_run == DryRun::yes) {
+        ctx.plan(fmt::format("update {}", line.substr(12)));
+      }
+    }
+  });
+  if (!dry) {
+    return job_error(dry.error().message());
+  }
+  if (dry->exit_code != 0 && dry->exit_code != 24 && dry->exit_code != 23) {
+    return job_error(fmt::format("rsync failed (exit {}) listing '{}': {}", dry->exit_code,
+                                 job.source, join_errors(dry->last_errors)));
+  }
+  if (source_files >= 0 && source_files <= 1) {
+    return job_error(fmt::format(
+        "source '{}' yields no files (unmounted or empty?); refusing to empty the clone '{}'",
+        job.source, job.path));
+  }
+  auto existing = count_entries(ctx.fs, fs::k_cwd, job.path);
+  if (!existing) {
+    return job_error(existing.error().message());
+  }
+  if (*existing > 0 && static_cast<double>(deletions) > job.max_delete * static_cast<double>(*existing)) {
+    return job_error(fmt::format(
+        "rsync would delete {} of the {} entries of '{}' ({:.0f}% > max_delete {:.0f}%); "
+        "refusing (is the source complete? raise max_delete if this is intended)",
+        deletions, *existing, job.path, 100.0 * static_cast<double>(deletions) / static_cast<double>(*existing),
+        100.0 * job.max_delete));
+  }
+  if (ctx.dry_run == DryRun::yes) {
+    JobResult r;
+    r.summary = fmt::format("dry run: {} changes, {} deletions", changes, deletions);
+    return r;
+  }
+
+  // 2. The real run.
+  long itemized = 0;
+  auto run = run_rsync(ctx, argv, [&](std::string_view line) {
+    ++itemized;
+    ctx.log.debug("rsync: {}", line);
+  });
+  if (!run) {
+    return job_error(run.error().message());
+  }
+  JobResult r;
+  std::string counts = fmt::format("{} source entries, {} changed, {} deleted",
+                                   source_files < 0 ? 0 : source_files - 1, changes - deletions, deletions);
+  switch (run->exit_code) {
+    case 0:
+      r.summary = "refreshed from " + job.source + ": " + counts;
+      break;
+    case 24:
+      r.outcome = state::Outcome::warning;
+      r.summary = "refreshed from " + job.source + ": " + counts + "; some source files vanished (rsync exit 24)";
+      ctx.log.warning("[{}] some files vanished while rsync read them (rsync exit 24)", job.name);
+      break;
+    case 23:
+      r.outcome = state::Outcome::partial;
+      r.summary = "partial transfer from " + job.source + " (rsync exit 23): " + join_errors(run->last_errors);
+      ctx.log.warning("[{}] partial transfer (rsync exit 23): {}", job.name, join_errors(run->last_errors));
+      break;
+    default:
+      return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
+                                   join_errors(run->last_errors)));
+  }
+  return r;
+}
+
+}  // namespace rotator::jobs

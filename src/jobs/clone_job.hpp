@@ -1,0 +1,25 @@
+// type = clone: refresh `path` from `source` with rsync.
+//
+// Calling sequence: a dry run `rsync -a --delete --numeric-ids -n --stats
+// --out-format='%i %n' <rsync_args> SOURCE PATH/` first counts what the
+// source holds and what would be deleted; the real run follows only when
+//   - the source yields at least one entry besides its root, and
+//   - deletions <= max_delete x the clone's current entry count.
+// Otherwise the job fails (exit 1) with the numbers and the clone is untouched.
+//
+// rsync exit status: 0 ok; 24 (vanished files) -> warning; 23 (partial
+// transfer) -> warning, outcome "partial"; anything else -> error with
+// rsync's own last messages. With -n only the dry run runs and its itemized
+// lines are printed.
+#pragma once
+
+#include "jobs/job.hpp"
+
+namespace rotator::jobs {
+
+JobResult run_clone(RunContext& ctx, const config::Job& job);
+
+// The rsync argv of the real run (without -n).
+std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job);
+
+}  // namespace rotator::jobs

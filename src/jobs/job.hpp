@@ -1,0 +1,55 @@
+// What every job runner gets, and what it returns.
+//
+// A job runner (clone_job.cpp, backup_job.cpp, snapshot_job.cpp) does one
+// job's work for one invocation of a level. It never exits the process and
+// never prints to stdout except plan lines through `plan` in a dry run.
+// Exit policy (runner.cpp): any job error -> 1, else any warning -> 2, else 0.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "fs/fs.hpp"
+#include "log/log.hpp"
+#include "state/state.hpp"
+#include "util/zone.hpp"
+
+namespace rotator::jobs {
+
+enum class DryRun { no, yes };
+
+struct RunContext {
+  fs::Fs& fs;
+  const config::Config& cfg;
+  Zone zone;
+  Instant now;
+  DryRun dry_run = DryRun::no;
+  log::Logger& log;
+  std::function<void(std::string_view)> plan;  // dry-run plan lines (stdout)
+  std::string level;                            // the level being run
+  // Resume data an interrupted run of this job left in its state, and a way
+  // for the job to record its own before it changes anything (so a crash
+  // mid-run is resumed consistently by the next run).
+  std::map<std::string, std::string> resume_in;
+  std::function<Status(const std::map<std::string, std::string>&)> save_resume;
+};
+
+struct JobResult {
+  state::Outcome outcome = state::Outcome::ok;  // ok, warning, partial or error
+  std::string summary;                          // one line: what it did
+  std::string error;                            // for outcome error: why
+  // Resume data to keep in the state while the run is incomplete.
+  std::map<std::string, std::string> resume;
+};
+
+inline JobResult job_error(std::string message) {
+  JobResult r;
+  r.outcome = state::Outcome::error;
+  r.error = std::move(message);
+  return r;
+}
+
+}  // namespace rotator::jobs

@@ -1,0 +1,149 @@
+#include "jobs/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "jobs/backup_job.hpp"
+#include "jobs/clone_job.hpp"
+#include "jobs/snapshot_job.hpp"
+#include "util/duration.hpp"
+#include "util/process.hpp"
+
+namespace rotator::jobs {
+
+Status run_hook(RunContext& ctx, const config::Job& job, const char* which,
+                const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    return ok();
+  }
+  if (ctx.dry_run == DryRun::yes) {
+    ctx.plan(fmt::format("{} {}", which, quote_argv(argv)));
+    return ok();
+  }
+  ctx.log.info("[{}] {}: {}", job.name, which, quote_argv(argv));
+  auto r = run_process(argv, [&](Stream, std::string_view line) {
+    ctx.log.info("[{}] {}: {}", job.name, which, line);
+  });
+  if (!r) {
+    return plain_error(fmt::format("{} '{}' could not run: {}", which, argv[0], r.error().message()));
+  }
+  if (r->exit_code != 0) {
+    return plain_error(fmt::format("{} '{}' failed (exit {})", which, quote_argv(argv), r->exit_code));
+  }
+  return ok();
+}
+
+namespace {
+
+JobResult dispatch(RunContext& ctx, const config::Job& job) {
+  switch (job.type) {
+    case config::JobType::clone: return run_clone(ctx, job);
+    case config::JobType::backup: return run_backup(ctx, job);
+    case config::JobType::snapshot: return run_snapshot(ctx, job);
+  }
+  return job_error("unknown job type");
+}
+
+}  // namespace
+
+int run_level(RunContext& ctx, const std::string& level) {
+  std::set<std::string> failed;
+  bool any_error = false;
+  for (const auto& job : ctx.cfg.jobs) {
+    auto levels = job.levels();
+    if (std::find(levels.begin(), levels.end(), level) == levels.end()) {
+      continue;
+    }
+    auto started = std::chrono::steady_clock::now();
+    bool dry = ctx.dry_run == DryRun::yes;
+    auto loaded = state::load(ctx.fs, ctx.cfg.state_dir, job.name);
+    state::JobState st = loaded ? *loaded : state::JobState{};
+    if (!loaded) {
+      ctx.log.warning("[{}] cannot read state: {}", job.name, loaded.error().message());
+    }
+    if (st.last_result == state::Outcome::running) {
+      ctx.log.warning("[{}] the previous run did not finish (crash or kill); resuming", job.name);
+    }
+    auto finish = [&](const JobResult& r) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (r.outcome == state::Outcome::error) {
+        any_error = true;
+        failed.insert(job.name);
+        ctx.log.error("[{}] failed: {} ({:.1f}s)", job.name, r.error, secs);
+      } else {
+        ctx.log.info("[{}] {}: {} ({:.1f}s)", job.name, state::outcome_name(r.outcome), r.summary, secs);
+      }
+      if (dry) {
+        return;
+      }
+      st.last_end = ctx.now + std::chrono::seconds(static_cast<long>(secs));
+      st.last_result = r.outcome;
+      if (r.outcome == state::Outcome::error) {
+        st.last_summary = r.error;
+        st.last_failure = st.last_end;
+        st.last_failure_message = r.error;
+        if (!r.resume.empty()) {
+          st.resume = r.resume;  // else keep what the job saved: the rerun resumes
+        }
+      } else {
+        st.last_summary = r.summary;
+        if (r.outcome != state::Outcome::partial) {
+          st.last_success = st.last_end;
+          st.last_success_summary = r.summary;
+        } else {
+          st.last_failure = st.last_end;
+          st.last_failure_message = r.summary;
+        }
+        st.resume.clear();
+      }
+      auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
+      if (!saved) {
+        any_error = true;
+        ctx.log.error("[{}] cannot save state: {}", job.name, saved.error().message());
+      }
+    };
+
+    if (!job.from_job.empty() && failed.count(job.from_job)) {
+      finish(job_error(fmt::format("skipped: its source job [{}] failed in this run", job.from_job)));
+      continue;
+    }
+    if (!dry) {
+      st.last_start = ctx.now;
+      st.last_result = state::Outcome::running;
+      auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
+      if (!saved) {
+        finish(job_error("cannot save state: " + saved.error().message()));
+        continue;
+      }
+    }
+    if (auto pre = run_hook(ctx, job, "pre_exec", job.pre_exec); !pre) {
+      finish(job_error(pre.error().message() + "; job skipped"));
+      continue;
+    }
+    ctx.resume_in = st.resume;
+    ctx.save_resume = [&](const std::map<std::string, std::string>& resume) -> Status {
+      if (dry) {
+        return ok();
+      }
+      st.resume = resume;
+      return state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
+    };
+    JobResult r = dispatch(ctx, job);
+    if (r.outcome != state::Outcome::error) {
+      if (auto post = run_hook(ctx, job, "post_exec", job.post_exec); !post) {
+        r.outcome = state::Outcome::error;
+        r.error = post.error().message() + " (the job itself completed: " + r.summary + ")";
+      }
+    }
+    finish(r);
+  }
+  if (any_error || ctx.log.errors() > 0) {
+    return 1;
+  }
+  return ctx.log.warnings() > 0 ? 2 : 0;
+}
+
+}  // namespace rotator::jobs

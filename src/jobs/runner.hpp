@@ -1,0 +1,25 @@
+// Running a level: every job whose levels include it, in file order.
+//
+// Calling sequence per job: state "running" saved -> pre_exec (a failure
+// skips the job) -> the job -> post_exec (only after a job that did not
+// fail) -> state saved with the outcome and a one-line summary, which is also
+// logged with the duration. A job whose `from` is a clone job that failed in
+// this same run is skipped (it would copy a stale or broken tree).
+//
+// Returns the exit status: 1 when any job failed, else 2 when any warning was
+// logged, else 0. In a dry run no state is written.
+#pragma once
+
+#include <string>
+
+#include "jobs/job.hpp"
+
+namespace rotator::jobs {
+
+int run_level(RunContext& ctx, const std::string& level);
+
+// Runs a pre_exec/post_exec command; error message on failure.
+Status run_hook(RunContext& ctx, const config::Job& job, const char* which,
+                const std::vector<std::string>& argv);
+
+}  // namespace rotator::jobs

@@ -1,0 +1,209 @@
+#!/bin/sh
+# The daily clone job end to end: real rsync, real filesystem, real flock.
+. "$(dirname "$0")/lib.sh"
+
+setup() {
+  mkdir -p "$TMP/src/docs/deep" "$TMP/root"
+  echo one >"$TMP/src/docs/a.txt"
+  echo two >"$TMP/src/docs/deep/b.txt"
+  echo three >"$TMP/src/top.txt"
+  ln -s top.txt "$TMP/src/link"
+  cat >"$TMP/rotator.conf" <<CONF
+[rotator]
+root = $TMP/root
+timezone = UTC
+
+[clone]
+type = clone
+run_on = daily
+source = $TMP/src/
+path = clone
+CONF
+}
+R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
+
+t_first_clone() {
+  R daily
+  cmp "$TMP/src/docs/deep/b.txt" "$TMP/root/clone/docs/deep/b.txt"
+  [ "$(readlink "$TMP/root/clone/link")" = top.txt ]
+  [ -f "$TMP/root/.rotator/state/clone.state" ]
+  grep -q '^last_result=ok$' "$TMP/root/.rotator/state/clone.state"
+}
+
+t_second_run_after_changes() {
+  echo changed >"$TMP/src/top.txt"
+  rm "$TMP/src/docs/a.txt"
+  echo new >"$TMP/src/new.txt"
+  R -v daily 2>"$TMP/err"
+  [ "$(cat "$TMP/root/clone/top.txt")" = changed ]
+  [ ! -e "$TMP/root/clone/docs/a.txt" ]
+  [ -f "$TMP/root/clone/new.txt" ]
+  expect_grep '\[clone\] ok: refreshed from' "$TMP/err"
+}
+
+t_dry_run_changes_nothing() {
+  echo again >"$TMP/src/top.txt"
+  before=$(ls -liR "$TMP/root/clone")
+  R -n daily >"$TMP/plan"
+  expect_grep 'update top.txt' "$TMP/plan"
+  [ "$before" = "$(ls -liR "$TMP/root/clone")" ]
+  [ "$(cat "$TMP/root/clone/top.txt")" = changed ]
+  R daily
+}
+
+t_inplace_refused() {
+  sed 's/^path = clone$/path = clone\nrsync_args = --inplace/' "$TMP/rotator.conf" >"$TMP/inplace.conf"
+  expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" daily 2>"$TMP/err"
+  expect_grep "rotator.conf:10: rsync_args: '--inplace' updates files in place" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" check
+}
+
+t_empty_source_refused() {
+  mkdir -p "$TMP/empty"
+  sed "s|^source = .*|source = $TMP/empty/|" "$TMP/rotator.conf" >"$TMP/empty.conf"
+  before=$(ls -liR "$TMP/root/clone")
+  expect_exit 1 "$ROTATOR" -c "$TMP/empty.conf" daily 2>"$TMP/err"
+  expect_grep "yields no files" "$TMP/err"
+  [ "$before" = "$(ls -liR "$TMP/root/clone")" ]
+  grep -q '^last_result=error$' "$TMP/root/.rotator/state/clone.state"
+  R daily   # back to a good state
+}
+
+t_max_delete_refused() {
+  mkdir -p "$TMP/few"
+  echo only >"$TMP/few/top.txt"
+  sed "s|^source = .*|source = $TMP/few/|" "$TMP/rotator.conf" >"$TMP/few.conf"
+  before=$(ls -liR "$TMP/root/clone")
+  expect_exit 1 "$ROTATOR" -c "$TMP/few.conf" daily 2>"$TMP/err"
+  expect_grep "rsync would delete 5 of the 6 entries" "$TMP/err"
+  expect_grep "max_delete 50%" "$TMP/err"
+  [ "$before" = "$(ls -liR "$TMP/root/clone")" ]
+  printf 'max_delete = 90%%\n' >>"$TMP/few.conf"
+  "$ROTATOR" -c "$TMP/few.conf" daily
+  [ ! -e "$TMP/root/clone/docs" ]
+  R daily
+}
+
+t_concurrent_run_refused() {
+  have flock || return 0
+  # Hold the lock as another rotator would (a real flock on the same file).
+  flock "$TMP/root/.rotator/lock" sleep 3 &
+  holder=$!
+  sleep 0.5
+  expect_exit 1 R daily 2>"$TMP/err"
+  expect_grep "another rotator run holds the lock" "$TMP/err"
+  # --wait=10 waits for the holder, then runs.
+  R --wait=10 daily
+  wait $holder
+}
+
+t_status_before_after_overdue() {
+  cat >"$TMP/fresh.conf" <<CONF
+[rotator]
+root = $TMP/root2
+timezone = UTC
+[clone]
+type = clone
+run_on = daily
+source = $TMP/src/
+path = clone
+CONF
+  mkdir -p "$TMP/root2"
+  expect_exit 1 "$ROTATOR" -c "$TMP/fresh.conf" status >"$TMP/st"
+  expect_grep 'never run' "$TMP/st"
+  "$ROTATOR" -c "$TMP/fresh.conf" --now 2026-11-01T02:00 daily
+  "$ROTATOR" -c "$TMP/fresh.conf" --now 2026-11-01T20:00 status >"$TMP/st"
+  expect_grep 'clone .* ok$' "$TMP/st"
+  "$ROTATOR" -c "$TMP/fresh.conf" --now 2026-11-01T20:00:30 status --json >"$TMP/st.json"
+  expect_grep '"ok": true' "$TMP/st.json"
+  expect_grep '"age_seconds": 64830' "$TMP/st.json"
+  expect_exit 1 "$ROTATOR" -c "$TMP/fresh.conf" --now 2026-11-03T02:00 status >"$TMP/st"
+  expect_grep 'overdue: last success 2d ago (max_age 1d 12h)' "$TMP/st"
+  "$ROTATOR" -c "$TMP/fresh.conf" --now 2026-11-03T02:00 status --json >"$TMP/st.json" || true
+  expect_grep '"overdue": true' "$TMP/st.json"
+  python3 -c "import json,sys; d=json.load(open('$TMP/st.json')); assert d['ok'] is False and d['jobs'][0]['max_age_seconds']==129600" 2>/dev/null || ! have python3
+}
+
+t_rsync_exit_codes() {
+  # A wrapper around the real rsync that runs it, then reports the code a
+  # real run would give for vanished (24) or partial (23) transfers.
+  for code in 24 23 12; do
+    cat >"$TMP/rsync-$code" <<SH
+#!/bin/sh
+rsync "\$@"
+rc=\$?
+case " \$* " in *" -n "*) exit \$rc;; esac
+echo "rsync: simulated exit $code" >&2
+exit $code
+SH
+    chmod +x "$TMP/rsync-$code"
+    sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-$code|" "$TMP/rotator.conf" >"$TMP/rc$code.conf"
+  done
+  expect_exit 2 "$ROTATOR" -c "$TMP/rc24.conf" daily 2>"$TMP/err"
+  expect_grep 'vanished' "$TMP/err"
+  grep -q '^last_result=warning$' "$TMP/root/.rotator/state/clone.state"
+  expect_exit 2 "$ROTATOR" -c "$TMP/rc23.conf" daily 2>"$TMP/err"
+  expect_grep 'partial transfer' "$TMP/err"
+  grep -q '^last_result=partial$' "$TMP/root/.rotator/state/clone.state"
+  expect_exit 1 "$ROTATOR" -c "$TMP/rc12.conf" daily 2>"$TMP/err"
+  expect_grep 'rsync failed (exit 12): rsync: simulated exit 12' "$TMP/err"
+  grep -q '^last_result=error$' "$TMP/root/.rotator/state/clone.state"
+  R daily
+}
+
+t_pre_exec_failure_skips_job() {
+  cp "$TMP/rotator.conf" "$TMP/pre.conf"
+  printf 'pre_exec = false\n' >>"$TMP/pre.conf"
+  echo skipped >"$TMP/src/top.txt"
+  expect_exit 1 "$ROTATOR" -c "$TMP/pre.conf" daily 2>"$TMP/err"
+  expect_grep "pre_exec 'false' failed (exit 1); job skipped" "$TMP/err"
+  [ "$(cat "$TMP/root/clone/top.txt")" != skipped ]
+  cp "$TMP/rotator.conf" "$TMP/post.conf"
+  printf "post_exec = sh -c 'touch %s/post-ran'\n" "$TMP" >>"$TMP/post.conf"
+  "$ROTATOR" -c "$TMP/post.conf" daily
+  [ -e "$TMP/post-ran" ]
+}
+
+t_unknown_level_lists_known() {
+  expect_exit 1 R hourly 2>"$TMP/err"
+  expect_grep "unknown level or command 'hourly' (levels: daily; commands: check, status" "$TMP/err"
+}
+
+t_check_and_help() {
+  R check >"$TMP/out"
+  expect_grep '^config OK$' "$TMP/out"
+  "$ROTATOR" --help >"$TMP/out"
+  expect_grep '^usage: rotator' "$TMP/out"
+  "$ROTATOR" --version >"$TMP/out"
+  expect_grep '^rotator [0-9]' "$TMP/out"
+  ROTATOR_CONF="$TMP/rotator.conf" "$ROTATOR" check >"$TMP/out"
+  expect_grep '^config OK$' "$TMP/out"
+  sed "s|^root = .*|root = $TMP/missing-root|" "$TMP/rotator.conf" >"$TMP/noroot.conf"
+  expect_exit 1 "$ROTATOR" -c "$TMP/noroot.conf" check 2>"$TMP/err"
+  expect_grep "never creates it" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/noroot.conf" daily 2>"$TMP/err"
+  [ ! -e "$TMP/missing-root" ]
+}
+
+t_logfile() {
+  sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$TMP/rotator.conf" >"$TMP/log.conf"
+  "$ROTATOR" -c "$TMP/log.conf" --now 2026-11-01T02:00 daily
+  expect_grep 'rotator\[[0-9]*\]: \[clone\] ok: refreshed' "$TMP/rotator.log"
+  expect_grep '^\[20[0-9-]*T[0-9:]*+0000\] rotator' "$TMP/rotator.log"
+}
+
+setup
+test_case "first clone copies the source" t_first_clone
+test_case "second run applies changes and logs a summary" t_second_run_after_changes
+test_case "-n runs rsync -n and changes nothing" t_dry_run_changes_nothing
+test_case "--inplace in rsync_args is a config error" t_inplace_refused
+test_case "an empty source is refused and the clone untouched" t_empty_source_refused
+test_case "deleting more than max_delete is refused with the numbers" t_max_delete_refused
+test_case "a concurrent run is refused; --wait waits" t_concurrent_run_refused
+test_case "status before, after and when overdue (--now)" t_status_before_after_overdue
+test_case "rsync exit 24 and 23 warn (exit 2), others fail (exit 1)" t_rsync_exit_codes
+test_case "a failing pre_exec skips the job; post_exec runs" t_pre_exec_failure_skips_job
+test_case "an unknown level lists the known levels" t_unknown_level_lists_known
+test_case "check, --help, --version, ROTATOR_CONF, missing root" t_check_and_help
+test_case "logfile lines carry time stamp and pid" t_logfile
+[ "$nfail" -eq 0 ]
