@@ -6,8 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "rotation/name.hpp"
-
 namespace rotator::retention {
 
 namespace {
@@ -52,6 +50,15 @@ std::string count_text(int count) {
 }
 
 }  // namespace
+
+bool is_valid_level_name(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 
 const char* period_name(Period period) {
   switch (period) {
@@ -135,7 +142,7 @@ Result<RotatePolicy> parse_rotate_policy(std::string_view text) {
     }
     std::string_view name = token.substr(0, colon);
     std::string_view count = token.substr(colon + 1);
-    if (!rotation::is_valid_level(name)) {
+    if (!is_valid_level_name(name)) {
       return plain_error(
           fmt::format("keep: bad level name '{}' (expected letters, digits and _)", name));
     }

@@ -31,6 +31,10 @@ inline constexpr int k_max_count = 1000000;
 // "last", "hourly", ...
 const char* period_name(Period period);
 
+// True when `name` matches [A-Za-z0-9_]+ (a rotate level; also what
+// rotation::parse_level_name accepts before the dot).
+bool is_valid_level_name(std::string_view name);
+
 struct DatedRule {
   Period period = Period::daily;
   int count = 1;  // 1 ... k_max_count, or k_unlimited

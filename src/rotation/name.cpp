@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "retention/policy.hpp"
+
 namespace rotator::rotation {
 
 namespace {
@@ -62,12 +64,7 @@ std::optional<Instant> parse_canonical(const std::string& format, const std::str
 }  // namespace
 
 bool is_valid_level(std::string_view level) {
-  if (level.empty()) {
-    return false;
-  }
-  return std::all_of(level.begin(), level.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  return retention::is_valid_level_name(level);
 }
 
 std::optional<LevelName> parse_level_name(std::string_view name) {
@@ -133,6 +130,18 @@ std::optional<DatedName> parse_dated_name(std::string_view name, const std::stri
     return DatedName{*t, *suffix, base};
   }
   return std::nullopt;
+}
+
+std::vector<retention::Generation> dated_generations(const std::vector<std::string>& names,
+                                                     const std::string& format,
+                                                     const Zone& zone) {
+  std::vector<retention::Generation> gens;
+  for (const auto& name : names) {
+    if (auto parsed = parse_dated_name(name, format, zone)) {
+      gens.push_back(retention::Generation{name, parsed->time, parsed->suffix});
+    }
+  }
+  return gens;
 }
 
 std::string next_free_name(const std::string& base, const std::vector<std::string>& existing) {

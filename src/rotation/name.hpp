@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "retention/select.hpp"
 #include "util/duration.hpp"
 #include "util/result.hpp"
 #include "util/zone.hpp"
@@ -81,6 +82,13 @@ std::string format_dated_name(Instant t, const std::string& format, const Zone& 
 // Returns nullopt for foreign names.
 std::optional<DatedName> parse_dated_name(std::string_view name, const std::string& format,
                                           const Zone& zone);
+
+// The dated generations among `names` (parse_dated_name with `format` in
+// `zone`), in the order of `names`, ready for retention::select_dated. Foreign
+// names are left out: they never get a decision, so they are never touched.
+std::vector<retention::Generation> dated_generations(const std::vector<std::string>& names,
+                                                     const std::string& format,
+                                                     const Zone& zone);
 
 // The name for a new generation whose formatted name is `base`: `base` when
 // no entry of `existing` is `base`, else "base.K" with K one more than the

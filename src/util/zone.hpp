@@ -22,6 +22,13 @@ class Zone {
  public:
   // "local" (the system zone, $TZ honoured), "UTC", or an IANA name such as
   // "Europe/Paris". Error text: "unknown time zone 'Mars/Base'".
+  //
+  // "local": when $TZ is set it names the zone (a leading ':' is ignored, a
+  // path ending in zoneinfo/NAME means NAME, an empty value means UTC); a
+  // POSIX rule string such as "CET-1CEST,M3.5.0,M10.5.0/3" is not supported
+  // and gives "unknown time zone '...' (from $TZ)". Without $TZ the system
+  // zone (/etc/localtime) applies; if it cannot be determined the error is
+  // "cannot determine the local time zone: ...". name() stays "local".
   static Result<Zone> from_name(const std::string& name);
   static Zone utc();
 

@@ -128,7 +128,14 @@ TEST_SUITE_BEGIN("retention::select");
 
 TEST_CASE("select_dated: the worked calendar (man page)") {
   // Daily snapshots at 02:00 for 90 days, 2026-08-25 ... 2026-11-22 (a Sunday),
-  // keep = daily:7 weekly:4 monthly:3.
+  // keep = daily:7 weekly:4 monthly:3. The man page shows this result:
+  //
+  //   daily:7    11-22 (newest) 11-21 11-20 11-19 11-18 11-17 11-16
+  //   weekly:4   W47 consumed (its last snapshot, 11-22, is already kept)
+  //              11-15 (W46) 11-08 (W45) 11-01 (W44) 10-25 (W43)
+  //   monthly:3  November consumed (11-22)
+  //              10-31 (2026-10) 09-30 (2026-09) 08-31 (2026-08)
+  //   14 kept, 76 expired.
   using namespace date::literals;
   Zone paris = zone("Europe/Paris");
   auto gens = gens_of(daily_names(2026_y / 8 / 25, 2026_y / 11 / 22), paris);

@@ -134,6 +134,17 @@ TEST_CASE("check_name_format") {
         "bad name format '%Y-%m-%d_%Q' (names it makes do not parse back)");
 }
 
+TEST_CASE("dated_generations: foreign names are left out") {
+  Zone utc = Zone::utc();
+  auto gens = dated_generations({"2026-11-22_020000.1", "daily.0", "2026-11-21_020000", "tmp",
+                                 "2026-11-22_020000"},
+                                k_default_name_format, utc);
+  CHECK(gens == std::vector<retention::Generation>{
+                    {"2026-11-22_020000.1", utc_at(2026, 11, 22, 2, 0), 1},
+                    {"2026-11-21_020000", utc_at(2026, 11, 21, 2, 0), 0},
+                    {"2026-11-22_020000", utc_at(2026, 11, 22, 2, 0), 0}});
+}
+
 TEST_CASE("next_free_name") {
   const std::string base = "2026-11-22_020000";
   CHECK(next_free_name(base, {}) == base);
