@@ -14,6 +14,7 @@
 #include "fs/posix_fs.hpp"
 #include "jobs/runner.hpp"
 #include "log/log.hpp"
+#include "state/state.hpp"
 #include "testutil.hpp"
 
 using namespace rotator;
@@ -212,6 +213,38 @@ TEST_CASE("weekly backup: ENOSPC/EIO/EACCES at every k-th call fails with exit 1
       CHECK(test::inode_of(ctx.path("backup/docs/a.txt")) == test::inode_of(ctx.path("clone/docs/a.txt")));
     }
   }
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::backup");
+
+TEST_CASE("weekly backup: a file at the hard-link limit is copied and the run warns (exit 2)") {
+  // (a) the first weekly run links everything; (b) the clone changes; (c)
+  // linking docs/new.txt fails with EMLINK: that one file is copied with its
+  // metadata, the run ends with a warning and the summary counts it.
+  fs::PosixFs real;
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
+  change_clone(ctx.dir());
+  fs::FaultFs faulty(real);
+  faulty.fail_at(1, EMLINK, "link");
+  CHECK(run(faulty, ctx.dir(), "2026-11-29T03:00") == 2);
+  CHECK(faulty.triggered());
+  auto st = state::load(real, ctx.path(".rotator"), "backup");
+  REQUIRE(st);
+  CHECK(st->last_result == state::Outcome::warning);
+  CHECK(st->last_summary.find("1 file copied (hard-link limit reached)") != std::string::npos);
+  // Every selected file is in the backup with the clone's content; exactly
+  // one of them is a copy (another inode).
+  int copies = 0;
+  for (auto& [rel, ino] : test::inodes_under(ctx.path("backup"))) {
+    CAPTURE(rel);
+    CHECK(test::read_file(ctx.path("backup/" + rel)) == test::read_file(ctx.path("clone/" + rel)));
+    copies += ino != test::inode_of(ctx.path("clone/" + rel)) ? 1 : 0;
+  }
+  CHECK(copies == 1);
 }
 
 TEST_SUITE_END();
