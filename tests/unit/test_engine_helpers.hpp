@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 #include <map>
 #include <set>
 #include <string>
@@ -210,11 +212,19 @@ inline SetSelector scenario_selector() { return SetSelector({"ex"}, {}); }
 
 // The sink entries the scenario displaces (rel path and type), as an
 // uninterrupted run leaves them in holding/D.
-inline std::vector<std::string> scenario_displaced() {
-  return {"a.txt file", "b.txt file",     "d1 dir",        "d1/y.txt file",
-          "ex dir",     "ex/e1.txt file", "gone dir",      "gone/g1.txt file",
-          "gone/gsub dir", "gone/gsub/g2.txt file", "sym link", "t1 file",
-          "t2 dir",     "t2/in.txt file"};
+// With PruneEmpty::yes the existing empty/ directory is pruned and moves too.
+inline std::vector<std::string> scenario_displaced(
+    engine::PruneEmpty prune = engine::PruneEmpty::no) {
+  std::vector<std::string> out = {
+      "a.txt file", "b.txt file",     "d1 dir",        "d1/y.txt file",
+      "ex dir",     "ex/e1.txt file", "gone dir",      "gone/g1.txt file",
+      "gone/gsub dir", "gone/gsub/g2.txt file", "sym link", "t1 file",
+      "t2 dir",     "t2/in.txt file"};
+  if (prune == engine::PruneEmpty::yes) {
+    out.push_back("empty dir");
+    std::sort(out.begin(), out.end());
+  }
+  return out;
 }
 
 // Checks after a (possibly interrupted and rerun) scenario: returns a list of
@@ -223,7 +233,8 @@ inline std::vector<std::string> scenario_displaced() {
 // the sink holds exactly the displaced set, same inodes, in folder D only.
 inline std::vector<std::string> scenario_problems(const Paths& p,
                                                   const std::map<std::string, ino_t>& old_t,
-                                                  const std::vector<std::string>& reference_t) {
+                                                  const std::vector<std::string>& reference_t,
+                                                  engine::PruneEmpty prune = engine::PruneEmpty::no) {
   std::vector<std::string> problems;
   auto final_t = all_inodes(p.backup);
   auto sink = all_inodes(p.sink());
@@ -245,7 +256,7 @@ inline std::vector<std::string> scenario_problems(const Paths& p,
   for (const std::string& rel : not_linked_to_source(p.clone, p.backup)) {
     problems.push_back("T/" + rel + " is not S's inode");
   }
-  if (names_and_types(p.sink()) != scenario_displaced()) {
+  if (names_and_types(p.sink()) != scenario_displaced(prune)) {
     problems.push_back("sink does not hold exactly the displaced set");
   }
   for (auto& [rel, ino] : inodes_under(p.sink())) {
