@@ -241,6 +241,34 @@ TEST_CASE("newly excluded entries go to the sink and protected entries stay") {
   CHECK(sel.depth() == 0);  // every enter_dir had its leave_dir
 }
 
+TEST_CASE("a directory whose T entries change gets the source mtime back after its contents") {
+  // S's directory does not change at all; only the selection does, so only
+  // T's directory is modified (an entry leaves it) and must be reset.
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/d/keep.txt", "k");
+  write_file(p.clone + "/d/drop.o", "o");
+  set_tree_mtimes(p.clone, 1400000000);
+  fs::PosixFs real;
+  REQUIRE(run_mirror(real, p, display_options()).result);
+  REQUIRE(stat_of(p.backup + "/d").st_mtim.tv_sec == 1400000000);
+  SetSelector sel({"d/drop.o"}, {});
+  MirrorOptions opt = display_options();
+  opt.selector = &sel;
+  fs::FaultFs fs(real);
+  auto run = run_mirror(fs, p, opt);
+  REQUIRE(run.result);
+  CHECK_FALSE(exists(p.backup + "/d/drop.o"));
+  CHECK(stat_of(p.backup + "/d").st_mtim.tv_sec == 1400000000);
+  CHECK(stat_of(p.backup + "/d").st_mtim.tv_nsec == 0);
+  // The metadata write comes after the entry left.
+  CHECK(fs.journal() == std::vector<std::string>{"mkdir D", "set_metadata D", "mkdir d",
+                                                 "set_metadata d", "rename drop.o -> drop.o",
+                                                 "set_metadata d"});
+}
+
 TEST_CASE("a deleted directory holding a protected entry stays with only that entry") {
   TestContext ctx;
   Paths p(ctx);
