@@ -72,7 +72,7 @@ class Walker {
   Status materialize(Level& dir);
   Status link_entry(Level& dir, const DirEntry& s);
   Status copy_emlink(Level& dir, const DirEntry& s);
-  Status archive(Level& dir, const DirEntry& t);
+  Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
   Status descend_protected(Level& dir, const DirEntry& t);
   Result<bool> has_protected(int parent_fd, const std::string& name);
@@ -234,7 +234,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
         return ok();
       }
       // Changed or type changed: the old entry goes first, then the new one.
-      TRY(archive(dir, *t));
+      TRY(archive(dir));
     }
     if (s->type == FileType::directory) {
       return descend(dir, *s, TState::pending);
@@ -461,8 +461,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
 }
 
 // Sends T's entry at m_rel to the sink (one rename).
-Status Walker::archive(Level& dir, const DirEntry& t) {
-  (void)t;
+Status Walker::archive(Level& dir) {
   if (!m_opt.sink) {
     return plain_error("'" + dst_path(m_rel) + "' would be displaced but no sink is configured");
   }
@@ -487,7 +486,7 @@ Status Walker::archive_unselected(Level& dir, const DirEntry& t) {
       return descend_protected(dir, t);
     }
   }
-  return archive(dir, t);
+  return archive(dir);
 }
 
 // True when the selector protects some entry below T's directory `name`

@@ -52,7 +52,6 @@ long enumerate_scenario(Fault fault, PruneEmpty prune) {
     auto run = run_mirror(real, p, opt);
     REQUIRE(run.result);
     reference = list_tree(p.backup, WithInodes::no);
-    auto old_t = std::map<std::string, ino_t>{};
     // The uninterrupted run itself satisfies (b) and (c).
     CHECK(names_and_types(p.sink()) == scenario_displaced(prune));
   }
