@@ -163,10 +163,15 @@ inline MirrorRun run_mirror(fs::Fs& fs, const Paths& p, engine::MirrorOptions op
 //   old S: a.txt b.txt keep.txt sym->a.txt d1/{x,y}.txt d1/sub/z.txt
 //          gone/{g1.txt,gsub/g2.txt} t1 (file) t2/in.txt ex/e1.txt empty/
 //   T = mirror of old S (built with the engine, no sink);
-//   new S: a.txt and d1/y.txt rewritten (new inodes), b.txt and gone/ deleted,
-//          t1 now a directory (t1/new.txt), t2 now a file, sym retargeted,
-//          new.txt, newdir/n1.txt and d1/sub/new2.txt added, ex/ excluded
-//          (use scenario_selector()).
+//          willempty/w.txt olddir/a.txt
+//   T = mirror of old S (built with the engine, no sink), plus T-only
+//       local.conf and olddir/keep.me, both protected by scenario_selector();
+//   new S: a.txt and d1/y.txt rewritten (new inodes), b.txt, gone/, olddir/
+//          and willempty/w.txt deleted, t1 now a directory (t1/new.txt), t2
+//          now a file, sym retargeted, new.txt, newdir/n1.txt and
+//          d1/sub/new2.txt added, ex/ excluded (use scenario_selector()).
+//   With PruneEmpty::yes, empty/ (nothing below it) moves to the sink whole
+//   and willempty/ is removed with rmdir after w.txt went to the sink.
 // All mtimes are fixed so two scenarios compare equal apart from inodes.
 inline void build_scenario(const Paths& p) {
   make_dir(p.holding);
@@ -184,6 +189,8 @@ inline void build_scenario(const Paths& p) {
   write_file(p.clone + "/t2/in.txt", "in");
   write_file(p.clone + "/ex/e1.txt", "e1");
   make_dir(p.clone + "/empty");
+  write_file(p.clone + "/willempty/w.txt", "w");
+  write_file(p.clone + "/olddir/a.txt", "old a");
   ::chmod((p.clone + "/d1").c_str(), 0750);
   set_tree_mtimes(p.clone, 1000000000);
   fs::PosixFs real;
@@ -191,10 +198,16 @@ inline void build_scenario(const Paths& p) {
   if (!first) {
     throw std::runtime_error(first.error().message());
   }
+  write_file(p.backup + "/local.conf", "only in T, protected");
+  write_file(p.backup + "/olddir/keep.me", "only in T, protected");
+  set_mtime(p.backup + "/local.conf", 1000000000);
+  set_mtime(p.backup + "/olddir/keep.me", 1000000000);
   rewrite_file(p.clone + "/a.txt", "a2");
   rewrite_file(p.clone + "/d1/y.txt", "y2");
   std::filesystem::remove(p.clone + "/b.txt");
   std::filesystem::remove_all(p.clone + "/gone");
+  std::filesystem::remove_all(p.clone + "/olddir");
+  std::filesystem::remove(p.clone + "/willempty/w.txt");
   std::filesystem::remove(p.clone + "/t1");
   write_file(p.clone + "/t1/new.txt", "t1 new");
   std::filesystem::remove_all(p.clone + "/t2");
@@ -208,7 +221,9 @@ inline void build_scenario(const Paths& p) {
   set_tree_mtimes(p.clone, 1100000000);
 }
 
-inline SetSelector scenario_selector() { return SetSelector({"ex"}, {}); }
+inline SetSelector scenario_selector() {
+  return SetSelector({"ex"}, {"local.conf", "olddir/keep.me"});
+}
 
 // The sink entries the scenario displaces (rel path and type), as an
 // uninterrupted run leaves them in holding/D.
@@ -219,7 +234,9 @@ inline std::vector<std::string> scenario_displaced(
       "a.txt file", "b.txt file",     "d1 dir",        "d1/y.txt file",
       "ex dir",     "ex/e1.txt file", "gone dir",      "gone/g1.txt file",
       "gone/gsub dir", "gone/gsub/g2.txt file", "sym link", "t1 file",
-      "t2 dir",     "t2/in.txt file"};
+      "t2 dir",     "t2/in.txt file", "olddir dir", "olddir/a.txt file",
+      "willempty dir", "willempty/w.txt file"};
+  std::sort(out.begin(), out.end());
   if (prune == engine::PruneEmpty::yes) {
     out.push_back("empty dir");
     std::sort(out.begin(), out.end());
@@ -227,11 +244,26 @@ inline std::vector<std::string> scenario_displaced(
   return out;
 }
 
+// A listing where the kept T-only directory olddir/ shows no mtime: the run
+// moves olddir/a.txt out of it, which sets its mtime to the time of the run,
+// and nothing in S says what it should be.
+inline std::vector<std::string> comparable(std::vector<std::string> listing) {
+  for (std::string& line : listing) {
+    if (line.rfind("olddir dir ", 0) == 0) {
+      line = "olddir dir";
+    }
+  }
+  return listing;
+}
+
 // Checks after a (possibly interrupted and rerun) scenario: returns a list of
-// problems, empty when (a) every inode of old T is in T or the sink, (b) T
-// equals S apart from excluded ex/ with every non-directory linked, and (c)
-// the sink holds exactly the displaced set, same inodes, in folder D only.
-inline std::vector<std::string> scenario_problems(const Paths& p,
+// problems, empty when (a) every inode of old T is in T or the sink (with
+// PruneEmpty::yes, directories are exempt: an emptied pruned directory whose
+// sink path exists is removed, it holds no data), (b) T equals the reference
+// listing, its root has S's mode and mtime, every non-directory is linked to
+// S's, and the protected T-only files are still there, (c) the sink holds
+// exactly the displaced set, same inodes, in folder D only.
+inline std::string scenario_problems(const Paths& p,
                                                   const std::map<std::string, ino_t>& old_t,
                                                   const std::vector<std::string>& reference_t,
                                                   engine::PruneEmpty prune = engine::PruneEmpty::no) {
@@ -246,15 +278,33 @@ inline std::vector<std::string> scenario_problems(const Paths& p,
     present.insert(ino);
   }
   for (auto& [rel, ino] : old_t) {
+    struct stat st {};
+    if (prune == engine::PruneEmpty::yes && ::stat((p.clone + "/" + rel).c_str(), &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      continue;
+    }
     if (!present.count(ino)) {
       problems.push_back("lost old T entry " + rel);
     }
   }
-  if (list_tree(p.backup, WithInodes::no) != reference_t) {
+  if (comparable(list_tree(p.backup, WithInodes::no)) != comparable(reference_t)) {
     problems.push_back("final T differs from the uninterrupted run");
   }
   for (const std::string& rel : not_linked_to_source(p.clone, p.backup)) {
-    problems.push_back("T/" + rel + " is not S's inode");
+    if (rel != "local.conf" && rel != "olddir/keep.me") {
+      problems.push_back("T/" + rel + " is not S's inode");
+    }
+  }
+  if (read_file(p.backup + "/local.conf") != "only in T, protected" ||
+      read_file(p.backup + "/olddir/keep.me") != "only in T, protected") {
+    problems.push_back("a protected entry left T");
+  }
+  struct stat sroot {}, troot {};
+  ::stat(p.clone.c_str(), &sroot);
+  ::stat(p.backup.c_str(), &troot);
+  if (sroot.st_mode != troot.st_mode || sroot.st_mtim.tv_sec != troot.st_mtim.tv_sec ||
+      sroot.st_mtim.tv_nsec != troot.st_mtim.tv_nsec) {
+    problems.push_back("T's root does not have S's root metadata");
   }
   if (names_and_types(p.sink()) != scenario_displaced(prune)) {
     problems.push_back("sink does not hold exactly the displaced set");
@@ -268,7 +318,11 @@ inline std::vector<std::string> scenario_problems(const Paths& p,
   if (dir_names(p.holding) != std::vector<std::string>{"D"}) {
     problems.push_back("holding has other folders than D");
   }
-  return problems;
+  std::string joined;
+  for (const std::string& problem : problems) {
+    joined += joined.empty() ? problem : "; " + problem;
+  }
+  return joined;
 }
 
 }  // namespace rotator::test
