@@ -175,6 +175,10 @@ Result<MirrorStats> Walker::run() {
     return with_context(tst.error(), "stat", m_dst_disp);
   }
   root.t_stat = *tst;
+  if (root.s_stat.dev != root.t_stat.dev) {
+    // Equal inode numbers would mean nothing, and no link could be made.
+    return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
+  }
   TRY(walk(root));
   root.s.reset();
   root.t.reset();

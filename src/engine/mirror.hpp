@@ -69,8 +69,17 @@
 // with the relative path), e.g.
 //   failed to link 'clone/a/b.txt' to 'backup/a/b.txt': No space left on device
 // EXDEV on link is returned as such (sys_errno == EXDEV); the job reports it
-// as a configuration error. Because of the operation order nothing is lost
+// as a configuration error. Roots on different filesystems are refused
+// before anything is read: "failed to mirror 'clone' to 'backup': Invalid
+// cross-device link". Because of the operation order nothing is lost
 // on any error; rerunning finishes the work.
+//
+// Selector use: enter_dir/included/leave_dir follow the S walk as
+// selector.hpp describes; protects() is asked for T entries that are not
+// selected, including entries below a T-only directory (deleted or newly
+// excluded) before it is moved whole, so that protected entries stay; no
+// enter_dir is called for such T-only directories (there is no S directory
+// to read merge files from).
 //
 // Limits: one open descriptor pair per directory level (deep trees need
 // that many descriptors); memory is the listings of the directories on the

@@ -573,6 +573,38 @@ TEST_CASE("errors name the path as the user knows it") {
     CHECK(run.result.error().sys_errno == EXDEV);
     CHECK(run.result.error().message().find("'clone/a/b.txt'") != std::string::npos);
   }
+  SUBCASE("roots on different filesystems are refused before anything happens") {
+    // An Fs that reports another st_dev for T's root.
+    class OtherDevFs final : public fs::FsWrapper {
+     public:
+      OtherDevFs(fs::Fs& target, std::string t_root) : FsWrapper(target), m_t_root(std::move(t_root)) {}
+      Result<int> open_dir(int d, const std::string& n) override {
+        auto r = FsWrapper::open_dir(d, n);
+        if (r && n == m_t_root) {
+          m_t_fd = *r;
+        }
+        return r;
+      }
+      Result<fs::Stat> lstat(int d, const std::string& n) override {
+        auto r = FsWrapper::lstat(d, n);
+        if (r && n.empty() && d == m_t_fd) {
+          r->dev += 1;
+        }
+        return r;
+      }
+
+     private:
+      std::string m_t_root;
+      int m_t_fd = -1;
+    };
+    OtherDevFs other(real, p.backup);
+    fs::FaultFs fs(other);
+    auto run = run_mirror(fs, p, display_options());
+    REQUIRE_FALSE(run.result);
+    CHECK(run.result.error().message() ==
+          "failed to mirror 'clone' to 'backup': Invalid cross-device link");
+    CHECK(fs.journal().empty());
+  }
   SUBCASE("a displaced entry without a sink") {
     REQUIRE(run_mirror(real, p, display_options()).result);
     std::filesystem::remove(p.clone + "/a/b.txt");
