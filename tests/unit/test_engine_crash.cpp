@@ -78,6 +78,7 @@ long enumerate_scenario(Fault fault, PruneEmpty prune) {
     if (!first.result) {
       CHECK(first.result.error().sys_errno == EIO);
     }
+    CHECK(inventory_problems(p, old_t) == "");
     SetSelector sel2 = scenario_selector();
     opt.selector = &sel2;
     auto rerun = run_mirror(real, p, opt);

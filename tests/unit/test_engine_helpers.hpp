@@ -244,6 +244,32 @@ inline std::vector<std::string> scenario_displaced(
   return out;
 }
 
+// Every inode of old T (non-directories: the data) is in T or under holding/
+// (any folder). Holds at every instant, also right after a failed or crashed
+// run. Returns the lost paths, joined.
+inline std::string inventory_problems(const Paths& p, const std::map<std::string, ino_t>& old_t) {
+  std::set<ino_t> present;
+  for (auto& [rel, ino] : all_inodes(p.backup)) {
+    present.insert(ino);
+  }
+  for (auto& [rel, ino] : all_inodes(p.holding)) {
+    present.insert(ino);
+  }
+  std::string lost;
+  for (auto& [rel, ino] : old_t) {
+    struct stat st {};
+    bool dir_in_t = ::lstat((p.backup + "/" + rel).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    bool dir_in_sink = ::lstat((p.sink() + "/" + rel).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (dir_in_t || dir_in_sink) {
+      continue;  // directories hold no data; an emptied pruned one may be removed
+    }
+    if (!present.count(ino)) {
+      lost += lost.empty() ? rel : ", " + rel;
+    }
+  }
+  return lost;
+}
+
 // A listing where the kept T-only directory olddir/ shows no mtime: the run
 // moves olddir/a.txt out of it, which sets its mtime to the time of the run,
 // and nothing in S says what it should be.

@@ -664,6 +664,7 @@ TEST_CASE("ENOSPC or EACCES at every mutating call loses nothing and a rerun con
       CHECK(msg.rfind("failed to ", 0) == 0);
       CHECK((msg.find("'backup") != std::string::npos || msg.find("'clone") != std::string::npos ||
              msg.find("'holding") != std::string::npos));
+      CHECK(inventory_problems(p, old_t) == "");
       CHECK(list_tree(p.clone, WithInodes::no) == old_s);
       CHECK(all_inodes(p.clone) == old_s_inodes);
       auto rerun = run_mirror(real, p, opt);
