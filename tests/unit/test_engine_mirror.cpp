@@ -510,6 +510,34 @@ TEST_CASE("paths longer than PATH_MAX are mirrored through descriptors") {
   CHECK(::fstatat(fd, "leaf.txt", &dst_leaf, AT_SYMLINK_NOFOLLOW) == 0);
   CHECK(dst_leaf.st_ino == src_leaf.st_ino);
   ::close(fd);
+
+  // Second run: the deep leaf was replaced; the old one goes to the sink at
+  // the same (longer than PATH_MAX) relative path.
+  auto open_chain = [&](const std::string& root) {
+    int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+    for (int i = 0; dfd >= 0 && i < levels; ++i) {
+      int next = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      ::close(dfd);
+      dfd = next;
+    }
+    return dfd;
+  };
+  fd = open_chain(p.clone);
+  REQUIRE(fd >= 0);
+  REQUIRE(::unlinkat(fd, "leaf.txt", 0) == 0);
+  file = ::openat(fd, "leaf.txt", O_WRONLY | O_CREAT | O_EXCL, 0644);
+  REQUIRE(file >= 0);
+  ::close(file);
+  ::close(fd);
+  auto second = run_mirror(real, p, display_options());
+  REQUIRE(second.result);
+  CHECK(second.result->archived == 1);
+  fd = open_chain(p.sink());
+  REQUIRE(fd >= 0);
+  struct stat held {};
+  CHECK(::fstatat(fd, "leaf.txt", &held, AT_SYMLINK_NOFOLLOW) == 0);
+  CHECK(held.st_ino == src_leaf.st_ino);
+  ::close(fd);
 }
 
 TEST_CASE("directory xattrs are copied when the filesystem supports user xattrs") {
