@@ -250,7 +250,6 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   }
   if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
     // A copy left by a crash during an EMLINK fallback; the original is in S.
-    emit("remove", m_rel);
     if (!m_dry) {
       auto st = m_fs.unlink(dir.t.fd(), t->name);
       if (!st) {
@@ -259,6 +258,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
     }
     ++m_stats.partials_removed;
     dir.modified = true;
+    emit("remove", m_rel);
     return ok();
   }
   if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
