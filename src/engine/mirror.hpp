@@ -43,9 +43,10 @@
 // nothing, and a rerun with the same options and sink folder converges):
 //   * a displaced entry is renamed into the sink before its replacement is
 //     created (link/mkdir): the old inode is always in T or in the sink;
-//   * a new directory is created (mode 0700) only when something must go in
-//     it, filled, then given S's metadata: a crash leaves a directory whose
-//     metadata the rerun compares and fixes;
+//   * a new directory is created (mode 0700) just before the first entry
+//     goes in it (or, without PruneEmpty, after its walk found nothing to
+//     put in it), filled, then given S's metadata and xattrs: a crash leaves
+//     a directory whose metadata the rerun compares and fixes;
 //   * an existing directory's metadata is written after its contents are
 //     done (adding or removing entries changes its mtime);
 //   * the EMLINK copy goes through a temporary name that a rerun removes.
