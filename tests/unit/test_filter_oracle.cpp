@@ -529,11 +529,9 @@ Outcome rsync_deleted(const Case& c, const std::string& dst) {
   for (const auto& line : split_lines(r.out)) {
     const std::string tag = "*deleting";
     if (line.compare(0, tag.size(), tag) == 0) {
-      std::size_t i = tag.size();
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
-      }
-      o.paths.insert(decode(line.substr(i)));
+      // "%i" is 11 columns ("*deleting  "), then the space of the format:
+      // the name starts at column 12 and may itself start with spaces.
+      o.paths.insert(decode(line.substr(12)));
     }
   }
   return o;
