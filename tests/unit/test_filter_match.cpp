@@ -1,0 +1,277 @@
+// The worked examples of reference/rsync-filter-rules.md §17 on a real
+// scratch tree: f1-f4, the one-rule examples, the per-directory examples,
+// and protection (receiver side). Expected sets are written out literally.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "filter/filter.hpp"
+#include "filter/walk.hpp"
+#include "fs/posix_fs.hpp"
+#include "testutil.hpp"
+
+using namespace rotator;
+using namespace rotator::filter;
+
+namespace {
+
+using Set = std::set<std::string>;
+
+const Set k_all = {
+    ".git/",          ".git/objects/",       ".git/objects/obj", "a/",
+    "a/[br].txt",     "a/b/",                "a/b/c/",           "a/b/c/three.o",
+    "a/b/c/three.txt", "a/b/two.c",          "a/one.txt",        "bar/",
+    "bar/foo/",       "bar/foo.txt",         "bar/foo/f3",       "docs/",
+    "docs/deep/",     "docs/deep/er/",       "docs/deep/er/note.md", "docs/readme.md",
+    "empty/",         "foo/",                "foo.bak",          "foo/f1",
+    "foo/sub/",       "foo/sub/f2",          "keep.d/",          "keep.d/x/",
+    "keep.d/x/y.txt", "link",                "sp ace.txt",       "top.o",
+    "top.txt",
+};
+
+// Builds the §17 tree under ctx/src.
+void make_tree(test::TestContext& ctx) {
+  for (const auto& p : k_all) {
+    if (p == "link") {
+      test::make_symlink("top.txt", ctx.path("src/link"));
+    } else if (p.back() == '/') {
+      test::make_dir(ctx.path("src/" + p));
+    } else {
+      test::write_file(ctx.path("src/" + p), "x");
+    }
+  }
+}
+
+struct Selected {
+  bool ok = false;
+  std::string error;
+  Set paths;
+};
+
+Selected select(test::TestContext& ctx, const std::string& rules,
+                PruneEmpty prune = PruneEmpty::no) {
+  test::write_file(ctx.path("main.rules"), rules);
+  fs::PosixFs fs;
+  Selected s;
+  auto filter = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  if (!filter) {
+    s.error = filter.error().message();
+    return s;
+  }
+  auto paths = select_paths(fs, ctx.path("src"), **filter, prune);
+  if (!paths) {
+    s.error = paths.error().message();
+    return s;
+  }
+  s.ok = true;
+  s.paths.insert(paths->begin(), paths->end());
+  return s;
+}
+
+Set excluded(test::TestContext& ctx, const std::string& rules) {
+  Selected s = select(ctx, rules);
+  REQUIRE_MESSAGE(s.ok, s.error);
+  Set out;
+  for (const auto& p : k_all) {
+    if (s.paths.count(p) == 0) {
+      out.insert(p);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("filter::match");
+
+TEST_CASE("f1: include directories and *.txt, exclude the rest; with and without -m") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  const std::string f1 = "# comment\n+ */\n+ *.txt\n- *\n";
+  CHECK(select(ctx, f1).paths ==
+        Set{".git/", ".git/objects/", "a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt",
+            "a/one.txt", "bar/", "bar/foo.txt", "bar/foo/", "docs/", "docs/deep/",
+            "docs/deep/er/", "empty/", "foo/", "foo/sub/", "keep.d/", "keep.d/x/",
+            "keep.d/x/y.txt", "sp ace.txt", "top.txt"});
+  CHECK(select(ctx, f1, PruneEmpty::yes).paths ==
+        Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt", "a/one.txt", "bar/",
+            "bar/foo.txt", "keep.d/", "keep.d/x/", "keep.d/x/y.txt", "sp ace.txt", "top.txt"});
+}
+
+TEST_CASE("f2: first match wins, anchoring, ** and ***") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  CHECK(select(ctx,
+               "; semicolon comment\n- /top.o\n- *.o\n- foo/\n- /docs/**/*.md\n"
+               "+ /a/b/c/***\n- /a/b/**\n- .git/\n")
+            .paths == Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt", "a/one.txt",
+                          "bar/", "bar/foo.txt", "docs/", "docs/deep/", "docs/deep/er/",
+                          "docs/readme.md", "empty/", "foo.bak", "keep.d/", "keep.d/x/",
+                          "keep.d/x/y.txt", "link", "sp ace.txt", "top.txt"});
+}
+
+TEST_CASE("f3: every parent must be included for a deep include to work") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  CHECK(select(ctx, "+ /a/\n+ /a/b/\n+ /a/b/c/\n+ /a/b/c/three.txt\n- *\n").paths ==
+        Set{"a/", "a/b/", "a/b/c/", "a/b/c/three.txt"});
+  CHECK(select(ctx, "+ /a/b/c/three.txt\n- *\n").paths == Set{});
+  CHECK(select(ctx, "+ */\n+ /a/b/c/three.txt\n- *\n", PruneEmpty::yes).paths ==
+        Set{"a/", "a/b/", "a/b/c/", "a/b/c/three.txt"});
+}
+
+TEST_CASE("f4: whole subtrees with *** and **") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  CHECK(select(ctx, "+ /keep.d/***\n+ /docs/\n+ /docs/**/\n+ /docs/**.md\n- *\n").paths ==
+        Set{"docs/", "docs/deep/", "docs/deep/er/", "docs/deep/er/note.md", "docs/readme.md",
+            "keep.d/", "keep.d/x/", "keep.d/x/y.txt"});
+}
+
+TEST_CASE("one-rule examples: excluded sets") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  const Set foo_any = {"bar/foo/", "bar/foo/f3", "foo/", "foo/f1", "foo/sub/", "foo/sub/f2"};
+  const Set foo_top = {"foo/", "foo/f1", "foo/sub/", "foo/sub/f2"};
+  CHECK(excluded(ctx, "- foo\n") == foo_any);
+  CHECK(excluded(ctx, "- /foo\n") == foo_top);
+  CHECK(excluded(ctx, "- foo/*\n") == Set{"bar/foo/f3", "foo/f1", "foo/sub/", "foo/sub/f2"});
+  CHECK(excluded(ctx, "- foo/***\n") == foo_any);
+  CHECK(excluded(ctx, "- **/foo\n") == foo_any);
+  CHECK(excluded(ctx, "- */foo\n") == Set{"bar/foo/", "bar/foo/f3"});
+  CHECK(excluded(ctx, "- b/c\n") == Set{"a/b/c/", "a/b/c/three.o", "a/b/c/three.txt"});
+  CHECK(excluded(ctx, "- /*.o\n") == Set{"top.o"});
+  CHECK(excluded(ctx, "- *.o\n") == Set{"a/b/c/three.o", "top.o"});
+  CHECK(excluded(ctx, "- **.o\n") == Set{"a/b/c/three.o", "top.o"});
+  CHECK(excluded(ctx, "- [br].txt\n") == Set{});
+  CHECK(excluded(ctx, "- \\[br].txt\n") == Set{"a/[br].txt"});
+  CHECK(excluded(ctx, "- sp\\ ace.txt\n") == Set{});
+  CHECK(excluded(ctx, "- sp\\ ace*\n") == Set{"sp ace.txt"});
+  CHECK(excluded(ctx, "- link/\n") == Set{});
+  CHECK(excluded(ctx, "-! */\n") ==
+        Set{".git/objects/obj", "a/[br].txt", "a/b/c/three.o", "a/b/c/three.txt", "a/b/two.c",
+            "a/one.txt", "bar/foo.txt", "bar/foo/f3", "docs/deep/er/note.md", "docs/readme.md",
+            "foo.bak", "foo/f1", "foo/sub/f2", "keep.d/x/y.txt", "link", "sp ace.txt", "top.o",
+            "top.txt"});
+  CHECK(excluded(ctx, "- ?\n") ==
+        Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.o", "a/b/c/three.txt",
+            "a/b/two.c", "a/one.txt", "keep.d/x/", "keep.d/x/y.txt"});
+  CHECK(select(ctx, "- *[!t]\n").paths == Set{".git/", "sp ace.txt", "top.txt"});
+  CHECK(excluded(ctx, "- foo \n") == Set{});
+  CHECK(excluded(ctx, "-  foo\n") == Set{});
+  for (const char* same : {"-_foo\n", "exclude foo\n", "exclude,/ foo\n", "-,s foo\n", "H foo\n"}) {
+    CAPTURE(same);
+    CHECK(excluded(ctx, same) == foo_any);
+  }
+  for (const char* none : {"P foo\n", "protect foo\n", "risk foo\n", "-r foo\n"}) {
+    CAPTURE(none);
+    CHECK(excluded(ctx, none) == Set{});
+  }
+  CHECK(excluded(ctx, "-/ " + ctx.path("src/foo") + "\n") == foo_top);
+  CHECK(excluded(ctx, "-/ src/foo\n") == foo_top);
+  CHECK(select(ctx, "+ foo\n- *\n").paths == Set{"foo/"});
+  CHECK(excluded(ctx, "- foo\n!\n- top.txt\n") == Set{"top.txt"});
+}
+
+TEST_CASE("one-rule examples: fatal rules and missing merge files") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  for (const char* bad : {" - foo\n", "foo\n", "+\n", "- \n", "clear x\n", "-q foo\n",
+                          "-e foo\n", "-n foo\n", "-w foo\n", "merge\n", "dir-merge\n",
+                          "\t- foo\n", "-C\n", "-x foo\n"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(select(ctx, bad).ok);
+  }
+  Selected s = select(ctx, "merge /nonexistent\n");
+  CHECK_FALSE(s.ok);
+  CHECK(s.error == ctx.path("main.rules") +
+                       ":1: failed to open merge file '/nonexistent': No such file or directory");
+}
+
+TEST_CASE("per-directory rules: newest first, clear, n, e and inherited anchors") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  test::write_file(ctx.path("src/a/.rules"), "- *.txt\n");
+  test::write_file(ctx.path("src/a/b/.rules"), "- two.c\n- /c/three.o\n");
+  test::write_file(ctx.path("src/a/b/c/.rules"), "!\n- one.txt\n");
+  const Set rules_files = {"a/.rules", "a/b/.rules", "a/b/c/.rules"};
+  auto excl = [&](const std::string& rules) {
+    Selected s = select(ctx, rules);
+    REQUIRE_MESSAGE(s.ok, s.error);
+    Set out;
+    for (const auto& p : k_all) {
+      if (s.paths.count(p) == 0) {
+        out.insert(p);
+      }
+    }
+    for (const auto& p : rules_files) {
+      if (test::exists(ctx.path("src/" + p)) && s.paths.count(p) == 0) {
+        out.insert(p);
+      }
+    }
+    return out;
+  };
+  CHECK(excl(": .rules\n") == Set{"a/[br].txt", "a/b/two.c", "a/one.txt"});
+  CHECK(excl(":e .rules\n") == Set{"a/.rules", "a/[br].txt", "a/b/.rules", "a/b/c/.rules",
+                                   "a/b/two.c", "a/one.txt"});
+  CHECK(excl("+ *.txt\n: .rules\n") == Set{"a/b/two.c"});
+  test::remove_tree(ctx.path("src/a/b/c/.rules"));
+  CHECK(excl(": .rules\n") ==
+        Set{"a/[br].txt", "a/b/c/three.o", "a/b/c/three.txt", "a/b/two.c", "a/one.txt"});
+  CHECK(excl(":n .rules\n") == Set{"a/[br].txt", "a/b/two.c", "a/one.txt"});
+}
+
+TEST_CASE("per-directory rules: an earlier dir-merge beats a later one") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  test::write_file(ctx.path("src/a/.rules"), "- *.txt\n");
+  test::write_file(ctx.path("src/a/.rules2"), "+ one.txt\n");
+  Selected s = select(ctx, ": .rules2\n: .rules\n");
+  REQUIRE(s.ok);
+  CHECK(s.paths.count("a/one.txt") == 1);
+  CHECK(s.paths.count("a/[br].txt") == 0);
+  s = select(ctx, ": .rules\n: .rules2\n");
+  REQUIRE(s.ok);
+  CHECK(s.paths.count("a/one.txt") == 0);
+}
+
+TEST_CASE("protects: receiver-side rules only, perishable ones not inside deleted dirs") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  test::write_file(ctx.path("main.rules"), "- *.o\nP /.git/\n-rp *.bak\nR keep*\nP *\n");
+  fs::PosixFs fs;
+  auto loaded = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(loaded);
+  RuleFilter& f = **loaded;
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("src"));
+  REQUIRE(root);
+  REQUIRE(f.enter_dir(fs, root->fd(), ""));
+  // "- *.o" has no side: with --delete-excluded it only hides on the sender.
+  CHECK_FALSE(f.included("top.o", false));
+  CHECK(f.protects("top.o", false));  // ... and "P *" protects it
+  CHECK(f.protects(".git", true));
+  CHECK(f.included(".git", true));  // P does not hide
+  CHECK(f.protects("foo.bak", false));
+  CHECK(f.protects("x/foo.bak", false, InsideDeletedDir::yes));  // "P *" again
+  CHECK_FALSE(f.protects("keep.d", true));  // R: risk wins before "P *"
+  f.leave_dir();
+
+  test::write_file(ctx.path("p.rules"), "-rp *.bak\nP /.git/\n");
+  auto perish = RuleFilter::load(fs, ctx.path("p.rules"), ctx.path("src"));
+  REQUIRE(perish);
+  CHECK((*perish)->protects("d/foo.bak", false));
+  CHECK_FALSE((*perish)->protects("d/foo.bak", false, InsideDeletedDir::yes));
+  CHECK((*perish)->protects(".git", true, InsideDeletedDir::yes));
+  CHECK_FALSE((*perish)->protects("top.o", false));
+}
+
+TEST_CASE("-m keeps an empty directory that a receiver-side rule protects") {
+  test::TestContext ctx;
+  make_tree(ctx);
+  CHECK(select(ctx, "P empty/\n- *.o\n", PruneEmpty::yes).paths.count("empty/") == 1);
+  CHECK(select(ctx, "- *.o\n", PruneEmpty::yes).paths.count("empty/") == 0);
+  CHECK(select(ctx, "P deep/\n+ */\n- *\n", PruneEmpty::yes).paths ==
+        Set{"docs/", "docs/deep/"});
+}
