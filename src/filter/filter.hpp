@@ -20,7 +20,10 @@
 // leave_dir() when done with it. To compute protection on the destination
 // side, walk the destination tree the same way (enter_dir with destination
 // directory descriptors), as rsync's receiver reads per-directory files from
-// the destination.
+// the destination: also enter_dir() a destination directory that is being
+// deleted before asking protects() about its entries (with
+// InsideDeletedDir::yes), as rsync's delete_dir_contents does. A directory
+// with a protected entry anywhere below it cannot be deleted.
 //
 // File names: `rules_path` is opened as given (through `fs` with k_cwd);
 // relative `merge` names inside it resolve against the directory of

@@ -328,11 +328,16 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
   std::string main = random_rules(g, tree, 1 + g.pick(6), false);
   if (g.chance(30)) {
     std::string inc = random_rules(g, tree, 1 + g.pick(3), false);
+    if (g.chance(5)) {
+      inc += "merge inc.rules\n";  // self-inclusion: both must hit the depth limit
+    }
     test::write_file(c.rules_dir + "/inc.rules", inc);
     c.description += "inc.rules:\n" + inc;
     static const char* const k_merges[] = {"merge inc.rules", ". inc.rules", ".s inc.rules",
-                                           ".e inc.rules", ".p inc.rules"};
-    std::string m = k_merges[g.pick(5)];
+                                           ".e inc.rules", ".p inc.rules", ".- inc.rules",
+                                           ".+ inc.rules", ".w inc.rules", "merge,/ inc.rules",
+                                           ".r inc.rules"};
+    std::string m = k_merges[g.pick(10)];
     std::size_t at = g.pick(static_cast<int>(std::count(main.begin(), main.end(), '\n')) + 1);
     std::vector<std::string> lines = split_lines(main);
     lines.insert(lines.begin() + static_cast<long>(std::min(at, lines.size())), m);
@@ -343,8 +348,9 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
   }
   if (g.chance(35)) {
     static const char* const k_dm[] = {": .rules", "dir-merge .rules", ":e .rules",
-                                       ":n .rules", ":s .rules", ":p .rules"};
-    std::string dm = k_dm[g.pick(6)];
+                                       ":n .rules", ":s .rules", ":p .rules",
+                                       ":- .rules", ":en .rules", ":+ .rules", ":r .rules"};
+    std::string dm = k_dm[g.pick(10)];
     main = g.chance(50) ? dm + "\n" + main : main + dm + "\n";
     c.uses_dir_merge = true;
     std::vector<std::string> dirs = tree.dirs;
@@ -352,7 +358,7 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
     int n = 1 + g.pick(3);
     for (int i = 0; i < n; ++i) {
       std::string d = dirs[g.pick(static_cast<int>(dirs.size()))];
-      bool side = dm.find('s') != std::string::npos;
+      bool side = dm == ":s .rules" || dm == ":r .rules";
       std::string content;
       // Per-dir rules: sides are not allowed in a ":s" file.
       for (int k = 0, m = 1 + g.pick(3); k < m; ++k) {
@@ -431,6 +437,8 @@ Outcome ours_included(const Case& c, bool prune) {
 // Deletes the contents of a destination directory that is itself being
 // deleted (rsync delete_dir_contents, perishable rules ignored): returns true
 // when something in it is protected, i.e. the directory cannot be deleted.
+// Like rsync's receiver, per-directory merge files of the directory being
+// emptied are read (enter_dir) before its entries are tested.
 // Dry-run artifact reproduced here: rsync -n reports a *nested* directory as
 // deleted even when it keeps protected entries (its rmdir is skipped, so it
 // never sees ENOTEMPTY); only the outermost deleted directory is held back.
@@ -450,9 +458,11 @@ bool delete_contents(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& fil
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
+      REQUIRE(filter.enter_dir(fs, sub->fd(), path));
       if (delete_contents(fs, sub->fd(), path, filter, out)) {
         non_empty = true;
       }
+      filter.leave_dir();
     }
     out.insert(is_dir ? path + "/" : path);
   }
@@ -483,7 +493,10 @@ void deletion_walk(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filte
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
-      if (delete_contents(fs, sub->fd(), path, filter, out)) {
+      REQUIRE(filter.enter_dir(fs, sub->fd(), path));
+      bool kept = delete_contents(fs, sub->fd(), path, filter, out);
+      filter.leave_dir();
+      if (kept) {
         continue;
       }
     }
