@@ -275,3 +275,55 @@ TEST_CASE("-m keeps an empty directory that a receiver-side rule protects") {
   CHECK(select(ctx, "P deep/\n+ */\n- *\n", PruneEmpty::yes).paths ==
         Set{"docs/", "docs/deep/"});
 }
+
+// Regression (oracle seed 190): rsync's receiver reads the per-directory
+// files of a destination directory it is emptying, so a receiver-side
+// per-dir rule there protects entries (and keeps the directory).
+TEST_CASE("regression: receiver-side per-dir rules apply inside a deleted directory") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("dst/c/.rules"), "- *c\n- [a-c]/\\*/c\n+ b/***\n");
+  test::write_file(ctx.path("dst/c/?/.rules"), "+ [!x]\n");
+  test::write_file(ctx.path("dst/c/?/x-]c"), "y");
+  test::write_file(ctx.path("dst/c/?/xaaa"), "y");
+  test::write_file(ctx.path("main.rules"), ":r .rules\n+r ?\n-p /?/\n");
+  test::make_dir(ctx.path("src"));
+  fs::PosixFs fs;
+  auto loaded = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(loaded);
+  RuleFilter& f = **loaded;
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("dst"));
+  REQUIRE(root);
+  REQUIRE(f.enter_dir(fs, root->fd(), ""));
+  CHECK_FALSE(f.included("c", true));   // "-p /?/" hides it on the sender
+  CHECK_FALSE(f.protects("c", true));   // "+r ?" risks it: c/ is to be deleted
+  auto c = fs::open_dir(fs, root->fd(), "c");
+  REQUIRE(c);
+  REQUIRE(f.enter_dir(fs, c->fd(), "c"));
+  CHECK_FALSE(f.protects("c/?", true, InsideDeletedDir::yes));
+  auto q = fs::open_dir(fs, c->fd(), "?");
+  REQUIRE(q);
+  REQUIRE(f.enter_dir(fs, q->fd(), "c/?"));
+  CHECK(f.protects("c/?/x-]c", false, InsideDeletedDir::yes));  // c/.rules "- *c", inherited
+  CHECK_FALSE(f.protects("c/?/xaaa", false, InsideDeletedDir::yes));
+  CHECK_FALSE(f.protects("c/?/b", false, InsideDeletedDir::yes));  // "+ [!x]" risks it
+  f.leave_dir();
+  f.leave_dir();
+  f.leave_dir();
+}
+
+TEST_CASE("anchored per-dir rules are anchored at the file's directory and inherited") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("src/a/b/.rules"), "- /c/three.o\n- /x*\n");
+  test::write_file(ctx.path("src/a/b/c/three.o"), "x");
+  test::write_file(ctx.path("src/a/b/xy"), "x");
+  test::write_file(ctx.path("src/c/three.o"), "x");
+  test::write_file(ctx.path("src/xy"), "x");
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  fs::PosixFs fs;
+  auto f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  auto paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::no);
+  REQUIRE(paths);
+  CHECK(Set(paths->begin(), paths->end()) ==
+        Set{"a/", "a/b/", "a/b/.rules", "a/b/c/", "c/", "c/three.o", "xy"});
+}
