@@ -252,7 +252,9 @@ void compile_pattern(std::string_view pattern, std::string_view per_dir_abs, Rul
     rule.flags |= k_rule_dir_only;
   }
   std::string full;
-  if (!per_dir_abs.empty() && pattern[0] == '/') {
+  // A '/'-modifier rule is already absolute: no directory prefix (oracle
+  // seeds 860 and 1043: "-/ /?" in a per-dir file matches from the fs root).
+  if (!per_dir_abs.empty() && pattern[0] == '/' && (rule.flags & k_rule_abs_path) == 0) {
     full.assign(per_dir_abs);
     if (full.back() == '/') {
       full.pop_back();

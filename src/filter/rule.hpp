@@ -98,7 +98,8 @@ struct ParseEnv {
 
 // Compiles `pattern` (verbatim rule text after the separator) into `rule`:
 // strips one trailing '/' (dir-only), prepends `per_dir_abs` to a leading-'/'
-// pattern when non-empty (absolute-path rule), computes slash_cnt and the wild
+// pattern when non-empty and `rule.flags` has no k_rule_abs_path yet (making
+// it an absolute-path rule), computes slash_cnt and the wild
 // flags, and drops the leading '/' (anchored).
 void compile_pattern(std::string_view pattern, std::string_view per_dir_abs, Rule& rule);
 

@@ -327,3 +327,20 @@ TEST_CASE("anchored per-dir rules are anchored at the file's directory and inher
   CHECK(Set(paths->begin(), paths->end()) ==
         Set{"a/", "a/b/", "a/b/.rules", "a/b/c/", "c/", "c/three.o", "xy"});
 }
+
+// Regression (oracle seeds 860, 1043): a leading-'/' rule with the '/'
+// modifier in a per-dir file is an absolute path from the filesystem root; the
+// file's directory is not prepended, so "-/ /?" excludes nothing here.
+TEST_CASE("regression: '/'-modifier rules in per-dir files are not re-anchored") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("src/.rules"), "-/ /?\n-,/ /[!x]/\n");
+  test::write_file(ctx.path("src/a/b"), "x");
+  test::write_file(ctx.path("src/c"), "x");
+  test::write_file(ctx.path("main.rules"), ":n .rules\n");
+  fs::PosixFs fs;
+  auto f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  auto paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::no);
+  REQUIRE(paths);
+  CHECK(Set(paths->begin(), paths->end()) == Set{".rules", "a/", "a/b", "c"});
+}

@@ -205,6 +205,11 @@ TEST_CASE("compiling: trailing slash, slash count, wild flags, anchoring") {
   CHECK(r.pattern == "src/a/b/c/three.o");
   CHECK(r.flags == (k_rule_abs_path | k_rule_anchored));
   CHECK(r.slash_cnt == 5);
+  Rule abs;
+  abs.flags = k_rule_abs_path;  // "-/ /x" in a per-dir file: no directory prefix
+  compile_pattern("/x", "/src/a/b", abs);
+  CHECK(abs.pattern == "x");
+  CHECK(abs.slash_cnt == 1);
   r = compiled("c/three.o", "/src/a/b");
   CHECK(r.pattern == "c/three.o");
   CHECK(r.flags == 0);
