@@ -10,7 +10,8 @@
 //     (--delete-excluded: rotator's job semantics; rsync runs in the rules
 //     directory, against which rotator resolves relative merge names)
 //   deletion set: a destination walk with protects() vs the "*deleting" lines of
-//     rsync -a -n --delete --delete-excluded --out-format='%i %n' --filter=... SRC/ DST/
+//     rsync -a -n --delete --delete-excluded --out-format='%i %n' --filter=... [-m] SRC/ DST/
+//     (DST = a copy of SRC plus destination-only entries; -m on every 4th seed)
 //   error outcome: rsync exiting non-zero <=> load()/select_paths() failing.
 // Skipped (with a message) when rsync is not on PATH.
 #include <doctest/doctest.h>
@@ -523,16 +524,19 @@ Outcome ours_deleted(const Case& c, const std::string& dst, const std::set<std::
   return o;
 }
 
-Outcome rsync_deleted(const Case& c, const std::string& dst) {
+Outcome rsync_deleted(const Case& c, const std::string& dst, bool prune) {
   std::vector<std::string> argv = {"rsync",
                                    "-a",
                                    "-n",
                                    "--delete",
                                    "--delete-excluded",
                                    "--out-format=%i %n",
-                                   "--filter=merge main.rules",
-                                   c.src + "/",
-                                   dst + "/"};
+                                   "--filter=merge main.rules"};
+  if (prune) {
+    argv.push_back("-m");  // pruned directories count as absent for --delete
+  }
+  argv.push_back(c.src + "/");
+  argv.push_back(dst + "/");
   RunResult r = run_command(argv, c.rules_dir);
   Outcome o;
   if (r.rc != 0) {
@@ -627,7 +631,9 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
     std::string empty = real_path(ctx.dir()) + "/empty";
     test::make_dir(empty);
     ++totals.cases;
-    std::set<std::string> included_no_prune;
+    // Every fourth seed compares the deletion set under -m.
+    const bool prune_deletion = seed % 4 == 0;
+    std::set<std::string> included_for_deletion;
     bool case_failed = false;
     for (bool prune : {false, true}) {
       Outcome theirs = rsync_included(c, empty, prune);
@@ -646,8 +652,8 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
         ++totals.mismatches;
         report(prune ? "included set (-m)" : "included set", seed, tree, c, ours, theirs);
       }
-      if (!prune) {
-        included_no_prune = ours.paths;
+      if (prune == prune_deletion) {
+        included_for_deletion = ours.paths;
       }
     }
     if (case_failed) {
@@ -656,12 +662,13 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
     std::string dst = real_path(ctx.dir()) + "/dst";
     std::string listing = "destination extras:\n";
     make_destination(g, c, tree, dst, listing);
-    Outcome theirs = rsync_deleted(c, dst);
-    Outcome ours = ours_deleted(c, dst, included_no_prune);
+    Outcome theirs = rsync_deleted(c, dst, prune_deletion);
+    Outcome ours = ours_deleted(c, dst, included_for_deletion);
     ++totals.deletion_sets;
     if (theirs.failed != ours.failed || theirs.paths != ours.paths) {
       ++totals.mismatches;
-      report("deletion set", seed, tree, c, ours, theirs, listing);
+      report(prune_deletion ? "deletion set (-m)" : "deletion set", seed, tree, c, ours, theirs,
+             listing);
     }
   }
   double secs =
