@@ -373,6 +373,9 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
         }
         content += rule + "\n";
       }
+      if (g.chance(4)) {
+        content += random_bad_line(g) + "\n";  // a per-dir syntax error aborts the walk
+      }
       std::string path = d.empty() ? ".rules" : d + "/.rules";
       test::write_file(c.src + "/" + path, content);
       c.description += path + ":\n" + content;
