@@ -351,8 +351,9 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
   if (g.chance(35)) {
     static const char* const k_dm[] = {": .rules", "dir-merge .rules", ":e .rules",
                                        ":n .rules", ":s .rules", ":p .rules",
-                                       ":- .rules", ":en .rules", ":+ .rules", ":r .rules"};
-    std::string dm = k_dm[g.pick(10)];
+                                       ":- .rules", ":en .rules", ":+ .rules", ":r .rules",
+                                       ": ../.rules", ":e ../.rules", ":n ../.rules"};
+    std::string dm = k_dm[g.pick(13)];
     main = g.chance(50) ? dm + "\n" + main : main + dm + "\n";
     c.uses_dir_merge = true;
     std::vector<std::string> dirs = tree.dirs;
@@ -379,6 +380,21 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
       std::string path = d.empty() ? ".rules" : d + "/.rules";
       test::write_file(c.src + "/" + path, content);
       c.description += path + ":\n" + content;
+    }
+    if (dm.find("../") != std::string::npos && g.chance(80)) {
+      // Read-in-parents mode: a file in the parent of the transfer root.
+      std::string content;
+      for (int k = 0, m = 1 + g.pick(3); k < m; ++k) {
+        std::string rule = random_rule(g, tree, true);
+        auto sep = rule.find(' ');
+        if (sep != std::string::npos && sep + 1 < rule.size() && rule[sep + 1] == '/' &&
+            g.chance(60)) {
+          rule.insert(sep + 1, "/src");  // anchored at the parent: reach into src/
+        }
+        content += rule + "\n";
+      }
+      test::write_file(real_path(ctx.dir()) + "/.rules", content);
+      c.description += "../.rules:\n" + content;
     }
   }
   if (g.chance(6)) {

@@ -78,9 +78,6 @@ TEST_CASE("syntax errors are fatal and name file, line and rule") {
       {"+C foo", "t.rules:1: CVS-exclude rules are not supported by rotator: '+C foo'"},
       {"-x foo",
        "t.rules:1: xattr filter rules (modifier 'x') are not supported by rotator: '-x foo'"},
-      {": sub/.rules",
-       "t.rules:1: dir-merge file names containing '/' are not supported by rotator: "
-       "': sub/.rules'"},
       {"merge missing.rules",
        "t.rules:1: failed to open merge file 'missing.rules': No such file or directory"},
   };
