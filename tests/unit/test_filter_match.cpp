@@ -344,3 +344,54 @@ TEST_CASE("regression: '/'-modifier rules in per-dir files are not re-anchored")
   REQUIRE(paths);
   CHECK(Set(paths->begin(), paths->end()) == Set{".rules", "a/", "a/b", "c"});
 }
+
+// Verified with rsync 3.5.0 (tree pd/src, rules run from pd/r).
+TEST_CASE("dir-merge names with '/' are also read in the ancestors of the root") {
+  test::TestContext ctx;
+  test::write_file(ctx.path(".rules"), "- foo\n- /top\n- /src/baz\n");
+  test::write_file(ctx.path("src/.rules"), "+ foo\n- bar\n");
+  for (const char* f : {"src/foo", "src/bar", "src/d/foo", "src/d/bar", "src/baz", "src/top"}) {
+    test::write_file(ctx.path(f), "x");
+  }
+  auto run = [&](const std::string& rules) {
+    test::write_file(ctx.path("r/main.rules"), rules);
+    fs::PosixFs fs;
+    auto f = RuleFilter::load(fs, ctx.path("r/main.rules"), ctx.path("src"));
+    REQUIRE(f);
+    auto paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::no);
+    REQUIRE(paths);
+    return Set(paths->begin(), paths->end());
+  };
+  const Set with_parent = {".rules", "foo", "top", "d/", "d/foo"};
+  CHECK(run(": ../.rules\n") == with_parent);
+  CHECK(run(": " + ctx.path(".rules") + "\n") == with_parent);
+  CHECK(run(": ../../.rules\n") == with_parent);
+  CHECK(run(":n ../.rules\n") == Set{".rules", "baz", "foo", "top", "d/", "d/bar", "d/foo"});
+  const Set plain = {".rules", "baz", "foo", "top", "d/", "d/foo"};
+  CHECK(run(": ../src/.rules\n") == plain);
+  CHECK(run(": sub/.rules\n") == plain);
+  CHECK(run(": .rules\n") == plain);
+}
+
+// Regression (oracle seed 1283): rsync prunes (-m) after the file list is
+// built, so a receiver-side rule in a per-directory file does not keep an
+// empty directory; a global one does.
+TEST_CASE("regression: -m ignores per-dir protect rules, honours global ones") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("src/d/.rules"), "P e/\n");
+  test::make_dir(ctx.path("src/d/e"));
+  test::write_file(ctx.path("src/f"), "x");
+  test::write_file(ctx.path("main.rules"), ":e .rules\n");
+  fs::PosixFs fs;
+  auto f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  auto paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::yes);
+  REQUIRE(paths);
+  CHECK(Set(paths->begin(), paths->end()) == Set{"f"});
+  test::write_file(ctx.path("main.rules"), ":e .rules\nP e/\n");
+  f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::yes);
+  REQUIRE(paths);
+  CHECK(Set(paths->begin(), paths->end()) == Set{"d/", "d/e/", "f"});
+}
