@@ -88,6 +88,13 @@ Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_
 
 Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_t index) {
   const DirMerge& dm = m_rules.dir_merges[index];
+  if (m_parents_read.size() != m_rules.dir_merges.size()) {
+    m_parents_read.assign(m_rules.dir_merges.size(), 0);
+    m_parent_lists.assign(m_rules.dir_merges.size(), {});
+  }
+  if (m_parents_read[index] != 0) {
+    return m_parent_lists[index];
+  }
   const std::string& start = dm.parent_start;
   std::vector<const Rule*> list;
   bool ancestor = start == "/" || (m_root_abs.size() > start.size() &&
@@ -125,6 +132,8 @@ Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_
     std::size_t slash = m_root_abs.find('/', from);
     dir = m_root_abs.substr(0, slash == std::string::npos ? m_root_abs.size() : slash);
   }
+  m_parents_read[index] = 1;
+  m_parent_lists[index] = list;
   return list;
 }
 

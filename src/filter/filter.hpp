@@ -82,7 +82,8 @@ class RuleFilter final : public Selector {
   // +1 include, -1 exclude, 0 no rule matched.
   int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable);
   // Reads dir-merge `index` in the ancestors of the root (read-in-parents
-  // mode) and returns their rules, newest (deepest) first.
+  // mode) and returns their rules, newest (deepest) first. Read once; later
+  // calls (a second walk, e.g. of the destination) get the same list.
   Result<std::vector<const Rule*>> read_parents(fs::Fs& fs, std::size_t index);
   bool applies(const Rule& rule, Side side, bool skip_perishable) const;
 
@@ -91,6 +92,8 @@ class RuleFilter final : public Selector {
   std::string m_root_rel;  // m_root_abs without the leading '/'
   std::vector<Frame> m_frames;
   std::vector<std::unique_ptr<std::vector<Rule>>> m_parent_rules;  // from read_parents()
+  std::vector<std::vector<const Rule*>> m_parent_lists;  // per dir-merge, once read
+  std::vector<char> m_parents_read;
   std::string m_scratch;
 };
 

@@ -83,6 +83,7 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
       return rule_error(file, line, fmt::format("'!' rule has trailing characters in '{}'", text));
     }
     out.rules.clear();
+    out.dir_merges.clear();  // their placeholders are gone: rsync stops reading them
     out.cleared = true;
     return ok();
   }

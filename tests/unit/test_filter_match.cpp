@@ -395,3 +395,24 @@ TEST_CASE("regression: -m ignores per-dir protect rules, honours global ones") {
   REQUIRE(paths);
   CHECK(Set(paths->begin(), paths->end()) == Set{"d/", "d/e/", "f"});
 }
+
+// Regression (oracle seed 1125): a dir-merge whose placeholder was cleared is
+// no longer read, so a syntax error in its files does not matter.
+TEST_CASE("regression: clear deactivates earlier dir-merge rules") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("src/d/.rules"), "-n foo\n");
+  test::write_file(ctx.path("src/d/f"), "x");
+  test::write_file(ctx.path("main.rules"), ":e .rules\nclear\n- x\n");
+  fs::PosixFs fs;
+  auto f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  auto paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::no);
+  REQUIRE(paths);
+  CHECK(Set(paths->begin(), paths->end()) == Set{"d/", "d/.rules", "d/f"});
+  test::write_file(ctx.path("main.rules"), ":e .rules\n- x\n");
+  f = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(f);
+  paths = select_paths(fs, ctx.path("src"), **f, PruneEmpty::no);
+  REQUIRE_FALSE(paths);
+  CHECK(paths.error().message() == "d/.rules:1: invalid modifier 'n' in filter rule '-n foo'");
+}

@@ -465,7 +465,7 @@ Outcome ours_included(const Case& c, bool prune) {
 // never sees ENOTEMPTY); only the outermost deleted directory is held back.
 // A real run keeps both; RuleFilter::protects() answers the same either way.
 bool delete_contents(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filter,
-                     std::set<std::string>& out) {
+                     std::set<std::string>& out, std::string& err) {
   auto entries = fs.list_dir(fd);
   REQUIRE(entries);
   bool non_empty = false;
@@ -479,8 +479,11 @@ bool delete_contents(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& fil
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
-      REQUIRE(filter.enter_dir(fs, sub->fd(), path));
-      if (delete_contents(fs, sub->fd(), path, filter, out)) {
+      if (Status st = filter.enter_dir(fs, sub->fd(), path); !st) {
+        err = st.error().message();
+        return true;
+      }
+      if (delete_contents(fs, sub->fd(), path, filter, out, err)) {
         non_empty = true;
       }
       filter.leave_dir();
@@ -491,7 +494,8 @@ bool delete_contents(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& fil
 }
 
 void deletion_walk(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filter,
-                   const std::set<std::string>& included, std::set<std::string>& out) {
+                   const std::set<std::string>& included, std::set<std::string>& out,
+                   std::string& err) {
   auto entries = fs.list_dir(fd);
   REQUIRE(entries);
   for (const auto& e : *entries) {
@@ -502,8 +506,11 @@ void deletion_walk(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filte
       if (is_dir) {
         auto sub = fs::open_dir(fs, fd, e.name);
         REQUIRE(sub);
-        REQUIRE(filter.enter_dir(fs, sub->fd(), path));
-        deletion_walk(fs, sub->fd(), path, filter, included, out);
+        if (Status st = filter.enter_dir(fs, sub->fd(), path); !st) {
+          err = st.error().message();
+          return;
+        }
+        deletion_walk(fs, sub->fd(), path, filter, included, out, err);
         filter.leave_dir();
       }
       continue;
@@ -514,8 +521,11 @@ void deletion_walk(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filte
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
-      REQUIRE(filter.enter_dir(fs, sub->fd(), path));
-      bool kept = delete_contents(fs, sub->fd(), path, filter, out);
+      if (Status st = filter.enter_dir(fs, sub->fd(), path); !st) {
+        err = st.error().message();
+        return;
+      }
+      bool kept = delete_contents(fs, sub->fd(), path, filter, out, err);
       filter.leave_dir();
       if (kept) {
         continue;
@@ -538,8 +548,9 @@ Outcome ours_deleted(const Case& c, const std::string& dst, const std::set<std::
     o.error = st.error().message();
     return o;
   }
-  deletion_walk(fs, root->fd(), "", **filter, inc, o.paths);
+  deletion_walk(fs, root->fd(), "", **filter, inc, o.paths, o.error);
   (*filter)->leave_dir();
+  o.failed = !o.error.empty();
   return o;
 }
 
