@@ -19,6 +19,9 @@
 //   modifier (xattr rules), and `merge`/`dir-merge` rules inside a
 //   per-directory file.
 //
+// `clear`/`!` empties the list built so far, dir-merge placeholders included:
+// those per-directory files are then no longer read (as in rsync).
+//
 // A dir-merge name with '/' (": /.rsync-filter", ": ../.rules") looks up its
 // last component in every directory; its directory part, resolved like a
 // merge name, names where the read-in-parents scan starts (DirMerge).
