@@ -307,6 +307,10 @@ Status Walker::descend(Level& dir, const DirEntry& s, TState tstate) {
 // After a child directory's contents are done: create it if it must exist
 // and is still missing, set its metadata, or prune it.
 Status Walker::finish_child(Level& dir, Level& child) {
+  if (m_opt.prune_empty == PruneEmpty::yes && !child.content && !child.kept && !m_all &&
+      m_sel->keeps_empty_dir(std::string(rel_of(child)))) {
+    child.kept = true;  // rsync -m keeps a protected directory and its ancestors
+  }
   dir.content = dir.content || child.content;
   dir.kept = dir.kept || child.kept;
   dir.archived_below = dir.archived_below || child.archived_below;

@@ -155,7 +155,7 @@ bool RuleFilter::applies(const Rule& rule, Side side, bool skip_perishable) cons
 }
 
 int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
-                         bool skip_perishable) {
+                         bool skip_perishable, Scope scope) {
   if (rel_path.empty()) {
     return 0;
   }
@@ -167,7 +167,7 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
   subject.is_dir = is_dir;
   for (const Rule& rule : m_rules.rules) {
     if (rule.kind == Rule::Kind::dir_merge) {
-      if (m_frames.empty()) {
+      if (m_frames.empty() || scope == Scope::global_rules) {
         continue;
       }
       for (const Rule* sub : m_frames.back().lists[rule.merge_index]) {
@@ -194,6 +194,10 @@ bool RuleFilter::protects(const std::string& rel_path, bool is_dir) {
 
 bool RuleFilter::protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside) {
   return evaluate(rel_path, is_dir, Side::receiver, inside == InsideDeletedDir::yes) < 0;
+}
+
+bool RuleFilter::keeps_empty_dir(const std::string& rel_dir) {
+  return evaluate(rel_dir, true, Side::receiver, false, Scope::global_rules) < 0;
 }
 
 }  // namespace rotator::filter

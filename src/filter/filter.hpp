@@ -66,6 +66,8 @@ class RuleFilter final : public Selector {
   // Same as protects(rel_path, is_dir, InsideDeletedDir::no).
   bool protects(const std::string& rel_path, bool is_dir) override;
   bool protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside);
+  // Global (non per-directory) receiver-side protection of a directory.
+  bool keeps_empty_dir(const std::string& rel_dir) override;
   bool selects_everything() const override { return m_rules.rules.empty(); }
 
   // The compiled global list (dir-merge placeholders included), for tests.
@@ -80,7 +82,9 @@ class RuleFilter final : public Selector {
   };
   enum class Side { sender, receiver };
   // +1 include, -1 exclude, 0 no rule matched.
-  int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable);
+  enum class Scope { all_rules, global_rules };  // global: skip per-directory rules
+  int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable,
+               Scope scope = Scope::all_rules);
   // Reads dir-merge `index` in the ancestors of the root (read-in-parents
   // mode) and returns their rules, newest (deepest) first. Read once; later
   // calls (a second walk, e.g. of the destination) get the same list.

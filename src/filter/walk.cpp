@@ -78,7 +78,7 @@ void prune_empty(Selector& selector, const std::vector<Range>& empty,
         }
       }
       if (!keep) {
-        keep = selector.protects(dir.substr(0, dir.size() - 1), true);
+        keep = selector.keeps_empty_dir(dir.substr(0, dir.size() - 1));
       }
       if (keep) {
         kept.push_back(dir);

@@ -12,6 +12,8 @@
 //   deletion set: a destination walk with protects() vs the "*deleting" lines of
 //     rsync -a -n --delete --delete-excluded --out-format='%i %n' --filter=... [-m] SRC/ DST/
 //     (DST = a copy of SRC plus destination-only entries; -m on every 4th seed)
+//   engine set: what engine::mirror actually builds in an empty directory with
+//     the same rules (every non-directory a hard link) vs the same rsync set
 //   error outcome: rsync exiting non-zero <=> load()/select_paths() failing.
 // Skipped (with a message) when rsync is not on PATH.
 #include <doctest/doctest.h>
@@ -31,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/mirror.hpp"
 #include "filter/filter.hpp"
 #include "filter/walk.hpp"
 #include "fs/posix_fs.hpp"
@@ -455,6 +458,55 @@ Outcome ours_included(const Case& c, bool prune) {
   return o;
 }
 
+// The same selection through the real link-mirror engine: mirror SRC into a
+// fresh empty directory with the rules, then list what the engine made.
+// This is what `rotator weekly` selects, not only what the filter answers.
+void list_made(const std::string& root, const std::string& rel, std::set<std::string>& out) {
+  fs::PosixFs fs;
+  auto dir = fs::open_dir(fs, fs::k_cwd, rel.empty() ? root : root + "/" + rel);
+  REQUIRE(dir);
+  auto entries = fs.list_dir(dir->fd());
+  REQUIRE(entries);
+  for (const auto& e : *entries) {
+    std::string path = rel.empty() ? e.name : rel + "/" + e.name;
+    if (e.type == fs::FileType::directory) {
+      out.insert(path + "/");
+      list_made(root, path, out);
+    } else {
+      out.insert(path);
+    }
+  }
+}
+
+Outcome engine_included(const Case& c, bool prune, const std::string& fresh_dir) {
+  fs::PosixFs fs;
+  Outcome o;
+  auto filter = RuleFilter::load(fs, c.rules_path, c.src);
+  if (!filter) {
+    o.failed = true;
+    o.error = filter.error().message();
+    return o;
+  }
+  test::make_dir(fresh_dir);
+  engine::MirrorOptions opt;
+  opt.selector = filter->get();
+  opt.prune_empty = prune ? engine::PruneEmpty::yes : engine::PruneEmpty::no;
+  auto st = engine::mirror(fs, c.src, fresh_dir, opt);
+  if (!st) {
+    o.failed = true;
+    o.error = st.error().message();
+    return o;
+  }
+  list_made(fresh_dir, "", o.paths);
+  // Every made non-directory is the source's inode (a hard link).
+  for (const auto& p : o.paths) {
+    if (p.back() != '/') {
+      CHECK(test::inode_of(fresh_dir + "/" + p) == test::inode_of(c.src + "/" + p));
+    }
+  }
+  return o;
+}
+
 // Deletes the contents of a destination directory that is itself being
 // deleted (rsync delete_dir_contents, perishable rules ignored): returns true
 // when something in it is protected, i.e. the directory cannot be deleted.
@@ -615,6 +667,7 @@ struct Totals {
   int compared_sets = 0;
   int error_cases = 0;
   int deletion_sets = 0;
+  int engine_sets = 0;  // included sets made by engine::mirror and compared
   int mismatches = 0;
 };
 
@@ -682,6 +735,14 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
         ++totals.mismatches;
         report(prune ? "included set (-m)" : "included set", seed, tree, c, ours, theirs);
       }
+      Outcome engine = engine_included(
+          c, prune, real_path(ctx.dir()) + (prune ? "/engine-m" : "/engine"));
+      ++totals.engine_sets;
+      if (engine.failed || theirs.paths != engine.paths) {
+        ++totals.mismatches;
+        report(prune ? "engine mirror set (-m)" : "engine mirror set", seed, tree, c, engine,
+               theirs);
+      }
       if (prune == prune_deletion) {
         included_for_deletion = ours.paths;
       }
@@ -705,9 +766,11 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("oracle: " << totals.cases << " cases, " << totals.compared_sets
-                     << " included sets and " << totals.deletion_sets
+                     << " included sets (" << totals.engine_sets
+                     << " also through the link-mirror engine) and " << totals.deletion_sets
                      << " deletion sets compared, " << totals.error_cases << " error outcomes, "
                      << totals.mismatches << " mismatches, " << secs << " s");
   CHECK(totals.mismatches == 0);
   CHECK(totals.compared_sets > static_cast<int>(last - first));
+  CHECK(totals.engine_sets == totals.compared_sets);
 }
