@@ -647,6 +647,23 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   }
   Build build = recycle.empty() ? Build::fresh : Build::recycled;
 
+  // A failure before the commit: roll the build back now (renames only), so
+  // that no generation is missing even until the next run.
+  auto abort_build = [&](const std::string& why) {
+    std::vector<std::string> lines;
+    Status rb = dry ? ok() : rollback(dir, lines);
+    if (!rb) {
+      return fail(fmt::format("{}; rolling back failed too ({}); the next run rolls back{}", why,
+                              rb.error().message(),
+                              build == Build::recycled ? " and restores " + recycle : std::string()));
+    }
+    if (!dry) {
+      fs::RemoveStats unused;
+      (void)dir.delete_trash(&unused);  // best effort: the next run resumes it
+    }
+    return fail(why + (build == Build::recycled ? "; rolled back: " + recycle + " restored, nothing lost"
+                                                : std::string("; nothing was changed")));
+  };
   // 4. The build.
   std::string build_id;
   if (build == Build::recycled && !dry) {
@@ -661,13 +678,24 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       prepared = dir.mkdir(build_id, false);
     }
     if (prepared) {
+      prepared = dir.mkdir(build_id + "/undo", false);  // a rollback then only renames
+    }
+    if (prepared) {
       prepared = dir.write_atomic(k_snap_staging_from, recycle + "\n" + build_id + "\n");
     }
     if (prepared) {
       prepared = dir.rename(recycle, k_snap_staging);
     }
     if (!prepared) {
-      return fail(prepared.error().message() + "; no generation was lost (the next run rolls back)");
+      if (dir.exists(k_snap_staging)) {
+        return abort_build(prepared.error().message());
+      }
+      // Best effort: the next run's recovery removes these too.
+      (void)dir.unlink_if_present(".rotator-staging.from.tmp");
+      (void)dir.unlink_if_present(k_snap_staging_from);
+      fs::RemoveStats unused;
+      (void)dir.delete_trash(&unused);
+      return fail(prepared.error().message() + "; nothing was changed");
     }
   } else if (!dry) {
     if (auto made = dir.mkdir(k_snap_staging, false); !made) {
@@ -682,7 +710,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   if (build == Build::recycled && !dry) {
     auto h = fs::open_dir(ctx.fs, fs::k_cwd, dir.p(build_id));
     if (!h) {
-      return fail(h.error().message() + "; no generation was lost (the next run rolls back)");
+      return abort_build(h.error().message());
     }
     build_dir = std::move(*h);
     sink.emplace(build_dir.fd(), "displaced", dir.d(build_id));
@@ -714,14 +742,12 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   }
   std::string target = dir.p(dry && build == Build::recycled ? recycle : k_snap_staging);
   auto stats = engine::mirror(ctx.fs, job.from, target, opt);
-  const char* rolled = build == Build::recycled
-                           ? "; no generation was lost: the next run restores " : "; nothing was changed";
   if (!stats) {
     const Error& e = stats.error();
     std::string why = e.sys_errno == EXDEV
                           ? "configuration error: " + e.message() + " ('from' and 'path' must be on one filesystem)"
                           : e.message();
-    return fail(why + rolled + (build == Build::recycled ? recycle : std::string()));
+    return abort_build(why);
   }
   if (!dry) {
     // The generation's own mtime records when it was taken.
@@ -730,8 +756,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     meta.atime = meta.mtime;
     auto set = ctx.fs.set_metadata(fs::k_cwd, dir.p(k_snap_staging), meta);
     if (!set) {
-      return fail(sys_error(set.error().sys_errno, "set attributes of", dir.d(k_snap_staging)).message() +
-                  rolled + (build == Build::recycled ? recycle : std::string()));
+      return abort_build(sys_error(set.error().sys_errno, "set attributes of", dir.d(k_snap_staging)).message());
     }
   }
 
@@ -765,7 +790,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
                            ? dir.rename(k_snap_staging, k_snap_committed)
                            : dir.rename(k_snap_staging, final_name);
     if (!committed) {
-      return fail(committed.error().message() + rolled + (build == Build::recycled ? recycle : std::string()));
+      return abort_build(committed.error().message());
     }
     // The point of no return: from here on a failure is finished by the next run.
     Status post = dir.sync();
