@@ -289,6 +289,8 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
       return ok();
     }
     TRY(dir.move_to_trash(k_snap_staging));
+    TRY(dir.unlink_if_present(k_snap_pending));
+    TRY(dir.unlink_if_present(".rotator-pending.tmp"));
     log.push_back(fmt::format("rolled back an interrupted fresh build ({} moved to trash)",
                               dir.d(k_snap_staging)));
     return ok();
@@ -325,6 +327,8 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   TRY(dir.rename(k_snap_staging, from->original));
   TRY(dir.sync());
   TRY(dir.unlink_if_present(k_snap_staging_from));
+  TRY(dir.unlink_if_present(k_snap_pending));
+  TRY(dir.unlink_if_present(".rotator-pending.tmp"));
   log.push_back(fmt::format("rolled back an interrupted recycled build: {} restored ({} added "
                             "entries removed, {} displaced entries put back)",
                             dir.d(from->original), removed, restored));
@@ -409,6 +413,28 @@ std::vector<retention::Decision> dated_decisions(const std::vector<std::string>&
                                  zone);
 }
 
+// After the commit of dated generation `name`: `latest`, expiry into the
+// trash (never `name` itself), sync, then .rotator-pending is removed.
+Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ctx,
+                           const config::Job& job, const retention::DatedPolicy& policy,
+                           Applied& applied) {
+  TRY_ASSIGN(auto names, dir.names());
+  auto decisions = dated_decisions(names, job, policy, ctx.zone);
+  if (!decisions.empty()) {
+    TRY(swap_latest(dir, decisions.front().name, ctx, job));
+  }
+  for (const auto& dcs : decisions) {
+    if (dcs.keep || dcs.name == name) {
+      continue;
+    }
+    TRY(dir.move_to_trash(dcs.name));
+    ++applied.expired;
+    applied.expired_names.push_back(dcs.name);
+  }
+  TRY(dir.sync());
+  return dir.unlink_if_present(k_snap_pending);
+}
+
 std::string plural(long n, const char* word) {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -425,7 +451,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
   }
   bool dry = dir.dry();
   if (!dry) {
-    for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp", k_snap_latest_tmp}) {
+    for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp", k_snap_latest_tmp}) {
       TRY(dir.unlink_if_present(tmp));
     }
   }
@@ -478,6 +504,21 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
     }
   } else {
     TRY_ASSIGN(auto policy, dated_policy(job));
+    if (dir.exists(k_snap_pending)) {
+      auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_pending));
+      if (!text) {
+        return sys_error(text.error().sys_errno, "read", dir.d(k_snap_pending));
+      }
+      std::string name = text->substr(0, text->find('\n'));
+      if (dry) {
+        log.push_back(fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
+      } else {
+        Applied applied;
+        TRY(finish_dated_commit(dir, name, ctx, job, policy, applied));
+        log.push_back(fmt::format("finished an interrupted commit of {}: {} expired", dir.d(name),
+                                  applied.expired));
+      }
+    }
     TRY_ASSIGN(auto names, dir.names());
     auto decisions = dated_decisions(names, job, policy, ctx.zone);
     if (!decisions.empty() && !dry) {
@@ -786,9 +827,14 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     }
     ctx.plan("delete-trash");
   } else {
-    Status committed = job.naming == config::Naming::rotate
-                           ? dir.rename(k_snap_staging, k_snap_committed)
-                           : dir.rename(k_snap_staging, final_name);
+    Status committed = ok();
+    if (job.naming == config::Naming::dated) {
+      committed = dir.write_atomic(k_snap_pending, final_name + "\n");
+    }
+    if (committed) {
+      committed = job.naming == config::Naming::rotate ? dir.rename(k_snap_staging, k_snap_committed)
+                                                       : dir.rename(k_snap_staging, final_name);
+    }
     if (!committed) {
       return abort_build(committed.error().message());
     }
@@ -800,29 +846,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     if (post && job.naming == config::Naming::rotate) {
       post = finish_rotate_commit(dir, *rpolicy, applied);
     } else if (post) {
-      post = swap_latest(dir, final_name, ctx, job);
-      if (post) {
-        auto now_names = dir.names();
-        if (!now_names) {
-          post = now_names.error();
-        } else {
-          for (const auto& dcs : dated_decisions(*now_names, job, *dpolicy, ctx.zone)) {
-            if (dcs.keep || dcs.name == final_name) {
-              continue;
-            }
-            auto moved = dir.move_to_trash(dcs.name);
-            if (!moved) {
-              post = moved.error();
-              break;
-            }
-            ++applied.expired;
-            applied.expired_names.push_back(dcs.name);
-          }
-          if (post) {
-            post = dir.sync();
-          }
-        }
-      }
+      post = finish_dated_commit(dir, final_name, ctx, job, *dpolicy, applied);
     }
     if (!post) {
       return fail(fmt::format("{} was committed, but {}; the next run finishes the rotation",

@@ -24,6 +24,9 @@
 //                          nothing is recorded below an added directory)
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
 //   .trash/NAME[.K]        an expired generation (one rename)
+//   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
+//                          the commit rename, removed after the post-commit
+//                          steps (latest, expiry): recovery finishes them
 //   latest                 (dated) symlink to the newest generation
 //
 // Calling sequence of a run (run_snapshot):
@@ -42,7 +45,8 @@
 // fresh build goes to trash; a recycled one is restored exactly: its added
 // entries are moved out, its displaced entries moved back, and it gets its
 // original name again); .rotator-committed is finished (shift, then
-// LOWEST.0); a .rotator-intent promotion is re-planned with plan_higher and
+// LOWEST.0); a .rotator-pending dated commit gets its `latest` and expiry;
+// a .rotator-intent promotion is re-planned with plan_higher and
 // finished; (dated) `latest` is pointed at the newest generation; then the
 // trash is deleted. Only after a complete recovery does a run do its own work.
 //
@@ -66,6 +70,7 @@ inline constexpr const char* k_snap_staging = ".rotator-staging";
 inline constexpr const char* k_snap_staging_from = ".rotator-staging.from";
 inline constexpr const char* k_snap_committed = ".rotator-committed";
 inline constexpr const char* k_snap_intent = ".rotator-intent";
+inline constexpr const char* k_snap_pending = ".rotator-pending";
 inline constexpr const char* k_snap_trash = ".trash";
 inline constexpr const char* k_snap_latest = "latest";
 inline constexpr const char* k_snap_latest_tmp = ".rotator-latest.tmp";

@@ -152,6 +152,10 @@ class SnapFixture {
   }
 
   fs::PosixFs& posix() { return m_posix; }
+  std::string latest_target() const {
+    std::error_code ec;
+    return std::filesystem::read_symlink(m_job.path + "/latest", ec).string();
+  }
 
  private:
   static void replace_file(const std::string& path, const std::string& content) {
