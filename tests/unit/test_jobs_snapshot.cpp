@@ -252,6 +252,25 @@ TEST_CASE("a failed build exits with an error and loses or shifts nothing") {
   }
 }
 
+TEST_CASE("EMLINK: the file is copied, the run warns and counts it") {
+  SnapFixture fx(Naming::rotate, "daily:2");
+  fs::FaultFs faulty(fx.posix());
+  faulty.fail_at(2, EMLINK, "link");  // the second link of the walk: dir/b.txt
+  auto r = fx.run(faulty, "daily", at(2026, 11, 1));
+  REQUIRE(faulty.triggered());
+  CHECK(r.outcome == Outcome::warning);
+  CHECK(contains(r.summary, "1 file copied (hard-link limit reached)"));
+  auto files = fx.gen_files("daily.0");
+  auto clone = fx.clone_files();
+  REQUIRE(files.size() == clone.size());
+  int copies = 0;
+  for (const auto& [rel, ino] : clone) {
+    copies += files.at(rel) != ino;
+    CHECK(read_file(fx.snap("daily.0/" + rel)) == read_file(fx.clone(rel)));
+  }
+  CHECK(copies == 1);
+}
+
 TEST_CASE("dry run: plan lines, and nothing changes") {
   SnapFixture fx(Naming::rotate, "daily:2 weekly:1");
   REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
