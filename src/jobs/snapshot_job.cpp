@@ -147,9 +147,11 @@ class SnapDir {
 
 // ---- recycled builds: additions and their undo ------------------------------
 
-// Records every entry a recycled build adds, as an empty marker file at
-// `.trash/ID/added/REL`, before the engine creates it. Nothing is recorded
-// below an added directory (removing the directory removes all of it).
+// Records every entry a recycled build adds, as a marker at
+// `.trash/ID/added/REL`, before the engine creates it. A marker is a symlink
+// (cheap: no data, no fsync), so it cannot be mistaken for the directories
+// that hold markers. Nothing is recorded below an added directory (removing
+// the directory removes all of it).
 class AddRecorder {
  public:
   AddRecorder(SnapDir& dir, std::string build) : m_dir(dir), m_added(std::move(build) + "/added") {}
@@ -166,9 +168,9 @@ class AddRecorder {
       TRY(ensure(m_added + "/" + rel.substr(0, slash)));
     }
     std::string name = m_added + "/" + rel;
-    auto w = m_dir.fs().write_file(fs::k_cwd, m_dir.p(name), "");
+    auto w = m_dir.fs().symlink("added", fs::k_cwd, m_dir.p(name));
     if (!w && w.error().sys_errno != EEXIST) {
-      return sys_error(w.error().sys_errno, "write", m_dir.d(name));
+      return sys_error(w.error().sys_errno, "create marker", m_dir.d(name));
     }
     if (type == fs::FileType::directory) {
       m_added_dirs.insert(rel);
@@ -808,7 +810,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     if (job.naming == config::Naming::rotate) {
       ctx.plan(fmt::format("commit {} -> {}", k_snap_staging, k_snap_committed));
       auto rest = names;
-      rest.erase(std::remove(rest.begin(), rest.end(), recycle), rest.end());
+      std::erase(rest, recycle);
       for (const auto& op : rotation::plan_lowest_commit(rest, *rpolicy)) {
         ctx.plan(rotation::to_string(op));
       }
@@ -817,7 +819,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       ctx.plan(fmt::format("commit {} -> {}", k_snap_staging, final_name));
       ctx.plan(fmt::format("latest -> {}", final_name));
       auto rest = names;
-      rest.erase(std::remove(rest.begin(), rest.end(), recycle), rest.end());
+      std::erase(rest, recycle);
       rest.push_back(final_name);
       for (const auto& dcs : dated_decisions(rest, job, *dpolicy, ctx.zone)) {
         if (!dcs.keep) {

@@ -19,7 +19,7 @@
 //   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
 //                          before the first op of a promotion, removed after
 //   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
-//   .trash/BUILD-ID/added/          one empty marker per entry the recycled
+//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the recycled
 //                          build added (written before the entry is created;
 //                          nothing is recorded below an added directory)
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging

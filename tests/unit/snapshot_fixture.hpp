@@ -57,6 +57,7 @@ class SnapFixture {
   }
 
   config::Job& job() { return m_job; }
+  void set_zone(const Zone& zone) { m_zone = zone; }
   std::string clone(const std::string& rel) const { return m_root + "/clone/" + rel; }
   std::string snap(const std::string& rel) const { return m_job.path + "/" + rel; }
   std::string path(const std::string& rel) const { return m_root + "/" + rel; }
@@ -81,7 +82,7 @@ class SnapFixture {
 
   jobs::RunContext context(fs::Fs& fs, const std::string& level, Instant now,
                            jobs::DryRun dry = jobs::DryRun::no) {
-    return jobs::RunContext{fs, m_cfg, Zone::utc(), now, dry, m_log,
+    return jobs::RunContext{fs, m_cfg, m_zone, now, dry, m_log,
                             [this](std::string_view l) { m_plan.emplace_back(l); }, level};
   }
 
@@ -167,6 +168,7 @@ class SnapFixture {
   std::string m_root;
   config::Config m_cfg;
   config::Job m_job;
+  Zone m_zone = Zone::utc();
   log::Logger m_log;
   fs::PosixFs m_posix;
   std::vector<std::string> m_plan;

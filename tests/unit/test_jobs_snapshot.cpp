@@ -190,6 +190,46 @@ TEST_CASE("dated: keep = daily:7 weekly:4 over a simulated month") {
   CHECK(fx.trash_entries() == 0);
 }
 
+TEST_CASE("dated: names in the config time zone across a DST change; an outage deletes nothing") {
+  auto paris = Zone::from_name("Europe/Paris");
+  REQUIRE(paris);
+  SnapFixture fx(Naming::dated, "hourly:3 daily:2", {"hourly"});
+  fx.set_zone(*paris);
+  // 2026-10-25: clocks go back at 03:00 CEST to 02:00 CET. 00:30 and 01:30
+  // UTC are both 02:30 local: the second run gets the suffix.
+  for (int h : {23, 24}) {  // hours after 2026-10-24 00:00 UTC: 01:30 and 02:30 CEST
+    auto r = fx.run("hourly", at(2026, 10, 24, h, 30));
+    REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  }
+  CHECK(fx.names() == Names{"2026-10-25_013000", "2026-10-25_023000"});
+  // 02:30 CET: the same local name, and the same hourly period, so the
+  // earlier 02:30 expires and is recycled.
+  auto r = fx.run("hourly", at(2026, 10, 25, 1, 30));
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  CHECK(contains(r.summary, "created 2026-10-25_023000.1 (recycled from 2026-10-25_023000)"));
+  r = fx.run("hourly", at(2026, 10, 25, 2, 30));  // 03:30 CET
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  CHECK(fx.names() == Names{"2026-10-25_013000", "2026-10-25_023000.1", "2026-10-25_033000"});
+  fx.clear_plan();
+  r = fx.prune(at(2026, 10, 25, 3), jobs::Explain::yes, DryRun::yes);
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  CHECK(fx.plan() == std::vector<std::string>{
+                         "keep   2026-10-25_033000        newest",
+                         "keep   2026-10-25_023000.1      hourly 2026-10-25 02h",
+                         "keep   2026-10-25_013000        hourly 2026-10-25 01h",
+                     });
+  auto before = fx.state();
+  // Six months without a new generation: windows are anchored at the newest
+  // generation, so pruning (at any time) deletes nothing.
+  REQUIRE(fx.prune(at(2027, 4, 25), jobs::Explain::no).outcome == Outcome::ok);
+  CHECK(fx.state() == before);
+  // The first run after the outage (04:00 CEST) expires only what the counts
+  // exclude: hourly:3 counts 04h, 03h and 02h; daily:2 finds both days consumed.
+  r = fx.run("hourly", at(2027, 4, 25));
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  CHECK(fx.names() == Names{"2026-10-25_023000.1", "2026-10-25_033000", "2027-04-25_040000"});
+}
+
 TEST_CASE("a failed build exits with an error and loses or shifts nothing") {
   SUBCASE("source missing") {
     SnapFixture fx(Naming::rotate, "daily:2");
