@@ -512,7 +512,12 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
         return sys_error(text.error().sys_errno, "read", dir.d(k_snap_pending));
       }
       std::string name = text->substr(0, text->find('\n'));
-      if (dry) {
+      if (!dir.exists(name)) {
+        // Not committed after all (or removed since): nothing to finish.
+        if (!dry) {
+          TRY(dir.unlink_if_present(k_snap_pending));
+        }
+      } else if (dry) {
         log.push_back(fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
       } else {
         Applied applied;
@@ -562,6 +567,23 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   if (!from || !from->is_dir()) {
     return fail(fmt::format("from '{}' is not a directory{}; no generation was created or changed",
                             job.from, from ? "" : ": " + from.error().message()));
+  }
+  // An empty source (an unmounted disk, a wiped clone) would become a
+  // generation and push a real one out: refuse it.
+  if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
+    auto entries = ctx.fs.list_dir(handle->fd());
+    if (!entries) {
+      return fail(sys_error(entries.error().sys_errno, "read directory", job.from).message() +
+                  "; no generation was created or changed");
+    }
+    if (entries->empty()) {
+      return fail(fmt::format("from '{}' is empty (not mounted? a failed clone?); no generation "
+                              "was created or changed",
+                              job.from));
+    }
+  } else {
+    return fail(sys_error(handle.error().sys_errno, "open directory", job.from).message() +
+                "; no generation was created or changed");
   }
   if (!dry) {
     auto made = ctx.fs.mkdir(fs::k_cwd, job.path, 0755);

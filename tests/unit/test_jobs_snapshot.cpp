@@ -241,6 +241,17 @@ TEST_CASE("a failed build exits with an error and loses or shifts nothing") {
     CHECK(contains(r.error, "is not a directory"));
     CHECK(fx.state() == before);
   }
+  SUBCASE("source empty (unmounted)") {
+    SnapFixture fx(Naming::rotate, "daily:1");
+    REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+    auto before = fx.state();
+    std::filesystem::rename(fx.clone(""), fx.path("clone-away"));
+    make_dir(fx.clone(""));
+    auto r = fx.run("daily", at(2026, 11, 2));
+    CHECK(r.outcome == Outcome::error);
+    CHECK(contains(r.error, "is empty (not mounted? a failed clone?)"));
+    CHECK(fx.state() == before);
+  }
   for (int err : {ENOSPC, EIO}) {
     for (const char* naming : {"rotate", "dated"}) {
       // (a) a fresh build fails at its k-th link; (b) a recycled build fails
