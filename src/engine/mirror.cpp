@@ -72,7 +72,7 @@ class Walker {
   Status materialize(Level& dir);
   Status link_entry(Level& dir, const DirEntry& s);
   Status copy_emlink(Level& dir, const DirEntry& s);
-  Status archive(Level& dir, const DirEntry& t);
+  Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
   Status descend_protected(Level& dir, const DirEntry& t);
   Result<bool> has_protected(int parent_fd, const std::string& name);
@@ -185,6 +185,10 @@ Result<MirrorStats> Walker::run() {
     return with_context(tst.error(), "stat", m_dst_disp);
   }
   root.t_stat = *tst;
+  if (root.s_stat.dev != root.t_stat.dev) {
+    // Equal inode numbers would mean nothing, and no link could be made.
+    return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
+  }
   TRY(walk(root));
   root.s.reset();
   root.t.reset();
@@ -244,7 +248,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
         return ok();
       }
       // Changed or type changed: the old entry goes first, then the new one.
-      TRY(archive(dir, *t));
+      TRY(archive(dir));
     }
     if (s->type == FileType::directory) {
       return descend(dir, *s, TState::pending);
@@ -256,7 +260,6 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   }
   if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
     // A copy left by a crash during an EMLINK fallback; the original is in S.
-    emit("remove", m_rel);
     if (!m_dry) {
       auto st = m_fs.unlink(dir.t.fd(), t->name);
       if (!st) {
@@ -265,6 +268,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
     }
     ++m_stats.partials_removed;
     dir.modified = true;
+    emit("remove", m_rel);
     return ok();
   }
   if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
@@ -481,8 +485,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
 }
 
 // Sends T's entry at m_rel to the sink (one rename).
-Status Walker::archive(Level& dir, const DirEntry& t) {
-  (void)t;
+Status Walker::archive(Level& dir) {
   if (!m_opt.sink) {
     return plain_error("'" + dst_path(m_rel) + "' would be displaced but no sink is configured");
   }
@@ -507,7 +510,7 @@ Status Walker::archive_unselected(Level& dir, const DirEntry& t) {
       return descend_protected(dir, t);
     }
   }
-  return archive(dir, t);
+  return archive(dir);
 }
 
 // True when the selector protects some entry below T's directory `name`
