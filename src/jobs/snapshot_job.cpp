@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <optional>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -152,11 +153,38 @@ class SnapDir {
 // (cheap: no data, no fsync), so it cannot be mistaken for the directories
 // that hold markers. Nothing is recorded below an added directory (removing
 // the directory removes all of it).
+// Forwards to a TreeSink and remembers the last path it moved into the sink:
+// an entry the engine then adds at that path replaces a displaced one, and
+// needs no marker (a rollback moves whatever occupies a displaced entry's
+// place out of the way before putting the entry back).
+class RecordingSink final : public engine::Sink {
+ public:
+  explicit RecordingSink(engine::TreeSink& inner) : m_inner(inner) {}
+  Result<engine::Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
+                             std::string_view from_display, engine::Collision on_collision) override {
+    auto r = m_inner.take(fs, t_dirs, rel_path, from_display, on_collision);
+    if (r && *r == engine::Taken::moved) {
+      m_last = rel_path;
+    }
+    return r;
+  }
+  std::string display(const std::string& rel_path) const override { return m_inner.display(rel_path); }
+  const std::string& last_taken() const { return m_last; }
+
+ private:
+  engine::TreeSink& m_inner;
+  std::string m_last;
+};
+
 class AddRecorder {
  public:
-  AddRecorder(SnapDir& dir, std::string build) : m_dir(dir), m_added(std::move(build) + "/added") {}
+  AddRecorder(SnapDir& dir, std::string build, const RecordingSink* sink)
+      : m_dir(dir), m_added(std::move(build) + "/added"), m_sink(sink) {}
 
   Status record(const std::string& rel, fs::FileType type) {
+    if (m_sink && rel == m_sink->last_taken()) {
+      return ok();  // replaces a displaced entry: the rollback finds it there
+    }
     for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
       if (m_added_dirs.count(rel.substr(0, slash))) {
         return ok();
@@ -190,6 +218,7 @@ class AddRecorder {
 
   SnapDir& m_dir;
   std::string m_added;
+  const RecordingSink* m_sink;
   std::set<std::string> m_added_dirs;
   std::set<std::string> m_made;
 };
@@ -222,9 +251,11 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
 }
 
 // Moves every entry of the sink folder `sink` (at relative path `rel`) back
-// to the same place in .rotator-staging.
+// to the same place in .rotator-staging. Whatever occupies that place
+// (other than a directory that holds displaced entries) was added by the
+// build and goes to `undo` first.
 Status restore_displaced(SnapDir& dir, const std::string& sink, const std::string& rel,
-                         long* restored) {
+                         const std::string& undo, long* restored, long* removed) {
   TRY_ASSIGN(auto list, dir.names(rel.empty() ? sink : sink + "/" + rel));
   for (const auto& n : list) {
     std::string sub = rel.empty() ? n : rel + "/" + n;
@@ -241,11 +272,15 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
       return sys_error(mine.error().sys_errno, "stat", dir.d(from));
     }
     if (mine->is_dir() && there->is_dir()) {
-      TRY(restore_displaced(dir, sink, sub, restored));  // a parent the sink created
+      TRY(restore_displaced(dir, sink, sub, undo, restored, removed));  // a parent the sink created
       continue;
     }
-    return plain_error(fmt::format("cannot restore '{}' to '{}': the place is taken", dir.d(from),
-                                   dir.d(to)));
+    TRY(dir.mkdir(undo, true));
+    TRY_ASSIGN(auto used, dir.names(undo));
+    TRY(dir.rename(to, undo + "/" + rotation::next_free_name(std::to_string(used.size()), used)));
+    ++*removed;
+    TRY(dir.rename(from, to));
+    ++*restored;
   }
   return ok();
 }
@@ -323,7 +358,8 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
     }
     std::sort(sinks.begin(), sinks.end());
     for (const auto& s : sinks) {
-      TRY(restore_displaced(dir, from->build + "/" + s.second, "", &restored));
+      TRY(restore_displaced(dir, from->build + "/" + s.second, "", from->build + "/undo", &restored,
+                            &removed));
     }
   }
   TRY(dir.rename(k_snap_staging, from->original));
@@ -562,15 +598,23 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   bool dry = dir.dry();
   auto fail = [&](const std::string& msg) { return job_error(msg); };
 
-  // 1. Same filesystem; the directory exists (created on the first run).
+  // 1. Same filesystem; the directory exists (created on the first run). A
+  // promotion (a higher rotate level) does not read the source.
+  bool promoting = false;
+  if (job.naming == config::Naming::rotate) {
+    auto p = rotate_policy(job);
+    promoting = p && ctx.level != p->levels[0].name;
+  }
   auto from = ctx.fs.lstat(fs::k_cwd, job.from);
-  if (!from || !from->is_dir()) {
+  if (!promoting && (!from || !from->is_dir())) {
     return fail(fmt::format("from '{}' is not a directory{}; no generation was created or changed",
                             job.from, from ? "" : ": " + from.error().message()));
   }
   // An empty source (an unmounted disk, a wiped clone) would become a
   // generation and push a real one out: refuse it.
-  if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
+  if (promoting) {
+    // nothing to check
+  } else if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
     auto entries = ctx.fs.list_dir(handle->fd());
     if (!entries) {
       return fail(sys_error(entries.error().sys_errno, "read directory", job.from).message() +
@@ -591,7 +635,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       return fail(sys_error(made.error().sys_errno, "create directory", job.path).message());
     }
   }
-  if (ctx.fs.lstat(fs::k_cwd, job.path)) {
+  if (!promoting && ctx.fs.lstat(fs::k_cwd, job.path)) {
     if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}}); !same) {
       return fail(same.error().message());
     }
@@ -771,6 +815,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     ctx.plan("recycle " + recycle);
   }
   std::optional<engine::TreeSink> sink;
+  std::optional<RecordingSink> recording;
   fs::DirHandle build_dir;
   if (build == Build::recycled && !dry) {
     auto h = fs::open_dir(ctx.fs, fs::k_cwd, dir.p(build_id));
@@ -779,10 +824,11 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     }
     build_dir = std::move(*h);
     sink.emplace(build_dir.fd(), "displaced", dir.d(build_id));
+    recording.emplace(*sink);
   }
-  AddRecorder recorder(dir, build_id);
+  AddRecorder recorder(dir, build_id, recording ? &*recording : nullptr);
   engine::MirrorOptions opt;
-  opt.sink = sink ? &*sink : nullptr;
+  opt.sink = recording ? static_cast<engine::Sink*>(&*recording) : nullptr;
   opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
