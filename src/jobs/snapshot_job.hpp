@@ -19,9 +19,12 @@
 //   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
 //                          before the first op of a promotion, removed after
 //   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
-//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the recycled
-//                          build added (written before the entry is created;
-//                          nothing is recorded below an added directory)
+//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the
+//                          recycled build added where the generation had
+//                          nothing, written before the entry is created;
+//                          nothing is recorded below an added directory, nor
+//                          for an entry that replaces a displaced one (the
+//                          rollback finds that one's place occupied)
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
 //   .trash/NAME[.K]        an expired generation (one rename)
 //   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
@@ -42,9 +45,11 @@
 //   5. delete everything in .trash (fs::remove_tree).
 //
 // Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
-// fresh build goes to trash; a recycled one is restored exactly: its added
-// entries are moved out, its displaced entries moved back, and it gets its
-// original name again); .rotator-committed is finished (shift, then
+// fresh build goes to trash; a recycled one is restored exactly: the entries
+// named by markers are moved to undo, each displaced entry is moved back,
+// after moving to undo whatever the build put in its place, and the tree
+// gets its original name again; directory attributes the build rewrote are
+// not restored); .rotator-committed is finished (shift, then
 // LOWEST.0); a .rotator-pending dated commit gets its `latest` and expiry;
 // a .rotator-intent promotion is re-planned with plan_higher and
 // finished; (dated) `latest` is pointed at the newest generation; then the
