@@ -286,4 +286,41 @@ TEST_CASE("rollback of an uncommitted recycled build restores the generation exa
   }
 }
 
+TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
+  // (a) a recycled build (new files, a changed file, a directory replaced by
+  // a file) is interrupted in the middle of its mirror; (b) its recovery is
+  // interrupted at every j; (c) a recovery with a fresh Fs must still restore
+  // the original generation exactly.
+  for (long k : {16L, 20L, 24L}) {
+    long j = 1;
+    for (;; ++j) {
+      CAPTURE(k);
+      CAPTURE(j);
+      SnapFixture fx(Naming::rotate, "daily:2");
+      daily(fx, 1);
+      daily(fx, 2);
+      fx.change_clone(3);
+      SnapState before = fx.state();
+      fs::FaultFs crashing(fx.posix());
+      crashing.crash_after(k);
+      REQUIRE(fx.run(crashing, "daily", k_run_time).outcome == Outcome::error);
+      REQUIRE(exists(fx.snap(".rotator-staging")));
+      fs::FaultFs crashing_recovery(fx.posix());
+      crashing_recovery.crash_after(j);
+      auto first = fx.recover(crashing_recovery);
+      fs::PosixFs fresh;
+      auto rec = fx.recover(fresh);
+      REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
+      CHECK(fx.state() == before);
+      CHECK(no_protocol_leftovers(fx));
+      CHECK(fx.trash_entries() == 0);
+      if (!crashing_recovery.triggered()) {
+        REQUIRE(first.has_value());
+        break;
+      }
+    }
+    CHECK(j > 5);
+  }
+}
+
 TEST_SUITE_END();
