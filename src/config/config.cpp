@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "config/ini_reader.hpp"
+#include "retention/policy.hpp"
+#include "rotation/name.hpp"
 #include "util/zone.hpp"
 
 namespace rotator::config {
@@ -180,6 +182,22 @@ struct Section {
   int line = 0;
   std::map<std::string, Value> values;
 };
+
+Status parse_rotate_policy_status(const std::string& text) {
+  auto p = retention::parse_rotate_policy(text);
+  if (!p) {
+    return p.error();
+  }
+  return ok();
+}
+
+Status parse_dated_policy_status(const std::string& text) {
+  auto p = retention::parse_dated_policy(text);
+  if (!p) {
+    return p.error();
+  }
+  return ok();
+}
 
 }  // namespace
 
@@ -455,8 +473,7 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     } else if (type->text == "backup") {
       job.type = JobType::backup;
     } else if (type->text == "snapshot") {
-      b.error(type->line, fmt::format("type = snapshot in [{}] is not available yet in this version", sec.name));
-      continue;
+      job.type = JobType::snapshot;
     } else {
       b.error(type->line, fmt::format("bad value '{}' for 'type' in [{}] (expected clone, backup or snapshot)",
                                       type->text, sec.name));
@@ -618,10 +635,18 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           if (const Value* v = required("keep")) {
             job.keep = v->text;
+            Status parsed = job.naming == Naming::rotate
+                                ? Status(parse_rotate_policy_status(v->text))
+                                : Status(parse_dated_policy_status(v->text));
+            if (!parsed) {
+              b.error(v->line, parsed.error().message());
+            }
           }
           if (const Value* v = get("name_format")) {
-            if (v->text.empty() || v->text.find('/') != std::string::npos) {
-              b.error(v->line, fmt::format("name_format: bad value '{}' (a strftime format without '/')", v->text));
+            if (job.naming == Naming::rotate) {
+              b.error(v->line, fmt::format("name_format does not apply to naming = rotate in [{}]", sec.name));
+            } else if (auto checked = rotation::check_name_format(v->text); !checked) {
+              b.error(v->line, fmt::format("name_format: {}", checked.error().message()));
             } else {
               job.name_format = v->text;
             }

@@ -160,16 +160,26 @@ Result<MirrorStats> Walker::run() {
     return with_context(s.error(), "open directory", m_src_disp);
   }
   root.s = std::move(*s);
-  auto t = fs::open_dir(m_fs, fs::k_cwd, m_dst_root);
-  if (!t) {
-    return with_context(t.error(), "open directory", m_dst_disp);
-  }
-  root.t = std::move(*t);
   auto sst = m_fs.lstat(root.s.fd(), "");
   if (!sst) {
     return with_context(sst.error(), "stat", m_src_disp);
   }
   root.s_stat = *sst;
+  if (m_opt.target_root == MirrorOptions::TargetRoot::absent) {
+    if (!m_dry) {
+      return plain_error("'" + m_dst_disp + "' is absent: only a dry run can plan into it");
+    }
+    root.tstate = TState::created;
+    TRY(walk(root));
+    root.s.reset();
+    TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
+    return m_stats;
+  }
+  auto t = fs::open_dir(m_fs, fs::k_cwd, m_dst_root);
+  if (!t) {
+    return with_context(t.error(), "open directory", m_dst_disp);
+  }
+  root.t = std::move(*t);
   auto tst = m_fs.lstat(root.t.fd(), "");
   if (!tst) {
     return with_context(tst.error(), "stat", m_dst_disp);
@@ -384,6 +394,9 @@ Status Walker::materialize(Level& dir) {
   std::string_view rel = rel_of(dir);
   if (!m_dry) {
     Level& parent = *dir.parent;
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(std::string(rel), FileType::directory));
+    }
     auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
     if (!made) {
       return with_context(made.error(), "create directory", dst_path(rel));
@@ -409,6 +422,9 @@ Status Walker::link_entry(Level& dir, const DirEntry& s) {
   dir.content = true;
   dir.modified = true;
   if (!m_dry) {
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(m_rel, s.type));
+    }
     auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
     if (!st) {
       if (st.error().sys_errno == EMLINK && s.type == FileType::regular) {
@@ -428,6 +444,10 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
   size_t slash = m_rel.rfind('/');
   std::string tmp_disp =
       dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
+  if (m_opt.before_add) {
+    TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
+                         FileType::regular));
+  }
   auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   if (!copied && copied.error().sys_errno == EEXIST) {
     // Left by a crashed run: it is our own copy, the original is in S.

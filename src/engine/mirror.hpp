@@ -118,6 +118,18 @@ struct MirrorOptions {
   // How messages name the roots; default: the root paths as given.
   std::string src_display;
   std::string dst_display;
+  // Called (real runs only) just before the engine creates an entry in T
+  // where T has none: before the mkdir of a directory, the link of a
+  // non-directory, and before the copy_data of an EMLINK fallback (then with
+  // the temporary `.rotator-partial.*` path as well as, earlier, the final
+  // path). `rel` is relative to T's root. An Error aborts the walk before the
+  // entry is created. May be empty. (The snapshot job records additions here
+  // so that an interrupted recycled build can be undone exactly.)
+  std::function<Status(const std::string& rel, fs::FileType type)> before_add;
+  // TargetRoot::absent (DryRun::yes only): `dst_root` does not exist yet; plan
+  // as if it were an empty directory (every entry is `mkdir`/`link`), without
+  // opening it. With DryRun::no this is an error.
+  enum class TargetRoot { existing, absent } target_root = TargetRoot::existing;
 };
 
 struct MirrorStats {

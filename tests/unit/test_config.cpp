@@ -194,3 +194,59 @@ TEST_CASE("every key of the table is documented in rotator.conf(5) and the sampl
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("config snapshot");
+
+namespace {
+
+std::string snapshot_conf(const std::string& keys) {
+  return "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n"
+         "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\n" + keys;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_on") {
+  auto r = parse_config("rotator.conf", snapshot_conf("naming = rotate\nkeep = daily:7 weekly:4 monthly:12\n"));
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  const Job& rot = r->jobs[1];
+  CHECK(rot.type == JobType::snapshot);
+  CHECK(rot.naming == Naming::rotate);
+  CHECK(rot.from == "/r/clone");
+  CHECK(rot.from_job == "clone");
+  CHECK(rot.levels() == std::vector<std::string>{"daily", "weekly", "monthly"});
+
+  r = parse_config("rotator.conf", snapshot_conf("naming = dated\nkeep = daily:7 weekly:4 monthly:*\n"
+                                                  "name_format = %Y%m%d-%H%M\nrun_on = daily\n"));
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  const Job& dated = r->jobs[1];
+  CHECK(dated.naming == Naming::dated);
+  CHECK(dated.name_format == "%Y%m%d-%H%M");
+  CHECK(dated.levels() == std::vector<std::string>{"daily"});
+}
+
+TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:0\n")) ==
+        "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7 prune:2\n")) ==
+        "rotator.conf:13: keep: level name 'prune' is a command word (reserved: check, status, "
+        "prune, versions, restore, du, diff, help, version)");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = fortnightly:2\nrun_on = daily\n")) ==
+        "rotator.conf:13: keep: unknown period 'fortnightly' (expected last, hourly, daily, weekly, "
+        "monthly or yearly)");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep =\nrun_on = daily\n")) ==
+        "rotator.conf:13: keep: keeps nothing");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
+        "rotator.conf:14: name_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nname_format = %Y\n")) ==
+        "rotator.conf:14: name_format does not apply to naming = rotate in [snaps]");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==
+        "rotator.conf:14: run_on does not apply to naming = rotate in [snaps]: the levels are those "
+        "of 'keep'");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\n")) ==
+        "rotator.conf:9: job [snaps] is run by no level: set run_on (e.g. run_on = daily)");
+  CHECK(error_of(snapshot_conf("keep = daily:7\nnaming = hourly\n")) ==
+        "rotator.conf:13: bad value 'hourly' for 'naming' in [snaps] (expected rotate or dated)");
+}
+
+TEST_SUITE_END();
