@@ -258,19 +258,9 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   if (!t) {
     return ok();
   }
-  if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
-    // A copy left by a crash during an EMLINK fallback; the original is in S.
-    if (!m_dry) {
-      auto st = m_fs.unlink(dir.t.fd(), t->name);
-      if (!st) {
-        return with_context(st.error(), "remove", dst_path(m_rel));
-      }
-    }
-    ++m_stats.partials_removed;
-    dir.modified = true;
-    emit("remove", m_rel);
-    return ok();
-  }
+  // Nothing in T is ever deleted by name: a leftover `.rotator-partial.*`
+  // copy of a crashed EMLINK fallback goes to the sink like any other entry
+  // (a user's own file may carry such a name).
   if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
     ++m_stats.protected_kept;
     dir.kept = true;
@@ -449,13 +439,15 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
                          FileType::regular));
   }
   auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
-  if (!copied && copied.error().sys_errno == EEXIST) {
-    // Left by a crashed run: it is our own copy, the original is in S.
-    auto gone = m_fs.unlink(dir.t.fd(), tmp);
-    if (!gone) {
-      return with_context(gone.error(), "remove", tmp_disp);
+  for (int n = 1; !copied && copied.error().sys_errno == EEXIST && n < 1000; ++n) {
+    // That name is taken (a leftover of a crashed run, or a user's file that
+    // the walk has not reached yet): never remove it, use another name.
+    tmp = std::string(k_partial_prefix) + std::to_string(s.ino) + "." + std::to_string(n);
+    tmp_disp = dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
+                           FileType::regular));
     }
-    ++m_stats.partials_removed;
     copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   }
   if (!copied) {
