@@ -68,6 +68,30 @@ const std::set<std::string> k_reserved = {"check", "status", "prune", "versions"
 // rsync options that rewrite destination files in place (shared inodes!).
 const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify"};
 
+// rsync options that would silence the output the clone job's safety checks
+// read, or turn every run into a no-op reported as success.
+const std::set<std::string> k_blinding_args = {
+    "-n", "--dry-run", "--list-only", "-q", "--quiet", "--info", "--out-format", "--log-format",
+    "--max-delete", "--existing", "--only-write-batch", "--read-batch", "--write-batch"};
+
+// Returns the offending option of `arg`, or empty. Short-option clusters
+// ("-aqz") are checked letter by letter for q and n.
+std::string blinding_option(const std::string& arg) {
+  std::string opt = arg.substr(0, arg.find('='));
+  if (k_blinding_args.count(opt)) {
+    return opt;
+  }
+  if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-') {
+    bool letters = std::all_of(arg.begin() + 1, arg.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    if (letters && (arg.find('q') != std::string::npos || arg.find('n') != std::string::npos)) {
+      return arg;
+    }
+  }
+  return {};
+}
+
 const KeyInfo* find_key(const std::string& name) {
   for (const auto& k : k_config_keys) {
     if (name == k.name) {
@@ -566,6 +590,13 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
         command("rsync_args", job.rsync_args);
         for (const auto& a : job.rsync_args) {
           std::string opt = a.substr(0, a.find('='));
+          if (std::string bad = blinding_option(a); !bad.empty()) {
+            b.error(get("rsync_args")->line,
+                    fmt::format("rsync_args: '{}' would hide what rotator checks before it lets "
+                                "rsync delete (or make every run a no-op); remove it (use "
+                                "max_delete, -n on the command line, -v for more output)",
+                                a));
+          }
           if (k_inplace_args.count(opt)) {
             b.error(get("rsync_args")->line,
                     fmt::format("rsync_args: '{}' updates files in place and would rewrite the "

@@ -123,6 +123,20 @@ TEST_CASE("rsync_args that update in place are refused") {
   }
 }
 
+TEST_CASE("rsync_args that would blind the clone's safety checks are refused") {
+  for (const char* arg : {"-q", "-aqz", "--quiet", "-n", "--dry-run", "--info=stats0",
+                          "--out-format=%n", "--list-only", "--max-delete=5", "--existing"}) {
+    CAPTURE(arg);
+    std::string text = std::string("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = ") + arg + "\n";
+    CHECK(error_of(text) ==
+          std::string("rotator.conf:8: rsync_args: '") + arg +
+              "' would hide what rotator checks before it lets rsync delete (or make every run "
+              "a no-op); remove it (use max_delete, -n on the command line, -v for more output)");
+  }
+  auto fine = parse_config("r.conf", "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = -e 'ssh -q -n' -HAX --exclude=/tmp\n");
+  CHECK(fine);
+}
+
 TEST_CASE("keys that belong to another job type are refused") {
   std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nholding = h\n";
   CHECK(error_of(text) == "rotator.conf:8: key 'holding' does not apply to type = clone in [c]");
