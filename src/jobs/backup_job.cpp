@@ -45,7 +45,8 @@ std::string relative_to_root(const config::Config& cfg, const std::string& path)
 // Each folder is first renamed to .rotator-deleting.NAME (so a half-deleted
 // folder never looks like a dated archive), then removed; leftovers of an
 // interrupted deletion are finished first.
-Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandle& holding) {
+Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandle& holding,
+                           const std::vector<std::string>& in_use) {
   TRY_ASSIGN(auto entries, ctx.fs.list_dir(holding.fd()));
   std::vector<std::string> names;
   for (const auto& e : entries) {
@@ -63,9 +64,23 @@ Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandl
       TRY(fs::remove_tree(ctx.fs, holding.fd(), n, disp + "/" + n));
     }
   }
+  // A clock that runs behind the newest folder (a reset RTC, a wrong
+  // --now) makes ages meaningless: prune nothing and say so.
+  for (const auto& n : names) {
+    auto parsed = rotation::parse_dated_name(n, job.holding_format, ctx.zone);
+    if (parsed && parsed->time > ctx.now + std::chrono::hours(24)) {
+      ctx.log.warning("[{}] holding folder {}/{} is dated after now ({}); the clock looks wrong, "
+                      "holding not pruned",
+                      job.name, disp, n, ctx.zone.format("%Y-%m-%d %H:%M", ctx.now));
+      return 0L;
+    }
+  }
   auto expired = rotation::select_expired_holding(names, job.holding_format, job.holding_keep,
                                                   ctx.now, ctx.zone);
   for (const auto& n : expired) {
+    if (std::find(in_use.begin(), in_use.end(), n) != in_use.end()) {
+      continue;  // holding_keep shorter than the folder's period: keep today's work
+    }
     ++pruned;
     if (ctx.dry_run == DryRun::yes) {
       ctx.plan(fmt::format("prune {}/{}", disp, n));
@@ -100,9 +115,29 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
         return job_error(made.error().message());
       }
     }
-  } else if (!ctx.fs.lstat(fs::k_cwd, job.path)) {
-    return job_error(fmt::format("dry run: '{}' does not exist yet; the first run links all of '{}'",
-                                 job.path, job.from));
+  }
+  bool target_absent = dry && !ctx.fs.lstat(fs::k_cwd, job.path);
+
+  // An empty `from` (an unmounted or wiped clone) would send the whole backup
+  // to holding, where holding_keep eventually expires it: refuse.
+  {
+    auto from_dir = fs::open_dir(ctx.fs, fs::k_cwd, job.from);
+    if (!from_dir) {
+      return job_error(from_dir.error().message());
+    }
+    auto entries = ctx.fs.list_dir(from_dir->fd());
+    if (!entries) {
+      return job_error(entries.error().message());
+    }
+    if (entries->empty() && !target_absent) {
+      auto to = fs::open_dir(ctx.fs, fs::k_cwd, job.path);
+      auto existing = to ? ctx.fs.list_dir(to->fd()) : Result<std::vector<fs::DirEntry>>(to.error());
+      if (existing && !existing->empty()) {
+        return job_error(fmt::format(
+            "from '{}' is empty (unmounted?); refusing to move the whole backup '{}' to holding",
+            job.from, job.path));
+      }
+    }
   }
 
   // 2. The holding folder: resume an interrupted run's, else a fresh name.
@@ -159,6 +194,10 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
                                                                       : engine::PruneEmpty::no;
   opt.sink = &sink;
   opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
+  if (target_absent) {
+    opt.target_root = engine::MirrorOptions::TargetRoot::absent;
+    ctx.plan("mkdir .");
+  }
   opt.src_display = relative_to_root(ctx.cfg, job.from);
   opt.dst_display = relative_to_root(ctx.cfg, job.path);
   opt.plan = [&](std::string_view line) {
@@ -179,10 +218,18 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     return job_error(e.message() + "; nothing was lost, holding not pruned, the next run resumes");
   }
 
-  // 5. Only now: prune old holding folders.
+  // The mirror is complete: a rerun today must start a new folder, so the
+  // resume point is cleared before anything else can fail.
+  if (auto saved = ctx.save_resume({}); !saved) {
+    return job_error("cannot save state: " + saved.error().message());
+  }
+
+  // 5. Only now: prune old holding folders (never one this run wrote to).
   long pruned = 0;
   if (job.holding_keep && holding.valid()) {
-    auto p = prune_holding(ctx, job, holding);
+    std::vector<std::string> in_use = sink.folders_used();
+    in_use.push_back(folder);
+    auto p = prune_holding(ctx, job, holding, in_use);
     if (!p) {
       return job_error("the backup is complete, but pruning holding failed: " + p.error().message());
     }

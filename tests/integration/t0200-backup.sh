@@ -157,6 +157,33 @@ t_other_filesystem_is_a_config_error() {
   expect_grep "on different filesystems" "$TMP/err2"
 }
 
+t_guards() {
+  # holding_keep shorter than a folder's period never prunes this run's folder
+  sed 's/^holding_keep = 6y$/holding_keep = 1h/' "$TMP/rotator.conf" >"$TMP/short.conf"
+  echo v9 >"$C/Documents/novel.txt.tmp" && mv "$C/Documents/novel.txt.tmp" "$C/Documents/novel.txt"
+  "$ROTATOR" -c "$TMP/short.conf" --now 2027-01-03T12:00 weekly
+  [ "$(cat "$H/2027-01-03/Documents/novel.txt")" = v4 ]
+  # a clock behind the newest folder prunes nothing (warning, exit 2)
+  mkdir -p "$H/2030-01-01"
+  expect_exit 2 R --now 2027-01-10T12:00 weekly 2>"$TMP/err"
+  expect_grep 'the clock looks wrong, holding not pruned' "$TMP/err"
+  [ -d "$H/2027-01-03" ] && rmdir "$H/2030-01-01"
+  # an empty from (unmounted clone) is refused; the backup stays
+  mv "$C" "$TMP/clone.full" && mkdir "$C"
+  expect_exit 1 R --now 2027-01-17T12:00 weekly 2>"$TMP/err"
+  expect_grep "is empty (unmounted?); refusing" "$TMP/err"
+  [ -f "$B/Documents/novel.txt" ]
+  rmdir "$C" && mv "$TMP/clone.full" "$C"
+}
+
+t_dry_run_before_the_first_backup() {
+  sed 's|^path = backup$|path = backup-new|; s|^holding = holding$|holding = holding-new|' "$TMP/rotator.conf" >"$TMP/new.conf"
+  "$ROTATOR" -c "$TMP/new.conf" -n weekly >"$TMP/plan"
+  expect_grep '^mkdir \.$' "$TMP/plan"
+  expect_grep '^link Documents/novel.txt$' "$TMP/plan"
+  [ ! -e "$TMP/root/backup-new" ] && [ ! -e "$TMP/root/holding-new" ]
+}
+
 t_old_versions_are_found() {
   ls "$H"/*/Documents/novel.txt >"$TMP/versions"
   [ "$(wc -l <"$TMP/versions")" -eq 3 ]
@@ -173,4 +200,6 @@ test_case "holding folders older than holding_keep are pruned; others never" t_h
 test_case "a failed run (bad filter, missing from) prunes nothing" t_failed_run_prunes_nothing
 test_case "from/path/holding on two filesystems is a config error" t_other_filesystem_is_a_config_error
 test_case "every displaced version of a file is under holding/*/path" t_old_versions_are_found
+test_case "guards: today's folder, a clock behind holding, an empty from" t_guards
+test_case "-n before the first backup prints the plan, creates nothing" t_dry_run_before_the_first_backup
 [ "$nfail" -eq 0 ]
