@@ -124,7 +124,7 @@ const Command* find_command(const std::string& name) {
 // held. Returns the lock (keep it alive while working) or nullopt after
 // logging why not.
 std::optional<lock::LockFile> prepare_and_lock(Invocation& inv) {
-  auto root = inv.fs.lstat(fs::k_cwd, inv.cfg.root);
+  auto root = inv.fs.lstat(fs::k_cwd, inv.cfg.root + "/.");
   if (!root || !root->is_dir()) {
     inv.log.error("root '{}' does not exist or is not a directory (rotator never creates it; is "
                   "the backup disk mounted?)",

@@ -74,15 +74,47 @@ int rotator_main(int argc, char** argv) {
   }
   std::string command = argv[optind];
   std::vector<std::string> args;
-  // Accept global -n/-v/-q after the command too (rotator weekly -n).
+  // Global options are accepted after the command too (rotator weekly -n
+  // --now 2026-11-01T02:00); anything else belongs to the command.
   for (int i = optind + 1; i < argc; ++i) {
     std::string a = argv[i];
+    auto value = [&](const std::string& name, std::string* out) -> int {
+      if (a == name) {
+        if (i + 1 >= argc) {
+          return -1;
+        }
+        *out = argv[++i];
+        return 1;
+      }
+      if (a.rfind(name + "=", 0) == 0) {
+        *out = a.substr(name.size() + 1);
+        return 1;
+      }
+      return 0;
+    };
+    std::string v;
+    int got = 0;
     if (a == "-n" || a == "--dry-run") {
       dry_run = jobs::DryRun::yes;
     } else if (a == "-v" || a == "--verbose") {
       ++verbose;
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
+    } else if ((got = value("--now", &v)) != 0) {
+      if (got < 0) return usage_error("option '--now' needs a value");
+      now_text = v;
+    } else if ((got = value("--config", &v)) != 0 || (got = value("-c", &v)) != 0) {
+      if (got < 0) return usage_error("option '-c' needs a value");
+      config_file = v;
+    } else if (a == "--wait") {
+      wait_seconds = -1;
+    } else if (a.rfind("--wait=", 0) == 0) {
+      char* end = nullptr;
+      long w = std::strtol(a.c_str() + 7, &end, 10);
+      if (a.size() == 7 || *end != '\0' || w < 0) {
+        return usage_error(fmt::format("--wait: bad number of seconds '{}'", a.substr(7)));
+      }
+      wait_seconds = static_cast<int>(w);
     } else {
       args.push_back(a);
     }

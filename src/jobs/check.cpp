@@ -46,7 +46,7 @@ Status same_filesystem(fs::Fs& fs, const config::Job& job,
 
 std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg) {
   std::vector<std::string> problems;
-  auto root = fs.lstat(fs::k_cwd, cfg.root);
+  auto root = fs.lstat(fs::k_cwd, cfg.root + "/.");
   if (!root) {
     problems.push_back(fmt::format("root '{}' is not accessible: {} (rotator never creates it)",
                                    cfg.root, root.error().message()));

@@ -52,6 +52,9 @@ std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Ins
       s.problem = "running, or interrupted (crash or kill)";
     } else if (!last_ok) {
       s.problem = fmt::format("last run {}: {}", state::outcome_name(r), s.state.last_summary);
+    } else if (s.age && s.age->count() < -300) {
+      s.problem = fmt::format("last success is {} in the future: is the clock right?",
+                              format_age(-*s.age));
     } else if (s.overdue) {
       s.problem = fmt::format("overdue: last success {} ago (max_age {})", format_age(*s.age),
                               format_age(*s.max_age));

@@ -208,6 +208,19 @@ t_check_and_help() {
   [ ! -e "$TMP/missing-root" ]
 }
 
+t_options_after_command_and_symlinked_root() {
+  "$ROTATOR" daily -c "$TMP/rotator.conf" --now 2026-11-01T02:00 -q
+  "$ROTATOR" status -c "$TMP/rotator.conf" --now=2026-11-01T03:00 --json >"$TMP/st.json"
+  expect_grep '"age_seconds": 3600' "$TMP/st.json"
+  expect_exit 1 "$ROTATOR" -c "$TMP/rotator.conf" --now 2026-10-01T00:00 status >"$TMP/st"
+  expect_grep 'in the future: is the clock right?' "$TMP/st"
+  ln -s "$TMP/root" "$TMP/root-link"
+  sed "s|^root = .*|root = $TMP/root-link|" "$TMP/rotator.conf" >"$TMP/link.conf"
+  "$ROTATOR" -c "$TMP/link.conf" check >"$TMP/out"
+  expect_grep '^config OK$' "$TMP/out"
+  "$ROTATOR" -c "$TMP/link.conf" daily
+}
+
 t_logfile() {
   sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$TMP/rotator.conf" >"$TMP/log.conf"
   "$ROTATOR" -c "$TMP/log.conf" --now 2026-11-01T02:00 daily
@@ -229,5 +242,6 @@ test_case "rsync exit 24 and 23 warn (exit 2), others fail (exit 1)" t_rsync_exi
 test_case "a failing pre_exec skips the job; post_exec runs" t_pre_exec_failure_skips_job
 test_case "an unknown level lists the known levels" t_unknown_level_lists_known
 test_case "check, --help, --version, ROTATOR_CONF, missing root" t_check_and_help
+test_case "global options after the command; a symlinked root; a future last success" t_options_after_command_and_symlinked_root
 test_case "logfile lines carry time stamp and pid" t_logfile
 [ "$nfail" -eq 0 ]
