@@ -31,8 +31,8 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 CXXFLAGS ?= -O2 -g
-ALL_CXXFLAGS = -std=c++20 $(WARN) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
-LIBS = $(PKG_LIBS) -ldate-tz
+ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
+LIBS = $(PKG_LIBS) -ldate-tz -pthread
 
 ifeq ($(V),1)
 Q =

@@ -1,6 +1,9 @@
 #include "engine/mirror.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <cerrno>
 #include <utility>
 #include <vector>
@@ -605,6 +608,79 @@ Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::s
                            const MirrorOptions& opt) {
   Walker walker(fs, src_root, dst_root, opt);
   return walker.run();
+}
+
+Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
+                                 const std::string& dst_root, const MirrorOptions& opt) {
+  bool simple = opt.selector == nullptr && opt.sink == nullptr && !opt.before_add &&
+                opt.dry_run == DryRun::no && opt.target_root == MirrorOptions::TargetRoot::existing;
+  if (!simple || !fs.concurrent_safe()) {
+    return mirror(fs, src_root, dst_root, opt);
+  }
+  TRY_ASSIGN(auto src, fs::open_dir(fs, fs::k_cwd, src_root));
+  TRY_ASSIGN(auto entries, fs.list_dir(src.fd()));
+  std::vector<std::string> dirs;
+  for (const auto& e : entries) {
+    fs::FileType t = e.type;
+    if (t == fs::FileType::unknown) {
+      TRY_ASSIGN(auto st, fs.lstat(src.fd(), e.name));
+      t = st.type();
+    }
+    if (t == fs::FileType::directory) {
+      dirs.push_back(e.name);
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  TRY_ASSIGN(auto dst, fs::open_dir(fs, fs::k_cwd, dst_root));
+  for (const auto& d : dirs) {
+    auto made = fs.mkdir(dst.fd(), d, 0700);
+    if (!made && made.error().sys_errno != EEXIST) {
+      return sys_error(made.error().sys_errno, "create directory",
+                       (opt.dst_display.empty() ? dst_root : opt.dst_display) + "/" + d);
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first_error;
+  MirrorStats total;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < dirs.size();) {
+      MirrorOptions sub = opt;
+      sub.plan = nullptr;  // the final pass reports the walk order
+      std::string sd = opt.src_display.empty() ? src_root : opt.src_display;
+      std::string dd = opt.dst_display.empty() ? dst_root : opt.dst_display;
+      sub.src_display = sd + "/" + dirs[i];
+      sub.dst_display = dd + "/" + dirs[i];
+      auto r = mirror(fs, src_root + "/" + dirs[i], dst_root + "/" + dirs[i], sub);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!r) {
+        if (first_error) {
+          first_error = r.error();
+        }
+        next = dirs.size();
+        continue;
+      }
+      total.linked += r->linked;
+      total.dirs_created += r->dirs_created;
+      total.copied_emlink += r->copied_emlink;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_mirror_threads; ++t) {
+    threads.emplace_back(worker);
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  TRY(first_error);
+  // The final ordered pass: top-level entries, the root's metadata; the
+  // subtrees are found complete (same inodes: no stat, no change).
+  TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, opt));
+  last.linked += total.linked;
+  last.unchanged -= total.linked + total.copied_emlink;
+  last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());
+  last.copied_emlink += total.copied_emlink;
+  return last;
 }
 
 }  // namespace rotator::engine

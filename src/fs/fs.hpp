@@ -123,6 +123,12 @@ class Fs {
                            const std::string& value) = 0;
   virtual Status fsync_dir(int dir_fd) = 0;
 
+  // True when calls may be made from several threads at once (PosixFs:
+  // stateless). Wrappers that count or journal calls say false, so code
+  // that could parallelise (remove_tree) stays sequential and
+  // deterministic under fault injection.
+  virtual bool concurrent_safe() const { return false; }
+
   // --- locks and time ----------------------------------------------------
   // Opens/creates `path` and takes an exclusive flock. Returns the open
   // descriptor (keep it open to hold the lock); EWOULDBLOCK when held and

@@ -852,7 +852,8 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     opt.sink = &*sink;
   }
   std::string target = dir.p(dry && build == Build::recycled ? recycle : k_snap_staging);
-  auto stats = engine::mirror(ctx.fs, job.from, target, opt);
+  auto stats = build == Build::fresh ? engine::mirror_fresh(ctx.fs, job.from, target, opt)
+                                     : engine::mirror(ctx.fs, job.from, target, opt);
   if (!stats) {
     const Error& e = stats.error();
     std::string why = e.sys_errno == EXDEV
