@@ -76,6 +76,10 @@ g++ -O2 -std=c++17 -o "$S/gentree" "$here/gentree.cpp" || die "cannot build benc
 
 now() { echo "${EPOCHREALTIME/,/.}"; }   # bash >= 5
 [ -n "${EPOCHREALTIME:-}" ] || die "bash >= 5 is required (EPOCHREALTIME)"
+# Before every timed run: write back dirty data (of the scratch filesystem
+# only, where sync -f is supported) so no contender pays for the writeback
+# of the previous preparation. This drops no cache.
+settle() { sync -f "$S" 2>/dev/null || sync; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
@@ -191,6 +195,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
     local r=$d/rot$i
     mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
     find "$d/clone" "$r/backup" >/dev/null
+    settle
     t0=$(now)
     run_rss "$r.rss" "$ROTATOR" -q -c "$r.conf" weekly
     t1=$(now)
@@ -215,6 +220,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
     local r=$d/rs$i
     mkdir "$r"; cp -al "$d/base" "$r/backup"
     find "$d/clone" "$r/backup" >/dev/null
+    settle
     t0=$(now)
     rsync -aum --delete --backup --backup-dir="$r/holding" "$d/clone/" "$r/backup/"
     rsync -aum --delete --link-dest="$d/clone" "$d/clone/" "$r/backup/"
@@ -235,6 +241,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
   # c. the floor: find clone backup (a backup = last week's mirror)
   find "$d/clone" "$d/base" >/dev/null
   for i in $(seq 1 "$RUNS"); do
+    settle
     t0=$(now)
     find "$d/clone" "$d/base" >/dev/null
     t1=$(now)
@@ -275,12 +282,14 @@ bench_rss() {
   prepare_trees "$d" "$FILES_RSS"
   r=$d/rot; mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
   find "$d/clone" "$r/backup" >/dev/null
+  settle
   t0=$(now)
   run_rss "$r.rss" "$ROTATOR" -q -c "$r.conf" weekly
   t1=$(now)
   echo "  rotator weekly: $(elapsed "$t0" "$t1") s, peak RSS $(cat "$r.rss") KB"
   (cd "$r/holding"/* && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
   check same_file "$d/list.displaced" "$r.held"
+  settle
   t0=$(now); find "$d/clone" "$d/base" >/dev/null; t1=$(now)
   echo "  (find clone backup: $(elapsed "$t0" "$t1") s)"
   rss_row "rotator weekly peak RSS ($FILES_RSS files)" "$(cat "$r.rss")"
@@ -343,6 +352,7 @@ bench_snapshots() {
   for i in $(seq 1 "$RUNS"); do
     r=$d/fresh$i; mkdir "$r"; snap_conf "$r" "$d/clone" daily:2
     find "$d/clone" >/dev/null
+    settle
     t0=$(now)
     "$ROTATOR" -q -c "$r.conf" --now 2026-11-20T02:00 daily
     t1=$(now)
@@ -355,6 +365,7 @@ bench_snapshots() {
   done
   for i in $(seq 1 "$RUNS"); do
     find "$d/clone" >/dev/null
+    settle
     t0=$(now); cp -al "$d/clone" "$d/cp$i"; t1=$(now)
     echo "  cp -al clone snap run $i: $(elapsed "$t0" "$t1") s"
     best_cp=$(min "$best_cp" "$(elapsed "$t0" "$t1")")
@@ -374,6 +385,7 @@ bench_snapshots() {
   for i in $(seq 1 "$RUNS"); do
     r=$d/rec$i; cp -a "$tpl" "$r"; snap_conf "$r" "$d/clone" daily:2
     find "$d/clone" "$r" >/dev/null
+    settle
     t0=$(now)
     "$ROTATOR" -q -c "$r.conf" --now 2026-11-22T02:00 daily
     t1=$(now)
@@ -387,6 +399,7 @@ bench_snapshots() {
   for i in $(seq 1 "$RUNS"); do
     r=$d/rsn$i; mkdir "$r"; cp -al "$d/base" "$r/daily.1"
     find "$d/clone" "$r" >/dev/null
+    settle
     t0=$(now); rm -rf "$r/daily.1" && cp -al "$d/clone" "$r/daily.0"; t1=$(now)
     echo "  rm -rf oldest && cp -al clone new, run $i: $(elapsed "$t0" "$t1") s"
     best_rsn=$(min "$best_rsn" "$(elapsed "$t0" "$t1")")
@@ -399,6 +412,7 @@ bench_snapshots() {
   for i in $(seq 1 "$RUNS"); do
     r=$d/exp$i; cp -a "$tpl" "$r"; snap_conf "$r" "$d/base" daily:1
     find "$r" >/dev/null
+    settle
     t0=$(now)
     if ! "$ROTATOR" -q -c "$r.conf" --now 2026-11-21T03:00 prune; then
       echo "  rotator prune failed or is not available; expiry bench skipped"
@@ -416,6 +430,7 @@ bench_snapshots() {
   if [ -n "$best_exp" ]; then
     for i in $(seq 1 "$RUNS"); do
       cp -al "$d/base" "$d/old$i"; find "$d/old$i" >/dev/null
+      settle
       t0=$(now); rm -rf "$d/old$i"; t1=$(now)
       echo "  rm -rf generation run $i: $(elapsed "$t0" "$t1") s"
       best_rm=$(min "$best_rm" "$(elapsed "$t0" "$t1")")
