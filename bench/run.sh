@@ -6,6 +6,7 @@
 #   bench/run.sh --rss      only: peak RSS (and time) of `rotator weekly` on FILES_RSS
 #                           (default 1000000) files
 #   bench/run.sh --full     full run, then the --rss step
+#   bench/run.sh --snapshots  only the snapshot benches (on FILES files)
 #
 # Environment: FILES, FILES_RSS, RUNS (timed runs per contender, default 3),
 # BENCH_DIR (scratch parent; default ${TMPDIR:-/tmp}), ROTATOR (the binary;
@@ -36,8 +37,9 @@ case "${1:-}" in
   --quick) mode=quick ;;
   --rss) mode=rss; do_rss=yes ;;
   --full) do_rss=yes ;;
-  -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: bench/run.sh [--quick | --rss | --full]" >&2; exit 2 ;;
+  --snapshots) mode=snapshots ;;
+  -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: bench/run.sh [--quick | --rss | --full | --snapshots]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
   FILES=${FILES:-20000}
@@ -79,6 +81,8 @@ now() { echo "${EPOCHREALTIME/,/.}"; }   # bash >= 5
 # Before every timed run: write back dirty data (of the scratch filesystem
 # only, where sync -f is supported) so no contender pays for the writeback
 # of the previous preparation. This drops no cache.
+# The machine may be shared: say how busy it was (1-minute load average).
+load() { echo "  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
 settle() { sync -f "$S" 2>/dev/null || sync; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
@@ -191,6 +195,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
   needed_dirs "$d/clone" >"$d/clone.dirs"
 
   # a. rotator weekly
+  load
   for i in $(seq 1 "$RUNS"); do
     local r=$d/rot$i
     mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
@@ -216,6 +221,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
   ROT_RSS_KB=$peak
 
   # b. the seed's two rsync passes
+  load
   for i in $(seq 1 "$RUNS"); do
     local r=$d/rs$i
     mkdir "$r"; cp -al "$d/base" "$r/backup"
@@ -239,6 +245,7 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
   echo "  (after two-pass rsync, $RSYNC_RELINKED of $(wc -l <"$d/clone.nondirs") backup files share the clone's inode)"
 
   # c. the floor: find clone backup (a backup = last week's mirror)
+  load
   find "$d/clone" "$d/base" >/dev/null
   for i in $(seq 1 "$RUNS"); do
     settle
@@ -348,6 +355,7 @@ bench_snapshots() {
   prepare_trees "$d" "$FILES"
   nondirs "$d/clone" >"$d/clone.nondirs"
 
+  load
   # d. a fresh generation (first run) vs cp -al clone snap
   for i in $(seq 1 "$RUNS"); do
     r=$d/fresh$i; mkdir "$r"; snap_conf "$r" "$d/clone" daily:2
@@ -443,10 +451,10 @@ bench_snapshots() {
 # -------------------------------------------------------------- main --------
 
 SNAP_SKIPPED=no
-if [ "$mode" != rss ]; then
-  bench_weekly
-  bench_snapshots
-fi
+case $mode in
+  full|quick) bench_weekly; bench_snapshots ;;
+  snapshots) bench_snapshots ;;
+esac
 if [ "$do_rss" = yes ]; then
   bench_rss
 fi
