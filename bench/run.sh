@@ -339,6 +339,10 @@ keep   = $3
 EOF
 }
 
+# copy_tpl TPL ROOT: the generations as hard links (same inodes: rotator only
+# renames, links and unlinks in them), rotator's own files (lock, state) copied.
+copy_tpl() { mkdir "$2"; cp -al "$1/snaps" "$2/"; cp -a "$1/.rotator" "$2/"; }
+
 # Generations of a rotate snapshot job: snaps/daily.N.
 gens() { (cd "$1/snaps" && find . -mindepth 1 -maxdepth 1 -name 'daily.*' -printf '%P\n' | LC_ALL=C sort); }
 
@@ -383,15 +387,14 @@ bench_snapshots() {
 
   # e. a daily run whose oldest generation expires (keep = daily:2, two
   # generations made from last week's state) vs rm -rf oldest && cp -al.
-  # The template is made once; each run starts from a cp -a of it (the
-  # generations stay hard links to the same inodes, the state files are copied).
+  # The template is made once; each run starts from copy_tpl of it.
   local tpl=$d/tpl
   mkdir "$tpl"; snap_conf "$tpl" "$d/base" daily:2
   "$ROTATOR" -q -c "$tpl.conf" --now 2026-11-20T02:00 daily
   "$ROTATOR" -q -c "$tpl.conf" --now 2026-11-21T02:00 daily
   check test "$(gens "$tpl" | tr '\n' ' ')" = "daily.0 daily.1 "
   for i in $(seq 1 "$RUNS"); do
-    r=$d/rec$i; cp -a "$tpl" "$r"; snap_conf "$r" "$d/clone" daily:2
+    r=$d/rec$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/clone" daily:2
     find "$d/clone" "$r" >/dev/null
     settle
     t0=$(now)
@@ -418,7 +421,7 @@ bench_snapshots() {
   # f. expiry alone: lower keep to daily:1 and run `rotator prune` (daily.1
   # expires) vs rm -rf of an equivalent hard-linked tree.
   for i in $(seq 1 "$RUNS"); do
-    r=$d/exp$i; cp -a "$tpl" "$r"; snap_conf "$r" "$d/base" daily:1
+    r=$d/exp$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/base" daily:1
     find "$r" >/dev/null
     settle
     t0=$(now)
