@@ -72,7 +72,7 @@ class Walker {
   Status materialize(Level& dir);
   Status link_entry(Level& dir, const DirEntry& s);
   Status copy_emlink(Level& dir, const DirEntry& s);
-  Status archive(Level& dir, const DirEntry& t);
+  Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
   Status descend_protected(Level& dir, const DirEntry& t);
   Result<bool> has_protected(int parent_fd, const std::string& name);
@@ -175,6 +175,10 @@ Result<MirrorStats> Walker::run() {
     return with_context(tst.error(), "stat", m_dst_disp);
   }
   root.t_stat = *tst;
+  if (root.s_stat.dev != root.t_stat.dev) {
+    // Equal inode numbers would mean nothing, and no link could be made.
+    return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
+  }
   TRY(walk(root));
   root.s.reset();
   root.t.reset();
@@ -234,7 +238,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
         return ok();
       }
       // Changed or type changed: the old entry goes first, then the new one.
-      TRY(archive(dir, *t));
+      TRY(archive(dir));
     }
     if (s->type == FileType::directory) {
       return descend(dir, *s, TState::pending);
@@ -246,7 +250,6 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   }
   if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
     // A copy left by a crash during an EMLINK fallback; the original is in S.
-    emit("remove", m_rel);
     if (!m_dry) {
       auto st = m_fs.unlink(dir.t.fd(), t->name);
       if (!st) {
@@ -255,6 +258,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
     }
     ++m_stats.partials_removed;
     dir.modified = true;
+    emit("remove", m_rel);
     return ok();
   }
   if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
@@ -303,6 +307,10 @@ Status Walker::descend(Level& dir, const DirEntry& s, TState tstate) {
 // After a child directory's contents are done: create it if it must exist
 // and is still missing, set its metadata, or prune it.
 Status Walker::finish_child(Level& dir, Level& child) {
+  if (m_opt.prune_empty == PruneEmpty::yes && !child.content && !child.kept && !m_all &&
+      m_sel->keeps_empty_dir(std::string(rel_of(child)))) {
+    child.kept = true;  // rsync -m keeps a protected directory and its ancestors
+  }
   dir.content = dir.content || child.content;
   dir.kept = dir.kept || child.kept;
   dir.archived_below = dir.archived_below || child.archived_below;
@@ -461,8 +469,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
 }
 
 // Sends T's entry at m_rel to the sink (one rename).
-Status Walker::archive(Level& dir, const DirEntry& t) {
-  (void)t;
+Status Walker::archive(Level& dir) {
   if (!m_opt.sink) {
     return plain_error("'" + dst_path(m_rel) + "' would be displaced but no sink is configured");
   }
@@ -487,7 +494,7 @@ Status Walker::archive_unselected(Level& dir, const DirEntry& t) {
       return descend_protected(dir, t);
     }
   }
-  return archive(dir, t);
+  return archive(dir);
 }
 
 // True when the selector protects some entry below T's directory `name`

@@ -43,9 +43,10 @@
 // nothing, and a rerun with the same options and sink folder converges):
 //   * a displaced entry is renamed into the sink before its replacement is
 //     created (link/mkdir): the old inode is always in T or in the sink;
-//   * a new directory is created (mode 0700) only when something must go in
-//     it, filled, then given S's metadata: a crash leaves a directory whose
-//     metadata the rerun compares and fixes;
+//   * a new directory is created (mode 0700) just before the first entry
+//     goes in it (or, without PruneEmpty, after its walk found nothing to
+//     put in it), filled, then given S's metadata and xattrs: a crash leaves
+//     a directory whose metadata the rerun compares and fixes;
 //   * an existing directory's metadata is written after its contents are
 //     done (adding or removing entries changes its mtime);
 //   * the EMLINK copy goes through a temporary name that a rerun removes.
@@ -69,8 +70,17 @@
 // with the relative path), e.g.
 //   failed to link 'clone/a/b.txt' to 'backup/a/b.txt': No space left on device
 // EXDEV on link is returned as such (sys_errno == EXDEV); the job reports it
-// as a configuration error. Because of the operation order nothing is lost
+// as a configuration error. Roots on different filesystems are refused
+// before anything is read: "failed to mirror 'clone' to 'backup': Invalid
+// cross-device link". Because of the operation order nothing is lost
 // on any error; rerunning finishes the work.
+//
+// Selector use: enter_dir/included/leave_dir follow the S walk as
+// selector.hpp describes; protects() is asked for T entries that are not
+// selected, including entries below a T-only directory (deleted or newly
+// excluded) before it is moved whole, so that protected entries stay; no
+// enter_dir is called for such T-only directories (there is no S directory
+// to read merge files from).
 //
 // Limits: one open descriptor pair per directory level (deep trees need
 // that many descriptors); memory is the listings of the directories on the

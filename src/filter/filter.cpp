@@ -42,6 +42,11 @@ Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_
   for (std::size_t i = 0; i < merges.size(); ++i) {
     const DirMerge& dm = merges[i];
     bool keep_inherited = !dm.options.no_inherit && !m_frames.empty();
+    std::vector<const Rule*> parents;
+    if (m_frames.empty() && !dm.parent_start.empty() && !dm.options.no_inherit) {
+      TRY_ASSIGN(parents, read_parents(fs, i));
+      keep_inherited = true;
+    }
     auto content = fs.read_file(src_dir_fd, dm.name);
     if (content) {
       if (dir_abs.empty()) {
@@ -73,12 +78,63 @@ Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_
       frame.lists[i].push_back(&rule);
     }
     if (keep_inherited) {
-      const auto& parent = m_frames.back().lists[i];
+      const auto& parent = m_frames.empty() ? parents : m_frames.back().lists[i];
       frame.lists[i].insert(frame.lists[i].end(), parent.begin(), parent.end());
     }
   }
   m_frames.push_back(std::move(frame));
   return ok();
+}
+
+Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_t index) {
+  const DirMerge& dm = m_rules.dir_merges[index];
+  if (m_parents_read.size() != m_rules.dir_merges.size()) {
+    m_parents_read.assign(m_rules.dir_merges.size(), 0);
+    m_parent_lists.assign(m_rules.dir_merges.size(), {});
+  }
+  if (m_parents_read[index] != 0) {
+    return m_parent_lists[index];
+  }
+  const std::string& start = dm.parent_start;
+  std::vector<const Rule*> list;
+  bool ancestor = start == "/" || (m_root_abs.size() > start.size() &&
+                                   m_root_abs.compare(0, start.size(), start) == 0 &&
+                                   m_root_abs[start.size()] == '/');
+  if (!ancestor || m_root_abs == "/") {
+    return list;
+  }
+  std::string dir = start;
+  while (dir != m_root_abs) {
+    std::string path = dir;
+    if (path.back() != '/') {
+      path.push_back('/');
+    }
+    path.append(dm.name);
+    auto content = fs.read_file(fs::k_cwd, path);
+    if (content) {
+      ParseEnv env;
+      env.fs = &fs;
+      env.per_dir_abs = dir;
+      RuleSet set;
+      TRY(parse_rules(env, *content, path, dm.options, set));
+      auto owned = std::make_unique<std::vector<Rule>>(std::move(set.rules));
+      std::vector<const Rule*> next;
+      for (const Rule& rule : *owned) {
+        next.push_back(&rule);
+      }
+      if (!set.cleared) {
+        next.insert(next.end(), list.begin(), list.end());
+      }
+      list = std::move(next);
+      m_parent_rules.push_back(std::move(owned));
+    }
+    std::size_t from = dir == "/" ? 1 : dir.size() + 1;
+    std::size_t slash = m_root_abs.find('/', from);
+    dir = m_root_abs.substr(0, slash == std::string::npos ? m_root_abs.size() : slash);
+  }
+  m_parents_read[index] = 1;
+  m_parent_lists[index] = list;
+  return list;
 }
 
 void RuleFilter::leave_dir() {
@@ -99,7 +155,7 @@ bool RuleFilter::applies(const Rule& rule, Side side, bool skip_perishable) cons
 }
 
 int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
-                         bool skip_perishable) {
+                         bool skip_perishable, Scope scope) {
   if (rel_path.empty()) {
     return 0;
   }
@@ -111,7 +167,7 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
   subject.is_dir = is_dir;
   for (const Rule& rule : m_rules.rules) {
     if (rule.kind == Rule::Kind::dir_merge) {
-      if (m_frames.empty()) {
+      if (m_frames.empty() || scope == Scope::global_rules) {
         continue;
       }
       for (const Rule* sub : m_frames.back().lists[rule.merge_index]) {
@@ -138,6 +194,10 @@ bool RuleFilter::protects(const std::string& rel_path, bool is_dir) {
 
 bool RuleFilter::protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside) {
   return evaluate(rel_path, is_dir, Side::receiver, inside == InsideDeletedDir::yes) < 0;
+}
+
+bool RuleFilter::keeps_empty_dir(const std::string& rel_dir) {
+  return evaluate(rel_dir, true, Side::receiver, false, Scope::global_rules) < 0;
 }
 
 }  // namespace rotator::filter

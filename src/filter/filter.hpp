@@ -12,7 +12,13 @@
 //   its rules in front of the inherited ones (newest first) unless the merge
 //   has `n`; a `!` in the file drops the inherited rules; a leading-'/' rule
 //   in the file is anchored at the file's directory (and still inherited). A
-//   missing per-directory file is ignored.
+//   missing per-directory file is ignored. A merge name with '/' whose
+//   directory is an ancestor of the root is first read in every directory
+//   from there down to the root's parent, when the root is entered.
+//
+// Limitation: absolute-path ('/' modifier) rules are always evaluated against
+// `source_root_abs`, also when walking the destination for protects()
+// (rsync's receiver would use the destination's path).
 //
 // Calling sequence: load(); then as in selector.hpp: enter_dir(root fd, "")
 // before the root's entries, included()/protects() for the entries of the
@@ -20,7 +26,10 @@
 // leave_dir() when done with it. To compute protection on the destination
 // side, walk the destination tree the same way (enter_dir with destination
 // directory descriptors), as rsync's receiver reads per-directory files from
-// the destination.
+// the destination: also enter_dir() a destination directory that is being
+// deleted before asking protects() about its entries (with
+// InsideDeletedDir::yes), as rsync's delete_dir_contents does. A directory
+// with a protected entry anywhere below it cannot be deleted.
 //
 // File names: `rules_path` is opened as given (through `fs` with k_cwd);
 // relative `merge` names inside it resolve against the directory of
@@ -57,6 +66,8 @@ class RuleFilter final : public Selector {
   // Same as protects(rel_path, is_dir, InsideDeletedDir::no).
   bool protects(const std::string& rel_path, bool is_dir) override;
   bool protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside);
+  // Global (non per-directory) receiver-side protection of a directory.
+  bool keeps_empty_dir(const std::string& rel_dir) override;
   bool selects_everything() const override { return m_rules.rules.empty(); }
 
   // The compiled global list (dir-merge placeholders included), for tests.
@@ -71,13 +82,22 @@ class RuleFilter final : public Selector {
   };
   enum class Side { sender, receiver };
   // +1 include, -1 exclude, 0 no rule matched.
-  int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable);
+  enum class Scope { all_rules, global_rules };  // global: skip per-directory rules
+  int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable,
+               Scope scope = Scope::all_rules);
+  // Reads dir-merge `index` in the ancestors of the root (read-in-parents
+  // mode) and returns their rules, newest (deepest) first. Read once; later
+  // calls (a second walk, e.g. of the destination) get the same list.
+  Result<std::vector<const Rule*>> read_parents(fs::Fs& fs, std::size_t index);
   bool applies(const Rule& rule, Side side, bool skip_perishable) const;
 
   RuleSet m_rules;
   std::string m_root_abs;  // no trailing '/' (except "/")
   std::string m_root_rel;  // m_root_abs without the leading '/'
   std::vector<Frame> m_frames;
+  std::vector<std::unique_ptr<std::vector<Rule>>> m_parent_rules;  // from read_parents()
+  std::vector<std::vector<const Rule*>> m_parent_lists;  // per dir-merge, once read
+  std::vector<char> m_parents_read;
   std::string m_scratch;
 };
 

@@ -83,6 +83,7 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
       return rule_error(file, line, fmt::format("'!' rule has trailing characters in '{}'", text));
     }
     out.rules.clear();
+    out.dir_merges.clear();  // their placeholders are gone: rsync stops reading them
     out.cleared = true;
     return ok();
   }
@@ -189,6 +190,37 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
   return add_pattern(pattern, flags, env, file, line, text, out);
 }
 
+// Lexically normalises an absolute path: no "." or ".." components, no
+// repeated or trailing '/' ("/" stays "/"). ".." above "/" stays at "/".
+std::string normalize_abs(const std::string& path) {
+  std::vector<std::string_view> parts;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      if (!parts.empty()) {
+        parts.pop_back();
+      }
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (auto part : parts) {
+    out.push_back('/');
+    out.append(part);
+  }
+  if (out.empty()) {
+    out.push_back('/');
+  }
+  return out;
+}
+
 Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeOptions& opts,
                    const std::string& file, int line, std::string_view text, RuleSet& out) {
   if (!env.per_dir_abs.empty()) {
@@ -202,21 +234,35 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
     TRY(add_pattern(basename_of(name), flags, env, file, line, text, out));
   }
   if (kind == ':') {
-    if (name.find('/') != std::string_view::npos) {
-      return rule_error(file, line,
-                        fmt::format("dir-merge file names containing '/' are not supported by "
-                                    "rotator: '{}'",
-                                    text));
+    std::string parent_start;
+    std::string_view base = name;
+    auto slash = name.rfind('/');
+    if (slash != std::string_view::npos) {
+      base = name.substr(slash + 1);
+      std::string dir(name.substr(0, slash));
+      if (dir.empty() || dir[0] != '/') {
+        dir = env.base_dir + "/" + dir;
+      }
+      if (dir[0] != '/') {
+        return rule_error(file, line,
+                          fmt::format("relative dir-merge directory needs an absolute rules file "
+                                      "path in '{}'",
+                                      text));
+      }
+      parent_start = normalize_abs(dir);
+      if (base.empty()) {
+        return rule_error(file, line, fmt::format("dir-merge file name ends in '/' in '{}'", text));
+      }
     }
     for (const auto& dm : out.dir_merges) {
-      if (dm.name == name) {
+      if (dm.name == base) {
         return ok();  // rsync activates a dir-merge name once
       }
     }
     Rule rule;
     rule.kind = Rule::Kind::dir_merge;
     rule.merge_index = static_cast<int>(out.dir_merges.size());
-    out.dir_merges.push_back(DirMerge{std::string(name), opts});
+    out.dir_merges.push_back(DirMerge{std::string(base), opts, std::move(parent_start)});
     out.rules.push_back(std::move(rule));
     return ok();
   }
@@ -252,7 +298,9 @@ void compile_pattern(std::string_view pattern, std::string_view per_dir_abs, Rul
     rule.flags |= k_rule_dir_only;
   }
   std::string full;
-  if (!per_dir_abs.empty() && pattern[0] == '/') {
+  // A '/'-modifier rule is already absolute: no directory prefix (oracle
+  // seeds 860 and 1043: "-/ /?" in a per-dir file matches from the fs root).
+  if (!per_dir_abs.empty() && pattern[0] == '/' && (rule.flags & k_rule_abs_path) == 0) {
     full.assign(per_dir_abs);
     if (full.back() == '/') {
       full.pop_back();

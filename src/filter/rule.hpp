@@ -16,8 +16,15 @@
 //
 // Deliberately rejected (rsync accepts them, rotator refuses with a message):
 //   `-C`, `:C`, `+C` and any `C` modifier (CVS-exclude lists), the `x`
-//   modifier (xattr rules), `merge`/`dir-merge` rules inside a per-directory
-//   file, and dir-merge names containing '/' (read-in-parents mode).
+//   modifier (xattr rules), and `merge`/`dir-merge` rules inside a
+//   per-directory file.
+//
+// `clear`/`!` empties the list built so far, dir-merge placeholders included:
+// those per-directory files are then no longer read (as in rsync).
+//
+// A dir-merge name with '/' (": /.rsync-filter", ": ../.rules") looks up its
+// last component in every directory; its directory part, resolved like a
+// merge name, names where the read-in-parents scan starts (DirMerge).
 //
 // File names: a relative `merge` name resolves against `ParseEnv::base_dir`,
 // which RuleFilter sets to the directory of the top-level rules file (rotator
@@ -79,8 +86,12 @@ struct Rule {
 };
 
 struct DirMerge {
-  std::string name;  // file name looked up in every directory
+  std::string name;  // file name looked up in every directory (no '/')
   MergeOptions options;
+  // Absolute, normalised directory part of a merge name with '/' (": /.f",
+  // ": ../../.f"), else empty: when it is an ancestor of the transfer root the
+  // file is also read in every directory from there down to the root's parent.
+  std::string parent_start;
 };
 
 struct RuleSet {
@@ -98,7 +109,8 @@ struct ParseEnv {
 
 // Compiles `pattern` (verbatim rule text after the separator) into `rule`:
 // strips one trailing '/' (dir-only), prepends `per_dir_abs` to a leading-'/'
-// pattern when non-empty (absolute-path rule), computes slash_cnt and the wild
+// pattern when non-empty and `rule.flags` has no k_rule_abs_path yet (making
+// it an absolute-path rule), computes slash_cnt and the wild
 // flags, and drops the leading '/' (anchored).
 void compile_pattern(std::string_view pattern, std::string_view per_dir_abs, Rule& rule);
 

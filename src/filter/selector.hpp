@@ -32,6 +32,11 @@ class Selector {
   virtual void leave_dir() = 0;
   virtual bool included(const std::string& rel_path, bool is_dir) = 0;
   virtual bool protects(const std::string& rel_path, bool is_dir) = 0;
+  // rsync -m: whether a directory that ends up holding no selected
+  // non-directory is kept anyway. rsync prunes after the file list is built,
+  // so only receiver-side protection from rules outside per-directory files
+  // counts (`P dir/`); the ancestors of a kept directory are kept too.
+  virtual bool keeps_empty_dir(const std::string& rel_dir) { return protects(rel_dir, true); }
   // True when included() is always true and protects() always false, so the
   // engine may skip the calls.
   virtual bool selects_everything() const { return false; }
@@ -44,6 +49,7 @@ class SelectAll final : public Selector {
   void leave_dir() override {}
   bool included(const std::string&, bool) override { return true; }
   bool protects(const std::string&, bool) override { return false; }
+  bool keeps_empty_dir(const std::string&) override { return false; }
   bool selects_everything() const override { return true; }
 };
 

@@ -4,7 +4,10 @@
 // lists: a directory is tested before its contents, an excluded directory is
 // never entered, and with PruneEmpty::yes (rsync -m) a directory without a
 // non-directory descendant in the list is dropped unless the selector
-// protects it (then it is kept with its ancestors). The root is never listed.
+// protects it (then it is kept with its ancestors). As on rsync's receiver,
+// that protection is asked after the walk, with no directory entered: for a
+// RuleFilter only rules outside per-directory files count. The root is never
+// listed.
 // Meant for tests and for comparing the engine against; simple, not fast.
 #pragma once
 
