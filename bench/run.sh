@@ -19,6 +19,12 @@
 # no cache dropping. Every contender runs on a warm cache (its trees were just
 # made by `cp -al`, and one untimed `find` of them precedes the runs), each on
 # an identical, freshly prepared starting state; the best of RUNS is reported.
+# All RUNS starting states of a contender are prepared before its first timed
+# run, and all are removed only at the end of the section: an `rm -rf` of a
+# 200k-entry tree leaves ext4 busy for seconds afterwards (journal, discard)
+# and made the next mutating run up to 3x slower. Where a contender's own
+# work deletes trees, the next contender starts after quiesce (sync + QUIET
+# seconds, default 15).
 # The exit status is 0 even when a target is missed (this is a measurement);
 # it is 1 only when the bench itself cannot run or a sanity check fails (a
 # broken binary must not produce a fast "result").
@@ -84,6 +90,7 @@ now() { echo "${EPOCHREALTIME/,/.}"; }   # bash >= 5
 # The machine may be shared: say how busy it was (1-minute load average).
 load() { echo "  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
 settle() { sync -f "$S" 2>/dev/null || sync; }
+quiesce() { settle; sleep "${QUIET:-15}"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
@@ -195,10 +202,13 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
   needed_dirs "$d/clone" >"$d/clone.dirs"
 
   # a. rotator weekly
+  local r
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/rot$i; mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
+  done
   load
   for i in $(seq 1 "$RUNS"); do
-    local r=$d/rot$i
-    mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
+    r=$d/rot$i
     find "$d/clone" "$r/backup" >/dev/null
     settle
     t0=$(now)
@@ -216,15 +226,16 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
     check test "$(find "$r/holding" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1
     (cd "$r/holding"/* && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
     check same_file "$d/list.displaced" "$r.held"
-    rm -rf "$r"
   done
   ROT_RSS_KB=$peak
 
   # b. the seed's two rsync passes
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/rs$i; mkdir "$r"; cp -al "$d/base" "$r/backup"
+  done
   load
   for i in $(seq 1 "$RUNS"); do
-    local r=$d/rs$i
-    mkdir "$r"; cp -al "$d/base" "$r/backup"
+    r=$d/rs$i
     find "$d/clone" "$r/backup" >/dev/null
     settle
     t0=$(now)
@@ -240,7 +251,6 @@ $(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -
     check same_file "$d/list.displaced" "$r.held"
     RSYNC_RELINKED=$(join -j1 -o 1.2,2.2 <(LC_ALL=C sort "$d/clone.nondirs") \
       <(cd "$r/backup" && find . ! -type d -printf '%P %i\n' | LC_ALL=C sort) | awk '$1 == $2' | wc -l)
-    rm -rf "$r"
   done
   echo "  (after two-pass rsync, $RSYNC_RELINKED of $(wc -l <"$d/clone.nondirs") backup files share the clone's inode)"
 
@@ -359,10 +369,13 @@ bench_snapshots() {
   prepare_trees "$d" "$FILES"
   nondirs "$d/clone" >"$d/clone.nondirs"
 
-  load
   # d. a fresh generation (first run) vs cp -al clone snap
   for i in $(seq 1 "$RUNS"); do
     r=$d/fresh$i; mkdir "$r"; snap_conf "$r" "$d/clone" daily:2
+  done
+  quiesce; load
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/fresh$i
     find "$d/clone" >/dev/null
     settle
     t0=$(now)
@@ -373,7 +386,6 @@ bench_snapshots() {
     check test "$(gens "$r")" = daily.0
     nondirs "$r/snaps/daily.0" >"$r.nondirs"
     check same_file "$d/clone.nondirs" "$r.nondirs"
-    rm -rf "$r" "$r.conf"
   done
   for i in $(seq 1 "$RUNS"); do
     find "$d/clone" >/dev/null
@@ -381,7 +393,6 @@ bench_snapshots() {
     t0=$(now); cp -al "$d/clone" "$d/cp$i"; t1=$(now)
     echo "  cp -al clone snap run $i: $(elapsed "$t0" "$t1") s"
     best_cp=$(min "$best_cp" "$(elapsed "$t0" "$t1")")
-    rm -rf "$d/cp$i"
   done
   row "snapshot: fresh generation" "$best_fresh" "cp -al clone snap" "$best_cp" 0.7
 
@@ -395,6 +406,10 @@ bench_snapshots() {
   check test "$(gens "$tpl" | tr '\n' ' ')" = "daily.0 daily.1 "
   for i in $(seq 1 "$RUNS"); do
     r=$d/rec$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/clone" daily:2
+  done
+  quiesce; load
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/rec$i
     find "$d/clone" "$r" >/dev/null
     settle
     t0=$(now)
@@ -405,16 +420,18 @@ bench_snapshots() {
     check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
     nondirs "$r/snaps/daily.0" >"$r.nondirs"
     check same_file "$d/clone.nondirs" "$r.nondirs"
-    rm -rf "$r" "$r.conf"
   done
   for i in $(seq 1 "$RUNS"); do
     r=$d/rsn$i; mkdir "$r"; cp -al "$d/base" "$r/daily.1"
+  done
+  quiesce; load
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/rsn$i
     find "$d/clone" "$r" >/dev/null
     settle
     t0=$(now); rm -rf "$r/daily.1" && cp -al "$d/clone" "$r/daily.0"; t1=$(now)
     echo "  rm -rf oldest && cp -al clone new, run $i: $(elapsed "$t0" "$t1") s"
     best_rsn=$(min "$best_rsn" "$(elapsed "$t0" "$t1")")
-    rm -rf "$r"
   done
   row "snapshot: daily, oldest recycled" "$best_rec" "rm -rf oldest && cp -al" "$best_rsn" 0.1
 
@@ -422,12 +439,16 @@ bench_snapshots() {
   # expires) vs rm -rf of an equivalent hard-linked tree.
   for i in $(seq 1 "$RUNS"); do
     r=$d/exp$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/base" daily:1
+  done
+  quiesce; load
+  for i in $(seq 1 "$RUNS"); do
+    r=$d/exp$i
     find "$r" >/dev/null
     settle
     t0=$(now)
     if ! "$ROTATOR" -q -c "$r.conf" --now 2026-11-21T03:00 prune; then
       echo "  rotator prune failed or is not available; expiry bench skipped"
-      best_exp=""; rm -rf "$r" "$r.conf"; break
+      best_exp=""; break
     fi
     t1=$(now)
     echo "  rotator prune (one generation expires), run $i: $(elapsed "$t0" "$t1") s"
@@ -436,11 +457,12 @@ bench_snapshots() {
     if [ -d "$r/snaps/.trash" ] && [ -n "$(ls -A "$r/snaps/.trash")" ]; then
       echo "  note: snaps/.trash still holds $(find "$r/snaps/.trash" | wc -l) entries after prune (deletion deferred)"
     fi
-    rm -rf "$r" "$r.conf"
   done
   if [ -n "$best_exp" ]; then
+    for i in $(seq 1 "$RUNS"); do cp -al "$d/base" "$d/old$i"; done
+    quiesce; load
     for i in $(seq 1 "$RUNS"); do
-      cp -al "$d/base" "$d/old$i"; find "$d/old$i" >/dev/null
+      find "$d/old$i" >/dev/null
       settle
       t0=$(now); rm -rf "$d/old$i"; t1=$(now)
       echo "  rm -rf generation run $i: $(elapsed "$t0" "$t1") s"
