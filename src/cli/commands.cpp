@@ -3,15 +3,19 @@
 #include <getopt.h>
 
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "jobs/check.hpp"
 #include "jobs/runner.hpp"
+#include "jobs/snapshot_job.hpp"
 #include "jobs/status.hpp"
 #include "lock/lock_file.hpp"
 
 namespace rotator::cli {
+
+std::optional<lock::LockFile> prepare_and_lock(Invocation& inv);
 
 namespace {
 
@@ -52,11 +56,59 @@ int cmd_status(Invocation& inv) {
   return k_exit_ok;
 }
 
+// rotator prune [-n] [--explain]: recovery and expiry of every snapshot job,
+// creating nothing (jobs::prune_snapshot).
+int cmd_prune(Invocation& inv) {
+  jobs::Explain explain = jobs::Explain::no;
+  for (const auto& a : inv.args) {
+    if (a == "--explain") {
+      explain = jobs::Explain::yes;
+    } else if (a == "-n" || a == "--dry-run") {
+      inv.dry_run = jobs::DryRun::yes;
+    } else {
+      fmt::print(stderr, "rotator: prune: unknown option '{}'\n", a);
+      return k_exit_error;
+    }
+  }
+  auto lock = prepare_and_lock(inv);
+  if (!lock) {
+    return k_exit_error;
+  }
+  jobs::RunContext ctx{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,
+                       [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
+  bool any = false;
+  bool failed = false;
+  for (const auto& job : inv.cfg.jobs) {
+    if (job.type != config::JobType::snapshot) {
+      continue;
+    }
+    any = true;
+    if (explain == jobs::Explain::yes || inv.dry_run == jobs::DryRun::yes) {
+      fmt::print("[{}]\n", job.name);
+    }
+    auto r = jobs::prune_snapshot(ctx, job, explain);
+    if (r.outcome == state::Outcome::error) {
+      failed = true;
+      inv.log.error("[{}] prune failed: {}", job.name, r.error);
+    } else {
+      inv.log.info("[{}] prune: {}", job.name, r.summary);
+    }
+  }
+  if (!any) {
+    inv.log.info("no snapshot jobs: nothing to prune");
+  }
+  if (failed || inv.log.errors() > 0) {
+    return k_exit_error;
+  }
+  return inv.log.warnings() > 0 ? k_exit_warning : k_exit_ok;
+}
+
 }  // namespace
 
 const std::vector<Command> k_commands = {
     {"check", cmd_check, 0, "validate the configuration and the environment"},
     {"status", cmd_status, 0, "last success/failure of every job"},
+    {"prune", cmd_prune, k_needs_lock, "recover and expire snapshot generations, creating nothing"},
 };
 
 const Command* find_command(const std::string& name) {
@@ -68,22 +120,21 @@ const Command* find_command(const std::string& name) {
   return nullptr;
 }
 
-int cmd_level(Invocation& inv) {
-  if (!inv.args.empty()) {
-    fmt::print(stderr, "rotator: {}: unexpected argument '{}'\n", inv.command, inv.args.front());
-    return k_exit_error;
-  }
+// The root exists (never created), the state directory exists, the lock is
+// held. Returns the lock (keep it alive while working) or nullopt after
+// logging why not.
+std::optional<lock::LockFile> prepare_and_lock(Invocation& inv) {
   auto root = inv.fs.lstat(fs::k_cwd, inv.cfg.root);
   if (!root || !root->is_dir()) {
     inv.log.error("root '{}' does not exist or is not a directory (rotator never creates it; is "
                   "the backup disk mounted?)",
                   inv.cfg.root);
-    return k_exit_error;
+    return std::nullopt;
   }
   auto made = inv.fs.mkdir(fs::k_cwd, inv.cfg.state_dir, 0755);
   if (!made && made.error().sys_errno != EEXIST) {
     inv.log.error("{}", made.error().message());
-    return k_exit_error;
+    return std::nullopt;
   }
   auto lock = lock::LockFile::acquire(
       inv.fs, inv.cfg.lockfile, inv.wait_seconds,
@@ -91,6 +142,18 @@ int cmd_level(Invocation& inv) {
                   inv.zone.format("%Y-%m-%dT%H:%M:%S%z", now_instant())));
   if (!lock) {
     inv.log.error("{}", lock.error().message());
+    return std::nullopt;
+  }
+  return std::move(*lock);
+}
+
+int cmd_level(Invocation& inv) {
+  if (!inv.args.empty()) {
+    fmt::print(stderr, "rotator: {}: unexpected argument '{}'\n", inv.command, inv.args.front());
+    return k_exit_error;
+  }
+  auto lock = prepare_and_lock(inv);
+  if (!lock) {
     return k_exit_error;
   }
   jobs::RunContext ctx{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,

@@ -11,6 +11,10 @@ Commands:
                    e.g. rotator daily, rotator weekly
   check            validate the configuration and the environment
   status [--json]  last success/failure of every job; exit 0 only if all are fine
+  prune [-n] [--explain]
+                   finish or roll back interrupted snapshot runs, expire the
+                   generations `keep` no longer keeps (creates nothing);
+                   --explain lists every generation and the rule keeping it
 
 Options:
   -c, --config FILE  configuration file (default $ROTATOR_CONF or /etc/rotator.conf)

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "config/ini_reader.hpp"
+#include "retention/policy.hpp"
+#include "rotation/name.hpp"
 #include "util/zone.hpp"
 
 namespace rotator::config {
@@ -65,6 +67,30 @@ const std::set<std::string> k_reserved = {"check", "status", "prune", "versions"
 
 // rsync options that rewrite destination files in place (shared inodes!).
 const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify"};
+
+// rsync options that would silence the output the clone job's safety checks
+// read, or turn every run into a no-op reported as success.
+const std::set<std::string> k_blinding_args = {
+    "-n", "--dry-run", "--list-only", "-q", "--quiet", "--info", "--out-format", "--log-format",
+    "--max-delete", "--existing", "--only-write-batch", "--read-batch", "--write-batch"};
+
+// Returns the offending option of `arg`, or empty. Short-option clusters
+// ("-aqz") are checked letter by letter for q and n.
+std::string blinding_option(const std::string& arg) {
+  std::string opt = arg.substr(0, arg.find('='));
+  if (k_blinding_args.count(opt)) {
+    return opt;
+  }
+  if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-') {
+    bool letters = std::all_of(arg.begin() + 1, arg.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    if (letters && (arg.find('q') != std::string::npos || arg.find('n') != std::string::npos)) {
+      return arg;
+    }
+  }
+  return {};
+}
 
 const KeyInfo* find_key(const std::string& name) {
   for (const auto& k : k_config_keys) {
@@ -180,6 +206,22 @@ struct Section {
   int line = 0;
   std::map<std::string, Value> values;
 };
+
+Status parse_rotate_policy_status(const std::string& text) {
+  auto p = retention::parse_rotate_policy(text);
+  if (!p) {
+    return p.error();
+  }
+  return ok();
+}
+
+Status parse_dated_policy_status(const std::string& text) {
+  auto p = retention::parse_dated_policy(text);
+  if (!p) {
+    return p.error();
+  }
+  return ok();
+}
 
 }  // namespace
 
@@ -320,6 +362,29 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
   TRY_ASSIGN(auto records, parse_ini(file, text));
   Builder b(file);
 
+  // Line of each [section] header (inih reports only key lines).
+  std::map<std::string, int> header_lines;
+  {
+    int n = 0;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+      size_t end = text.find('\n', pos);
+      std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      ++n;
+      size_t a = line.find_first_not_of(" \t");
+      if (a != std::string::npos && line[a] == '[') {
+        size_t close = line.find(']', a);
+        if (close != std::string::npos) {
+          header_lines.emplace(line.substr(a + 1, close - a - 1), n);
+        }
+      }
+      if (end == std::string::npos) {
+        break;
+      }
+      pos = end + 1;
+    }
+  }
+
   // 1. Group records into sections, rejecting duplicates and unknown keys.
   std::vector<Section> sections;
   std::map<std::string, size_t> section_index;
@@ -332,7 +397,8 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
         continue;
       }
       section_index[r.section] = sections.size();
-      sections.push_back(Section{r.section, r.line, {}});
+      auto header = header_lines.find(r.section);
+      sections.push_back(Section{r.section, header == header_lines.end() ? r.line : header->second, {}});
       it = section_index.find(r.section);
     }
     Section& sec = sections[it->second];
@@ -441,6 +507,9 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     Job job;
     job.name = sec.name;
     job.line = sec.line;
+    for (const auto& [key, val] : sec.values) {
+      job.key_lines[key] = val.line;
+    }
     auto get = [&](const char* key) -> const Value* {
       auto it = sec.values.find(key);
       return it == sec.values.end() ? nullptr : &it->second;
@@ -455,8 +524,7 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     } else if (type->text == "backup") {
       job.type = JobType::backup;
     } else if (type->text == "snapshot") {
-      b.error(type->line, fmt::format("type = snapshot in [{}] is not available yet in this version", sec.name));
-      continue;
+      job.type = JobType::snapshot;
     } else {
       b.error(type->line, fmt::format("bad value '{}' for 'type' in [{}] (expected clone, backup or snapshot)",
                                       type->text, sec.name));
@@ -549,6 +617,13 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
         command("rsync_args", job.rsync_args);
         for (const auto& a : job.rsync_args) {
           std::string opt = a.substr(0, a.find('='));
+          if (std::string bad = blinding_option(a); !bad.empty()) {
+            b.error(get("rsync_args")->line,
+                    fmt::format("rsync_args: '{}' would hide what rotator checks before it lets "
+                                "rsync delete (or make every run a no-op); remove it (use "
+                                "max_delete, -n on the command line, -v for more output)",
+                                a));
+          }
           if (k_inplace_args.count(opt)) {
             b.error(get("rsync_args")->line,
                     fmt::format("rsync_args: '{}' updates files in place and would rewrite the "
@@ -577,7 +652,6 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
         if (const Value* v = required("from")) {
           job.from_job.clear();
           job.from = v->text;  // resolved after all jobs are known
-          job.line = v->line;
         }
         if (job.type == JobType::backup) {
           if (const Value* v = get("filter")) {
@@ -618,10 +692,18 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           if (const Value* v = required("keep")) {
             job.keep = v->text;
+            Status parsed = job.naming == Naming::rotate
+                                ? Status(parse_rotate_policy_status(v->text))
+                                : Status(parse_dated_policy_status(v->text));
+            if (!parsed) {
+              b.error(v->line, parsed.error().message());
+            }
           }
           if (const Value* v = get("name_format")) {
-            if (v->text.empty() || v->text.find('/') != std::string::npos) {
-              b.error(v->line, fmt::format("name_format: bad value '{}' (a strftime format without '/')", v->text));
+            if (job.naming == Naming::rotate) {
+              b.error(v->line, fmt::format("name_format does not apply to naming = rotate in [{}]", sec.name));
+            } else if (auto checked = rotation::check_name_format(v->text); !checked) {
+              b.error(v->line, fmt::format("name_format: {}", checked.error().message()));
             } else {
               job.name_format = v->text;
             }
@@ -655,11 +737,71 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
       job.from_job = ref->name;
       job.from = ref->path;
     } else {
-      Value v{job.from, job.line};
+      Value v{job.from, job.key_lines["from"]};
       job.from = resolve(v, "from", job.name);
     }
-    if (job.from == job.path) {
-      b.error(job.line, fmt::format("[{}]: from and path are the same directory '{}'", job.name, job.path));
+  }
+
+  // 5. Trees rotator writes never overlap: a holding inside a clone is wiped
+  // by the clone's rsync --delete, two jobs sharing a holding prune each
+  // other's history, a backup inside its own source walks into itself.
+  struct Tree {
+    std::string path;
+    std::string what;  // "[backup] holding"
+    int line;
+    bool written;
+    const Job* job;
+  };
+  std::vector<Tree> trees;
+  if (!cfg.root.empty()) {
+    trees.push_back({cfg.state_dir, "rotator's state directory", global ? global->line : 1, true, nullptr});
+  }
+  for (const auto& job : cfg.jobs) {
+    auto line_of = [&](const char* key) {
+      auto it = job.key_lines.find(key);
+      return it == job.key_lines.end() ? job.line : it->second;
+    };
+    if (!job.path.empty()) {
+      trees.push_back({job.path, fmt::format("[{}] path", job.name), line_of("path"), true, &job});
+    }
+    if (job.type == JobType::backup && !job.holding.empty()) {
+      trees.push_back({job.holding, fmt::format("[{}] holding", job.name), line_of("holding"), true, &job});
+    }
+    if (job.type != JobType::clone && !job.from.empty()) {
+      trees.push_back({job.from, fmt::format("[{}] from", job.name), line_of("from"), false, &job});
+    }
+  }
+  auto inside = [](const std::string& sub, const std::string& top) {  // sub within or equal to top
+    return sub == top || top == "/" || sub.rfind(top + "/", 0) == 0;
+  };
+  for (size_t i = 0; i < trees.size(); ++i) {
+    for (size_t j = 0; j < trees.size(); ++j) {
+      if (i == j) {
+        continue;
+      }
+      const Tree& a = trees[i];
+      const Tree& t = trees[j];
+      // A read-only `from` only matters against its own job's trees (a
+      // clone job's path is legitimately another job's from).
+      if (!a.written && !t.written) {
+        continue;
+      }
+      if ((!a.written || !t.written) && a.job != t.job) {
+        continue;
+      }
+      if (a.path == t.path && j < i) {
+        continue;  // reported once
+      }
+      if (inside(a.path, t.path)) {
+        int line = std::max(a.line, t.line);
+        if (a.path == t.path) {
+          b.error(line, fmt::format("{} and {} are the same directory '{}'", t.what, a.what, a.path));
+        } else {
+          b.error(line, fmt::format("{} '{}' is inside {} '{}'; the trees rotator reads and "
+                                    "writes may not contain one another",
+                                    a.what, a.path, t.what, t.path));
+        }
+      }
     }
   }
   if (global == nullptr && !b.failed() && records.empty()) {

@@ -10,6 +10,7 @@
 // a relative path that escapes root ("../x") is an error.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,8 @@ const char* job_type_name(JobType type);
 
 struct Job {
   std::string name;  // the INI section name
-  int line = 0;      // line of the [section] header's first key
+  int line = 0;      // line of the [section] header
+  std::map<std::string, int> key_lines;  // line of each key set in the section
   JobType type = JobType::clone;
   std::vector<std::string> run_on;  // levels that run this job
   std::string path;                 // absolute

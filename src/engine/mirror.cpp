@@ -160,16 +160,26 @@ Result<MirrorStats> Walker::run() {
     return with_context(s.error(), "open directory", m_src_disp);
   }
   root.s = std::move(*s);
-  auto t = fs::open_dir(m_fs, fs::k_cwd, m_dst_root);
-  if (!t) {
-    return with_context(t.error(), "open directory", m_dst_disp);
-  }
-  root.t = std::move(*t);
   auto sst = m_fs.lstat(root.s.fd(), "");
   if (!sst) {
     return with_context(sst.error(), "stat", m_src_disp);
   }
   root.s_stat = *sst;
+  if (m_opt.target_root == MirrorOptions::TargetRoot::absent) {
+    if (!m_dry) {
+      return plain_error("'" + m_dst_disp + "' is absent: only a dry run can plan into it");
+    }
+    root.tstate = TState::created;
+    TRY(walk(root));
+    root.s.reset();
+    TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
+    return m_stats;
+  }
+  auto t = fs::open_dir(m_fs, fs::k_cwd, m_dst_root);
+  if (!t) {
+    return with_context(t.error(), "open directory", m_dst_disp);
+  }
+  root.t = std::move(*t);
   auto tst = m_fs.lstat(root.t.fd(), "");
   if (!tst) {
     return with_context(tst.error(), "stat", m_dst_disp);
@@ -248,19 +258,9 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   if (!t) {
     return ok();
   }
-  if (!s && t->type == FileType::regular && t->name.starts_with(k_partial_prefix)) {
-    // A copy left by a crash during an EMLINK fallback; the original is in S.
-    if (!m_dry) {
-      auto st = m_fs.unlink(dir.t.fd(), t->name);
-      if (!st) {
-        return with_context(st.error(), "remove", dst_path(m_rel));
-      }
-    }
-    ++m_stats.partials_removed;
-    dir.modified = true;
-    emit("remove", m_rel);
-    return ok();
-  }
+  // Nothing in T is ever deleted by name: a leftover `.rotator-partial.*`
+  // copy of a crashed EMLINK fallback goes to the sink like any other entry
+  // (a user's own file may carry such a name).
   if (!m_all && m_sel->protects(m_rel, t->type == FileType::directory)) {
     ++m_stats.protected_kept;
     dir.kept = true;
@@ -384,6 +384,9 @@ Status Walker::materialize(Level& dir) {
   std::string_view rel = rel_of(dir);
   if (!m_dry) {
     Level& parent = *dir.parent;
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(std::string(rel), FileType::directory));
+    }
     auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
     if (!made) {
       return with_context(made.error(), "create directory", dst_path(rel));
@@ -409,6 +412,9 @@ Status Walker::link_entry(Level& dir, const DirEntry& s) {
   dir.content = true;
   dir.modified = true;
   if (!m_dry) {
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(m_rel, s.type));
+    }
     auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
     if (!st) {
       if (st.error().sys_errno == EMLINK && s.type == FileType::regular) {
@@ -428,14 +434,20 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
   size_t slash = m_rel.rfind('/');
   std::string tmp_disp =
       dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
+  if (m_opt.before_add) {
+    TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
+                         FileType::regular));
+  }
   auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
-  if (!copied && copied.error().sys_errno == EEXIST) {
-    // Left by a crashed run: it is our own copy, the original is in S.
-    auto gone = m_fs.unlink(dir.t.fd(), tmp);
-    if (!gone) {
-      return with_context(gone.error(), "remove", tmp_disp);
+  for (int n = 1; !copied && copied.error().sys_errno == EEXIST && n < 1000; ++n) {
+    // That name is taken (a leftover of a crashed run, or a user's file that
+    // the walk has not reached yet): never remove it, use another name.
+    tmp = std::string(k_partial_prefix) + std::to_string(s.ino) + "." + std::to_string(n);
+    tmp_disp = dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
+    if (m_opt.before_add) {
+      TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
+                           FileType::regular));
     }
-    ++m_stats.partials_removed;
     copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   }
   if (!copied) {

@@ -27,10 +27,11 @@
 //   * No file data is copied, except when linkat fails with EMLINK: that file
 //     is copied to `.rotator-partial.<S inode>` in its T directory, gets S's
 //     metadata and xattrs, and is renamed into place (MirrorStats::copied_emlink).
-//     Leftover `.rotator-partial.*` regular files in T that are not in S are
-//     unlinked (MirrorStats::partials_removed). Such a copy is a different
-//     inode from S/p, so the next run displaces it to the sink and tries the
-//     link again.
+//     If that name is taken, `.<n>` is appended. Nothing in T is ever
+//     deleted: a leftover partial copy of a crashed run is not in S and goes
+//     to the sink like any other entry (a user's file may have such a name).
+//     A copy is a different inode from S/p, so the next run displaces it to
+//     the sink and tries the link again.
 //
 // Calling sequence:
 //   TreeSink sink(holding_fd, "2026-11-22", "holding");
@@ -62,8 +63,8 @@
 //   meta PATH                  set T/PATH's mode/owner/times/xattrs from S/PATH
 //   archive PATH -> SINKPATH   move T/PATH to the sink (Sink::display path; a
 //                              dry run does not predict a switch to `folder.1`)
-//   remove PATH                unlink a leftover `.rotator-partial.*` file, or
-//                              rmdir an empty pruned directory
+//   remove PATH                rmdir an empty pruned directory (its entries
+//                              were sent to the sink)
 //
 // Error handling: the first failing Fs call aborts the walk; the Error names
 // the paths as the user knows them (opt.src_display / opt.dst_display joined
@@ -118,6 +119,18 @@ struct MirrorOptions {
   // How messages name the roots; default: the root paths as given.
   std::string src_display;
   std::string dst_display;
+  // Called (real runs only) just before the engine creates an entry in T
+  // where T has none: before the mkdir of a directory, the link of a
+  // non-directory, and before the copy_data of an EMLINK fallback (then with
+  // the temporary `.rotator-partial.*` path as well as, earlier, the final
+  // path). `rel` is relative to T's root. An Error aborts the walk before the
+  // entry is created. May be empty. (The snapshot job records additions here
+  // so that an interrupted recycled build can be undone exactly.)
+  std::function<Status(const std::string& rel, fs::FileType type)> before_add;
+  // TargetRoot::absent (DryRun::yes only): `dst_root` does not exist yet; plan
+  // as if it were an empty directory (every entry is `mkdir`/`link`), without
+  // opening it. With DryRun::no this is an error.
+  enum class TargetRoot { existing, absent } target_root = TargetRoot::existing;
 };
 
 struct MirrorStats {
@@ -127,7 +140,6 @@ struct MirrorStats {
   long dirs_meta_set = 0;     // directories whose metadata was written
   long archived = 0;          // entries sent to the sink (one rename each)
   long copied_emlink = 0;     // files copied because link failed with EMLINK
-  long partials_removed = 0;  // leftover .rotator-partial.* files unlinked
   long pruned_removed = 0;    // empty pruned directories removed with rmdir
   long protected_kept = 0;    // T entries kept because the selector protects them
 };

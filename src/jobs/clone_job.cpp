@@ -104,7 +104,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // 1. Dry run: what does the source hold, what would be deleted?
   std::vector<std::string> argv = clone_rsync_argv(ctx.cfg, job);
   std::vector<std::string> check = argv;
-  check.insert(check.begin() + 4, {"-n", "--stats", "--out-format=%i %n"});
+  // After the user's rsync_args, so they cannot switch this output off.
+  check.insert(check.end() - 2, {"-n", "--stats", "--out-format=%i %n"});
   long source_files = -1, deletions = 0, changes = 0;
   auto dry = run_rsync(ctx, check, [&](std::string_view line) {
     if (line.substr(0, 10) == "*deleting ") {
@@ -121,7 +122,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       return;
     }
     if (line.size() > 12 && line[11] == ' ' && (line[0] == '>' || line[0] == 'c' || line[0] == '.' ||
-                                                  line[0] == 'h' || line[0] == 'c')) {
+                                                  line[0] == 'h' || line[0] == '<')) {
       ++changes;
       if (ctx.dry_run == DryRun::yes) {
         ctx.plan(fmt::format("update {}", line.substr(12)));
@@ -135,10 +136,17 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     return job_error(fmt::format("rsync failed (exit {}) listing '{}': {}", dry->exit_code,
                                  job.source, join_errors(dry->last_errors)));
   }
-  if (source_files >= 0 && source_files <= 1) {
+  if (source_files < 0) {
     return job_error(fmt::format(
-        "source '{}' yields no files (unmounted or empty?); refusing to empty the clone '{}'",
-        job.source, job.path));
+        "could not read the file count from rsync's --stats output for '{}'; refusing to "
+        "run without the empty-source check{}",
+        job.source, dry->last_errors.empty() ? "" : ": " + join_errors(dry->last_errors)));
+  }
+  if (source_files <= 1) {
+    return job_error(fmt::format(
+        "source '{}' yields no files (unmounted or empty?); refusing to empty the clone '{}'{}",
+        job.source, job.path,
+        dry->last_errors.empty() ? "" : " (rsync: " + join_errors(dry->last_errors) + ")"));
   }
   auto existing = count_entries(ctx.fs, fs::k_cwd, job.path);
   if (!existing) {
@@ -157,7 +165,12 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     return r;
   }
 
-  // 2. The real run.
+  // 2. The real run, with rsync's own deletion limit too: the source could
+  // vanish (an unmount) between the check and this run.
+  if (*existing > 0) {
+    long limit = static_cast<long>(job.max_delete * static_cast<double>(*existing));
+    argv.insert(argv.end() - 2, fmt::format("--max-delete={}", std::max(limit, deletions)));
+  }
   long itemized = 0;
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
     ++itemized;
@@ -183,6 +196,12 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       r.summary = "partial transfer from " + job.source + " (rsync exit 23): " + join_errors(run->last_errors);
       ctx.log.warning("[{}] partial transfer (rsync exit 23): {}", job.name, join_errors(run->last_errors));
       break;
+    case 25:
+      return job_error(fmt::format(
+          "rsync stopped at the deletion limit (max_delete {:.0f}%): the source changed "
+          "between the check and the transfer; the clone may be partly updated, nothing "
+          "beyond the limit was deleted: {}",
+          100.0 * job.max_delete, join_errors(run->last_errors)));
     default:
       return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
                                    join_errors(run->last_errors)));

@@ -1,10 +1,103 @@
-// type = snapshot: hard-linked generations of `from` (see snapshot_job.cpp).
+// type = snapshot: hard-linked generations of `from` inside `path`.
+//
+// naming = rotate: rsnapshot names LEVEL.N. `rotator LOWEST` builds a new
+// generation, then shifts LOWEST.i -> LOWEST.(i+1) (rotation::plan_lowest_commit)
+// and commits it as LOWEST.0. `rotator HIGHER` promotes the next-lower
+// level's oldest generation to HIGHER.0 (rotation::plan_higher); with nothing
+// to promote it changes nothing and fails (exit 1, rsnapshot 1.5).
+// naming = dated: a run of a run_on level creates `path/<name_format of now>`
+// (".K" suffix when taken), swaps the `latest` symlink, and expires what
+// retention::select_dated does not keep.
+//
+// On-disk protocol (all names inside `path`; none of them parses as a
+// generation name, so retention never sees them):
+//   .rotator-staging       the generation being built; not committed
+//   .rotator-staging.from  written (tmp + rename) before a recycled build
+//                          starts: "ORIGINAL-NAME\nBUILD-ID\n"
+//   .rotator-committed     (rotate) the committed new generation, waiting for
+//                          the shift; renamed to LOWEST.0 as the last step
+//   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
+//                          before the first op of a promotion, removed after
+//   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
+//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the
+//                          recycled build added where the generation had
+//                          nothing, written before the entry is created;
+//                          nothing is recorded below an added directory, nor
+//                          for an entry that replaces a displaced one (the
+//                          rollback finds that one's place occupied)
+//   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
+//   .trash/NAME[.K]        an expired generation (one rename)
+//   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
+//                          the commit rename, removed after the post-commit
+//                          steps (latest, expiry): recovery finishes them
+//   latest                 (dated) symlink to the newest generation
+//
+// Calling sequence of a run (run_snapshot):
+//   1. recovery (recover_snapshot), before anything else;
+//   2. build: recycle a generation that expires anyway in this run (write
+//      .rotator-staging.from, rename it to .rotator-staging, mirror the
+//      source into it with a TreeSink into its trash folder), else mkdir
+//      .rotator-staging and mirror into it; set its mtime to `now`;
+//   3. commit = one rename: dated .rotator-staging -> NAME; rotate
+//      .rotator-staging -> .rotator-committed, then the shift (expiry =
+//      rename into .trash) and .rotator-committed -> LOWEST.0; fsync_dir;
+//   4. dated: swap `latest`, expire (into .trash);
+//   5. delete everything in .trash (fs::remove_tree).
+//
+// Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
+// fresh build goes to trash; a recycled one is restored exactly: the entries
+// named by markers are moved to undo, each displaced entry is moved back,
+// after moving to undo whatever the build put in its place, and the tree
+// gets its original name again; directory attributes the build rewrote are
+// not restored); .rotator-committed is finished (shift, then
+// LOWEST.0); a .rotator-pending dated commit gets its `latest` and expiry;
+// a .rotator-intent promotion is re-planned with plan_higher and
+// finished; (dated) `latest` is pointed at the newest generation; then the
+// trash is deleted. Only after a complete recovery does a run do its own work.
+//
+// Error handling: every failure returns a JobResult with outcome error and a
+// message that names what failed; nothing is expired, shifted or promoted
+// unless the new generation was committed (or, for a higher level, the
+// promotion is valid). A failure before the commit leaves a .rotator-staging
+// that the next run (or `rotator prune`) rolls back; one after it leaves
+// work that the next recovery finishes.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "jobs/job.hpp"
+#include "util/result.hpp"
 
 namespace rotator::jobs {
 
+inline constexpr const char* k_snap_staging = ".rotator-staging";
+inline constexpr const char* k_snap_staging_from = ".rotator-staging.from";
+inline constexpr const char* k_snap_committed = ".rotator-committed";
+inline constexpr const char* k_snap_intent = ".rotator-intent";
+inline constexpr const char* k_snap_pending = ".rotator-pending";
+inline constexpr const char* k_snap_trash = ".trash";
+inline constexpr const char* k_snap_latest = "latest";
+inline constexpr const char* k_snap_latest_tmp = ".rotator-latest.tmp";
+
+// One run of `job` for ctx.level (see the file comment). Outcome error with
+// the reason on failure (including "nothing to promote: ..."), warning when
+// files had to be copied (EMLINK), ok otherwise.
 JobResult run_snapshot(RunContext& ctx, const config::Job& job);
+
+// Recovery alone. Returns one line per action taken ("rolled back ...",
+// "finished ...", "deleted trash ..."), empty when there was nothing to do;
+// an Error when recovery could not complete (then nothing else may run).
+// With ctx.dry_run == yes nothing is changed and the lines say what would be.
+Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config::Job& job);
+
+enum class Explain { no, yes };
+
+// `rotator prune`: recovery, then every generation's keep/expire decision
+// (printed through ctx.plan when `explain` is yes or in a dry run:
+// "keep   daily.0             daily #1"), then (not in a dry run) expiry into
+// .trash and deletion of the trash. Creates nothing. For rotate naming the
+// generations LEVEL.i with i >= the level's count expire.
+JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explain);
 
 }  // namespace rotator::jobs

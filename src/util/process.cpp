@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace rotator {
@@ -58,6 +59,10 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     }
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
+    // Untranslated, locale-independent output (rsync's --stats numbers use
+    // the locale's thousands separator otherwise). The child is a fresh
+    // single-threaded copy, so setenv is safe here.
+    ::setenv("LC_ALL", "C", 1);
     ::execvp(cargv[0], cargv.data());
     int e = errno;
     (void)!::write(exec_pipe[1], &e, sizeof e);

@@ -20,7 +20,8 @@ struct ProcessResult {
   bool signaled = false;
 };
 
-// Runs `argv` (argv[0] looked up in PATH) with stdin from /dev/null.
+// Runs `argv` (argv[0] looked up in PATH) with stdin from /dev/null and
+// LC_ALL=C (output rotator parses must not depend on the locale).
 // Error only when the program cannot be started at all (ENOENT etc.: message
 // "failed to run 'rsync': No such file or directory").
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,

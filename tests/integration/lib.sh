@@ -17,8 +17,15 @@ trap cleanup EXIT
 test_case() {
   name=$1; shift
   n=$((n + 1))
-  if ( set -e; "$@" ) >"$TMP/.out.$n" 2>&1; then
+  # Neither "if ( ... )" nor "( ... ) || ...": set -e is ignored inside an
+  # if condition or an && / || list (subshells included), so only the last
+  # command would count. Run the subshell as a plain command, then read $?.
+  ( set -e; "$@" ) >"$TMP/.out.$n" 2>&1
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
     echo "ok $n - $name"
+  elif [ "$rc" -eq 77 ]; then
+    echo "skip $n - $name # $(tail -1 "$TMP/.out.$n")"
   else
     nfail=$((nfail + 1))
     echo "not ok $n - $name"
@@ -27,7 +34,9 @@ test_case() {
 }
 skip_case() { n=$((n + 1)); echo "skip $n - $1 # $2"; }
 
-fail() { echo "FAIL: $*" >&2; return 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# skip_inside REASON: end the current test case as skipped (exit 77).
+skip_inside() { echo "$*"; exit 77; }
 # expect_same_inode A B
 expect_same_inode() { [ "$1" -ef "$2" ] || fail "'$1' and '$2' are not the same inode"; }
 expect_exit() { # expect_exit CODE COMMAND...

@@ -54,7 +54,7 @@ t_dry_run_changes_nothing() {
 t_inplace_refused() {
   sed 's/^path = clone$/path = clone\nrsync_args = --inplace/' "$TMP/rotator.conf" >"$TMP/inplace.conf"
   expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" daily 2>"$TMP/err"
-  expect_grep "rotator.conf:10: rsync_args: '--inplace' updates files in place" "$TMP/err"
+  expect_grep "inplace.conf:10: rsync_args: '--inplace' updates files in place" "$TMP/err"
   expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" check
 }
 
@@ -84,8 +84,31 @@ t_max_delete_refused() {
   R daily
 }
 
+t_source_vanishing_after_the_check() {
+  # The source is complete for rsync's dry run, then "unmounted" (empty)
+  # for the real transfer: rsync's own --max-delete stops it.
+  mkdir -p "$TMP/vanish-empty"
+  cat >"$TMP/rsync-vanish" <<SH
+#!/bin/sh
+case " \$* " in *" -n "*) exec rsync "\$@";; esac
+for a; do last2=\$last1; last1=\$a; done
+n=0; for a; do n=\$((n+1)); done
+i=0; set -- "\$@"; out=""
+for a; do i=\$((i+1)); if [ \$i -eq \$((n-1)) ]; then a="$TMP/vanish-empty/"; fi; out="\$out '\$a'"; done
+eval exec rsync \$out
+SH
+  chmod +x "$TMP/rsync-vanish"
+  sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-vanish|" "$TMP/rotator.conf" >"$TMP/vanish.conf"
+  before=$(find "$TMP/root/clone" | wc -l)
+  expect_exit 1 "$ROTATOR" -c "$TMP/vanish.conf" daily 2>"$TMP/err"
+  expect_grep 'rsync stopped at the deletion limit' "$TMP/err"
+  after=$(find "$TMP/root/clone" | wc -l)
+  [ "$after" -ge $((before / 2)) ] || fail "clone went from $before to $after entries"
+  R daily
+}
+
 t_concurrent_run_refused() {
-  have flock || return 0
+  have flock || skip_inside "flock(1) is not installed"
   # Hold the lock as another rotator would (a real flock on the same file).
   flock "$TMP/root/.rotator/lock" sleep 3 &
   holder=$!
@@ -199,6 +222,7 @@ test_case "-n runs rsync -n and changes nothing" t_dry_run_changes_nothing
 test_case "--inplace in rsync_args is a config error" t_inplace_refused
 test_case "an empty source is refused and the clone untouched" t_empty_source_refused
 test_case "deleting more than max_delete is refused with the numbers" t_max_delete_refused
+test_case "a source that empties between check and transfer is stopped" t_source_vanishing_after_the_check
 test_case "a concurrent run is refused; --wait waits" t_concurrent_run_refused
 test_case "status before, after and when overdue (--now)" t_status_before_after_overdue
 test_case "rsync exit 24 and 23 warn (exit 2), others fail (exit 1)" t_rsync_exit_codes

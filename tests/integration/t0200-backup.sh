@@ -143,14 +143,15 @@ t_failed_run_prunes_nothing() {
 }
 
 t_other_filesystem_is_a_config_error() {
-  shm=/dev/shm
-  if [ ! -d "$shm" ] || [ "$(stat -f -c %i "$shm")" = "$(stat -f -c %i "$TMP")" ] || ! mkdir -p "$shm/rotator-it.$$" 2>/dev/null; then
-    echo "no second filesystem available; skipped inside"; return 0
-  fi
-  sed "s|^holding = holding$|holding = $shm/rotator-it.$$/holding|" "$TMP/rotator.conf" >"$TMP/xdev.conf"
+  # A second filesystem: a temporary directory on /dev/shm (tmpfs), if any.
+  [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" != "$(stat -f -c %T "$TMP")" ] ||
+    [ -d /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$TMP")" ] ||
+    skip_inside "no second filesystem (/dev/shm) available"
+  other=$(mktemp -d /dev/shm/rotator-it.XXXXXX) || skip_inside "cannot write to /dev/shm"
+  sed "s|^holding = holding$|holding = $other/holding|" "$TMP/rotator.conf" >"$TMP/xdev.conf"
   set +e; "$ROTATOR" -c "$TMP/xdev.conf" check 2>"$TMP/err"; rc1=$?
   "$ROTATOR" -c "$TMP/xdev.conf" weekly 2>"$TMP/err2"; rc2=$?; set -e
-  rm -rf "$shm/rotator-it.$$"
+  rm -rf "$other"
   [ $rc1 -eq 1 ] && [ $rc2 -eq 1 ]
   expect_grep "on different filesystems" "$TMP/err"
   expect_grep "on different filesystems" "$TMP/err2"

@@ -85,11 +85,11 @@ TEST_CASE("every problem is reported, one per line") {
   std::string text = "[rotator]\nroot = /x\n[c]\ntype = clone\nrun_on = daily\npath = c\nsorce = a\n";
   CHECK(error_of(text) ==
         "rotator.conf:7: unknown key 'sorce' in [c]; did you mean 'source'?\n"
-        "rotator.conf:4: missing required key 'source' in [c]");
+        "rotator.conf:3: missing required key 'source' in [c]");
 }
 
 TEST_CASE("missing root, duplicate key, bad values") {
-  CHECK(error_of("[rotator]\nlockfile = /l\n") == "rotator.conf:2: missing required key 'root' in [rotator]");
+  CHECK(error_of("[rotator]\nlockfile = /l\n") == "rotator.conf:1: missing required key 'root' in [rotator]");
   CHECK(error_of("[rotator]\nroot = /a\nroot = /b\n") ==
         "rotator.conf:3: duplicate key 'root' in [rotator] (first set on line 2)");
   CHECK(error_of("[rotator]\nroot = relative\n") ==
@@ -109,7 +109,7 @@ TEST_CASE("a relative path escaping root is an error") {
 
 TEST_CASE("a job that no level runs is an error") {
   std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nsource = /s/\npath = c\n";
-  CHECK(error_of(text) == "rotator.conf:4: job [c] is run by no level: set run_on (e.g. run_on = daily)");
+  CHECK(error_of(text) == "rotator.conf:3: job [c] is run by no level: set run_on (e.g. run_on = daily)");
 }
 
 TEST_CASE("rsync_args that update in place are refused") {
@@ -121,6 +121,48 @@ TEST_CASE("rsync_args that update in place are refused") {
               "' updates files in place and would rewrite the inodes backups and snapshots share "
               "with the clone; remove it");
   }
+}
+
+TEST_CASE("rsync_args that would blind the clone's safety checks are refused") {
+  for (const char* arg : {"-q", "-aqz", "--quiet", "-n", "--dry-run", "--info=stats0",
+                          "--out-format=%n", "--list-only", "--max-delete=5", "--existing"}) {
+    CAPTURE(arg);
+    std::string text = std::string("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = ") + arg + "\n";
+    CHECK(error_of(text) ==
+          std::string("rotator.conf:8: rsync_args: '") + arg +
+              "' would hide what rotator checks before it lets rsync delete (or make every run "
+              "a no-op); remove it (use max_delete, -n on the command line, -v for more output)");
+  }
+  auto fine = parse_config("r.conf", "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = -e 'ssh -q -n' -HAX --exclude=/tmp\n");
+  CHECK(fine);
+}
+
+TEST_CASE("trees rotator writes may not overlap") {
+  const std::string head = "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n";
+  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\nholding = clone/hold\n") ==
+        "rotator.conf:13: [b] holding '/r/clone/hold' is inside [clone] path '/r/clone'; the trees "
+        "rotator reads and writes may not contain one another\n"
+        "rotator.conf:13: [b] holding '/r/clone/hold' is inside [b] from '/r/clone'; the trees "
+        "rotator reads and writes may not contain one another");
+  CHECK(error_of(head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\n"
+                 "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\n") ==
+        "rotator.conf:13: [b] holding and [a] holding are the same directory '/r/holding'");
+  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = clone/sub\n") ==
+        "rotator.conf:12: [b] path '/r/clone/sub' is inside [clone] path '/r/clone'; the trees "
+        "rotator reads and writes may not contain one another\n"
+        "rotator.conf:12: [b] path '/r/clone/sub' is inside [b] from '/r/clone'; the trees "
+        "rotator reads and writes may not contain one another");
+  CHECK(error_of("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = .\n") ==
+        "rotator.conf:7: rotator's state directory '/r/.rotator' is inside [c] path '/r'; the trees "
+        "rotator reads and writes may not contain one another");
+  // Two backups of one clone with their own holdings are fine.
+  CHECK(parse_config("r.conf", head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\nholding = ha\n"
+                     "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\nholding = hb\n"));
+}
+
+TEST_CASE("a missing key is reported at its section's header line") {
+  CHECK(error_of("[rotator]\nroot = /r\n\n[c]\n; comment\ntype = clone\nrun_on = daily\npath = c\n") ==
+        "rotator.conf:4: missing required key 'source' in [c]");
 }
 
 TEST_CASE("keys that belong to another job type are refused") {
@@ -191,6 +233,62 @@ TEST_CASE("every key of the table is documented in rotator.conf(5) and the sampl
     CHECK(man.find(".It Cm " + key) != std::string::npos);
     CHECK(sample.find(key + " ") != std::string::npos);
   }
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("config snapshot");
+
+namespace {
+
+std::string snapshot_conf(const std::string& keys) {
+  return "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n"
+         "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\n" + keys;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_on") {
+  auto r = parse_config("rotator.conf", snapshot_conf("naming = rotate\nkeep = daily:7 weekly:4 monthly:12\n"));
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  const Job& rot = r->jobs[1];
+  CHECK(rot.type == JobType::snapshot);
+  CHECK(rot.naming == Naming::rotate);
+  CHECK(rot.from == "/r/clone");
+  CHECK(rot.from_job == "clone");
+  CHECK(rot.levels() == std::vector<std::string>{"daily", "weekly", "monthly"});
+
+  r = parse_config("rotator.conf", snapshot_conf("naming = dated\nkeep = daily:7 weekly:4 monthly:*\n"
+                                                  "name_format = %Y%m%d-%H%M\nrun_on = daily\n"));
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  const Job& dated = r->jobs[1];
+  CHECK(dated.naming == Naming::dated);
+  CHECK(dated.name_format == "%Y%m%d-%H%M");
+  CHECK(dated.levels() == std::vector<std::string>{"daily"});
+}
+
+TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:0\n")) ==
+        "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7 prune:2\n")) ==
+        "rotator.conf:13: keep: level name 'prune' is a command word (reserved: check, status, "
+        "prune, versions, restore, du, diff, help, version)");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = fortnightly:2\nrun_on = daily\n")) ==
+        "rotator.conf:13: keep: unknown period 'fortnightly' (expected last, hourly, daily, weekly, "
+        "monthly or yearly)");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep =\nrun_on = daily\n")) ==
+        "rotator.conf:13: keep: keeps nothing");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
+        "rotator.conf:14: name_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nname_format = %Y\n")) ==
+        "rotator.conf:14: name_format does not apply to naming = rotate in [snaps]");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==
+        "rotator.conf:14: run_on does not apply to naming = rotate in [snaps]: the levels are those "
+        "of 'keep'");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\n")) ==
+        "rotator.conf:8: job [snaps] is run by no level: set run_on (e.g. run_on = daily)");
+  CHECK(error_of(snapshot_conf("keep = daily:7\nnaming = hourly\n")) ==
+        "rotator.conf:13: bad value 'hourly' for 'naming' in [snaps] (expected rotate or dated)");
 }
 
 TEST_SUITE_END();

@@ -601,7 +601,7 @@ TEST_CASE("EMLINK on link copies that one file through a temporary name") {
   CHECK(std::find(run.plan.begin(), run.plan.end(), "copy b.txt") != run.plan.end());
 }
 
-TEST_CASE("a leftover partial copy in T is removed") {
+TEST_CASE("a leftover partial copy in T is archived like any entry, never deleted") {
   TestContext ctx;
   Paths p(ctx);
   make_dir(p.holding);
@@ -610,9 +610,9 @@ TEST_CASE("a leftover partial copy in T is removed") {
   fs::PosixFs real;
   auto run = run_mirror(real, p, display_options());
   REQUIRE(run.result);
-  CHECK(run.result->partials_removed == 1);
+  CHECK(run.result->archived == 1);
   CHECK(dir_names(p.backup) == std::vector<std::string>{"a.txt"});
-  CHECK(dir_names(p.holding).empty());
+  CHECK(read_file(p.holding + "/D/.rotator-partial.12345") == "half a copy");
 }
 
 TEST_CASE("errors name the path as the user knows it") {
@@ -766,7 +766,7 @@ TEST_CASE("dry run makes no mutating call and plans exactly what the real run do
   CHECK(dir_names(p.holding).empty());
   CHECK(std::find(planned.plan.begin(), planned.plan.end(),
                   "archive gone -> holding/D/gone") != planned.plan.end());
-  CHECK(std::find(planned.plan.begin(), planned.plan.end(), "remove .rotator-partial.99") !=
+  CHECK(std::find(planned.plan.begin(), planned.plan.end(), "archive .rotator-partial.99 -> holding/D/.rotator-partial.99") !=
         planned.plan.end());
 
   fs::FaultFs rec(real);

@@ -1,0 +1,92 @@
+// The two MirrorOptions the snapshot job needs: before_add and
+// TargetRoot::absent.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "engine/mirror.hpp"
+#include "fs/fault_fs.hpp"
+#include "fs/posix_fs.hpp"
+#include "testutil.hpp"
+
+using namespace rotator;
+using namespace rotator::test;
+
+TEST_SUITE_BEGIN("engine::mirror hooks");
+
+TEST_CASE("before_add is called before every entry the engine creates, and can stop it") {
+  TestContext t;
+  write_file(t.path("s/same.txt"), "same");
+  write_file(t.path("s/new.txt"), "new");
+  write_file(t.path("s/d/e/f.txt"), "f");
+  write_file(t.path("s/changed.txt"), "v2");
+  make_dir(t.path("t"));
+  make_link(t.path("s/same.txt"), t.path("t/same.txt"));
+  write_file(t.path("t/changed.txt"), "v1");
+  make_dir(t.path("sink"));
+  fs::PosixFs posix;
+  auto sink_dir = fs::open_dir(posix, fs::k_cwd, t.path("sink"));
+  REQUIRE(sink_dir);
+
+  SUBCASE("called once per created entry, with T's view of the path") {
+    engine::TreeSink sink(sink_dir->fd(), "x", "sink");
+    std::vector<std::string> added;
+    engine::MirrorOptions opt;
+    opt.sink = &sink;
+    opt.before_add = [&](const std::string& rel, fs::FileType type) -> Status {
+      // Not created yet when the hook runs.
+      CHECK_FALSE(exists(t.path("t/" + rel)));
+      added.push_back(rel + (type == fs::FileType::directory ? "/" : ""));
+      return ok();
+    };
+    auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
+    REQUIRE(r);
+    CHECK(added == std::vector<std::string>{"changed.txt", "d/", "d/e/", "d/e/f.txt", "new.txt"});
+    CHECK(inode_of(t.path("t/d/e/f.txt")) == inode_of(t.path("s/d/e/f.txt")));
+  }
+  SUBCASE("an error from the hook aborts before the entry exists") {
+    engine::TreeSink sink(sink_dir->fd(), "x", "sink");
+    engine::MirrorOptions opt;
+    opt.sink = &sink;
+    opt.before_add = [&](const std::string& rel, fs::FileType) -> Status {
+      if (rel == "d/e/f.txt") {
+        return sys_error(ENOSPC, "record", rel);
+      }
+      return ok();
+    };
+    auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "failed to record 'd/e/f.txt': No space left on device");
+    CHECK(exists(t.path("t/d/e")));
+    CHECK_FALSE(exists(t.path("t/d/e/f.txt")));
+  }
+}
+
+TEST_CASE("TargetRoot::absent plans into a missing target in a dry run only") {
+  TestContext t;
+  write_file(t.path("s/a.txt"), "a");
+  write_file(t.path("s/d/b.txt"), "b");
+  fs::PosixFs posix;
+  fs::FaultFs rec(posix);
+  rec.record();
+  std::vector<std::string> plan;
+  engine::MirrorOptions opt;
+  opt.target_root = engine::MirrorOptions::TargetRoot::absent;
+  opt.dry_run = engine::DryRun::yes;
+  opt.plan = [&](std::string_view l) { plan.emplace_back(l); };
+  auto r = engine::mirror(rec, t.path("s"), t.path("missing"), opt);
+  REQUIRE(r);
+  CHECK(plan == std::vector<std::string>{"link a.txt", "mkdir d", "link d/b.txt", "meta d", "meta ."});
+  CHECK(r->linked == 2);
+  CHECK(rec.journal().empty());
+  CHECK_FALSE(exists(t.path("missing")));
+
+  opt.dry_run = engine::DryRun::no;
+  auto refused = engine::mirror(posix, t.path("s"), t.path("missing"), opt);
+  REQUIRE_FALSE(refused);
+  CHECK_FALSE(exists(t.path("missing")));
+}
+
+TEST_SUITE_END();

@@ -1,0 +1,326 @@
+// Crash enumeration for snapshot runs (style.md practice 11).
+//
+// For every k: build a fixture (several generations made by uninterrupted
+// runs, then a changed clone), run one level with FaultFs::crash_after(k)
+// (calls 1..k reach the disk, every later call is refused: the process
+// "died" between two system calls), then with a fresh PosixFs run recovery
+// and the same level again. Stop at the first k the run completes within.
+//
+// Fixtures are rebuilt for every k, so inode numbers differ between them:
+// states are compared through labels. Every inode of the fixture just before
+// the interrupted run is labelled by where it was then ("daily.1:dir/b.txt",
+// "clone:a.txt"; the first such place in name order); inodes made later
+// (new directories) are labelled "new". Two fixtures built the same way give
+// the same labels, so "the final state equals an uninterrupted run's" is a
+// comparison of labelled states.
+//
+// Asserted for every k:
+//   (1) after recovery alone, the generations are either exactly those before
+//       the run (rolled back: same names, same inodes, also for a recycled
+//       generation) or those of a committed run (each one complete: its
+//       labelled tree equals the one it had before, or the clone's for the
+//       new one); nothing lost that the uninterrupted run keeps; no staging,
+//       committed, intent or marker entry is left;
+//   (2) after rerunning the level, the state equals an uninterrupted run's:
+//       one run if the interrupted run had rolled back, two if it had
+//       committed; the trash is empty.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "fs/fault_fs.hpp"
+#include "snapshot_fixture.hpp"
+
+using namespace rotator;
+using namespace rotator::test;
+using config::Naming;
+using state::Outcome;
+
+TEST_SUITE_BEGIN("jobs::snapshot crash");
+
+namespace {
+
+using Labelled = std::map<std::string, std::map<std::string, std::string>>;
+using Labels = std::map<ino_t, std::string>;
+
+Labels labels_of(const SnapFixture& fx) {
+  Labels out;
+  for (const auto& [name, files] : fx.state()) {
+    for (const auto& [rel, ino] : files) {
+      out.emplace(ino, name + ":" + rel);  // emplace keeps the first
+    }
+  }
+  for (const auto& [rel, ino] : fx.clone_files()) {
+    out.emplace(ino, "clone:" + rel);
+  }
+  return out;
+}
+
+Labelled labelled(const SnapState& st, const Labels& labels) {
+  Labelled out;
+  for (const auto& [name, files] : st) {
+    for (const auto& [rel, ino] : files) {
+      auto it = labels.find(ino);
+      out[name][rel] = it == labels.end() ? "new" : it->second;
+    }
+  }
+  return out;
+}
+
+struct Scenario {
+  const char* title;
+  Naming naming;
+  const char* keep_history;  // keep while the history is built
+  const char* keep_run;      // keep for the interrupted run
+  std::vector<std::string> run_on;
+  // Builds the history with uninterrupted runs.
+  std::function<void(SnapFixture&)> history;
+  std::string level;  // the level interrupted
+};
+
+void daily(SnapFixture& fx, int day) {
+  fx.change_clone(day);
+  auto r = fx.run("daily", at(2026, 11, static_cast<unsigned>(day)));
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+}
+
+void weekly(SnapFixture& fx, int day) {
+  auto r = fx.run("weekly", at(2026, 11, static_cast<unsigned>(day), 1));
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+}
+
+const Instant k_run_time = at(2026, 11, 20);
+
+std::unique_ptr<SnapFixture> make_fixture(const Scenario& sc) {
+  auto fx = std::make_unique<SnapFixture>(sc.naming, sc.keep_history, sc.run_on);
+  sc.history(*fx);
+  fx->job().keep = sc.keep_run;
+  fx->change_clone(99);
+  return fx;
+}
+
+// The labelled state after `runs` uninterrupted runs of the level.
+Labelled uninterrupted(const Scenario& sc, int runs) {
+  auto fx = make_fixture(sc);
+  Labels labels = labels_of(*fx);
+  for (int i = 0; i < runs; ++i) {
+    auto r = fx->run(sc.level, k_run_time);
+    REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  }
+  return labelled(fx->state(), labels);
+}
+
+bool no_protocol_leftovers(const SnapFixture& fx) {
+  for (const char* n : {".rotator-staging", ".rotator-staging.from", ".rotator-committed",
+                        ".rotator-intent", ".rotator-latest.tmp", ".rotator-staging.from.tmp",
+                        ".rotator-intent.tmp"}) {
+    if (exists(fx.snap(n))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Runs the enumeration; returns the number of k values covered.
+long enumerate(const Scenario& sc) {
+  const Labelled once = uninterrupted(sc, 1);
+  // For a higher level a second promotion may have nothing to promote: then
+  // "two runs" is one run plus a refused one.
+  Labelled twice;
+  {
+    auto fx = make_fixture(sc);
+    Labels labels = labels_of(*fx);
+    REQUIRE(fx->run(sc.level, k_run_time).outcome == Outcome::ok);
+    (void)fx->run(sc.level, k_run_time);
+    twice = labelled(fx->state(), labels);
+  }
+  long k = 1;
+  long n_rolled_back = 0;
+  long n_committed = 0;
+  for (;; ++k) {
+    CAPTURE(sc.title);
+    CAPTURE(k);
+    auto fx = make_fixture(sc);
+    Labels labels = labels_of(*fx);
+    const Labelled before = labelled(fx->state(), labels);
+    fs::FaultFs crashing(fx->posix());
+    crashing.crash_after(k);
+    auto r = fx->run(crashing, sc.level, k_run_time);
+    if (!crashing.triggered()) {
+      REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+      CHECK(labelled(fx->state(), labels) == once);
+      break;
+    }
+    // (1) Recovery with a fresh Fs.
+    fs::PosixFs fresh;
+    auto rec = fx->recover(fresh);
+    REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
+    CHECK(no_protocol_leftovers(*fx));
+    CHECK(fx->trash_entries() == 0);
+    if (sc.naming == Naming::dated) {
+      CHECK(exists(fx->snap(fx->latest_target())));
+    }
+    Labelled now = labelled(fx->state(), labels);
+    bool rolled_back = now == before;
+    ++(rolled_back ? n_rolled_back : n_committed);
+    if (!rolled_back) {
+      // Committed: every generation is complete, as it was before or as in
+      // the uninterrupted run; nothing the uninterrupted run keeps is lost.
+      for (const auto& [name, tree] : now) {
+        bool as_before = false;  // complete, as some generation was (maybe shifted)
+        for (const auto& [n2, t2] : before) {
+          as_before = as_before || t2 == tree;
+        }
+        bool as_once = once.count(name) && once.at(name) == tree;
+        CHECK_MESSAGE((as_before || as_once), name);
+      }
+      for (const auto& [name, tree] : once) {
+        bool found = false;
+        for (const auto& [n2, t2] : now) {
+          found = found || t2 == tree;
+        }
+        CHECK_MESSAGE(found, "lost " << name);
+      }
+    }
+    // (2) The same level again.
+    auto again = fx->run(fresh, sc.level, k_run_time);
+    if (rolled_back) {
+      CHECK_MESSAGE(again.outcome == Outcome::ok, again.error);
+      CHECK(labelled(fx->state(), labels) == once);
+    } else {
+      CHECK(labelled(fx->state(), labels) == twice);
+    }
+    CHECK(no_protocol_leftovers(*fx));
+    CHECK(fx->trash_entries() == 0);
+  }
+  // Both sides of the commit point were interrupted.
+  CHECK(n_rolled_back > 0);
+  CHECK(n_committed > 0);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("crash at every k: (a) a fresh build and the shift") {
+  Scenario sc{"fresh+shift", Naming::rotate, "daily:5", "daily:5", {},
+              [](SnapFixture& fx) {
+                for (int d = 1; d <= 3; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc);
+  CHECK(k > 20);
+}
+
+TEST_CASE("crash at every k: (b) a recycled build, the shift and an expiry") {
+  // Three generations, keep shrunk to 2: daily.1 is recycled, daily.2
+  // expires, daily.0 shifts.
+  Scenario sc{"recycle+shift+expire", Naming::rotate, "daily:3", "daily:2", {},
+              [](SnapFixture& fx) {
+                for (int d = 1; d <= 3; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc);
+  CHECK(k > 20);
+}
+
+TEST_CASE("crash at every k: (c) a higher-level promotion with an expiry") {
+  Scenario sc{"promotion", Naming::rotate, "daily:3 weekly:2", "daily:3 weekly:2", {},
+              [](SnapFixture& fx) {
+                int d = 1;
+                for (int week = 0; week < 2; ++week) {
+                  while (!exists(fx.snap("daily.2"))) {
+                    daily(fx, d++);
+                  }
+                  weekly(fx, d);
+                }
+                while (!exists(fx.snap("daily.2"))) {
+                  daily(fx, d++);
+                }
+              },
+              "weekly"};
+  long k = enumerate(sc);
+  CHECK(k > 3);
+}
+
+TEST_CASE("crash at every k: (d) a dated run with recycling and expiry") {
+  Scenario sc{"dated", Naming::dated, "last:5", "last:3", {"daily"},
+              [](SnapFixture& fx) {
+                make_dir(fx.snap("foreign"));
+                for (int d = 1; d <= 4; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc);
+  CHECK(k > 20);
+}
+
+TEST_CASE("rollback of an uncommitted recycled build restores the generation exactly") {
+  // Crash in the middle of the mirror into the recycled daily.1.
+  for (long k = 12; k <= 18; ++k) {
+    CAPTURE(k);
+    SnapFixture fx(Naming::rotate, "daily:2");
+    daily(fx, 1);
+    daily(fx, 2);
+    fx.change_clone(3);
+    SnapState before = fx.state();
+    fs::FaultFs crashing(fx.posix());
+    crashing.crash_after(k);
+    auto r = fx.run(crashing, "daily", k_run_time);
+    CHECK(r.outcome == Outcome::error);
+    REQUIRE(exists(fx.snap(".rotator-staging")));  // the build was interrupted
+    CHECK_FALSE(exists(fx.snap("daily.1")));
+    fs::PosixFs fresh;
+    auto rec = fx.recover(fresh);
+    REQUIRE(rec);
+    REQUIRE(rec->size() >= 1);
+    CHECK((*rec)[0].rfind("rolled back an interrupted recycled build: snaps/daily.1 restored", 0) == 0);
+    CHECK(fx.state() == before);  // same names, same inodes, directories included
+  }
+}
+
+TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
+  // (a) a recycled build (new files, a changed file, a directory replaced by
+  // a file) is interrupted in the middle of its mirror; (b) its recovery is
+  // interrupted at every j; (c) a recovery with a fresh Fs must still restore
+  // the original generation exactly.
+  for (long k : {16L, 20L, 24L}) {
+    long j = 1;
+    for (;; ++j) {
+      CAPTURE(k);
+      CAPTURE(j);
+      SnapFixture fx(Naming::rotate, "daily:2");
+      daily(fx, 1);
+      daily(fx, 2);
+      fx.change_clone(3);
+      SnapState before = fx.state();
+      fs::FaultFs crashing(fx.posix());
+      crashing.crash_after(k);
+      REQUIRE(fx.run(crashing, "daily", k_run_time).outcome == Outcome::error);
+      REQUIRE(exists(fx.snap(".rotator-staging")));
+      fs::FaultFs crashing_recovery(fx.posix());
+      crashing_recovery.crash_after(j);
+      auto first = fx.recover(crashing_recovery);
+      fs::PosixFs fresh;
+      auto rec = fx.recover(fresh);
+      REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
+      CHECK(fx.state() == before);
+      CHECK(no_protocol_leftovers(fx));
+      CHECK(fx.trash_entries() == 0);
+      if (!crashing_recovery.triggered()) {
+        REQUIRE(first.has_value());
+        break;
+      }
+    }
+    CHECK(j > 5);
+  }
+}
+
+TEST_SUITE_END();
