@@ -110,6 +110,19 @@ int run_level(RunContext& ctx, const std::string& level) {
       finish(job_error(fmt::format("skipped: its source job [{}] failed in this run", job.from_job)));
       continue;
     }
+    if (!job.from_job.empty()) {
+      // A clone whose last run failed or was killed may be half updated:
+      // never back it up or snapshot it (it could expire good history).
+      auto src = state::load(ctx.fs, ctx.cfg.state_dir, job.from_job);
+      if (src && (src->last_result == state::Outcome::error ||
+                  src->last_result == state::Outcome::running)) {
+        finish(job_error(fmt::format(
+            "skipped: the last run of its source job [{}] {}; run it successfully first",
+            job.from_job,
+            src->last_result == state::Outcome::error ? "failed" : "did not finish (killed?)")));
+        continue;
+      }
+    }
     if (!dry) {
       st.last_start = ctx.now;
       st.last_result = state::Outcome::running;

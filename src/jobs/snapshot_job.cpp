@@ -106,9 +106,42 @@ class SnapDir {
     return rename(tmp, name, fs::RenameMode::replace);
   }
 
+  // Creates .trash if needed and makes sure rotator owns it: a `.trash` that
+  // rotator did not make (no marker file inside) may hold a user's data and
+  // is never used or emptied; an empty one (also what a crash between the
+  // mkdir and the marker leaves) is adopted.
+  Status ensure_trash() {
+    TRY(mkdir(k_snap_trash, true));
+    return check_trash_owned(Adopt::yes);
+  }
+
+  enum class Adopt { no, yes };
+  Status check_trash_owned(Adopt adopt) {
+    std::string marker = std::string(k_snap_trash) + "/" + k_trash_marker;
+    if (exists(marker)) {
+      return ok();
+    }
+    TRY_ASSIGN(auto in_trash, names(k_snap_trash));
+    if (!in_trash.empty()) {
+      return plain_error(fmt::format(
+          "'{}' was not made by rotator (no {} inside) and is not empty; rotator never "
+          "touches it: move it away",
+          d(k_snap_trash), k_trash_marker));
+    }
+    if (adopt == Adopt::no) {
+      return ok();
+    }
+    auto w = fs().write_file(fs::k_cwd, p(marker),
+                             "rotator's trash: expired generations, deleted after each commit\n");
+    if (!w) {
+      return sys_error(w.error().sys_errno, "write", d(marker));
+    }
+    return ok();
+  }
+
   // Moves generation (or any entry) `name` into .trash under a free name.
   Result<std::string> move_to_trash(const std::string& name) {
-    TRY(mkdir(k_snap_trash, true));
+    TRY(ensure_trash());
     TRY_ASSIGN(auto in_trash, names(k_snap_trash));
     std::string base = name;
     if (!base.empty() && base[0] == '.') {
@@ -119,12 +152,16 @@ class SnapDir {
     return to;
   }
 
-  // Deletes everything inside .trash. Returns the number of entries removed.
+  // Deletes everything rotator put inside .trash (refuses a .trash it does
+  // not own). Returns the number of entries removed.
   Result<long> delete_trash(fs::RemoveStats* stats) {
     if (!exists(k_snap_trash)) {
       return 0L;
     }
+    TRY(check_trash_owned(Adopt::no));
     TRY_ASSIGN(auto in_trash, names(k_snap_trash));
+    in_trash.erase(std::remove(in_trash.begin(), in_trash.end(), std::string(k_trash_marker)),
+                   in_trash.end());
     if (in_trash.empty()) {
       return 0L;
     }
@@ -574,20 +611,9 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
       }
     }
   }
-  if (dry) {
-    if (dir.exists(k_snap_trash)) {
-      TRY_ASSIGN(auto t, dir.names(k_snap_trash));
-      if (!t.empty()) {
-        log.push_back(fmt::format("delete-trash ({})", plural(static_cast<long>(t.size()), "entry")));
-      }
-    }
-    return log;
-  }
-  fs::RemoveStats rs;
-  TRY_ASSIGN(long n, dir.delete_trash(&rs));
-  if (n > 0) {
-    log.push_back(fmt::format("deleted leftover trash ({}, {} files)", plural(n, "entry"), rs.files));
-  }
+  // Leftover trash is NOT deleted here: recovery runs before the build, and
+  // expiry must never hold up the next backup. The run deletes it after its
+  // commit; prune deletes it after its expiry.
   return log;
 }
 
@@ -743,6 +769,16 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       return fail(p.error().message());
     }
     dpolicy = *p;
+    // A clock behind the newest generation (a reset RTC, a wrong --now)
+    // would make each new generation the "oldest" and expire it at once,
+    // and `latest` would stay on old data: refuse, change nothing.
+    for (const auto& g : rotation::dated_generations(names, job.name_format, ctx.zone)) {
+      if (g.time > ctx.now) {
+        return fail(fmt::format("generation '{}' is dated after now ({}); the clock looks wrong, "
+                                "nothing was changed",
+                                g.name, ctx.zone.format("%Y-%m-%d %H:%M:%S", ctx.now)));
+      }
+    }
     final_name = rotation::next_free_name(rotation::format_dated_name(ctx.now, job.name_format, ctx.zone),
                                           names);
     auto with_new = names;
@@ -776,7 +812,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   // 4. The build.
   std::string build_id;
   if (build == Build::recycled && !dry) {
-    Status prepared = dir.mkdir(k_snap_trash, true);
+    Status prepared = dir.ensure_trash();
     if (prepared) {
       auto in_trash = dir.names(k_snap_trash);
       if (!in_trash) {
@@ -1010,10 +1046,15 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
         }
       }
       std::sort(gens.begin(), gens.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+      // By rank, as the rotation's hole policy does: the k-th existing
+      // generation is the k-th one kept (an rsnapshot tree with holes,
+      // daily.0 daily.4 daily.5, keeps all three under daily:3).
+      int rank = 0;
       for (const auto& g : gens) {
-        bool keep = g.index < level.count;
+        bool keep = rank < level.count;
+        ++rank;
         lines.push_back({rotation::format_level_name(g.level, g.index), keep,
-                         keep ? fmt::format("{} #{}", level.name, g.index + 1)
+                         keep ? fmt::format("{} #{}", level.name, rank)
                               : fmt::format("expired (beyond {}:{})", level.name, level.count)});
       }
     }

@@ -77,6 +77,8 @@ inline constexpr const char* k_snap_committed = ".rotator-committed";
 inline constexpr const char* k_snap_intent = ".rotator-intent";
 inline constexpr const char* k_snap_pending = ".rotator-pending";
 inline constexpr const char* k_snap_trash = ".trash";
+// Marker file inside .trash: rotator made it and may empty it.
+inline constexpr const char* k_trash_marker = ".rotator-trash";
 inline constexpr const char* k_snap_latest = "latest";
 inline constexpr const char* k_snap_latest_tmp = ".rotator-latest.tmp";
 

@@ -11,7 +11,8 @@ t_install_prefix_destdir() {
   [ -f "$TMP/stage/etc/rotator.conf.example" ]
   "$TMP/stage/usr/bin/rotator" --version | grep -q '^rotator '
   make -s -C "$top" install PREFIX=/opt/rot DESTDIR="$TMP/stage2" >/dev/null
-  [ -x "$TMP/stage2/opt/rot/bin/rotator" ] && [ -f "$TMP/stage2/opt/rot/etc/rotator.conf.example" ]
+  [ -x "$TMP/stage2/opt/rot/bin/rotator" ]
+  [ -f "$TMP/stage2/opt/rot/etc/rotator.conf.example" ]
 }
 test_case "make install with PREFIX and DESTDIR" t_install_prefix_destdir
 [ "$nfail" -eq 0 ]

@@ -48,7 +48,8 @@ t_first_run_links_selected() {
   for p in Documents/taxes/2025.txt Documents/novel.txt Documents/old/letter.txt notes.txt novel-link Documents/fifo; do
     expect_same_inode "$C/$p" "$B/$p"
   done
-  [ ! -e "$B/.cache" ] && [ ! -e "$B/Music" ]   # excluded; Music pruned by -m (no files)
+  [ ! -e "$B/.cache" ]   # excluded
+  [ ! -e "$B/Music" ]    # pruned by -m (no files)
   [ "$(stat -c '%a %Y' "$B/Documents/taxes")" = "750 $(date -d '2020-01-02 03:04:05' +%s)" ]
   [ ! -e "$H/2026-11-22" ]   # nothing displaced: no folder
 }
@@ -70,7 +71,8 @@ t_changes_go_to_holding() {
   expect_same_inode "$C/Documents/novel.txt" "$B/Documents/novel.txt"
   expect_same_inode "$C/Documents/new.txt" "$B/Documents/new.txt"
   [ "$(stat -c %i "$B/Documents/taxes/2025.txt")" = "$ino_tax" ]  # untouched
-  [ ! -e "$B/notes.txt" ] && [ ! -e "$B/Documents/old" ]
+  [ ! -e "$B/notes.txt" ]
+  [ ! -e "$B/Documents/old" ]
 }
 
 t_newly_excluded_goes_to_holding() {
@@ -78,7 +80,8 @@ t_newly_excluded_goes_to_holding() {
   sed -i '/novel-link/d' "$TMP/rules"
   R --now 2026-12-06T03:00 weekly
   [ "$(stat -c %i "$H/2026-12-06/novel-link")" = "$ino" ]
-  [ ! -e "$B/novel-link" ] && [ ! -L "$B/novel-link" ]
+  [ ! -e "$B/novel-link" ]
+  [ ! -L "$B/novel-link" ]
 }
 
 t_rerun_without_changes_changes_nothing() {
@@ -122,8 +125,11 @@ t_holding_pruned_by_age_after_success() {
   expect_grep '^prune holding/2020-12-12$' "$TMP/plan"
   [ -d "$H/2019-01-01" ]
   R --now 2026-12-20T03:00 weekly
-  [ ! -e "$H/2019-01-01" ] && [ ! -e "$H/2020-12-12" ]
-  [ -d "$H/not-a-date" ] && [ -d "$H/2021-06-01.1" ] && [ -d "$H/2026-11-29" ]
+  [ ! -e "$H/2019-01-01" ]
+  [ ! -e "$H/2020-12-12" ]
+  [ -d "$H/not-a-date" ]
+  [ -d "$H/2021-06-01.1" ]
+  [ -d "$H/2026-11-29" ]
 }
 
 t_failed_run_prunes_nothing() {
@@ -144,15 +150,16 @@ t_failed_run_prunes_nothing() {
 
 t_other_filesystem_is_a_config_error() {
   # A second filesystem: a temporary directory on /dev/shm (tmpfs), if any.
-  [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" != "$(stat -f -c %T "$TMP")" ] ||
-    [ -d /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$TMP")" ] ||
+  if [ ! -d /dev/shm ] || [ "$(stat -c %d /dev/shm)" = "$(stat -c %d "$TMP")" ]; then
     skip_inside "no second filesystem (/dev/shm) available"
+  fi
   other=$(mktemp -d /dev/shm/rotator-it.XXXXXX) || skip_inside "cannot write to /dev/shm"
   sed "s|^holding = holding$|holding = $other/holding|" "$TMP/rotator.conf" >"$TMP/xdev.conf"
   set +e; "$ROTATOR" -c "$TMP/xdev.conf" check 2>"$TMP/err"; rc1=$?
   "$ROTATOR" -c "$TMP/xdev.conf" weekly 2>"$TMP/err2"; rc2=$?; set -e
   rm -rf "$other"
-  [ $rc1 -eq 1 ] && [ $rc2 -eq 1 ]
+  [ $rc1 -eq 1 ]
+  [ $rc2 -eq 1 ]
   expect_grep "on different filesystems" "$TMP/err"
   expect_grep "on different filesystems" "$TMP/err2"
 }
@@ -181,7 +188,8 @@ t_dry_run_before_the_first_backup() {
   "$ROTATOR" -c "$TMP/new.conf" -n weekly >"$TMP/plan"
   expect_grep '^mkdir \.$' "$TMP/plan"
   expect_grep '^link Documents/novel.txt$' "$TMP/plan"
-  [ ! -e "$TMP/root/backup-new" ] && [ ! -e "$TMP/root/holding-new" ]
+  [ ! -e "$TMP/root/backup-new" ]
+  [ ! -e "$TMP/root/holding-new" ]
 }
 
 t_old_versions_are_found() {

@@ -411,3 +411,63 @@ TEST_CASE("prune --explain: reasons, dry run, then expiry creating nothing") {
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::snapshot");
+
+TEST_CASE("prune keeps an rsnapshot tree's generations by rank, as the rotation does") {
+  // (a) three generations with holes (daily.0 daily.4 daily.5), keep daily:3:
+  // all three are kept, by prune as by the next run's shift.
+  SnapFixture fx(Naming::rotate, "daily:3");
+  for (unsigned d = 1; d <= 3; ++d) {
+    fx.change_clone(d);
+    REQUIRE(fx.run("daily", at(2026, 11, d)).outcome == Outcome::ok);
+  }
+  std::filesystem::rename(fx.snap("daily.2"), fx.snap("daily.5"));
+  std::filesystem::rename(fx.snap("daily.1"), fx.snap("daily.4"));
+  REQUIRE(fx.names() == Names{"daily.0", "daily.4", "daily.5"});
+  auto before = fx.state();
+  fx.clear_plan();
+  auto explained = fx.prune(at(2026, 11, 4), jobs::Explain::yes, DryRun::yes);
+  REQUIRE_MESSAGE(explained.outcome == Outcome::ok, explained.error);
+  for (const auto& line : fx.plan()) {
+    CAPTURE(line);
+    CHECK(line.rfind("keep", 0) == 0);
+  }
+  auto r = fx.prune(at(2026, 11, 4), jobs::Explain::no);
+  REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+  CHECK(fx.state() == before);
+}
+
+TEST_CASE("a .trash that rotator did not make is never emptied or used") {
+  // (a) a user keeps data in path/.trash; (b) a run that must expire a
+  // generation refuses instead of using or emptying it; (c) the data stays.
+  SnapFixture fx(Naming::rotate, "daily:1");
+  REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+  write_file(fx.snap(".trash/mine/precious"), "data");
+  fx.change_clone(2);
+  auto r = fx.run("daily", at(2026, 11, 2));
+  CHECK(r.outcome == Outcome::error);
+  CHECK(contains(r.error, "was not made by rotator"));
+  CHECK(read_file(fx.snap(".trash/mine/precious")) == "data");
+  CHECK(fx.names() == Names{"daily.0"});
+  auto p = fx.prune(at(2026, 11, 2), jobs::Explain::no);
+  CHECK(read_file(fx.snap(".trash/mine/precious")) == "data");
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::snapshot");
+
+TEST_CASE("dated: a clock behind the newest generation is refused and changes nothing") {
+  SnapFixture fx(Naming::dated, "last:3", {"daily"});
+  for (unsigned d = 1; d <= 3; ++d) {
+    REQUIRE(fx.run("daily", at(2026, 11, d)).outcome == Outcome::ok);
+  }
+  auto before = fx.state();
+  auto r = fx.run("daily", at(2000, 1, 1));
+  CHECK(r.outcome == Outcome::error);
+  CHECK(contains(r.error, "the clock looks wrong, nothing was changed"));
+  CHECK(fx.state() == before);
+}
+
+TEST_SUITE_END();

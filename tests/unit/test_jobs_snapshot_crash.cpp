@@ -159,7 +159,8 @@ long enumerate(const Scenario& sc) {
     auto rec = fx->recover(fresh);
     REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
     CHECK(no_protocol_leftovers(*fx));
-    CHECK(fx->trash_entries() == 0);
+    // Leftover trash is kept by recovery (deleting it must not delay the
+    // next backup); the run below deletes it after its commit.
     if (sc.naming == Naming::dated) {
       CHECK(exists(fx->snap(fx->latest_target())));
     }
@@ -194,7 +195,9 @@ long enumerate(const Scenario& sc) {
       CHECK(labelled(fx->state(), labels) == twice);
     }
     CHECK(no_protocol_leftovers(*fx));
-    CHECK(fx->trash_entries() == 0);
+    if (again.outcome == Outcome::ok) {
+      CHECK(fx->trash_entries() == 0);  // a refused promotion changes nothing, trash included
+    }
   }
   // Both sides of the commit point were interrupted.
   CHECK(n_rolled_back > 0);
@@ -263,8 +266,10 @@ TEST_CASE("crash at every k: (d) a dated run with recycling and expiry") {
 }
 
 TEST_CASE("rollback of an uncommitted recycled build restores the generation exactly") {
-  // Crash in the middle of the mirror into the recycled daily.1.
-  for (long k = 12; k <= 18; ++k) {
+  // Crash in the middle of the mirror into the recycled daily.1: every k
+  // whose crash leaves the build staged.
+  int staged = 0;
+  for (long k = 1; k <= 40; ++k) {
     CAPTURE(k);
     SnapFixture fx(Naming::rotate, "daily:2");
     daily(fx, 1);
@@ -274,8 +279,14 @@ TEST_CASE("rollback of an uncommitted recycled build restores the generation exa
     fs::FaultFs crashing(fx.posix());
     crashing.crash_after(k);
     auto r = fx.run(crashing, "daily", k_run_time);
+    if (!crashing.triggered()) {
+      break;  // the run completed within k calls
+    }
+    if (!exists(fx.snap(".rotator-staging"))) {
+      continue;  // the crash hit before the recycle or after the commit
+    }
     CHECK(r.outcome == Outcome::error);
-    REQUIRE(exists(fx.snap(".rotator-staging")));  // the build was interrupted
+    ++staged;
     CHECK_FALSE(exists(fx.snap("daily.1")));
     fs::PosixFs fresh;
     auto rec = fx.recover(fresh);
@@ -284,6 +295,7 @@ TEST_CASE("rollback of an uncommitted recycled build restores the generation exa
     CHECK((*rec)[0].rfind("rolled back an interrupted recycled build: snaps/daily.1 restored", 0) == 0);
     CHECK(fx.state() == before);  // same names, same inodes, directories included
   }
+  CHECK(staged > 5);
 }
 
 TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
@@ -291,7 +303,7 @@ TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
   // a file) is interrupted in the middle of its mirror; (b) its recovery is
   // interrupted at every j; (c) a recovery with a fresh Fs must still restore
   // the original generation exactly.
-  for (long k : {16L, 20L, 24L}) {
+  for (long k : {17L, 21L, 25L}) {
     long j = 1;
     for (;; ++j) {
       CAPTURE(k);
@@ -313,7 +325,7 @@ TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
       REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
       CHECK(fx.state() == before);
       CHECK(no_protocol_leftovers(fx));
-      CHECK(fx.trash_entries() == 0);
+      CHECK(fx.trash_entries() <= 1);  // only the build's own folder; the next run deletes it
       if (!crashing_recovery.triggered()) {
         REQUIRE(first.has_value());
         break;
