@@ -19,6 +19,12 @@ std::optional<lock::LockFile> prepare_and_lock(Invocation& inv);
 
 namespace {
 
+// The context jobs run in: plan lines of a dry run go to stdout.
+jobs::RunContext run_context(Invocation& inv) {
+  return jobs::RunContext{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,
+                          [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
+}
+
 int cmd_check(Invocation& inv) {
   auto problems = jobs::check_environment(inv.fs, inv.cfg);
   if (problems.empty()) {
@@ -74,8 +80,7 @@ int cmd_prune(Invocation& inv) {
   if (!lock) {
     return k_exit_error;
   }
-  jobs::RunContext ctx{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,
-                       [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
+  jobs::RunContext ctx = run_context(inv);
   bool any = false;
   bool failed = false;
   for (const auto& job : inv.cfg.jobs) {
@@ -156,8 +161,7 @@ int cmd_level(Invocation& inv) {
   if (!lock) {
     return k_exit_error;
   }
-  jobs::RunContext ctx{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,
-                       [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
+  jobs::RunContext ctx = run_context(inv);
   return jobs::run_level(ctx, inv.command);
 }
 

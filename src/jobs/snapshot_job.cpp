@@ -562,8 +562,22 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
       while (!level.empty() && level.back() == '\n') {
         level.pop_back();
       }
+      std::string source;  // the generation being promoted (absent in old intent files)
+      if (auto sp = level.find(' '); sp != std::string::npos) {
+        source = level.substr(sp + 1);
+        level = level.substr(0, sp);
+      }
       TRY_ASSIGN(auto names, dir.names());
       auto ops = rotation::plan_higher(names, policy, level);
+      if (!source.empty() && std::find(names.begin(), names.end(), source) == names.end()) {
+        ops = plain_error("the promotion's last rename was done");  // finished: nothing to redo
+      } else if (ops && !source.empty() && ops->back().from != source) {
+        return plain_error(fmt::format(
+            "an interrupted promotion of '{}' to {}.0 cannot be finished with the current keep "
+            "(it would promote '{}'); restore the keep line of that run or finish it by hand "
+            "and remove '{}'",
+            source, level, ops->back().from, dir.d(k_snap_intent)));
+      }
       if (dry) {
         log.push_back(fmt::format("finish the interrupted promotion of {}", level));
       } else {
@@ -617,6 +631,31 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
   return log;
 }
 
+// Runs recovery and reports what it did (plan lines in a dry run, log lines
+// otherwise). Returns a JobResult when the caller must stop here: recovery
+// failed, or a dry run whose further plan would depend on pending recovery.
+std::optional<JobResult> recover_and_report(RunContext& ctx, const config::Job& job) {
+  bool dry = ctx.dry_run == DryRun::yes;
+  auto recovered = recover_snapshot(ctx, job);
+  if (!recovered) {
+    return job_error("recovery failed: " + recovered.error().message() +
+                     "; nothing else was done");
+  }
+  for (const auto& line : *recovered) {
+    if (dry) {
+      ctx.plan("recover: " + line);
+    } else {
+      ctx.log.info("[{}] {}", job.name, line);
+    }
+  }
+  if (dry && !recovered->empty()) {
+    JobResult r;
+    r.summary = "dry run: recovery is pending; the rest of the plan depends on it";
+    return r;
+  }
+  return std::nullopt;
+}
+
 // ---- the run ----------------------------------------------------------------
 
 JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
@@ -668,21 +707,8 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   }
 
   // 2. Recovery.
-  auto recovered = recover_snapshot(ctx, job);
-  if (!recovered) {
-    return fail("recovery failed: " + recovered.error().message() + "; nothing else was done");
-  }
-  for (const auto& line : *recovered) {
-    if (dry) {
-      ctx.plan("recover: " + line);
-    } else {
-      ctx.log.info("[{}] {}", job.name, line);
-    }
-  }
-  if (dry && !recovered->empty()) {
-    JobResult r;
-    r.summary = "dry run: recovery is pending; the rest of the plan depends on it";
-    return r;
+  if (auto stop = recover_and_report(ctx, job)) {
+    return *stop;
   }
   std::vector<std::string> names;
   if (ctx.fs.lstat(fs::k_cwd, job.path)) {
@@ -720,7 +746,11 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
         r.summary = fmt::format("dry run: promote {} to {}", ops->back().from, ops->back().to);
         return r;
       }
-      if (auto w = dir.write_atomic(k_snap_intent, "promote " + ctx.level + "\n"); !w) {
+      // The intent names the generation being promoted, so recovery can tell
+      // a finished promotion (source gone) from an unfinished one.
+      if (auto w = dir.write_atomic(k_snap_intent,
+                                    "promote " + ctx.level + " " + ops->back().from + "\n");
+          !w) {
         return fail(w.error().message() + "; nothing was changed");
       }
       Applied applied;
@@ -1007,21 +1037,8 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
     r.summary = fmt::format("{} does not exist yet: nothing to prune", dir.disp());
     return r;
   }
-  auto recovered = recover_snapshot(ctx, job);
-  if (!recovered) {
-    return job_error("recovery failed: " + recovered.error().message() + "; nothing else was done");
-  }
-  for (const auto& line : *recovered) {
-    if (dry) {
-      ctx.plan("recover: " + line);
-    } else {
-      ctx.log.info("[{}] {}", job.name, line);
-    }
-  }
-  if (dry && !recovered->empty()) {
-    JobResult r;
-    r.summary = "dry run: recovery is pending; the decisions depend on it";
-    return r;
+  if (auto stop = recover_and_report(ctx, job)) {
+    return *stop;
   }
   auto names = dir.names();
   if (!names) {

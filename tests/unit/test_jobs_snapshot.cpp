@@ -471,3 +471,30 @@ TEST_CASE("dated: a clock behind the newest generation is refused and changes no
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::snapshot");
+
+TEST_CASE("a leftover intent of a finished promotion is not repeated, even after keep changed") {
+  // (a) daily:3 weekly:2, three dailies and one weekly: daily.2 became
+  // weekly.0; (b) a crash left the intent file after the last rename;
+  // (c) keep then shrinks to daily:2, so daily.1 would now be promotable:
+  // recovery must see the promotion of daily.2 as finished and change nothing.
+  SnapFixture fx(Naming::rotate, "daily:3 weekly:2");
+  for (unsigned d = 1; d <= 3; ++d) {
+    fx.change_clone(d);
+    REQUIRE(fx.run("daily", at(2026, 11, d)).outcome == Outcome::ok);
+  }
+  REQUIRE(fx.run("weekly", at(2026, 11, 3)).outcome == Outcome::ok);
+  REQUIRE(fx.names() == Names{"daily.0", "daily.1", "weekly.0"});
+  auto before = fx.state();
+  write_file(fx.snap(".rotator-intent"), "promote weekly daily.2\n");
+  fx.job().keep = "daily:2 weekly:2";
+  fs::PosixFs posix;
+  auto rec = fx.recover(posix);
+  REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
+  CHECK_FALSE(exists(fx.snap(".rotator-intent")));
+  CHECK(fx.names() == Names{"daily.0", "daily.1", "weekly.0"});
+  CHECK(fx.state() == before);
+}
+
+TEST_SUITE_END();
