@@ -171,9 +171,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     long limit = static_cast<long>(job.max_delete * static_cast<double>(*existing));
     argv.insert(argv.end() - 2, fmt::format("--max-delete={}", std::max(limit, deletions)));
   }
-  long itemized = 0;
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
-    ++itemized;
     ctx.log.debug("rsync: {}", line);
   });
   if (!run) {

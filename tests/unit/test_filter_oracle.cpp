@@ -686,14 +686,18 @@ void report(const char* what, unsigned seed, const Tree& tree, const Case& c, co
 
 TEST_SUITE_BEGIN("filter::oracle");
 
-TEST_CASE("the rsync oracle is available (reason shown when it is not)") {
-  if (have_rsync()) {
-    RunResult r = run_command({"rsync", "--version"}, "");
-    MESSAGE("oracle: " << split_lines(r.out).front());
-  } else {
-    MESSAGE("rsync is not on PATH: the filter oracle test case is skipped");
-  }
-  CHECK(true);
+TEST_CASE("the rsync oracle runs (reason shown when it is not on PATH)" *
+          doctest::skip(!have_rsync())) {
+  RunResult r = run_command({"rsync", "--version"}, "");
+  REQUIRE(r.rc == 0);
+  REQUIRE_FALSE(split_lines(r.out).empty());
+  MESSAGE("oracle: " << split_lines(r.out).front());
+  CHECK(split_lines(r.out).front().rfind("rsync  version ", 0) == 0);
+}
+
+TEST_CASE("the reason the oracle is skipped is shown" * doctest::skip(have_rsync())) {
+  MESSAGE("rsync is not on PATH: the filter oracle test cases are skipped");
+  CHECK_FALSE(have_rsync());
 }
 
 TEST_CASE("included, deleted and error outcomes agree with rsync on random trees and rules" *
