@@ -121,7 +121,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
         return fail(w.error().message() + "; nothing was changed");
       }
       Applied applied;
-      Status done = apply_ops(dir, *ops, applied);
+      Status done = rotation::apply_ops(dir, *ops, applied);
       if (done) {
         done = dir.sync();
       }

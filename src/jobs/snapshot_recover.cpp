@@ -37,24 +37,10 @@ Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx, con
 
 }  // namespace
 
-Status apply_ops(SnapDir& dir, const std::vector<rotation::Op>& ops, Applied& applied) {
-  for (const auto& op : ops) {
-    if (op.kind == rotation::OpKind::rename) {
-      TRY(dir.rename(op.from, op.to));
-      ++applied.renamed;
-    } else {
-      TRY(dir.move_to_trash(op.from));
-      ++applied.expired;
-      applied.expired_names.push_back(op.from);
-    }
-  }
-  return ok();
-}
-
 // After the commit of a rotate build: shift, then .rotator-committed -> LOWEST.0.
 Status finish_rotate_commit(SnapDir& dir, const retention::RotatePolicy& policy, Applied& applied) {
   TRY_ASSIGN(auto names, dir.names());
-  TRY(apply_ops(dir, rotation::plan_lowest_commit(names, policy), applied));
+  TRY(rotation::apply_ops(dir, rotation::plan_lowest_commit(names, policy), applied));
   TRY(dir.rename(k_snap_committed, rotation::format_level_name(policy.levels[0].name, 0)));
   return dir.sync();
 }
@@ -148,7 +134,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
       } else {
         Applied applied;
         if (ops) {  // else the promotion's last rename was done
-          TRY(apply_ops(dir, *ops, applied));
+          TRY(rotation::apply_ops(dir, *ops, applied));
         }
         TRY(dir.sync());
         TRY(dir.unlink_if_present(k_snap_intent));

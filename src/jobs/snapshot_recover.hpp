@@ -12,21 +12,15 @@
 #include "jobs/job.hpp"
 #include "jobs/snap_dir.hpp"
 #include "retention/policy.hpp"
+#include "rotation/execute.hpp"
 #include "rotation/plan.hpp"
 #include "util/result.hpp"
 
 namespace rotator::jobs {
 
-// What apply_ops and the finish steps did, for the run's summary.
-struct Applied {
-  long renamed = 0;
-  long expired = 0;
-  std::vector<std::string> expired_names;
-};
-
-// Applies `ops` in order: a rename, or (expire) a move into .trash. Stops at
-// the first failure (a rerun re-plans and resumes).
-Status apply_ops(SnapDir& dir, const std::vector<rotation::Op>& ops, Applied& applied);
+// What the ops and the finish steps did, for the run's summary; the ops are
+// applied by rotation::apply_ops with the SnapDir as target.
+using rotation::Applied;
 
 // After the commit of a rotate build: shift (plan_lowest_commit over the
 // current listing), then .rotator-committed -> LOWEST.0, then sync.
