@@ -22,15 +22,17 @@ namespace rotator::jobs {
 // applied by rotation::apply_ops with the SnapDir as target.
 using rotation::Applied;
 
-// After the commit of a rotate build: shift (plan_lowest_commit over the
-// current listing), then .rotator-committed -> LOWEST.0, then sync.
-Status finish_rotate_commit(SnapDir& dir, const retention::RotatePolicy& policy, Applied& applied);
-
-// After the commit of dated generation `name`: `latest`, expiry into the
-// trash (never `name` itself), sync, then .rotator-pending is removed.
-Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ctx,
-                           const config::Job& job, const retention::DatedPolicy& policy,
-                           Applied& applied);
+// The steps after a commit, shared by a run (with its plan's ops) and by
+// recovery (with ops re-planned from the listing):
+// rotate: the shift `ops`, then .rotator-committed -> `lowest0`, then sync.
+Status finish_rotate_commit(SnapDir& dir, const std::vector<rotation::Op>& ops,
+                            const std::string& lowest0, Applied& applied);
+// dated, after the commit of a generation: `latest` -> `latest` (unless
+// empty), the expiry `ops` into the trash, sync, then .rotator-pending is
+// removed.
+Status finish_dated_commit(SnapDir& dir, const std::string& latest,
+                           const std::vector<rotation::Op>& ops, RunContext& ctx,
+                           const config::Job& job, Applied& applied);
 
 // Runs recovery and reports what it did (plan lines in a dry run, log lines
 // otherwise). Returns a JobResult when the caller must stop here: recovery
