@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -158,6 +160,90 @@ TEST_CASE("trees rotator writes may not overlap") {
   // Two backups of one clone with their own holdings are fine.
   CHECK(parse_config("r.conf", head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\nholding = ha\n"
                      "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\nholding = hb\n"));
+}
+
+namespace {
+
+// `dir` with every symlink resolved (the scratch root may sit under one).
+std::string real_dir(const std::string& dir) {
+  char buf[PATH_MAX];
+  REQUIRE(::realpath(dir.c_str(), buf) != nullptr);
+  return buf;
+}
+
+Result<Config> load_text(const test::TestContext& ctx, const std::string& text) {
+  fs::PosixFs fs;
+  test::write_file(ctx.path("rotator.conf"), text);
+  return load_config(fs, ctx.path("rotator.conf"));
+}
+
+}  // namespace
+
+TEST_CASE("overlap checks see through a symlink to root (holding inside the clone)") {
+  // (a) rootlink -> root; (b) holding names the clone's .holding through the
+  // link: lexically distinct, really inside the clone, whose rsync --delete
+  // would wipe every archived version.
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root/clone");
+  test::make_symlink("root", d + "/rootlink");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = backup\nholding = " + d + "/rootlink/clone/.holding\n";
+  REQUIRE(parse_config("rotator.conf", text));  // the names alone do not overlap
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  std::string f = ctx.path("rotator.conf");
+  CHECK(r.error().message() ==
+        f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [clone] path '" + d +
+            "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
+            "/root/clone'); the trees rotator reads and writes may not contain one another\n" +
+        f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [b] from '" + d +
+            "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
+            "/root/clone'); the trees rotator reads and writes may not contain one another");
+}
+
+TEST_CASE("overlap checks see through a symlink: a backup's path that is the clone") {
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root/clone");
+  test::make_symlink("clone", d + "/root/alias");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = alias\nholding = h\n";
+  REQUIRE(parse_config("rotator.conf", text));
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  std::string f = ctx.path("rotator.conf");
+  CHECK(r.error().message() ==
+        f + ":12: [b] path '" + d + "/root/alias' and [clone] path '" + d +
+            "/root/clone' are the same directory (really '" + d + "/root/clone' and '" + d +
+            "/root/clone')\n" +
+        f + ":12: [b] from '" + d + "/root/clone' and [b] path '" + d +
+            "/root/alias' are the same directory (really '" + d + "/root/clone' and '" + d +
+            "/root/clone')");
+}
+
+TEST_CASE("overlap checks through a symlinked parent of trees that do not exist yet") {
+  // holding's parent is a link into the (not yet created) clone's parent:
+  // both end at the same existing directory, and the missing parts nest.
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root");
+  test::make_symlink(d + "/root", d + "/other");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = backup\nholding = " + d + "/other/clone/h\n";
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find(":13: [b] holding '" + d + "/other/clone/h' is inside [clone] path") !=
+        std::string::npos);
+  // Separate trees stay fine, existing or not.
+  test::make_dir(d + "/root/clone");
+  auto fine = load_text(ctx, "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                             "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\n"
+                             "from = clone\npath = backup\nholding = " + d + "/other/h\n");
+  CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
 TEST_CASE("a missing key is reported at its section's header line") {
