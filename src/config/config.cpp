@@ -68,7 +68,10 @@ const std::set<std::string> k_reserved = {"check", "status", "prune", "versions"
                                           "du",    "diff",   "help",  "version"};
 
 // rsync options that rewrite destination files in place (shared inodes!).
-const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify"};
+// --write-devices implies --inplace (rsync(1)). The clone job also passes
+// --no-inplace after the user's arguments (clone_rsync_argv).
+const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify",
+                                              "--write-devices"};
 
 // rsync options that would silence the output the clone job's safety checks
 // read, or turn every run into a no-op reported as success.
@@ -710,9 +713,9 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           if (k_inplace_args.count(opt)) {
             b.error(get("rsync_args")->line,
-                    fmt::format("rsync_args: '{}' updates files in place and would rewrite the "
+                    fmt::format("rsync_args: '{}' updates files in place{} and would rewrite the "
                                 "inodes backups and snapshots share with the clone; remove it",
-                                a));
+                                a, opt == "--write-devices" ? " (it implies --inplace)" : ""));
           }
         }
         if (const Value* v = get("max_delete")) {

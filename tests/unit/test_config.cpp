@@ -125,6 +125,15 @@ TEST_CASE("rsync_args that update in place are refused") {
   }
 }
 
+TEST_CASE("rsync_args --write-devices is refused: it implies --inplace") {
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n"
+                     "rsync_args = -a --write-devices\n";
+  CHECK(error_of(text) ==
+        "rotator.conf:8: rsync_args: '--write-devices' updates files in place (it implies "
+        "--inplace) and would rewrite the inodes backups and snapshots share with the clone; "
+        "remove it");
+}
+
 TEST_CASE("rsync_args that would blind the clone's safety checks are refused") {
   for (const char* arg : {"-q", "-aqz", "--quiet", "-n", "--dry-run", "--info=stats0",
                           "--out-format=%n", "--list-only", "--max-delete=5", "--existing"}) {
