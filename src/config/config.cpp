@@ -760,8 +760,8 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           job.holding = resolve(holding, "holding", sec.name);
           if (const Value* v = get("holding_format")) {
-            if (v->text.empty() || v->text.find('/') != std::string::npos) {
-              b.error(v->line, fmt::format("holding_format: bad value '{}' (a strftime format without '/')", v->text));
+            if (auto checked = rotation::check_name_format(v->text); !checked) {
+              b.error(v->line, fmt::format("holding_format: {}", checked.error().message()));
             } else {
               job.holding_format = v->text;
             }

@@ -255,6 +255,34 @@ TEST_CASE("overlap checks through a symlinked parent of trees that do not exist 
   CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
+TEST_CASE("holding_format must make dated folder names of its own") {
+  // (a) .rotator-deleting.x: the run would delete what it archived; (b) ..:
+  // archives into root; (c) .: into holding's top with no folder; (d) a
+  // format whose names do not parse back is never recognised (or pruned).
+  const std::string head = "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\n"
+                           "path = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                           "path = backup\nholding_format = ";
+  CHECK(error_of(head + ".rotator-deleting.x\n") ==
+        "rotator.conf:13: holding_format: bad name format '.rotator-deleting.x' (it makes the name "
+        "'.rotator-deleting.x': names starting with '.' are rotator's own ('.rotator-*', '.trash'))");
+  CHECK(error_of(head + "..\n") ==
+        "rotator.conf:13: holding_format: bad name format '..' (it makes the name '..', which is "
+        "not a folder name)");
+  CHECK(error_of(head + ".\n") ==
+        "rotator.conf:13: holding_format: bad name format '.' (it makes the name '.', which is "
+        "not a folder name)");
+  CHECK(error_of(head + ".%Y\n") ==
+        "rotator.conf:13: holding_format: bad name format '.%Y' (it makes the name '.2026': names "
+        "starting with '.' are rotator's own ('.rotator-*', '.trash'))");
+  CHECK(error_of(head + "\n") == "rotator.conf:13: holding_format: bad name format '' (empty)");
+  CHECK(error_of(head + "%Y/%m\n") ==
+        "rotator.conf:13: holding_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(head + "%Y-%m-%d%\n") ==
+        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d%' (names it makes do not parse back)");
+  auto fine = parse_config("rotator.conf", head + "week-%G-W%V\n");
+  CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
+}
+
 TEST_CASE("a missing key is reported at its section's header line") {
   CHECK(error_of("[rotator]\nroot = /r\n\n[c]\n; comment\ntype = clone\nrun_on = daily\npath = c\n") ==
         "rotator.conf:4: missing required key 'source' in [c]");
@@ -375,6 +403,9 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
         "rotator.conf:13: keep: keeps nothing");
   CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
         "rotator.conf:14: name_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = .trash\nrun_on = daily\n")) ==
+        "rotator.conf:14: name_format: bad name format '.trash' (it makes the name '.trash': names "
+        "starting with '.' are rotator's own ('.rotator-*', '.trash'))");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nname_format = %Y\n")) ==
         "rotator.conf:14: name_format does not apply to naming = rotate in [snaps]");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==
