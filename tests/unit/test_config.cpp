@@ -277,9 +277,9 @@ TEST_CASE("holding_format must make dated folder names of its own") {
   CHECK(error_of(head + "\n") == "rotator.conf:13: holding_format: bad name format '' (empty)");
   CHECK(error_of(head + "%Y/%m\n") ==
         "rotator.conf:13: holding_format: bad name format '%Y/%m' (must not contain '/')");
-  CHECK(error_of(head + "%Y-%m-%d%\n") ==
-        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d%' (names it makes do not parse back)");
-  auto fine = parse_config("rotator.conf", head + "week-%G-W%V\n");
+  CHECK(error_of(head + "%Y-%m-%d_%Q\n") ==
+        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d_%Q' (names it makes do not parse back)");
+  auto fine = parse_config("rotator.conf", head + "weekly-%Y%m%d\n");
   CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
