@@ -36,6 +36,7 @@ struct Level {
   bool kept = false;            // a protected T entry stays below
   bool modified = false;        // this run added or removed entries of T's directory
   bool archived_below = false;  // an entry below went to the sink
+  AddKind add_kind = AddKind::fresh;  // pending: what its creation will be
 };
 
 bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
@@ -68,12 +69,12 @@ class Walker {
  private:
   Status walk(Level& dir);
   Status entry(Level& dir, const DirEntry* s, const DirEntry* t);
-  Status descend(Level& dir, const DirEntry& s, TState tstate);
+  Status descend(Level& dir, const DirEntry& s, TState tstate, AddKind kind = AddKind::fresh);
   Status finish_child(Level& dir, Level& child);
   Status finish_meta(Level& dir, int s_parent, const std::string& s_name, int t_parent,
                      const std::string& t_name);
   Status materialize(Level& dir);
-  Status link_entry(Level& dir, const DirEntry& s);
+  Status link_entry(Level& dir, const DirEntry& s, AddKind kind);
   Status copy_emlink(Level& dir, const DirEntry& s);
   Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
@@ -253,10 +254,12 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
       // Changed or type changed: the old entry goes first, then the new one.
       TRY(archive(dir));
     }
+    // The new entry takes the place of the one just displaced, if any.
+    AddKind kind = t ? AddKind::replaces_displaced : AddKind::fresh;
     if (s->type == FileType::directory) {
-      return descend(dir, *s, TState::pending);
+      return descend(dir, *s, TState::pending, kind);
     }
-    return link_entry(dir, *s);
+    return link_entry(dir, *s, kind);
   }
   if (!t) {
     return ok();
@@ -272,8 +275,9 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   return archive_unselected(dir, *t);
 }
 
-Status Walker::descend(Level& dir, const DirEntry& s, TState tstate) {
+Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kind) {
   Level child;
+  child.add_kind = kind;
   child.parent = &dir;
   child.name = s.name;
   child.rel_len = m_rel.size();
@@ -388,7 +392,7 @@ Status Walker::materialize(Level& dir) {
   if (!m_dry) {
     Level& parent = *dir.parent;
     if (m_opt.before_add) {
-      TRY(m_opt.before_add(std::string(rel), FileType::directory));
+      TRY(m_opt.before_add(std::string(rel), FileType::directory, dir.add_kind));
     }
     auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
     if (!made) {
@@ -410,13 +414,13 @@ Status Walker::materialize(Level& dir) {
   return ok();
 }
 
-Status Walker::link_entry(Level& dir, const DirEntry& s) {
+Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
   TRY(materialize(dir));
   dir.content = true;
   dir.modified = true;
   if (!m_dry) {
     if (m_opt.before_add) {
-      TRY(m_opt.before_add(m_rel, s.type));
+      TRY(m_opt.before_add(m_rel, s.type, kind));
     }
     auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
     if (!st) {
@@ -439,7 +443,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
       dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
   if (m_opt.before_add) {
     TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
-                         FileType::regular));
+                         FileType::regular, AddKind::fresh));
   }
   auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   for (int n = 1; !copied && copied.error().sys_errno == EEXIST && n < 1000; ++n) {
@@ -449,7 +453,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
     tmp_disp = dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
     if (m_opt.before_add) {
       TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
-                           FileType::regular));
+                           FileType::regular, AddKind::fresh));
     }
     copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   }

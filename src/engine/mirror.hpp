@@ -104,6 +104,11 @@ namespace rotator::engine {
 
 enum class PruneEmpty { no, yes };
 enum class DryRun { no, yes };
+// What an entry the engine is about to create is (see before_add).
+enum class AddKind {
+  fresh,               // T had nothing at that path
+  replaces_displaced,  // T's entry at that path was just sent to the sink
+};
 
 inline constexpr std::string_view k_partial_prefix = ".rotator-partial.";
 
@@ -123,10 +128,15 @@ struct MirrorOptions {
   // where T has none: before the mkdir of a directory, the link of a
   // non-directory, and before the copy_data of an EMLINK fallback (then with
   // the temporary `.rotator-partial.*` path as well as, earlier, the final
-  // path). `rel` is relative to T's root. An Error aborts the walk before the
-  // entry is created. May be empty. (The snapshot job records additions here
-  // so that an interrupted recycled build can be undone exactly.)
-  std::function<Status(const std::string& rel, fs::FileType type)> before_add;
+  // path). `rel` is relative to T's root. `kind` is replaces_displaced when
+  // the entry takes the place of T's entry at `rel` that this walk sent to
+  // the sink (a changed file, a type change; a directory's kind is that of
+  // the entry it replaced, given when the directory is created), fresh
+  // otherwise (also for every `.rotator-partial.*` temporary). An Error
+  // aborts the walk before the entry is created. May be empty. (The snapshot
+  // job records fresh additions here so that an interrupted recycled build
+  // can be undone exactly; a replacing one is found by the displaced entry.)
+  std::function<Status(const std::string& rel, fs::FileType type, AddKind kind)> before_add;
   // TargetRoot::absent (DryRun::yes only): `dst_root` does not exist yet; plan
   // as if it were an empty directory (every entry is `mkdir`/`link`), without
   // opening it. With DryRun::no this is an error.

@@ -133,7 +133,6 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     ctx.plan("recycle " + recycle);
   }
   std::optional<engine::TreeSink> sink;
-  std::optional<RecordingSink> recording;
   fs::DirHandle build_dir;
   if (build == Build::recycled && !dry) {
     auto h = fs::open_dir(ctx.fs, fs::k_cwd, dir.p(build_id));
@@ -142,16 +141,17 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     }
     build_dir = std::move(*h);
     sink.emplace(build_dir.fd(), "displaced", dir.d(build_id));
-    recording.emplace(*sink);
   }
-  AddRecorder recorder(dir, build_id, recording ? &*recording : nullptr);
+  AddRecorder recorder(dir, build_id);
   engine::MirrorOptions opt;
-  opt.sink = recording ? static_cast<engine::Sink*>(&*recording) : nullptr;
+  opt.sink = sink ? static_cast<engine::Sink*>(&*sink) : nullptr;
   opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
   if (build == Build::recycled && !dry) {
-    opt.before_add = [&](const std::string& rel, fs::FileType type) { return recorder.record(rel, type); };
+    opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) {
+      return recorder.record(rel, type, kind);
+    };
   }
   if (dry && build == Build::fresh) {
     opt.target_root = engine::MirrorOptions::TargetRoot::absent;

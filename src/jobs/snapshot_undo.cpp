@@ -12,8 +12,8 @@
 
 namespace rotator::jobs {
 
-Status AddRecorder::record(const std::string& rel, fs::FileType type) {
-  if (m_sink && rel == m_sink->last_taken()) {
+Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::AddKind kind) {
+  if (kind == engine::AddKind::replaces_displaced) {
     return ok();  // replaces a displaced entry: the rollback finds it there
   }
   for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {

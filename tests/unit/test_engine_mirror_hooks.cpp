@@ -35,10 +35,12 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     std::vector<std::string> added;
     engine::MirrorOptions opt;
     opt.sink = &sink;
-    opt.before_add = [&](const std::string& rel, fs::FileType type) -> Status {
+    opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) -> Status {
       // Not created yet when the hook runs.
       CHECK_FALSE(exists(t.path("t/" + rel)));
       added.push_back(rel + (type == fs::FileType::directory ? "/" : ""));
+      // Only the changed file takes the place of a displaced entry.
+      CHECK((kind == engine::AddKind::replaces_displaced) == (rel == "changed.txt"));
       return ok();
     };
     auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
@@ -50,7 +52,7 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     engine::TreeSink sink(sink_dir->fd(), "x", "sink");
     engine::MirrorOptions opt;
     opt.sink = &sink;
-    opt.before_add = [&](const std::string& rel, fs::FileType) -> Status {
+    opt.before_add = [&](const std::string& rel, fs::FileType, engine::AddKind) -> Status {
       if (rel == "d/e/f.txt") {
         return sys_error(ENOSPC, "record", rel);
       }
@@ -62,6 +64,37 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     CHECK(exists(t.path("t/d/e")));
     CHECK_FALSE(exists(t.path("t/d/e/f.txt")));
   }
+}
+
+TEST_CASE("before_add says which additions replace a displaced entry (type changes too)") {
+  // (a) T's file `x` becomes a directory in S: the directory replaces it,
+  //     what goes inside is fresh; (b) T's directory `z` becomes a file: the
+  //     file replaces it; (c) `n` is new: fresh; (d) EMLINK temporaries are
+  //     always fresh (not reached here: no link limit).
+  TestContext t;
+  write_file(t.path("s/x/y.txt"), "y");
+  write_file(t.path("s/z"), "z");
+  write_file(t.path("s/n"), "n");
+  write_file(t.path("t/x"), "old x");
+  write_file(t.path("t/z/inner"), "old z");
+  make_dir(t.path("sink"));
+  fs::PosixFs posix;
+  auto sink_dir = fs::open_dir(posix, fs::k_cwd, t.path("sink"));
+  REQUIRE(sink_dir);
+  engine::TreeSink sink(sink_dir->fd(), "x", "sink");
+  std::vector<std::string> added;
+  engine::MirrorOptions opt;
+  opt.sink = &sink;
+  opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) -> Status {
+    added.push_back(rel + (type == fs::FileType::directory ? "/ " : " ") +
+                    (kind == engine::AddKind::fresh ? "fresh" : "replaces"));
+    return ok();
+  };
+  auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
+  REQUIRE(r);
+  CHECK(added == std::vector<std::string>{"n fresh", "x/ replaces", "x/y.txt fresh", "z replaces"});
+  CHECK(read_file(t.path("sink/x/x")) == "old x");
+  CHECK(read_file(t.path("sink/x/z/inner")) == "old z");
 }
 
 TEST_CASE("TargetRoot::absent plans into a missing target in a dry run only") {
