@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+
 namespace rotator::fs {
 
 const char* file_type_name(FileType type) {
@@ -38,6 +40,17 @@ Result<DirHandle> open_dir(Fs& fs, int dir_fd, const std::string& name) {
 
 Metadata metadata_of(const Stat& st) {
   return Metadata{st.mode, st.uid, st.gid, st.atime, st.mtime};
+}
+
+Result<bool> exists(Fs& fs, int dir_fd, const std::string& name) {
+  auto st = fs.lstat(dir_fd, name);
+  if (st) {
+    return true;
+  }
+  if (st.error().sys_errno == ENOENT) {
+    return false;
+  }
+  return st.error();
 }
 
 }  // namespace rotator::fs

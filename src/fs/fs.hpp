@@ -242,6 +242,12 @@ class DirHandle {
 // Opens `name` under `dir_fd` as a DirHandle.
 Result<DirHandle> open_dir(Fs& fs, int dir_fd, const std::string& name);
 
+// "Does `name` (under `dir_fd`) exist?", never following a symlink: true
+// when lstat succeeds, false only when it fails with ENOENT; any other
+// failure (EACCES, EIO, ENOTDIR, ...) is lstat's Error, so a caller that
+// cannot look never guesses "absent".
+Result<bool> exists(Fs& fs, int dir_fd, const std::string& name);
+
 // Metadata of a Stat, for copy_metadata-style calls.
 Metadata metadata_of(const Stat& st);
 

@@ -116,7 +116,14 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
       }
     }
   }
-  bool target_absent = dry && !ctx.fs.lstat(fs::k_cwd, job.path);
+  bool target_absent = false;
+  if (dry) {
+    auto there = fs::exists(ctx.fs, fs::k_cwd, job.path);
+    if (!there) {
+      return job_error(sys_error(there.error().sys_errno, "stat", job.path).message());
+    }
+    target_absent = !*there;
+  }
 
   // An empty `from` (an unmounted or wiped clone) would send the whole backup
   // to holding, where holding_keep eventually expires it: refuse.

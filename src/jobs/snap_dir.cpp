@@ -17,8 +17,12 @@ SnapDir::SnapDir(RunContext& ctx, const config::Job& job) : m_ctx(ctx), m_job(jo
   }
 }
 
-bool SnapDir::exists(const std::string& name) {
-  return static_cast<bool>(fs().lstat(fs::k_cwd, p(name)));
+Result<bool> SnapDir::exists(const std::string& name) {
+  auto there = fs::exists(fs(), fs::k_cwd, p(name));
+  if (!there) {
+    return sys_error(there.error().sys_errno, "stat", name.empty() ? m_disp : d(name));
+  }
+  return *there;
 }
 
 Result<std::vector<std::string>> SnapDir::names(const std::string& sub) {
@@ -91,7 +95,8 @@ Status SnapDir::ensure_trash() {
 
 Status SnapDir::check_trash_owned(Adopt adopt) {
   std::string marker = std::string(k_snap_trash) + "/" + k_trash_marker;
-  if (exists(marker)) {
+  TRY_ASSIGN(bool owned, exists(marker));
+  if (owned) {
     return ok();
   }
   TRY_ASSIGN(auto in_trash, names(k_snap_trash));
@@ -130,7 +135,8 @@ Status SnapDir::expire_generation(const std::string& name) {
 }
 
 Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
-  if (!exists(k_snap_trash)) {
+  TRY_ASSIGN(bool has_trash, exists(k_snap_trash));
+  if (!has_trash) {
     return 0L;
   }
   TRY(check_trash_owned(Adopt::no));

@@ -37,7 +37,9 @@ class SnapDir final : public rotation::OpTarget {
   std::string d(const std::string& name) const { return m_disp + "/" + name; }
   const std::string& disp() const { return m_disp; }
 
-  bool exists(const std::string& name);
+  // false only when `name` does not exist (ENOENT); an Error naming it when
+  // it cannot be looked at (EACCES, EIO, ...): recovery never guesses.
+  Result<bool> exists(const std::string& name);
 
   // The sorted names in the directory (or in its subdirectory `sub`).
   Result<std::vector<std::string>> names(const std::string& sub = {});

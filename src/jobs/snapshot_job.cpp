@@ -114,7 +114,10 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       prepared = dir.rename(recycle, k_snap_staging);
     }
     if (!prepared) {
-      if (dir.exists(k_snap_staging)) {
+      // Unknown (cannot look) counts as staged: the rollback then stops with
+      // the reason, and the next run's recovery finds the staging if it exists.
+      auto staged = dir.exists(k_snap_staging);
+      if (!staged || *staged) {
         return abort_build(prepared.error().message());
       }
       // Best effort: the next run's recovery removes these too.
@@ -306,7 +309,11 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       return fail(sys_error(made.error().sys_errno, "create directory", job.path).message());
     }
   }
-  if (!promoting && ctx.fs.lstat(fs::k_cwd, job.path)) {
+  auto path_there = fs::exists(ctx.fs, fs::k_cwd, job.path);
+  if (!path_there) {
+    return fail(sys_error(path_there.error().sys_errno, "stat", job.path).message());
+  }
+  if (!promoting && *path_there) {
     if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}}); !same) {
       return fail(same.error().message());
     }
@@ -317,7 +324,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     return *stop;
   }
   std::vector<std::string> names;
-  if (ctx.fs.lstat(fs::k_cwd, job.path)) {
+  if (!dry || *path_there) {  // a dry run before the first run: nothing there yet
     auto listed = dir.names();
     if (!listed) {
       return fail(listed.error().message());

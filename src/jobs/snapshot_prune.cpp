@@ -14,7 +14,11 @@ namespace rotator::jobs {
 JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explain) {
   SnapDir dir(ctx, job);
   bool dry = dir.dry();
-  if (!ctx.fs.lstat(fs::k_cwd, job.path)) {
+  auto path_there = fs::exists(ctx.fs, fs::k_cwd, job.path);
+  if (!path_there) {
+    return job_error(sys_error(path_there.error().sys_errno, "stat", dir.disp()).message());
+  }
+  if (!*path_there) {
     JobResult r;
     r.summary = fmt::format("{} does not exist yet: nothing to prune", dir.disp());
     return r;

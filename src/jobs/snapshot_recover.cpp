@@ -60,7 +60,8 @@ Status finish_dated_commit(SnapDir& dir, const std::string& latest,
 Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config::Job& job) {
   SnapDir dir(ctx, job);
   std::vector<std::string> log;
-  if (!dir.exists("")) {
+  TRY_ASSIGN(bool built, dir.exists(""));
+  if (!built) {
     return log;  // nothing built yet
   }
   bool dry = dir.dry();
@@ -69,14 +70,17 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
       TRY(dir.unlink_if_present(tmp));
     }
   }
-  if (dir.exists(k_snap_staging)) {
+  TRY_ASSIGN(bool staged, dir.exists(k_snap_staging));
+  TRY_ASSIGN(bool staged_from, dir.exists(k_snap_staging_from));
+  if (staged) {
     TRY(rollback(dir, log));
-  } else if (dir.exists(k_snap_staging_from) && !dry) {
+  } else if (staged_from && !dry) {
     TRY(dir.unlink_if_present(k_snap_staging_from));  // its build was committed
   }
   if (job.naming == config::Naming::rotate) {
     TRY_ASSIGN(auto policy, rotate_policy(job));
-    if (dir.exists(k_snap_committed)) {
+    TRY_ASSIGN(bool committed, dir.exists(k_snap_committed));
+    if (committed) {
       if (dry) {
         log.push_back(fmt::format("finish the committed generation {}: shift, rename to {}",
                                   dir.d(k_snap_committed),
@@ -90,7 +94,8 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
                                   plural(applied.renamed, "rename"), applied.expired));
       }
     }
-    if (dir.exists(k_snap_intent)) {
+    TRY_ASSIGN(bool intent, dir.exists(k_snap_intent));
+    if (intent) {
       auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_intent));
       if (!text) {
         return sys_error(text.error().sys_errno, "read", dir.d(k_snap_intent));
@@ -134,13 +139,15 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
     }
   } else {
     TRY_ASSIGN(auto policy, dated_policy(job));
-    if (dir.exists(k_snap_pending)) {
+    TRY_ASSIGN(bool pending, dir.exists(k_snap_pending));
+    if (pending) {
       auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_pending));
       if (!text) {
         return sys_error(text.error().sys_errno, "read", dir.d(k_snap_pending));
       }
       std::string name = text->substr(0, text->find('\n'));
-      if (!dir.exists(name)) {
+      TRY_ASSIGN(bool named, dir.exists(name));
+      if (!named) {
         // Not committed after all (or removed since): nothing to finish.
         if (!dry) {
           TRY(dir.unlink_if_present(k_snap_pending));

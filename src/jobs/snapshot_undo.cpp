@@ -64,7 +64,8 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
       continue;
     }
     std::string staged = std::string(k_snap_staging) + "/" + sub;
-    if (!dir.exists(staged)) {
+    TRY_ASSIGN(bool staged_there, dir.exists(staged));
+    if (!staged_there) {
       continue;  // not created yet, or already moved by an earlier rollback
     }
     TRY(dir.mkdir(undo, true));
@@ -87,6 +88,9 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
     std::string from = sink + "/" + sub;
     std::string to = std::string(k_snap_staging) + "/" + sub;
     auto there = dir.fs().lstat(fs::k_cwd, dir.p(to));
+    if (!there && there.error().sys_errno != ENOENT) {
+      return sys_error(there.error().sys_errno, "stat", dir.d(to));
+    }
     if (!there) {
       TRY(dir.rename(from, to));
       ++*restored;
@@ -136,7 +140,8 @@ std::optional<StagingFrom> parse_staging_from(const std::string& text) {
 // Rolls back an uncommitted .rotator-staging.
 Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   std::optional<StagingFrom> from;
-  if (dir.exists(k_snap_staging_from)) {
+  TRY_ASSIGN(bool recycled, dir.exists(k_snap_staging_from));
+  if (recycled) {
     auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_staging_from));
     if (!text) {
       return sys_error(text.error().sys_errno, "read", dir.d(k_snap_staging_from));
@@ -159,7 +164,8 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
                               dir.d(k_snap_staging)));
     return ok();
   }
-  if (dir.exists(from->original)) {
+  TRY_ASSIGN(bool original_taken, dir.exists(from->original));
+  if (original_taken) {
     return plain_error(fmt::format("cannot roll back '{}' to '{}': that name exists",
                                    dir.d(k_snap_staging), dir.d(from->original)));
   }
@@ -170,8 +176,10 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   }
   long removed = 0;
   long restored = 0;
-  if (dir.exists(from->build)) {
-    if (dir.exists(from->build + "/added")) {
+  TRY_ASSIGN(bool has_build, dir.exists(from->build));
+  if (has_build) {
+    TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));
+    if (has_markers) {
       TRY(undo_additions(dir, from->build + "/added", "", from->build + "/undo", &removed));
     }
     TRY_ASSIGN(auto folders, dir.names(from->build));

@@ -498,3 +498,70 @@ TEST_CASE("a leftover intent of a finished promotion is not repeated, even after
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::snapshot");
+
+TEST_CASE("recovery that cannot look (EACCES) stops with the error, never guesses") {
+  // (a) An interrupted recycled build: daily.1 was renamed to
+  //     .rotator-staging and partly rebuilt; the crash is the last one before
+  //     the commit. (b) Recovery runs with the j-th lstat failing with
+  //     EACCES, for every j: it must stop with an error naming the entry
+  //     (taking "cannot look" for "absent" would roll the recycled build
+  //     back as a fresh one and lose daily.1 to the trash). (c) A recovery
+  //     that can look then restores the state from before the run exactly.
+  auto make = [] {
+    auto fx = std::make_unique<SnapFixture>(Naming::rotate, "daily:2");
+    REQUIRE(fx->run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+    fx->change_clone(1);
+    REQUIRE(fx->run("daily", at(2026, 11, 2)).outcome == Outcome::ok);
+    fx->change_clone(2);
+    return fx;
+  };
+  // The last crash point that leaves the build uncommitted.
+  long last_staged = 0;
+  for (long k = 1;; ++k) {
+    auto fx = make();
+    fs::FaultFs crashing(fx->posix());
+    crashing.crash_after(k);
+    (void)fx->run(crashing, "daily", at(2026, 11, 3));
+    if (!crashing.triggered() || (last_staged > 0 && !exists(fx->snap(".rotator-staging")))) {
+      break;  // finished, or committed
+    }
+    if (exists(fx->snap(".rotator-staging"))) {
+      last_staged = k;
+    }
+  }
+  REQUIRE(last_staged > 0);
+  long failed = 0;
+  for (long j = 1;; ++j) {
+    CAPTURE(j);
+    auto fx = make();
+    const SnapState before = fx->state();
+    {
+      fs::FaultFs crashing(fx->posix());
+      crashing.crash_after(last_staged);
+      (void)fx->run(crashing, "daily", at(2026, 11, 3));
+    }
+    REQUIRE(exists(fx->snap(".rotator-staging.from")));
+    fs::FaultFs denying(fx->posix());
+    denying.set_count(fs::FaultFs::Count::all);
+    denying.fail_at(j, EACCES, "lstat");
+    auto rec = fx->recover(denying);
+    if (!denying.triggered()) {
+      REQUIRE(rec);
+      CHECK(fx->state() == before);
+      break;
+    }
+    ++failed;
+    REQUIRE_FALSE(rec);
+    CHECK(contains(rec.error().message(), "Permission denied"));
+    CHECK(contains(rec.error().message(), "'snaps"));
+    fs::PosixFs fresh;
+    auto again = fx->recover(fresh);
+    REQUIRE_MESSAGE(again, again.error().message());
+    CHECK(fx->state() == before);
+  }
+  CHECK(failed >= 4);  // the markers, the staging, the build folder, its entries
+}
+
+TEST_SUITE_END();
