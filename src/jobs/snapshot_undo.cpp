@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -48,10 +49,45 @@ Status AddRecorder::ensure(const std::string& name) {
 
 namespace {
 
+// `.trash/BUILD-ID/undo`: where a rollback moves what the build added. Lists
+// the folder once (it may hold entries of an earlier, interrupted rollback)
+// and then names entries from a counter, so a rollback of n entries makes n
+// renames, not n listings of a growing folder.
+class UndoFolder {
+ public:
+  UndoFolder(SnapDir& dir, std::string path) : m_dir(dir), m_path(std::move(path)) {}
+
+  // Moves `name` (relative to the snapshot directory) into the folder under
+  // a name not used there.
+  Status take(const std::string& name) {
+    if (!m_ready) {
+      TRY(m_dir.mkdir(m_path, true));
+      TRY_ASSIGN(auto list, m_dir.names(m_path));
+      m_next = static_cast<long>(list.size());
+      m_used.insert(list.begin(), list.end());
+      m_ready = true;
+    }
+    std::string to;
+    do {
+      to = std::to_string(m_next++);
+    } while (m_used.count(to));
+    TRY(m_dir.rename(name, m_path + "/" + to));
+    m_used.insert(to);
+    return ok();
+  }
+
+ private:
+  SnapDir& m_dir;
+  std::string m_path;
+  bool m_ready = false;
+  long m_next = 0;
+  std::set<std::string> m_used;
+};
+
 // Moves out of .rotator-staging every entry named by a marker under
 // `markers` (relative path `rel`), into `undo`.
 Status undo_additions(SnapDir& dir, const std::string& markers, const std::string& rel,
-                      const std::string& undo, long* moved) {
+                      UndoFolder& undo, long* moved) {
   TRY_ASSIGN(auto list, dir.names(rel.empty() ? markers : markers + "/" + rel));
   for (const auto& n : list) {
     std::string sub = rel.empty() ? n : rel + "/" + n;
@@ -68,9 +104,7 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
     if (!staged_there) {
       continue;  // not created yet, or already moved by an earlier rollback
     }
-    TRY(dir.mkdir(undo, true));
-    TRY_ASSIGN(auto used, dir.names(undo));
-    TRY(dir.rename(staged, undo + "/" + rotation::next_free_name(std::to_string(used.size()), used)));
+    TRY(undo.take(staged));
     ++*moved;
   }
   return ok();
@@ -81,7 +115,7 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
 // (other than a directory that holds displaced entries) was added by the
 // build and goes to `undo` first.
 Status restore_displaced(SnapDir& dir, const std::string& sink, const std::string& rel,
-                         const std::string& undo, long* restored, long* removed) {
+                         UndoFolder& undo, long* restored, long* removed) {
   TRY_ASSIGN(auto list, dir.names(rel.empty() ? sink : sink + "/" + rel));
   for (const auto& n : list) {
     std::string sub = rel.empty() ? n : rel + "/" + n;
@@ -104,9 +138,7 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
       TRY(restore_displaced(dir, sink, sub, undo, restored, removed));  // a parent the sink created
       continue;
     }
-    TRY(dir.mkdir(undo, true));
-    TRY_ASSIGN(auto used, dir.names(undo));
-    TRY(dir.rename(to, undo + "/" + rotation::next_free_name(std::to_string(used.size()), used)));
+    TRY(undo.take(to));
     ++*removed;
     TRY(dir.rename(from, to));
     ++*restored;
@@ -178,9 +210,10 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   long restored = 0;
   TRY_ASSIGN(bool has_build, dir.exists(from->build));
   if (has_build) {
+    UndoFolder undo(dir, from->build + "/undo");
     TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));
     if (has_markers) {
-      TRY(undo_additions(dir, from->build + "/added", "", from->build + "/undo", &removed));
+      TRY(undo_additions(dir, from->build + "/added", "", undo, &removed));
     }
     TRY_ASSIGN(auto folders, dir.names(from->build));
     std::vector<std::pair<int, std::string>> sinks;
@@ -193,8 +226,7 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
     }
     std::sort(sinks.begin(), sinks.end());
     for (const auto& s : sinks) {
-      TRY(restore_displaced(dir, from->build + "/" + s.second, "", from->build + "/undo", &restored,
-                            &removed));
+      TRY(restore_displaced(dir, from->build + "/" + s.second, "", undo, &restored, &removed));
     }
   }
   TRY(dir.rename(k_snap_staging, from->original));

@@ -143,12 +143,24 @@ SH
 t_concurrent_run_refused() {
   have flock || skip_inside "flock(1) is not installed"
   # Hold the lock as another rotator would (a real flock on the same file).
-  flock "$TMP/root/.rotator/lock" sleep 3 &
+  # Handshake instead of a race: the holder creates `ready` once it has the
+  # lock, and keeps it until `release` exists (at most 20 s).
+  rm -f "$TMP/ready" "$TMP/release"
+  flock "$TMP/root/.rotator/lock" sh -c '
+    : >"$1"
+    n=0
+    while [ ! -e "$2" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+  ' holder "$TMP/ready" "$TMP/release" &
   holder=$!
-  sleep 0.5
+  n=0
+  while [ ! -e "$TMP/ready" ]; do
+    [ $n -lt 400 ] || fail "the lock holder did not start"
+    sleep 0.05; n=$((n + 1))
+  done
   expect_exit 1 R daily 2>"$TMP/err"
   expect_grep "another rotator run holds the lock" "$TMP/err"
-  # --wait=10 waits for the holder, then runs.
+  # --wait=10 waits for the holder (released in a second), then runs.
+  ( sleep 1; : >"$TMP/release" ) &
   R --wait=10 daily
   wait $holder
 }

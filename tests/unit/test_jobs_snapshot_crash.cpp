@@ -115,8 +115,8 @@ Labelled uninterrupted(const Scenario& sc, int runs) {
 
 bool no_protocol_leftovers(const SnapFixture& fx) {
   for (const char* n : {".rotator-staging", ".rotator-staging.from", ".rotator-committed",
-                        ".rotator-intent", ".rotator-latest.tmp", ".rotator-staging.from.tmp",
-                        ".rotator-intent.tmp"}) {
+                        ".rotator-intent", ".rotator-pending", ".rotator-latest.tmp",
+                        ".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp"}) {
     if (exists(fx.snap(n))) {
       return false;
     }
@@ -303,7 +303,35 @@ TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
   // a file) is interrupted in the middle of its mirror; (b) its recovery is
   // interrupted at every j; (c) a recovery with a fresh Fs must still restore
   // the original generation exactly.
-  for (long k : {17L, 21L, 25L}) {
+  // The build's crash points come from the journal of an uninterrupted run:
+  // just after the recycle rename (daily.1 -> .rotator-staging), half way
+  // through the mirror, and just before the commit rename.
+  std::vector<long> build_points;
+  {
+    SnapFixture fx(Naming::rotate, "daily:2");
+    daily(fx, 1);
+    daily(fx, 2);
+    fx.change_clone(3);
+    fs::FaultFs recording(fx.posix());
+    recording.record();
+    REQUIRE(fx.run(recording, "daily", k_run_time).outcome == Outcome::ok);
+    const auto& journal = recording.journal();
+    long recycled = 0;
+    long committed = 0;
+    for (size_t i = 0; i < journal.size(); ++i) {
+      const std::string& call = journal[i];
+      if (call == "rename " + fx.snap("daily.1") + " -> " + fx.snap(".rotator-staging")) {
+        recycled = static_cast<long>(i) + 1;  // k counts mutating calls from 1
+      } else if (call == "rename " + fx.snap(".rotator-staging") + " -> " +
+                             fx.snap(".rotator-committed")) {
+        committed = static_cast<long>(i) + 1;
+      }
+    }
+    REQUIRE(recycled > 0);
+    REQUIRE(committed > recycled + 4);  // the mirror has steps to interrupt
+    build_points = {recycled + 1, (recycled + committed) / 2, committed - 1};
+  }
+  for (long k : build_points) {
     long j = 1;
     for (;; ++j) {
       CAPTURE(k);

@@ -7,6 +7,7 @@
 
 #include "retention/select.hpp"
 #include "rotation/name.hpp"
+#include "testutil.hpp"
 
 using namespace rotator;
 using namespace rotator::retention;
@@ -14,20 +15,13 @@ using namespace std::chrono;
 
 namespace {
 
-Zone zone(const std::string& name) {
-  auto z = Zone::from_name(name);
-  REQUIRE_MESSAGE(z, name);
-  return *z;
-}
+using test::utc_at;
+using test::zone;
 
 DatedPolicy policy(const char* text) {
   auto p = parse_dated_policy(text);
   REQUIRE_MESSAGE(p, text);
   return *p;
-}
-
-Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
-  return Instant{date::sys_days{date::year{y} / mo / d}} + hours{h} + minutes{mi} + seconds{s};
 }
 
 // A generation from a dated name in the default format, read in `z`.

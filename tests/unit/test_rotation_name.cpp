@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "rotation/name.hpp"
+#include "testutil.hpp"
 
 using namespace rotator;
 using namespace rotator::rotation;
@@ -11,21 +12,9 @@ using namespace std::chrono;
 
 namespace {
 
-Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
-  return Instant{date::sys_days{date::year{y} / mo / d}} + hours{h} + minutes{mi} + seconds{s};
-}
-
-Zone zone(const std::string& name) {
-  auto z = Zone::from_name(name);
-  REQUIRE_MESSAGE(z, name);
-  return *z;
-}
-
-Duration dur(const char* text) {
-  auto d = parse_duration(text);
-  REQUIRE_MESSAGE(d, text);
-  return *d;
-}
+using test::utc_at;
+using test::zone;
+using test::dur;
 
 }  // namespace
 

@@ -3,27 +3,16 @@
 #include <string>
 
 #include "util/duration.hpp"
+#include "testutil.hpp"
 
 using namespace rotator;
 using namespace std::chrono;
 
 namespace {
 
-Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
-  return Instant{date::sys_days{date::year{y} / mo / d}} + hours{h} + minutes{mi} + seconds{s};
-}
-
-Zone zone(const std::string& name) {
-  auto z = Zone::from_name(name);
-  REQUIRE_MESSAGE(z, name);
-  return *z;
-}
-
-Duration dur(const char* text) {
-  auto d = parse_duration(text);
-  REQUIRE_MESSAGE(d, text);
-  return *d;
-}
+using test::utc_at;
+using test::zone;
+using test::dur;
 
 }  // namespace
 

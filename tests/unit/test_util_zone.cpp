@@ -5,24 +5,18 @@
 #include <string>
 
 #include "util/zone.hpp"
+#include "testutil.hpp"
 
 using namespace rotator;
 using namespace std::chrono;
 
 namespace {
 
-Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
-  return Instant{date::sys_days{date::year{y} / mo / d}} + hours{h} + minutes{mi} + seconds{s};
-}
+using test::utc_at;
+using test::zone;
 
 date::local_seconds local_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
   return date::local_days{date::year{y} / mo / d} + hours{h} + minutes{mi} + seconds{s};
-}
-
-Zone zone(const std::string& name) {
-  auto z = Zone::from_name(name);
-  REQUIRE_MESSAGE(z, name);
-  return *z;
 }
 
 // Sets $TZ for one scope and restores the previous value.

@@ -7,9 +7,16 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <date/date.h>
+#include <doctest/doctest.h>
+
+#include "util/duration.hpp"
+#include "util/zone.hpp"
 
 namespace rotator::test {
 
@@ -49,5 +56,23 @@ enum class WithInodes { yes, no };
 std::vector<std::string> list_tree(const std::string& root, WithInodes inodes = WithInodes::yes);
 // Map rel path -> inode for every non-directory under `root`.
 std::map<std::string, ino_t> inodes_under(const std::string& root);
+
+// Time helpers shared by the pure tests (zone, duration, names, selection).
+inline Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
+  using namespace std::chrono;
+  return Instant{date::sys_days{date::year{y} / mo / d}} + hours{h} + minutes{mi} + seconds{s};
+}
+// The zone `name` (REQUIREd to load).
+inline Zone zone(const std::string& name) {
+  auto z = Zone::from_name(name);
+  REQUIRE_MESSAGE(z, name);
+  return *z;
+}
+// The duration `text` (REQUIREd to parse).
+inline Duration dur(const char* text) {
+  auto d = parse_duration(text);
+  REQUIRE_MESSAGE(d, text);
+  return *d;
+}
 
 }  // namespace rotator::test
