@@ -164,6 +164,11 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   // converges to what the uninterrupted run would have left; a later run
   // starts a folder of its own date.
   std::string base = rotation::format_dated_name(ctx.now, job.holding_format, ctx.zone);
+  if (auto bad = rotation::check_dated_folder_name(base); !bad) {
+    // Checked at load for sample dates; this date's expansion is checked too.
+    return job_error(fmt::format("holding_format '{}': {}; nothing was changed",
+                                 job.holding_format, bad.error().message()));
+  }
   std::string folder;
   auto resumed = ctx.resume_in.find("holding");
   if (resumed != ctx.resume_in.end()) {
@@ -246,6 +251,16 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
                                    e.message()));
     }
     return job_error(e.message() + "; nothing was lost, holding not pruned, the next run resumes");
+  }
+
+  // One syncfs makes the whole mirror and this run's holding folder durable
+  // (no fsync per directory), so a power cut can no longer undo a backup the
+  // state below and the run's success then record as done.
+  if (!dry) {
+    if (auto synced = ctx.fs.sync_fs(holding.fd()); !synced) {
+      return job_error("cannot sync the backup to disk: " + synced.error().message() +
+                       "; nothing was lost, holding not pruned, the next run resumes");
+    }
   }
 
   // The mirror is complete: a rerun today must start a new folder, so the
