@@ -7,10 +7,17 @@
 #   DEVELOPER=1         add -Werror (CI sets it)
 #   V=1                 show full compiler command lines
 #   CXX, CXXFLAGS, LDFLAGS as usual
+#   SANITIZE=address,undefined | SANITIZE=thread
+#                       build with -fsanitize=LIST into build/sanitize-LIST/ (own objects,
+#                       own rotator and unittest there; ./rotator and the normal build
+#                       are not touched); `make SANITIZE=LIST check-unit` runs the unit
+#                       suite under it (CI does both); UNIT_ARGS= passes doctest options
+#   CLANG_FORMAT=clang-format-14   the formatter of `make format` / `make format-check`
 #   FUZZ_TIME=60        seconds `make fuzz` runs each fuzz target
 #   FUZZ_CXX=clang++    the compiler for the fuzz targets (libFuzzer needs clang)
 #
-# Targets: all (./rotator), check (unit + oracle + integration tests), install,
+# Targets: all (./rotator), check (unit + oracle + integration tests), check-unit,
+#          format (clang-format the sources in place), format-check, install,
 #          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean,
 #          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps.
 
@@ -37,6 +44,21 @@ CXXFLAGS ?= -O2 -g
 ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 LIBS = $(PKG_LIBS) -ldate-tz -pthread
 
+comma := ,
+ifneq ($(SANITIZE),)
+# A separate tree, so sanitized and normal objects never mix.
+OBJ := build/sanitize-$(subst $(comma),-,$(SANITIZE))
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_CXXFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+ROTATOR_BIN := $(OBJ)/rotator
+UNITTEST_BIN := $(OBJ)/unittest
+else
+OBJ := build
+ROTATOR_BIN := rotator
+UNITTEST_BIN := tests/unit/unittest
+endif
+
 ifeq ($(V),1)
 Q =
 else
@@ -46,25 +68,25 @@ endif
 # Every src/*/*.cpp except main.cpp goes into librotator.a, linked by both the
 # program and the unit tests.
 LIB_SRCS := $(sort $(wildcard src/*/*.cpp))
-LIB_OBJS := $(LIB_SRCS:%.cpp=build/%.o)
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(OBJ)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.cpp))
-TEST_OBJS := $(TEST_SRCS:%.cpp=build/%.o)
+TEST_OBJS := $(TEST_SRCS:%.cpp=$(OBJ)/%.o)
 
-all: rotator
+all: $(ROTATOR_BIN)
 
-rotator: build/src/main.o build/librotator.a
+$(ROTATOR_BIN): $(OBJ)/src/main.o $(OBJ)/librotator.a
 	@echo "  LINK    $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/librotator.a: $(LIB_OBJS)
+$(OBJ)/librotator.a: $(LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-tests/unit/unittest: $(TEST_OBJS) build/librotator.a
+$(UNITTEST_BIN): $(TEST_OBJS) $(OBJ)/librotator.a
 	@echo "  LINK    $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/%.o: %.cpp
+$(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	@echo "  CXX     $<"
 	$(Q)$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
@@ -72,6 +94,10 @@ build/%.o: %.cpp
 # make check: every suite; the last line is "N passed, N failed[, N skipped]".
 check: rotator tests/unit/unittest
 	@tests/run-all
+
+# make check-unit: the unit suite alone (with SANITIZE=..., the sanitized one).
+check-unit: $(UNITTEST_BIN)
+	@$(UNITTEST_BIN) --no-version $(UNIT_ARGS)
 
 install: rotator
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -82,7 +108,7 @@ install: rotator
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
-	   nlohmann-json3-dev rsync mandoc tzdata jq
+	   nlohmann-json3-dev rsync mandoc tzdata jq clang-format-14
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -97,13 +123,32 @@ demo: deps
 	@tests/demo.sh
 
 # The Fs seam: no direct file syscalls outside src/fs/posix_fs.cpp.
-lint:
-	@! grep -nE '(^|[^A-Za-z0-9_])(::|std::filesystem::)(rename|renameat|renameat2|link|linkat|unlink|unlinkat|rmdir|mkdir|mkdirat|symlink|symlinkat|remove|remove_all|open|openat|chmod|fchmodat|chown|fchownat|utimensat|fstatat|lstat|stat|getdents64)\(' \
-	  $$(ls src/*/*.cpp src/*/*.hpp | grep -v -e src/fs/posix_fs.cpp -e src/util/process.cpp) \
-	  || (echo "lint: filesystem call outside the Fs seam (src/fs/posix_fs.cpp)"; exit 1)
+# make lint: the shape checks, none of which needs mandoc:
+#   tools/lint-seam.sh    no file syscall, stdio open, stream or std::filesystem
+#                         outside src/fs and src/util/process (the Fs seam);
+#   tools/lint-layers.sh  no include of a higher layer (order: ARCHITECTURE.md);
+#   nlohmann only through util/json.hpp; format-check (clang-format).
+# The man pages are linted by mandoc when it is installed (make deps does),
+# else skipped with a message.
+lint: format-check
+	@sh tools/lint-seam.sh
+	@sh tools/lint-layers.sh
 	@! grep -n 'include <nlohmann/' $$(ls src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp | grep -v src/util/json.hpp) \
 	  || (echo "lint: include util/json.hpp, not nlohmann directly (JSON_NOEXCEPTION must be set)"; exit 1)
-	mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5
+	@if command -v mandoc >/dev/null 2>&1; then \
+	  mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5 && echo "lint: man pages ok"; \
+	else echo "lint: mandoc is not installed: man pages not checked (make deps installs it)"; fi
+
+# make format / format-check: clang-format (.clang-format) over the C++ sources.
+FORMAT_SRCS = $(sort $(wildcard src/*.cpp src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp \
+		tests/fuzz/*.cpp))
+CLANG_FORMAT ?= $(shell command -v clang-format-14 2>/dev/null || echo clang-format)
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) \
+	  || (echo "format-check: run 'make format' (clang-format, .clang-format)"; exit 1)
+	@echo "format-check: ok"
 
 bench: rotator
 	bench/run.sh
@@ -162,7 +207,7 @@ build/fuzz/%.o: %.cpp
 	@echo "  FUZZCXX $<"
 	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-.PHONY: all check install deps demo lint bench clean fuzz fuzz-deps
+.PHONY: all check check-unit format format-check install deps demo lint bench clean fuzz fuzz-deps
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) build/src/main.d
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(OBJ)/src/main.d
 -include $(wildcard build/fuzz/src/*/*.d build/fuzz/tests/fuzz/*.d)
