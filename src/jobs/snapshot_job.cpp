@@ -126,7 +126,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
         done = dir.sync();
       }
       if (done) {
-        done = dir.unlink_if_present(k_snap_intent);
+        done = dir.remove_marker(k_snap_intent);
       }
       if (!done) {
         return fail(done.error().message() + "; the next run finishes the promotion");
@@ -331,8 +331,11 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     }
     ctx.plan("delete-trash");
   } else {
-    Status committed = ok();
-    if (job.naming == config::Naming::dated) {
+    // The build's whole tree (and a recycled build's trash folder and
+    // marker) is made durable before the commit names it: otherwise a power
+    // cut after the commit could leave a committed, incomplete generation.
+    Status committed = dir.sync_all();
+    if (committed && job.naming == config::Naming::dated) {
       committed = dir.write_atomic(k_snap_pending, final_name + "\n");
     }
     if (committed) {

@@ -78,7 +78,7 @@ Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ct
     applied.expired_names.push_back(dcs.name);
   }
   TRY(dir.sync());
-  return dir.unlink_if_present(k_snap_pending);
+  return dir.remove_marker(k_snap_pending);
 }
 
 // ---- recovery ----------------------------------------------------------------
@@ -151,7 +151,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
           TRY(apply_ops(dir, *ops, applied));
         }
         TRY(dir.sync());
-        TRY(dir.unlink_if_present(k_snap_intent));
+        TRY(dir.remove_marker(k_snap_intent));
         log.push_back(fmt::format("finished an interrupted promotion of {}: {}, {} expired", level,
                                   plural(applied.renamed, "rename"), applied.expired));
       }
