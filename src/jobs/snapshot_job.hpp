@@ -34,20 +34,23 @@
 //
 // Calling sequence of a run (run_snapshot):
 //   1. recovery (recover_snapshot), before anything else;
-//   2. build: recycle a generation that expires anyway in this run (write
+//   2. plan (plan_snapshot_run, snapshot_plan.hpp: pure, over the listing):
+//      the new name, what is recycled, the ops after the commit; a dry run
+//      prints this plan and the engine's dry-run walk, nothing else;
+//   3. build (the executor, execute_build): recycle a generation that expires anyway in this run (write
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
 //      source into it with a TreeSink into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;
-//   3. commit: sync_fs (the whole build, and a recycled build's trash
+//   4. commit: sync_fs (the whole build, and a recycled build's trash
 //      folder, durable before it is named), then one rename: dated
 //      .rotator-staging -> NAME; rotate .rotator-staging ->
 //      .rotator-committed, fsync_dir, then the shift (expiry = rename into
 //      .trash) and .rotator-committed -> LOWEST.0; fsync_dir of .trash and
 //      of the directory;
-//   4. dated: swap `latest`, expire (into .trash), fsync_dir of both, then
+//   5. dated: swap `latest`, expire (into .trash), fsync_dir of both, then
 //      .rotator-pending is removed and the directory fsynced (a promotion
 //      removes .rotator-intent the same way);
-//   5. delete everything in .trash (fs::remove_tree), not synced: a power
+//   6. delete everything in .trash (fs::remove_tree), not synced: a power
 //      cut may bring trash back, which the next run deletes.
 //
 // Durability (fault_fs.hpp states the model the power-cut tests enforce):
