@@ -510,7 +510,9 @@ Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k,
 }
 Status FaultFs::fsync_dir(int d) {
   FAULT_GUARD("fsync_dir", true, std::string("<fd>"));
-  auto r = FsWrapper::fsync_dir(d);
+  // Power-cut mode: the model decides what is durable; the real sync would
+  // only make the enumeration wait for the disk.
+  auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::fsync_dir(d);
   if (r && recording()) {
     DirId id = dir_id(d, "");
     if (id >= 0) {
@@ -522,7 +524,7 @@ Status FaultFs::fsync_dir(int d) {
 }
 Status FaultFs::sync_fs(int d) {
   FAULT_GUARD("sync_fs", true, std::string("<fd>"));
-  auto r = FsWrapper::sync_fs(d);
+  auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::sync_fs(d);
   if (r && recording()) {
     m_fs_synced = ++m_seq;
   }

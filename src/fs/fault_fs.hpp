@@ -18,6 +18,8 @@
 //                    change under `root` that was not made durable is thrown
 //                    away on the real tree (leveldb's FaultInjectionTestEnv):
 //                    the test then sees the tree a power cut could leave.
+//                    fsync_dir and sync_fs are recorded, not passed on (the
+//                    model, not the disk, decides what is durable).
 //
 // Durability model (the contract power_cut enforces; the code under test
 // must make its commit points durable under it):
