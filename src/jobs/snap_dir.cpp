@@ -81,7 +81,8 @@ Status SnapDir::fsync_entry(const std::string& name) {
 Status SnapDir::sync() {
   // .trash first: an expiry (a rename into .trash) is durable only once both
   // directories are; .trash's own entry is made durable by the second fsync.
-  if (exists(k_snap_trash)) {
+  TRY_ASSIGN(bool has_trash, exists(k_snap_trash));
+  if (has_trash) {
     TRY(fsync_entry(k_snap_trash));
   }
   return fsync_entry("");
