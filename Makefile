@@ -4,11 +4,13 @@
 #   PREFIX=/usr/local   install prefix (bin, share/man, etc under it; sysconfdir = /etc
 #                        when PREFIX=/usr, else $(PREFIX)/etc)
 #   DESTDIR=            staging root for packaging
+#   CRONDIR=/etc/cron.d where the cron.d example goes
+#   INSTALL_STRIP=-s    strip on install (INSTALL_STRIP= keeps the debug info)
 #   DEVELOPER=1         add -Werror (CI sets it)
 #   V=1                 show full compiler command lines
 #   CXX, CXXFLAGS, LDFLAGS as usual
 #
-# Targets: all (./rotator), check (unit + oracle + integration tests), install,
+# Targets: all (./rotator), check (unit + oracle + integration tests), install, uninstall,
 #          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean.
 
 PREFIX ?= /usr/local
@@ -20,6 +22,11 @@ SYSCONFDIR ?= /etc
 else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
+# cron reads only /etc/cron.d, whatever the prefix.
+CRONDIR ?= /etc/cron.d
+# install -s: the binary is ~21 MB with debug info; INSTALL_STRIP= keeps it
+# (debian/rules does, so that dh_strip makes the -dbgsym package).
+INSTALL_STRIP ?= -s
 
 CXX ?= g++
 PKGS = fmt inih INIReader
@@ -72,11 +79,21 @@ check: rotator tests/unit/unittest
 
 install: rotator
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 rotator $(DESTDIR)$(BINDIR)/rotator
+	  $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(CRONDIR)
+	install -m 0755 $(INSTALL_STRIP) rotator $(DESTDIR)$(BINDIR)/rotator
 	install -m 0644 man/rotator.1 $(DESTDIR)$(MANDIR)/man1/rotator.1
 	install -m 0644 man/rotator.conf.5 $(DESTDIR)$(MANDIR)/man5/rotator.conf.5
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
+	install -m 0644 etc/backup.filter $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter
+	install -m 0644 etc/cron.d/rotator $(DESTDIR)$(CRONDIR)/rotator
+
+# Removes exactly what install put there (never /etc/rotator.conf, which the
+# user wrote, nor any backup).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rotator $(DESTDIR)$(MANDIR)/man1/rotator.1 \
+	  $(DESTDIR)$(MANDIR)/man5/rotator.conf.5 $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example \
+	  $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter $(DESTDIR)$(CRONDIR)/rotator
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/rotator 2>/dev/null
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
 	   nlohmann-json3-dev rsync mandoc tzdata jq
@@ -101,6 +118,7 @@ lint:
 	@! grep -n 'include <nlohmann/' $$(ls src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp | grep -v src/util/json.hpp) \
 	  || (echo "lint: include util/json.hpp, not nlohmann directly (JSON_NOEXCEPTION must be set)"; exit 1)
 	mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5
+	tests/lint-man-render man/rotator.1 man/rotator.conf.5
 
 bench: rotator
 	bench/run.sh
@@ -108,6 +126,6 @@ bench: rotator
 clean:
 	rm -rf build rotator tests/unit/unittest
 
-.PHONY: all check install deps demo lint bench clean
+.PHONY: all check install uninstall deps demo lint bench clean
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) build/src/main.d

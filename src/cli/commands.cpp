@@ -12,6 +12,7 @@
 #include "jobs/snapshot_job.hpp"
 #include "jobs/status.hpp"
 #include "lock/lock_file.hpp"
+#include "util/text.hpp"
 
 namespace rotator::cli {
 
@@ -39,27 +40,38 @@ int cmd_check(Invocation& inv) {
 }
 
 int cmd_status(Invocation& inv) {
-  bool json = false;
+  enum class Format { table, json, nagios } format = Format::table;
   for (const auto& a : inv.args) {
     if (a == "--json") {
-      json = true;
+      format = Format::json;
+    } else if (a == "--nagios") {
+      format = Format::nagios;
     } else {
       fmt::print(stderr, "rotator: status: unknown option '{}'\n", a);
       return k_exit_error;
     }
   }
+  std::string root_bad = jobs::root_problem(inv.fs, inv.cfg);
   auto sts = jobs::collect_status(inv.fs, inv.cfg, inv.now);
-  if (json) {
-    fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now));
-  } else {
-    fmt::print("{}", jobs::format_status_table(sts, inv.zone));
-  }
-  for (const auto& s : sts) {
-    if (!s.healthy) {
-      return k_exit_error;
+  switch (format) {
+    case Format::json: fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now, root_bad)); break;
+    case Format::nagios: {
+      auto report = jobs::format_status_nagios(sts, root_bad);
+      fmt::print("{}", report.line);
+      return report.exit_code;
+    }
+    case Format::table: {
+      bool quiet = inv.log.verbosity() == log::Verbosity::quiet;
+      if (!root_bad.empty()) {
+        fmt::print("rotator: {}\n", escape_control(root_bad));
+      } else {
+        fmt::print("{}", jobs::format_status_table(
+                             sts, inv.zone, quiet ? jobs::OnlyProblems::yes : jobs::OnlyProblems::no));
+      }
+      break;
     }
   }
-  return k_exit_ok;
+  return root_bad.empty() ? jobs::status_exit_code(sts) : k_exit_error;
 }
 
 // rotator prune [-n] [--explain]: recovery and expiry of every snapshot job,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "jobs/status.hpp"
 #include "config/config.hpp"
 #include "fs/posix_fs.hpp"
 #include "log/log.hpp"
@@ -128,6 +129,20 @@ int rotator_main(int argc, char** argv) {
   auto cfg = config::load_config(posix, config_file);
   if (!cfg) {
     fmt::print(stderr, "{}\n", cfg.error().message());
+    // A monitor parsing `status --json` / `--nagios` must see the failure too.
+    if (command == "status") {
+      for (const auto& a : args) {
+        if (a == "--json") {
+          fmt::print("{}", jobs::format_config_error_json(config_file, cfg.error().message()));
+          return k_exit_error;
+        }
+        if (a == "--nagios") {
+          auto report = jobs::nagios_config_error(cfg.error().message());
+          fmt::print("{}", report.line);
+          return report.exit_code;
+        }
+      }
+    }
     return k_exit_error;
   }
   auto zone = Zone::from_name(cfg->timezone);
@@ -179,6 +194,13 @@ int rotator_main(int argc, char** argv) {
   std::string known;
   for (const auto& l : levels) {
     known += (known.empty() ? "" : ", ") + l;
+  }
+  static const char* const k_usual_levels[] = {"hourly", "daily", "weekly", "monthly", "yearly"};
+  for (const char* usual : k_usual_levels) {
+    if (command == usual) {
+      return usage_error(fmt::format("no job in '{}' uses level '{}' (the levels of this config: {})",
+                                     config_file, command, known.empty() ? "none" : known));
+    }
   }
   std::string cmds;
   for (const auto& k : k_commands) {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/text.hpp"
+
 namespace rotator::log {
 
 Logger::Logger() : m_stderr_tty(::isatty(2) != 0) {}
@@ -35,7 +37,10 @@ void Logger::enable_syslog() {
   m_syslog = true;
 }
 
-void Logger::write(Level level, const std::string& text) {
+void Logger::write(Level level, const std::string& raw) {
+  // A carriage return or escape sequence from ssh/rsync must not rewrite the
+  // terminal line or split a log line: control characters become \r, \xHH.
+  const std::string text = escape_control(raw);
   const char* prefix = "";
   int prio = LOG_INFO;
   switch (level) {

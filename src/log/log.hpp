@@ -5,6 +5,8 @@
 // above, each line "[2026-11-22T02:00:00+0100] rotator[PID]: LEVEL: text" in
 // the config time zone. Warnings and errors are counted: the exit status is
 // derived from them (rsnapshot's convention: 1 error, 2 warnings).
+// Control characters in a message are written escaped everywhere (\r, \xHH:
+// util/text.hpp escape_control), so one message is always one line.
 #pragma once
 
 #include <cstdio>

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace rotator::state {
 
 const char* outcome_name(Outcome o) {
@@ -29,28 +31,8 @@ Outcome parse_outcome(const std::string& s) {
 
 namespace {
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\\') out += "\\\\";
-    else out += c;
-  }
-  return out;
-}
-
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      out += s[i + 1] == 'n' ? '\n' : s[i + 1];
-      ++i;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return escape_text(s); }
+std::string unescape(const std::string& s) { return unescape_text(s); }
 
 void put_time(std::string& out, const char* key, const std::optional<Instant>& t) {
   if (t) {

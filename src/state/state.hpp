@@ -3,6 +3,8 @@
 // A small "key=value" text file per job, replaced atomically (write
 // <job>.state.tmp, fsync, rename, fsync the directory) so a crash leaves
 // either the old or the new state, never a torn one.
+// Values are escaped with util/text.hpp escape_text (control characters as
+// \r, \n, \xHH; backslash doubled), so a value is always one line.
 //
 // Fields: the last run's start, end, result and summary; the last success
 // and the last failure with their summaries; `running` + `resume` while a
