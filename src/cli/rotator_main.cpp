@@ -195,19 +195,21 @@ int rotator_main(int argc, char** argv) {
   for (const auto& l : levels) {
     known += (known.empty() ? "" : ", ") + l;
   }
-  static const char* const k_usual_levels[] = {"hourly", "daily", "weekly", "monthly", "yearly"};
-  for (const char* usual : k_usual_levels) {
-    if (command == usual) {
-      return usage_error(fmt::format("no job in '{}' uses level '{}' (the levels of this config: {})",
-                                     config_file, command, known.empty() ? "none" : known));
-    }
-  }
   std::string cmds;
   for (const auto& k : k_commands) {
     cmds += (cmds.empty() ? "" : ", ") + std::string(k.name);
   }
-  return usage_error(fmt::format("unknown level or command '{}' (levels: {}; commands: {})",
-                                 command, known.empty() ? "none" : known, cmds));
+  // A usual level name (`rotator monthly` when no job keeps monthly
+  // generations) is most likely a crontab line left from another config.
+  static const char* const k_usual_levels[] = {"hourly", "daily", "weekly", "monthly", "yearly"};
+  std::string why;
+  for (const char* usual : k_usual_levels) {
+    if (command == usual) {
+      why = fmt::format("; no job in '{}' uses level '{}'", config_file, command);
+    }
+  }
+  return usage_error(fmt::format("unknown level or command '{}' (levels: {}; commands: {}){}",
+                                 command, known.empty() ? "none" : known, cmds, why));
 }
 
 }  // namespace rotator::cli

@@ -176,7 +176,7 @@ t_nagios() {
 t_unused_level() {
   good_clone
   expect_exit 1 R monthly 2>"$TMP/err"
-  expect_grep "no job in '$TMP/rotator.conf' uses level 'monthly' (the levels of this config: daily)" "$TMP/err"
+  expect_grep "unknown level or command 'monthly' (levels: daily; commands: check, .*); no job in '$TMP/rotator.conf' uses level 'monthly'" "$TMP/err"
 }
 
 test_case "status --json: invalid UTF-8 and control characters stay valid JSON with _b64" t_json_any_bytes
