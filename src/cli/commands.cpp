@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "jobs/check.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/runner.hpp"
 #include "jobs/snapshot_job.hpp"
 #include "jobs/status.hpp"
@@ -39,6 +40,22 @@ int cmd_check(Invocation& inv) {
   return k_exit_error;
 }
 
+// metrics_file, when configured: rewritten from the state after every run
+// and every status. A failure is a warning (the backups themselves are fine).
+bool write_metrics(Invocation& inv, const std::vector<jobs::JobStatus>& sts,
+                   const std::string& root_bad) {
+  if (inv.cfg.metrics_file.empty() || inv.dry_run == jobs::DryRun::yes) {
+    return true;
+  }
+  auto w = jobs::write_metrics_file(inv.fs, inv.cfg.metrics_file,
+                                    jobs::format_metrics(sts, root_bad, inv.now));
+  if (!w) {
+    inv.log.warning("cannot write metrics_file: {}", w.error().message());
+    return false;
+  }
+  return true;
+}
+
 int cmd_status(Invocation& inv) {
   enum class Format { table, json, nagios } format = Format::table;
   for (const auto& a : inv.args) {
@@ -53,6 +70,7 @@ int cmd_status(Invocation& inv) {
   }
   std::string root_bad = jobs::root_problem(inv.fs, inv.cfg);
   auto sts = jobs::collect_status(inv.fs, inv.cfg, inv.now);
+  write_metrics(inv, sts, root_bad);
   switch (format) {
     case Format::json: fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now, root_bad)); break;
     case Format::nagios: {
@@ -174,7 +192,18 @@ int cmd_level(Invocation& inv) {
     return k_exit_error;
   }
   jobs::RunContext ctx = run_context(inv);
-  return jobs::run_level(ctx, inv.command);
+  auto started = std::chrono::steady_clock::now();
+  int rc = jobs::run_level(ctx, inv.command);
+  // The metrics' clock: the (possibly --now) start plus the run's duration.
+  Instant after = inv.now + std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now() - started);
+  auto sts = jobs::collect_status(inv.fs, inv.cfg, after);
+  Invocation at_end = inv;
+  at_end.now = after;
+  if (!write_metrics(at_end, sts, jobs::root_problem(inv.fs, inv.cfg)) && rc == k_exit_ok) {
+    rc = k_exit_warning;
+  }
+  return rc;
 }
 
 }  // namespace rotator::cli

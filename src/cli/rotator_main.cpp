@@ -172,6 +172,7 @@ int rotator_main(int argc, char** argv) {
       return k_exit_error;
     }
   }
+  logger.set_journal(log::stream_is_journal(std::getenv("JOURNAL_STREAM"), 2));
   if (cfg->syslog) {
     logger.enable_syslog();
   }

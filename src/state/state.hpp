@@ -36,6 +36,10 @@ struct JobState {
   std::string last_success_summary;
   std::optional<Instant> last_failure;
   std::string last_failure_message;
+  // What the last finished run processed (-1: not recorded): entries (the
+  // progress line's expected total next time) and bytes.
+  long long last_entries = -1;
+  long long last_bytes = -1;
   // Free-form resume data for an interrupted run (job-specific keys).
   std::map<std::string, std::string> resume;
 };
