@@ -4,7 +4,8 @@
 # Needs the packages of DEB_PKG_DEPS in the Makefile (make deb-deps).
 set -eu
 cd "$(dirname "$0")/.."
-make deb
+# DEB_CHECK_BUILT=1: inspect the .deb an earlier `make deb` left in build/deb.
+[ "${DEB_CHECK_BUILT:-0}" = 1 ] || make deb
 deb=$(ls build/deb/rotator_*.deb | head -1)
 echo "deb-check: $deb"
 dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >build/deb/files.txt
@@ -18,13 +19,16 @@ for f in /usr/bin/rotator /etc/rotator.conf /etc/rotator/backup.filter /etc/cron
   grep -qx "$f" build/deb/files.txt || { echo "deb-check: missing $f"; fail=1; }
 done
 # Nothing outside the expected trees.
-if grep -Ev '^/(usr/bin|usr/share/(man|doc|bash-completion)|etc|lib/systemd/system)(/|$)|^/(usr|usr/share|lib)/$' build/deb/files.txt; then
+if grep -Ev '^/(usr/bin|usr/share/(man|doc|bash-completion)|etc|lib/systemd/system)(/|$)|^/((usr|usr/share|lib|lib/systemd)/)?$' build/deb/files.txt; then
   echo "deb-check: unexpected paths above"; fail=1
 fi
 mkdir -p build/deb/ctl && dpkg-deb -e "$deb" build/deb/ctl
 grep -qx /etc/rotator.conf build/deb/ctl/conffiles || { echo "deb-check: /etc/rotator.conf not a conffile"; fail=1; }
-# Installed, not enabled or started.
-if cat build/deb/ctl/postinst 2>/dev/null | grep -E 'deb-systemd-helper (--quiet )?enable|deb-systemd-invoke (start|restart)'; then
+# Installed, not enabled or started: dh_installsystemd --no-enable only
+# re-creates the links of a unit the admin had enabled (was-enabled).
+if awk '/was-enabled/ { guard = NR } /deb-systemd-helper (--quiet )?enable/ && NR - guard > 2 { print; bad = 1 }
+        /deb-systemd-invoke (start|restart)/ { print; bad = 1 } END { exit !bad }' \
+     build/deb/ctl/postinst 2>/dev/null; then
   echo "deb-check: the package enables or starts units"; fail=1
 fi
 # The binary is stripped (debug info goes to the -dbgsym package).
