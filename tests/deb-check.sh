@@ -26,7 +26,7 @@ mkdir -p build/deb/ctl && dpkg-deb -e "$deb" build/deb/ctl
 grep -qx /etc/rotator.conf build/deb/ctl/conffiles || { echo "deb-check: /etc/rotator.conf not a conffile"; fail=1; }
 # Installed, not enabled or started: dh_installsystemd --no-enable only
 # re-creates the links of a unit the admin had enabled (was-enabled).
-if awk '/was-enabled/ { guard = NR } /deb-systemd-helper (--quiet )?enable/ && NR - guard > 2 { print; bad = 1 }
+if awk 'BEGIN { guard = -100 } /was-enabled/ { guard = NR } /deb-systemd-helper (--quiet )?enable/ && NR - guard > 2 { print; bad = 1 }
         /deb-systemd-invoke (start|restart)/ { print; bad = 1 } END { exit !bad }' \
      build/deb/ctl/postinst 2>/dev/null; then
   echo "deb-check: the package enables or starts units"; fail=1
