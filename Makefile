@@ -4,6 +4,9 @@
 #   PREFIX=/usr/local   install prefix (bin, share/man, etc under it; sysconfdir = /etc
 #                        when PREFIX=/usr, else $(PREFIX)/etc)
 #   DESTDIR=            staging root for packaging
+#   CRONDIR=/etc/cron.d, LOGROTATEDIR=/etc/logrotate.d, SYSTEMDUNITDIR (/lib/systemd/system
+#                        for PREFIX=/usr, else PREFIX/lib/systemd/system), BASHCOMPDIR
+#   INSTALL_STRIP=-s    strip on install (INSTALL_STRIP= keeps the debug info)
 #   DEVELOPER=1         add -Werror (CI sets it)
 #   V=1                 show full compiler command lines
 #   CXX, CXXFLAGS, LDFLAGS as usual
@@ -17,9 +20,10 @@
 #   FUZZ_CXX=clang++    the compiler for the fuzz targets (libFuzzer needs clang)
 #
 # Targets: all (./rotator), check (unit + oracle + integration tests), check-unit,
-#          format (clang-format the sources in place), format-check, install,
+#          format (clang-format the sources in place), format-check, install, uninstall,
 #          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean,
-#          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps.
+#          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps,
+#          deb (Debian package under build/deb), deb-deps.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -30,6 +34,19 @@ SYSCONFDIR ?= /etc
 else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
+# cron and logrotate read only /etc, whatever the prefix.
+CRONDIR ?= /etc/cron.d
+LOGROTATEDIR ?= /etc/logrotate.d
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= /lib/systemd/system
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITS = rotator-daily.timer rotator-weekly.timer rotator-monthly.timer
+# install -s: the binary is ~21 MB with debug info; INSTALL_STRIP= keeps it
+# (debian/rules does, so that dh_strip makes the -dbgsym package).
+INSTALL_STRIP ?= -s
 
 CXX ?= g++
 PKGS = fmt inih INIReader
@@ -41,7 +58,7 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 CXXFLAGS ?= -O2 -g
-ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
+ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CPPFLAGS) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 LIBS = $(PKG_LIBS) -ldate-tz -pthread
 
 comma := ,
@@ -101,14 +118,42 @@ check-unit: $(UNITTEST_BIN)
 
 install: rotator
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 rotator $(DESTDIR)$(BINDIR)/rotator
+	  $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(CRONDIR)
+	install -m 0755 $(INSTALL_STRIP) rotator $(DESTDIR)$(BINDIR)/rotator
 	install -m 0644 man/rotator.1 $(DESTDIR)$(MANDIR)/man1/rotator.1
 	install -m 0644 man/rotator.conf.5 $(DESTDIR)$(MANDIR)/man5/rotator.conf.5
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
+	install -m 0644 etc/backup.filter $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter
+	install -m 0644 etc/cron.d/rotator $(DESTDIR)$(CRONDIR)/rotator
+	install -d $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d
+	install -m 0644 etc/logrotate.d/rotator $(DESTDIR)$(LOGROTATEDIR)/rotator
+	install -m 0644 etc/bash-completion/rotator $(DESTDIR)$(BASHCOMPDIR)/rotator
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/rotator@.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service
+	for u in $(UNITS) rotator@daily.service.d/order.conf rotator@weekly.service.d/order.conf; do \
+	  install -m 0644 systemd/$$u $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+
+# Removes exactly what install put there (never /etc/rotator.conf, which the
+# user wrote, nor any backup).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rotator $(DESTDIR)$(MANDIR)/man1/rotator.1 \
+	  $(DESTDIR)$(MANDIR)/man5/rotator.conf.5 $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example \
+	  $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter $(DESTDIR)$(CRONDIR)/rotator \
+	  $(DESTDIR)$(LOGROTATEDIR)/rotator $(DESTDIR)$(BASHCOMPDIR)/rotator \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service $(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d/order.conf \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d/order.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d 2>/dev/null
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
 	   nlohmann-json3-dev rsync mandoc tzdata jq clang-format-14
+# make deb-deps: what `make deb`, tests/deb-check.sh and the systemd and
+# completion tests need besides DEB_DEPS (.ci/run installs both lists).
+deb-deps:
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(DEB_PKG_DEPS)"
+
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -137,7 +182,8 @@ lint:
 	@! grep -n 'include <nlohmann/' $$(ls src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp | grep -v src/util/json.hpp) \
 	  || (echo "lint: include util/json.hpp, not nlohmann directly (JSON_NOEXCEPTION must be set)"; exit 1)
 	@if command -v mandoc >/dev/null 2>&1; then \
-	  mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5 && echo "lint: man pages ok"; \
+	  mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5 && \
+	  tests/lint-man-render man/rotator.1 man/rotator.conf.5 && echo "lint: man pages ok"; \
 	else echo "lint: mandoc is not installed: man pages not checked (make deps installs it)"; fi
 
 # make format / format-check: clang-format (.clang-format) over the C++ sources.
@@ -150,6 +196,16 @@ format-check:
 	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) \
 	  || (echo "format-check: run 'make format' (clang-format, .clang-format)"; exit 1)
 	@echo "format-check: ok"
+
+# make deb: the Debian package, built from a copy of the source files under
+# build/deb (the tree itself stays clean); the .deb lands in build/deb/.
+DEB_PKG_DEPS = debhelper dpkg-dev fakeroot lintian systemd man-db bash-completion
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null || echo 0)
+deb:
+	rm -rf build/deb && mkdir -p build/deb/rotator-$(DEB_VERSION)
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t build/deb/rotator-$(DEB_VERSION)
+	cd build/deb/rotator-$(DEB_VERSION) && dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
 
 bench: rotator
 	bench/run.sh
@@ -208,7 +264,7 @@ build/fuzz/%.o: %.cpp
 	@echo "  FUZZCXX $<"
 	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-.PHONY: all check check-unit format format-check install deps demo lint bench clean fuzz fuzz-deps
+.PHONY: all check check-unit format format-check install uninstall deps deb-deps deb demo lint bench clean fuzz fuzz-deps
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(OBJ)/src/main.d
 -include $(wildcard build/fuzz/src/*/*.d build/fuzz/tests/fuzz/*.d)
