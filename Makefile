@@ -79,7 +79,7 @@ install: rotator
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
-	   rsync mandoc tzdata
+	   nlohmann-json3-dev rsync mandoc tzdata jq
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -98,6 +98,8 @@ lint:
 	@! grep -nE '(^|[^A-Za-z0-9_])(::|std::filesystem::)(rename|renameat|renameat2|link|linkat|unlink|unlinkat|rmdir|mkdir|mkdirat|symlink|symlinkat|remove|remove_all|open|openat|chmod|fchmodat|chown|fchownat|utimensat|fstatat|lstat|stat|getdents64)\(' \
 	  $$(ls src/*/*.cpp src/*/*.hpp | grep -v -e src/fs/posix_fs.cpp -e src/util/process.cpp) \
 	  || (echo "lint: filesystem call outside the Fs seam (src/fs/posix_fs.cpp)"; exit 1)
+	@! grep -n 'include <nlohmann/' $$(ls src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp | grep -v src/util/json.hpp) \
+	  || (echo "lint: include util/json.hpp, not nlohmann directly (JSON_NOEXCEPTION must be set)"; exit 1)
 	mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5
 
 bench: rotator

@@ -2,8 +2,12 @@
 //
 // Every filesystem call of the program goes through an `Fs`: PosixFs is the
 // real implementation (the only file that includes <fcntl.h>/<unistd.h> for
-// file work); FaultFs (fault_fs.hpp) wraps another Fs to fail or "crash" at
-// the k-th call, for the crash-enumeration tests.
+// file work); FaultFs (fault_fs.hpp) wraps another Fs to fail, "crash" or
+// cut the power at the k-th call, for the crash-enumeration tests.
+//
+// Durability: a change is durable (survives a power cut) only as fsync_dir
+// and sync_fs below say, and as write_file / copy_data, which fsync the
+// file's data; fault_fs.hpp states the whole model the tests enforce.
 //
 // Calling convention: directories are opened as descriptors and every call is
 // relative to one (openat style), so no path is re-resolved per entry and
@@ -121,7 +125,15 @@ class Fs {
   virtual Status set_metadata(int dir_fd, const std::string& name, const Metadata& meta) = 0;
   virtual Status set_xattr(int dir_fd, const std::string& name, const std::string& key,
                            const std::string& value) = 0;
+  // fsync(2) of the open directory `dir_fd`: its entries (names added,
+  // removed, renamed) and its own attributes are durable when it returns.
+  // Not its parent's entry for it, nor the content of its subdirectories.
   virtual Status fsync_dir(int dir_fd) = 0;
+  // syncfs(2) of the filesystem holding `dir_fd`: every change made on it so
+  // far (every directory entry, every file's data and attributes) is durable
+  // when it returns. One call makes a whole new tree durable (a snapshot
+  // generation, a weekly backup) without an fsync per directory.
+  virtual Status sync_fs(int dir_fd) = 0;
 
   // True when calls may be made from several threads at once (PosixFs:
   // stateless). Wrappers that count or journal calls say false, so code
@@ -185,6 +197,7 @@ class FsWrapper : public Fs {
     return m_target.set_xattr(d, n, k, v);
   }
   Status fsync_dir(int d) override { return m_target.fsync_dir(d); }
+  Status sync_fs(int d) override { return m_target.sync_fs(d); }
   Result<int> lock_file(const std::string& p, LockMode m) override {
     return m_target.lock_file(p, m);
   }

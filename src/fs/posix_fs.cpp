@@ -352,6 +352,13 @@ Status PosixFs::fsync_dir(int dir_fd) {
   return ok();
 }
 
+Status PosixFs::sync_fs(int dir_fd) {
+  if (::syncfs(dir_fd) < 0) {
+    return sys_error(errno, "sync", "<filesystem>");
+  }
+  return ok();
+}
+
 Result<int> PosixFs::lock_file(const std::string& path, LockMode mode) {
   int fd = retry_eintr([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); });
   if (fd < 0) {

@@ -218,6 +218,16 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     return job_error(e.message() + "; nothing was lost, holding not pruned, the next run resumes");
   }
 
+  // One syncfs makes the whole mirror and this run's holding folder durable
+  // (no fsync per directory), so a power cut can no longer undo a backup the
+  // state below and the run's success then record as done.
+  if (!dry) {
+    if (auto synced = ctx.fs.sync_fs(holding.fd()); !synced) {
+      return job_error("cannot sync the backup to disk: " + synced.error().message() +
+                       "; nothing was lost, holding not pruned, the next run resumes");
+    }
+  }
+
   // The mirror is complete: a rerun today must start a new folder, so the
   // resume point is cleared before anything else can fail.
   if (auto saved = ctx.save_resume({}); !saved) {

@@ -3,28 +3,9 @@
 #include <fmt/format.h>
 
 #include "util/duration.hpp"
+#include "util/json.hpp"
 
 namespace rotator::jobs {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Instant now) {
   std::vector<JobStatus> out;
@@ -93,35 +74,48 @@ std::string format_status_table(const std::vector<JobStatus>& sts, const Zone& z
 }
 
 std::string format_status_json(const std::vector<JobStatus>& sts, const Zone& zone, Instant now) {
+  using json::Json;
   auto t = [&](const std::optional<Instant>& i) {
-    return i ? json_string(zone.format("%Y-%m-%dT%H:%M:%S%z", *i)) : std::string("null");
+    return i ? Json(zone.format("%Y-%m-%dT%H:%M:%S%z", *i)) : Json(nullptr);
   };
   auto secs = [](const std::optional<std::chrono::seconds>& s) {
-    return s ? std::to_string(s->count()) : std::string("null");
+    return s ? Json(s->count()) : Json(nullptr);
   };
   bool all_ok = true;
-  std::string jobs;
+  Json jobs = Json::array();
   for (const auto& s : sts) {
     all_ok = all_ok && s.healthy;
-    std::string levels;
+    Json j = Json::object();
+    json::put_bytes(j, "name", s.job->name);
+    j["type"] = config::job_type_name(s.job->type);
+    Json levels = Json::array();
     for (const auto& l : s.job->levels()) {
-      levels += (levels.empty() ? "" : ",") + json_string(l);
+      levels.push_back(json::text(l));
     }
-    jobs += fmt::format(
-        "{}\n    {{\"name\": {}, \"type\": {}, \"levels\": [{}], \"last_start\": {}, "
-        "\"last_end\": {}, \"last_result\": {}, \"last_summary\": {}, \"last_success\": {}, "
-        "\"last_failure\": {}, \"last_failure_message\": {}, \"age_seconds\": {}, "
-        "\"max_age_seconds\": {}, \"overdue\": {}, \"ok\": {}, \"problem\": {}}}",
-        jobs.empty() ? "" : ",", json_string(s.job->name),
-        json_string(config::job_type_name(s.job->type)), levels, t(s.state.last_start),
-        t(s.state.last_end), json_string(state::outcome_name(s.state.last_result)),
-        json_string(s.state.last_summary), t(s.state.last_success), t(s.state.last_failure),
-        json_string(s.state.last_failure_message), secs(s.age), secs(s.max_age),
-        s.overdue ? "true" : "false", s.healthy ? "true" : "false",
-        s.problem.empty() ? "null" : json_string(s.problem));
+    j["levels"] = levels;
+    j["last_start"] = t(s.state.last_start);
+    j["last_end"] = t(s.state.last_end);
+    j["last_result"] = state::outcome_name(s.state.last_result);
+    json::put_bytes(j, "last_summary", s.state.last_summary);
+    j["last_success"] = t(s.state.last_success);
+    j["last_failure"] = t(s.state.last_failure);
+    json::put_bytes(j, "last_failure_message", s.state.last_failure_message);
+    j["age_seconds"] = secs(s.age);
+    j["max_age_seconds"] = secs(s.max_age);
+    j["overdue"] = s.overdue;
+    j["ok"] = s.healthy;
+    if (s.problem.empty()) {
+      j["problem"] = nullptr;
+    } else {
+      json::put_bytes(j, "problem", s.problem);
+    }
+    jobs.push_back(std::move(j));
   }
-  return fmt::format("{{\n  \"now\": {},\n  \"ok\": {},\n  \"jobs\": [{}\n  ]\n}}\n",
-                     t(now), all_ok ? "true" : "false", jobs);
+  Json doc = Json::object();
+  doc["now"] = t(now);
+  doc["ok"] = all_ok;
+  doc["jobs"] = std::move(jobs);
+  return json::dump(doc) + "\n";
 }
 
 }  // namespace rotator::jobs

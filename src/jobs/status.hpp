@@ -4,6 +4,9 @@
 // whether it is overdue (age > effective max_age, or never succeeded).
 // The verdict is "ok" only when the job's last run succeeded (ok or warning)
 // and it is not overdue. The table and the JSON carry the same facts.
+// The JSON is written with util/json.hpp: byte strings (name, last_summary,
+// last_failure_message, problem) get a `<key>_b64` companion when they are
+// not valid UTF-8, and control characters are always escaped.
 #pragma once
 
 #include <string>
@@ -29,8 +32,5 @@ struct JobStatus {
 std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Instant now);
 std::string format_status_table(const std::vector<JobStatus>& st, const Zone& zone);
 std::string format_status_json(const std::vector<JobStatus>& st, const Zone& zone, Instant now);
-
-// JSON string escaping (RFC 8259).
-std::string json_string(const std::string& s);
 
 }  // namespace rotator::jobs

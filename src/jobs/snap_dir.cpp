@@ -1,0 +1,148 @@
+#include "jobs/snap_dir.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "jobs/snapshot_job.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::jobs {
+
+SnapDir::SnapDir(RunContext& ctx, const config::Job& job) : m_ctx(ctx), m_job(job) {
+  m_disp = job.path;
+  if (job.path.rfind(ctx.cfg.root + "/", 0) == 0) {
+    m_disp = job.path.substr(ctx.cfg.root.size() + 1);
+  }
+}
+
+bool SnapDir::exists(const std::string& name) {
+  return static_cast<bool>(fs().lstat(fs::k_cwd, p(name)));
+}
+
+Result<std::vector<std::string>> SnapDir::names(const std::string& sub) {
+  auto dir = fs::open_dir(fs(), fs::k_cwd, sub.empty() ? m_job.path : p(sub));
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", sub.empty() ? m_disp : d(sub));
+  }
+  auto list = fs().list_dir(dir->fd());
+  if (!list) {
+    return sys_error(list.error().sys_errno, "read directory", sub.empty() ? m_disp : d(sub));
+  }
+  std::vector<std::string> out;
+  for (const auto& e : *list) {
+    out.push_back(e.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status SnapDir::rename(const std::string& from, const std::string& to, fs::RenameMode mode) {
+  auto r = fs().rename(fs::k_cwd, p(from), fs::k_cwd, p(to), mode);
+  if (!r) {
+    return sys_error(r.error().sys_errno, "rename", d(from), "to '" + d(to) + "'");
+  }
+  return ok();
+}
+
+Status SnapDir::mkdir(const std::string& name, bool ignore_existing) {
+  auto r = fs().mkdir(fs::k_cwd, p(name), 0700);
+  if (!r && !(ignore_existing && r.error().sys_errno == EEXIST)) {
+    return sys_error(r.error().sys_errno, "create directory", d(name));
+  }
+  return ok();
+}
+
+Status SnapDir::unlink_if_present(const std::string& name) {
+  auto r = fs().unlink(fs::k_cwd, p(name));
+  if (!r && r.error().sys_errno != ENOENT) {
+    return sys_error(r.error().sys_errno, "remove", d(name));
+  }
+  return ok();
+}
+
+Status SnapDir::sync() {
+  auto dir = fs::open_dir(fs(), fs::k_cwd, m_job.path);
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", m_disp);
+  }
+  auto r = fs().fsync_dir(dir->fd());
+  if (!r) {
+    return sys_error(r.error().sys_errno, "sync directory", m_disp);
+  }
+  return ok();
+}
+
+Status SnapDir::write_atomic(const std::string& name, const std::string& content) {
+  std::string tmp = name + ".tmp";
+  TRY(unlink_if_present(tmp));
+  auto w = fs().write_file(fs::k_cwd, p(tmp), content);
+  if (!w) {
+    return sys_error(w.error().sys_errno, "write", d(tmp));
+  }
+  return rename(tmp, name, fs::RenameMode::replace);
+}
+
+Status SnapDir::ensure_trash() {
+  TRY(mkdir(k_snap_trash, true));
+  return check_trash_owned(Adopt::yes);
+}
+
+Status SnapDir::check_trash_owned(Adopt adopt) {
+  std::string marker = std::string(k_snap_trash) + "/" + k_trash_marker;
+  if (exists(marker)) {
+    return ok();
+  }
+  TRY_ASSIGN(auto in_trash, names(k_snap_trash));
+  if (!in_trash.empty()) {
+    return plain_error(fmt::format(
+        "'{}' was not made by rotator (no {} inside) and is not empty; rotator never "
+        "touches it: move it away",
+        d(k_snap_trash), k_trash_marker));
+  }
+  if (adopt == Adopt::no) {
+    return ok();
+  }
+  auto w = fs().write_file(fs::k_cwd, p(marker),
+                           "rotator's trash: expired generations, deleted after each commit\n");
+  if (!w) {
+    return sys_error(w.error().sys_errno, "write", d(marker));
+  }
+  return ok();
+}
+
+Result<std::string> SnapDir::move_to_trash(const std::string& name) {
+  TRY(ensure_trash());
+  TRY_ASSIGN(auto in_trash, names(k_snap_trash));
+  std::string base = name;
+  if (!base.empty() && base[0] == '.') {
+    base = "_" + base.substr(1);  // keep trash entries visible in listings
+  }
+  std::string to = std::string(k_snap_trash) + "/" + rotation::next_free_name(base, in_trash);
+  TRY(rename(name, to));
+  return to;
+}
+
+Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
+  if (!exists(k_snap_trash)) {
+    return 0L;
+  }
+  TRY(check_trash_owned(Adopt::no));
+  TRY_ASSIGN(auto in_trash, names(k_snap_trash));
+  in_trash.erase(std::remove(in_trash.begin(), in_trash.end(), std::string(k_trash_marker)),
+                 in_trash.end());
+  if (in_trash.empty()) {
+    return 0L;
+  }
+  auto dir = fs::open_dir(fs(), fs::k_cwd, p(k_snap_trash));
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", d(k_snap_trash));
+  }
+  for (const auto& n : in_trash) {
+    TRY(fs::remove_tree(fs(), dir->fd(), n, d(std::string(k_snap_trash) + "/" + n), stats));
+  }
+  return static_cast<long>(in_trash.size());
+}
+
+}  // namespace rotator::jobs

@@ -1,0 +1,73 @@
+// SnapDir: the snapshot directory of one job (`job.path`) and the Fs calls
+// rotator makes inside it, with error messages that name entries as the user
+// knows them ("snapshots/daily.1", relative to the root when below it).
+//
+// Every name passed in is relative to `job.path` ("" is the directory
+// itself). Nothing here decides what to do; the snapshot run, recovery and
+// prune (snapshot_job.cpp, snapshot_recover.cpp, snapshot_prune.cpp) do.
+//
+// Trash ownership: `.trash` is used and emptied only when it holds rotator's
+// marker file (k_trash_marker); an empty `.trash` is adopted (that is also
+// what a crash between its mkdir and the marker leaves); a non-empty one
+// without the marker may hold a user's data and is refused with an error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "fs/fs.hpp"
+#include "fs/tree.hpp"
+#include "jobs/job.hpp"
+#include "util/result.hpp"
+
+namespace rotator::jobs {
+
+class SnapDir {
+ public:
+  SnapDir(RunContext& ctx, const config::Job& job);
+
+  fs::Fs& fs() { return m_ctx.fs; }
+  bool dry() const { return m_ctx.dry_run == DryRun::yes; }
+  // The path of `name` for Fs calls, and as shown to the user.
+  std::string p(const std::string& name) const { return m_job.path + "/" + name; }
+  std::string d(const std::string& name) const { return m_disp + "/" + name; }
+  const std::string& disp() const { return m_disp; }
+
+  bool exists(const std::string& name);
+
+  // The sorted names in the directory (or in its subdirectory `sub`).
+  Result<std::vector<std::string>> names(const std::string& sub = {});
+
+  Status rename(const std::string& from, const std::string& to,
+                fs::RenameMode mode = fs::RenameMode::no_replace);
+  Status mkdir(const std::string& name, bool ignore_existing);
+  Status unlink_if_present(const std::string& name);
+  // fsync of the snapshot directory itself.
+  Status sync();
+  // Writes `name` atomically: `name`.tmp, then rename over `name`.
+  Status write_atomic(const std::string& name, const std::string& content);
+
+  // Creates .trash if needed and makes sure rotator owns it (see above).
+  Status ensure_trash();
+  enum class Adopt { no, yes };
+  // ok when .trash holds the marker or is empty (then, with Adopt::yes, the
+  // marker is written); an error for a foreign non-empty .trash.
+  Status check_trash_owned(Adopt adopt);
+  // Moves generation (or any entry) `name` into .trash under a free name;
+  // returns that name (".trash/daily.6").
+  Result<std::string> move_to_trash(const std::string& name);
+  // Deletes everything rotator put inside .trash (refuses a .trash it does
+  // not own). Returns the number of entries removed.
+  Result<long> delete_trash(fs::RemoveStats* stats);
+
+  // A dry-run plan line.
+  void plan(const std::string& line) { m_ctx.plan(line); }
+
+ private:
+  RunContext& m_ctx;
+  const config::Job& m_job;
+  std::string m_disp;
+};
+
+}  // namespace rotator::jobs

@@ -1,0 +1,113 @@
+// `rotator prune` for a snapshot job (prune_snapshot in snapshot_job.hpp).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "fs/tree.hpp"
+#include "jobs/snap_dir.hpp"
+#include "jobs/snapshot_job.hpp"
+#include "jobs/snapshot_plan.hpp"
+#include "jobs/snapshot_recover.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::jobs {
+
+JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explain) {
+  SnapDir dir(ctx, job);
+  bool dry = dir.dry();
+  if (!ctx.fs.lstat(fs::k_cwd, job.path)) {
+    JobResult r;
+    r.summary = fmt::format("{} does not exist yet: nothing to prune", dir.disp());
+    return r;
+  }
+  if (auto stop = recover_and_report(ctx, job)) {
+    return *stop;
+  }
+  auto names = dir.names();
+  if (!names) {
+    return job_error(names.error().message());
+  }
+  struct Line {
+    std::string name;
+    bool keep;
+    std::string reason;
+  };
+  std::vector<Line> lines;
+  if (job.naming == config::Naming::rotate) {
+    auto policy = rotate_policy(job);
+    if (!policy) {
+      return job_error(policy.error().message());
+    }
+    for (const auto& level : policy->levels) {
+      std::vector<rotation::LevelName> gens;
+      for (const auto& n : *names) {
+        if (auto ln = rotation::parse_level_name(n); ln && ln->level == level.name) {
+          gens.push_back(*ln);
+        }
+      }
+      std::sort(gens.begin(), gens.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+      // By rank, as the rotation's hole policy does: the k-th existing
+      // generation is the k-th one kept (an rsnapshot tree with holes,
+      // daily.0 daily.4 daily.5, keeps all three under daily:3).
+      int rank = 0;
+      for (const auto& g : gens) {
+        bool keep = rank < level.count;
+        ++rank;
+        lines.push_back({rotation::format_level_name(g.level, g.index), keep,
+                         keep ? fmt::format("{} #{}", level.name, rank)
+                              : fmt::format("expired (beyond {}:{})", level.name, level.count)});
+      }
+    }
+  } else {
+    auto policy = dated_policy(job);
+    if (!policy) {
+      return job_error(policy.error().message());
+    }
+    for (const auto& dcs : dated_decisions(*names, job, *policy, ctx.zone)) {
+      lines.push_back({dcs.name, dcs.keep, dcs.reason});
+    }
+  }
+  long kept = 0;
+  std::vector<std::string> expired;
+  for (const auto& l : lines) {
+    if (explain == Explain::yes || dry) {
+      ctx.plan(fmt::format("{:<6} {:<24} {}", l.keep ? "keep" : "expire", l.name, l.reason));
+    }
+    if (l.keep) {
+      ++kept;
+    } else {
+      expired.push_back(l.name);
+    }
+  }
+  JobResult r;
+  if (dry) {
+    r.summary = fmt::format("dry run: {} kept, {} would expire", kept, expired.size());
+    return r;
+  }
+  for (const auto& n : expired) {
+    if (auto moved = dir.move_to_trash(n); !moved) {
+      return job_error(moved.error().message());
+    }
+  }
+  if (!expired.empty()) {
+    if (auto s = dir.sync(); !s) {
+      return job_error(s.error().message());
+    }
+  }
+  fs::RemoveStats rs;
+  auto deleted = dir.delete_trash(&rs);
+  if (!deleted) {
+    return job_error("expired generations are in the trash, but deleting it failed (the next run "
+                     "resumes): " + deleted.error().message());
+  }
+  r.summary = fmt::format("{} kept, {} expired", kept, expired.size());
+  if (!expired.empty()) {
+    r.summary += fmt::format(" ({})", fmt::join(expired, ", "));
+  }
+  if (*deleted > 0) {
+    r.summary += fmt::format(", trash deleted ({} files, {} dirs)", rs.files, rs.dirs);
+  }
+  return r;
+}
+
+}  // namespace rotator::jobs

@@ -1,0 +1,221 @@
+#include "jobs/snapshot_recover.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "jobs/snapshot_job.hpp"
+#include "jobs/snapshot_plan.hpp"
+#include "jobs/snapshot_undo.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::jobs {
+
+namespace {
+
+// Points `latest` at `target` atomically (symlink to a temporary name, rename
+// over `latest`). Leaves a `latest` that is not a symlink alone.
+Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx, const config::Job& job) {
+  auto st = dir.fs().lstat(fs::k_cwd, dir.p(k_snap_latest));
+  if (st && st->type() != fs::FileType::symlink) {
+    ctx.log.warning("[{}] '{}' is not a symlink; not updated", job.name, dir.d(k_snap_latest));
+    return ok();
+  }
+  if (st) {
+    auto cur = dir.fs().readlink(fs::k_cwd, dir.p(k_snap_latest));
+    if (cur && *cur == target) {
+      return ok();
+    }
+  }
+  TRY(dir.unlink_if_present(k_snap_latest_tmp));
+  auto made = dir.fs().symlink(target, fs::k_cwd, dir.p(k_snap_latest_tmp));
+  if (!made) {
+    return sys_error(made.error().sys_errno, "create symlink", dir.d(k_snap_latest_tmp));
+  }
+  return dir.rename(k_snap_latest_tmp, k_snap_latest, fs::RenameMode::replace);
+}
+
+}  // namespace
+
+Status apply_ops(SnapDir& dir, const std::vector<rotation::Op>& ops, Applied& applied) {
+  for (const auto& op : ops) {
+    if (op.kind == rotation::OpKind::rename) {
+      TRY(dir.rename(op.from, op.to));
+      ++applied.renamed;
+    } else {
+      TRY(dir.move_to_trash(op.from));
+      ++applied.expired;
+      applied.expired_names.push_back(op.from);
+    }
+  }
+  return ok();
+}
+
+// After the commit of a rotate build: shift, then .rotator-committed -> LOWEST.0.
+Status finish_rotate_commit(SnapDir& dir, const retention::RotatePolicy& policy, Applied& applied) {
+  TRY_ASSIGN(auto names, dir.names());
+  TRY(apply_ops(dir, rotation::plan_lowest_commit(names, policy), applied));
+  TRY(dir.rename(k_snap_committed, rotation::format_level_name(policy.levels[0].name, 0)));
+  return dir.sync();
+}
+
+// After the commit of dated generation `name`: `latest`, expiry into the
+// trash (never `name` itself), sync, then .rotator-pending is removed.
+Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ctx,
+                           const config::Job& job, const retention::DatedPolicy& policy,
+                           Applied& applied) {
+  TRY_ASSIGN(auto names, dir.names());
+  auto decisions = dated_decisions(names, job, policy, ctx.zone);
+  if (!decisions.empty()) {
+    TRY(swap_latest(dir, decisions.front().name, ctx, job));
+  }
+  for (const auto& dcs : decisions) {
+    if (dcs.keep || dcs.name == name) {
+      continue;
+    }
+    TRY(dir.move_to_trash(dcs.name));
+    ++applied.expired;
+    applied.expired_names.push_back(dcs.name);
+  }
+  TRY(dir.sync());
+  return dir.unlink_if_present(k_snap_pending);
+}
+
+// ---- recovery ----------------------------------------------------------------
+
+Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config::Job& job) {
+  SnapDir dir(ctx, job);
+  std::vector<std::string> log;
+  if (!dir.exists("")) {
+    return log;  // nothing built yet
+  }
+  bool dry = dir.dry();
+  if (!dry) {
+    for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp", k_snap_latest_tmp}) {
+      TRY(dir.unlink_if_present(tmp));
+    }
+  }
+  if (dir.exists(k_snap_staging)) {
+    TRY(rollback(dir, log));
+  } else if (dir.exists(k_snap_staging_from) && !dry) {
+    TRY(dir.unlink_if_present(k_snap_staging_from));  // its build was committed
+  }
+  if (job.naming == config::Naming::rotate) {
+    TRY_ASSIGN(auto policy, rotate_policy(job));
+    if (dir.exists(k_snap_committed)) {
+      if (dry) {
+        log.push_back(fmt::format("finish the committed generation {}: shift, rename to {}",
+                                  dir.d(k_snap_committed),
+                                  rotation::format_level_name(policy.levels[0].name, 0)));
+      } else {
+        Applied applied;
+        TRY(finish_rotate_commit(dir, policy, applied));
+        log.push_back(fmt::format("finished an interrupted commit: {}, {} expired",
+                                  plural(applied.renamed, "rename"), applied.expired));
+      }
+    }
+    if (dir.exists(k_snap_intent)) {
+      auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_intent));
+      if (!text) {
+        return sys_error(text.error().sys_errno, "read", dir.d(k_snap_intent));
+      }
+      std::string level = *text;
+      if (level.rfind("promote ", 0) != 0) {
+        return plain_error(fmt::format("'{}' is not a rotator intent file", dir.d(k_snap_intent)));
+      }
+      level = level.substr(8);
+      while (!level.empty() && level.back() == '\n') {
+        level.pop_back();
+      }
+      std::string source;  // the generation being promoted (absent in old intent files)
+      if (auto sp = level.find(' '); sp != std::string::npos) {
+        source = level.substr(sp + 1);
+        level = level.substr(0, sp);
+      }
+      TRY_ASSIGN(auto names, dir.names());
+      auto ops = rotation::plan_higher(names, policy, level);
+      if (!source.empty() && std::find(names.begin(), names.end(), source) == names.end()) {
+        ops = plain_error("the promotion's last rename was done");  // finished: nothing to redo
+      } else if (ops && !source.empty() && ops->back().from != source) {
+        return plain_error(fmt::format(
+            "an interrupted promotion of '{}' to {}.0 cannot be finished with the current keep "
+            "(it would promote '{}'); restore the keep line of that run or finish it by hand "
+            "and remove '{}'",
+            source, level, ops->back().from, dir.d(k_snap_intent)));
+      }
+      if (dry) {
+        log.push_back(fmt::format("finish the interrupted promotion of {}", level));
+      } else {
+        Applied applied;
+        if (ops) {  // else the promotion's last rename was done
+          TRY(apply_ops(dir, *ops, applied));
+        }
+        TRY(dir.sync());
+        TRY(dir.unlink_if_present(k_snap_intent));
+        log.push_back(fmt::format("finished an interrupted promotion of {}: {}, {} expired", level,
+                                  plural(applied.renamed, "rename"), applied.expired));
+      }
+    }
+  } else {
+    TRY_ASSIGN(auto policy, dated_policy(job));
+    if (dir.exists(k_snap_pending)) {
+      auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_pending));
+      if (!text) {
+        return sys_error(text.error().sys_errno, "read", dir.d(k_snap_pending));
+      }
+      std::string name = text->substr(0, text->find('\n'));
+      if (!dir.exists(name)) {
+        // Not committed after all (or removed since): nothing to finish.
+        if (!dry) {
+          TRY(dir.unlink_if_present(k_snap_pending));
+        }
+      } else if (dry) {
+        log.push_back(fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
+      } else {
+        Applied applied;
+        TRY(finish_dated_commit(dir, name, ctx, job, policy, applied));
+        log.push_back(fmt::format("finished an interrupted commit of {}: {} expired", dir.d(name),
+                                  applied.expired));
+      }
+    }
+    TRY_ASSIGN(auto names, dir.names());
+    auto decisions = dated_decisions(names, job, policy, ctx.zone);
+    if (!decisions.empty() && !dry) {
+      bool right = false;
+      if (auto cur = ctx.fs.readlink(fs::k_cwd, dir.p(k_snap_latest))) {
+        right = *cur == decisions.front().name;
+      }
+      if (!right) {
+        TRY(swap_latest(dir, decisions.front().name, ctx, job));
+      }
+    }
+  }
+  // Leftover trash is NOT deleted here: recovery runs before the build, and
+  // expiry must never hold up the next backup. The run deletes it after its
+  // commit; prune deletes it after its expiry.
+  return log;
+}
+
+std::optional<JobResult> recover_and_report(RunContext& ctx, const config::Job& job) {
+  bool dry = ctx.dry_run == DryRun::yes;
+  auto recovered = recover_snapshot(ctx, job);
+  if (!recovered) {
+    return job_error("recovery failed: " + recovered.error().message() +
+                     "; nothing else was done");
+  }
+  for (const auto& line : *recovered) {
+    if (dry) {
+      ctx.plan("recover: " + line);
+    } else {
+      ctx.log.info("[{}] {}", job.name, line);
+    }
+  }
+  if (dry && !recovered->empty()) {
+    JobResult r;
+    r.summary = "dry run: recovery is pending; the rest of the plan depends on it";
+    return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace rotator::jobs

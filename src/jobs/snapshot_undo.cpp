@@ -1,0 +1,203 @@
+#include "jobs/snapshot_undo.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "jobs/snapshot_job.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::jobs {
+
+Status AddRecorder::record(const std::string& rel, fs::FileType type) {
+  if (m_sink && rel == m_sink->last_taken()) {
+    return ok();  // replaces a displaced entry: the rollback finds it there
+  }
+  for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+    if (m_added_dirs.count(rel.substr(0, slash))) {
+      return ok();
+    }
+  }
+  std::string marker = m_added;
+  TRY(ensure(marker));
+  for (size_t start = 0, slash; (slash = rel.find('/', start)) != std::string::npos; start = slash + 1) {
+    TRY(ensure(m_added + "/" + rel.substr(0, slash)));
+  }
+  std::string name = m_added + "/" + rel;
+  auto w = m_dir.fs().symlink("added", fs::k_cwd, m_dir.p(name));
+  if (!w && w.error().sys_errno != EEXIST) {
+    return sys_error(w.error().sys_errno, "create marker", m_dir.d(name));
+  }
+  if (type == fs::FileType::directory) {
+    m_added_dirs.insert(rel);
+  }
+  return ok();
+}
+
+Status AddRecorder::ensure(const std::string& name) {
+  if (m_made.count(name)) {
+    return ok();
+  }
+  TRY(m_dir.mkdir(name, true));
+  m_made.insert(name);
+  return ok();
+}
+
+namespace {
+
+// Moves out of .rotator-staging every entry named by a marker under
+// `markers` (relative path `rel`), into `undo`.
+Status undo_additions(SnapDir& dir, const std::string& markers, const std::string& rel,
+                      const std::string& undo, long* moved) {
+  TRY_ASSIGN(auto list, dir.names(rel.empty() ? markers : markers + "/" + rel));
+  for (const auto& n : list) {
+    std::string sub = rel.empty() ? n : rel + "/" + n;
+    auto st = dir.fs().lstat(fs::k_cwd, dir.p(markers + "/" + sub));
+    if (!st) {
+      return sys_error(st.error().sys_errno, "stat", dir.d(markers + "/" + sub));
+    }
+    if (st->is_dir()) {
+      TRY(undo_additions(dir, markers, sub, undo, moved));
+      continue;
+    }
+    std::string staged = std::string(k_snap_staging) + "/" + sub;
+    if (!dir.exists(staged)) {
+      continue;  // not created yet, or already moved by an earlier rollback
+    }
+    TRY(dir.mkdir(undo, true));
+    TRY_ASSIGN(auto used, dir.names(undo));
+    TRY(dir.rename(staged, undo + "/" + rotation::next_free_name(std::to_string(used.size()), used)));
+    ++*moved;
+  }
+  return ok();
+}
+
+// Moves every entry of the sink folder `sink` (at relative path `rel`) back
+// to the same place in .rotator-staging. Whatever occupies that place
+// (other than a directory that holds displaced entries) was added by the
+// build and goes to `undo` first.
+Status restore_displaced(SnapDir& dir, const std::string& sink, const std::string& rel,
+                         const std::string& undo, long* restored, long* removed) {
+  TRY_ASSIGN(auto list, dir.names(rel.empty() ? sink : sink + "/" + rel));
+  for (const auto& n : list) {
+    std::string sub = rel.empty() ? n : rel + "/" + n;
+    std::string from = sink + "/" + sub;
+    std::string to = std::string(k_snap_staging) + "/" + sub;
+    auto there = dir.fs().lstat(fs::k_cwd, dir.p(to));
+    if (!there) {
+      TRY(dir.rename(from, to));
+      ++*restored;
+      continue;
+    }
+    auto mine = dir.fs().lstat(fs::k_cwd, dir.p(from));
+    if (!mine) {
+      return sys_error(mine.error().sys_errno, "stat", dir.d(from));
+    }
+    if (mine->is_dir() && there->is_dir()) {
+      TRY(restore_displaced(dir, sink, sub, undo, restored, removed));  // a parent the sink created
+      continue;
+    }
+    TRY(dir.mkdir(undo, true));
+    TRY_ASSIGN(auto used, dir.names(undo));
+    TRY(dir.rename(to, undo + "/" + rotation::next_free_name(std::to_string(used.size()), used)));
+    ++*removed;
+    TRY(dir.rename(from, to));
+    ++*restored;
+  }
+  return ok();
+}
+
+struct StagingFrom {
+  std::string original;
+  std::string build;  // ".trash/ID"
+};
+
+std::optional<StagingFrom> parse_staging_from(const std::string& text) {
+  size_t nl = text.find('\n');
+  if (nl == std::string::npos) {
+    return std::nullopt;
+  }
+  StagingFrom f;
+  f.original = text.substr(0, nl);
+  size_t nl2 = text.find('\n', nl + 1);
+  f.build = text.substr(nl + 1, nl2 == std::string::npos ? std::string::npos : nl2 - nl - 1);
+  if (f.original.empty() || f.original.find('/') != std::string::npos || f.original[0] == '.' ||
+      f.build.rfind(std::string(k_snap_trash) + "/", 0) != 0) {
+    return std::nullopt;
+  }
+  return f;
+}
+
+}  // namespace
+
+// Rolls back an uncommitted .rotator-staging.
+Status rollback(SnapDir& dir, std::vector<std::string>& log) {
+  std::optional<StagingFrom> from;
+  if (dir.exists(k_snap_staging_from)) {
+    auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_staging_from));
+    if (!text) {
+      return sys_error(text.error().sys_errno, "read", dir.d(k_snap_staging_from));
+    }
+    from = parse_staging_from(*text);
+    if (!from) {
+      return plain_error(fmt::format("'{}' is not a rotator recycle marker; remove it after checking '{}'",
+                                     dir.d(k_snap_staging_from), dir.d(k_snap_staging)));
+    }
+  }
+  if (!from) {
+    if (dir.dry()) {
+      log.push_back(fmt::format("roll back {}: move it to {}", dir.d(k_snap_staging), dir.d(k_snap_trash)));
+      return ok();
+    }
+    TRY(dir.move_to_trash(k_snap_staging));
+    TRY(dir.unlink_if_present(k_snap_pending));
+    TRY(dir.unlink_if_present(".rotator-pending.tmp"));
+    log.push_back(fmt::format("rolled back an interrupted fresh build ({} moved to trash)",
+                              dir.d(k_snap_staging)));
+    return ok();
+  }
+  if (dir.exists(from->original)) {
+    return plain_error(fmt::format("cannot roll back '{}' to '{}': that name exists",
+                                   dir.d(k_snap_staging), dir.d(from->original)));
+  }
+  if (dir.dry()) {
+    log.push_back(fmt::format("roll back {}: restore {} from {}", dir.d(k_snap_staging),
+                              dir.d(from->original), dir.d(from->build)));
+    return ok();
+  }
+  long removed = 0;
+  long restored = 0;
+  if (dir.exists(from->build)) {
+    if (dir.exists(from->build + "/added")) {
+      TRY(undo_additions(dir, from->build + "/added", "", from->build + "/undo", &removed));
+    }
+    TRY_ASSIGN(auto folders, dir.names(from->build));
+    std::vector<std::pair<int, std::string>> sinks;
+    for (const auto& f : folders) {
+      if (f == "displaced") {
+        sinks.emplace_back(0, f);
+      } else if (f.rfind("displaced.", 0) == 0) {
+        sinks.emplace_back(std::atoi(f.c_str() + 10), f);
+      }
+    }
+    std::sort(sinks.begin(), sinks.end());
+    for (const auto& s : sinks) {
+      TRY(restore_displaced(dir, from->build + "/" + s.second, "", from->build + "/undo", &restored,
+                            &removed));
+    }
+  }
+  TRY(dir.rename(k_snap_staging, from->original));
+  TRY(dir.sync());
+  TRY(dir.unlink_if_present(k_snap_staging_from));
+  TRY(dir.unlink_if_present(k_snap_pending));
+  TRY(dir.unlink_if_present(".rotator-pending.tmp"));
+  log.push_back(fmt::format("rolled back an interrupted recycled build: {} restored ({} added "
+                            "entries removed, {} displaced entries put back)",
+                            dir.d(from->original), removed, restored));
+  return ok();
+}
+
+}  // namespace rotator::jobs
