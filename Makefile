@@ -79,7 +79,7 @@ install: rotator
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
-	   nlohmann-json3-dev rsync mandoc tzdata jq
+	   nlohmann-json3-dev rsync mandoc tzdata jq attr
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -192,6 +192,12 @@ Result<RestoreChoice> choose_restore(const FileVersions& v, const RestoreRequest
                                      show_path(v.rel), *req.version, v.versions.size()));
     }
     chosen = *req.version - 1;
+    if (v.versions[chosen].type == fs::FileType::directory) {
+      return plain_error(fmt::format(
+          "'{}' is a directory in version {}: a directory has no versions of its own; use --at "
+          "WHEN",
+          show_path(v.rel), *req.version));
+    }
   } else if (req.at) {
     Instant at = *req.at;
     for (int i = 0; i < static_cast<int>(v.versions.size()); ++i) {
@@ -363,7 +369,8 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
     return undo(sys_error(done.error().sys_errno, "rename", tmp_abs, "to '" + dest + "'"));
   }
   if (auto synced = fs.fsync_dir(pdir->fd()); !synced) {
-    return sys_error(synced.error().sys_errno, "sync directory", parent);
+    return plain_error(fmt::format("restored to '{}', but syncing its directory failed: {}", dest,
+                                   synced.error().message()));
   }
   return stats;
 }
