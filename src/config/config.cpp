@@ -7,8 +7,10 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "config/ini_reader.hpp"
+#include "fs/resolve.hpp"
 #include "retention/policy.hpp"
 #include "rotation/name.hpp"
 #include "util/zone.hpp"
@@ -66,7 +68,10 @@ const std::set<std::string> k_reserved = {"check", "status", "prune", "versions"
                                           "du",    "diff",   "help",  "version"};
 
 // rsync options that rewrite destination files in place (shared inodes!).
-const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify"};
+// --write-devices implies --inplace (rsync(1)). The clone job also passes
+// --no-inplace after the user's arguments (clone_rsync_argv).
+const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append-verify",
+                                              "--write-devices"};
 
 // rsync options that would silence the output the clone job's safety checks
 // read, or turn every run into a no-op reported as success.
@@ -223,6 +228,88 @@ Status parse_dated_policy_status(const std::string& text) {
   return ok();
 }
 
+
+// The trees rotator reads and writes, with the line that configured each.
+// A holding inside a clone is wiped by the clone's rsync --delete, two jobs
+// sharing a holding prune each other's history, a backup inside its own
+// source walks into itself.
+struct Tree {
+  std::string path;
+  std::string what;  // "[backup] holding"
+  int line;
+  bool written;
+  const Job* job;
+};
+
+std::vector<Tree> config_trees(const Config& cfg) {
+  std::vector<Tree> trees;
+  if (!cfg.root.empty()) {
+    trees.push_back({cfg.state_dir, "rotator's state directory", cfg.root_line, true, nullptr});
+  }
+  for (const auto& job : cfg.jobs) {
+    auto line_of = [&](const char* key) {
+      auto it = job.key_lines.find(key);
+      return it == job.key_lines.end() ? job.line : it->second;
+    };
+    if (!job.path.empty()) {
+      trees.push_back({job.path, fmt::format("[{}] path", job.name), line_of("path"), true, &job});
+    }
+    if (job.type == JobType::backup && !job.holding.empty()) {
+      trees.push_back({job.holding, fmt::format("[{}] holding", job.name), line_of("holding"), true, &job});
+    }
+    if (job.type != JobType::clone && !job.from.empty()) {
+      trees.push_back({job.from, fmt::format("[{}] from", job.name), line_of("from"), false, &job});
+    }
+  }
+  return trees;
+}
+
+bool lexically_within(const std::string& sub, const std::string& top) {
+  return sub == top || top == "/" || sub.rfind(top + "/", 0) == 0;
+}
+
+// Reports every pair of `trees` where one lies within the other.
+// `within(i, j)`: tree i is tree j or below it; `same(i, j)` is within both
+// ways; `note(i, j)` is appended to the subject of a message (where the
+// trees really are, when that differs from their names).
+template <typename Within, typename Note, typename Report>
+void report_overlaps(const std::vector<Tree>& trees, Within within, Note note, Report report) {
+  for (size_t i = 0; i < trees.size(); ++i) {
+    for (size_t j = 0; j < trees.size(); ++j) {
+      if (i == j) {
+        continue;
+      }
+      const Tree& a = trees[i];
+      const Tree& t = trees[j];
+      // A read-only `from` only matters against its own job's trees (a
+      // clone job's path is legitimately another job's from).
+      if (!a.written && !t.written) {
+        continue;
+      }
+      if ((!a.written || !t.written) && a.job != t.job) {
+        continue;
+      }
+      if (!within(i, j)) {
+        continue;
+      }
+      bool same = within(j, i);
+      if (same && j < i) {
+        continue;  // reported once
+      }
+      int line = std::max(a.line, t.line);
+      if (same && a.path == t.path) {
+        report(line, fmt::format("{} and {} are the same directory '{}'", t.what, a.what, a.path));
+      } else if (same) {
+        report(line, fmt::format("{} '{}' and {} '{}' are the same directory{}", t.what, t.path,
+                                 a.what, a.path, note(j, i)));
+      } else {
+        report(line, fmt::format("{} '{}' is inside {} '{}'{}; the trees rotator reads and "
+                                 "writes may not contain one another",
+                                 a.what, a.path, t.what, t.path, note(i, j)));
+      }
+    }
+  }
+}
 }  // namespace
 
 const char* job_type_name(JobType type) {
@@ -626,9 +713,9 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           if (k_inplace_args.count(opt)) {
             b.error(get("rsync_args")->line,
-                    fmt::format("rsync_args: '{}' updates files in place and would rewrite the "
+                    fmt::format("rsync_args: '{}' updates files in place{} and would rewrite the "
                                 "inodes backups and snapshots share with the clone; remove it",
-                                a));
+                                a, opt == "--write-devices" ? " (it implies --inplace)" : ""));
           }
         }
         if (const Value* v = get("max_delete")) {
@@ -673,8 +760,8 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
           }
           job.holding = resolve(holding, "holding", sec.name);
           if (const Value* v = get("holding_format")) {
-            if (v->text.empty() || v->text.find('/') != std::string::npos) {
-              b.error(v->line, fmt::format("holding_format: bad value '{}' (a strftime format without '/')", v->text));
+            if (auto checked = rotation::check_name_format(v->text); !checked) {
+              b.error(v->line, fmt::format("holding_format: {}", checked.error().message()));
             } else {
               job.holding_format = v->text;
             }
@@ -742,67 +829,18 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     }
   }
 
-  // 5. Trees rotator writes never overlap: a holding inside a clone is wiped
-  // by the clone's rsync --delete, two jobs sharing a holding prune each
-  // other's history, a backup inside its own source walks into itself.
-  struct Tree {
-    std::string path;
-    std::string what;  // "[backup] holding"
-    int line;
-    bool written;
-    const Job* job;
-  };
-  std::vector<Tree> trees;
-  if (!cfg.root.empty()) {
-    trees.push_back({cfg.state_dir, "rotator's state directory", global ? global->line : 1, true, nullptr});
-  }
-  for (const auto& job : cfg.jobs) {
-    auto line_of = [&](const char* key) {
-      auto it = job.key_lines.find(key);
-      return it == job.key_lines.end() ? job.line : it->second;
-    };
-    if (!job.path.empty()) {
-      trees.push_back({job.path, fmt::format("[{}] path", job.name), line_of("path"), true, &job});
+  // 5. Trees rotator writes never overlap (by their configured names here;
+  // check_real_overlaps() compares where they really are).
+  if (!b.failed()) {
+    cfg.root_line = global ? global->line : 1;
+    if (const Value* v = gv("root")) {
+      cfg.root_line = v->line;
     }
-    if (job.type == JobType::backup && !job.holding.empty()) {
-      trees.push_back({job.holding, fmt::format("[{}] holding", job.name), line_of("holding"), true, &job});
-    }
-    if (job.type != JobType::clone && !job.from.empty()) {
-      trees.push_back({job.from, fmt::format("[{}] from", job.name), line_of("from"), false, &job});
-    }
-  }
-  auto inside = [](const std::string& sub, const std::string& top) {  // sub within or equal to top
-    return sub == top || top == "/" || sub.rfind(top + "/", 0) == 0;
-  };
-  for (size_t i = 0; i < trees.size(); ++i) {
-    for (size_t j = 0; j < trees.size(); ++j) {
-      if (i == j) {
-        continue;
-      }
-      const Tree& a = trees[i];
-      const Tree& t = trees[j];
-      // A read-only `from` only matters against its own job's trees (a
-      // clone job's path is legitimately another job's from).
-      if (!a.written && !t.written) {
-        continue;
-      }
-      if ((!a.written || !t.written) && a.job != t.job) {
-        continue;
-      }
-      if (a.path == t.path && j < i) {
-        continue;  // reported once
-      }
-      if (inside(a.path, t.path)) {
-        int line = std::max(a.line, t.line);
-        if (a.path == t.path) {
-          b.error(line, fmt::format("{} and {} are the same directory '{}'", t.what, a.what, a.path));
-        } else {
-          b.error(line, fmt::format("{} '{}' is inside {} '{}'; the trees rotator reads and "
-                                    "writes may not contain one another",
-                                    a.what, a.path, t.what, t.path));
-        }
-      }
-    }
+    auto trees = config_trees(cfg);
+    report_overlaps(
+        trees, [&](size_t i, size_t j) { return lexically_within(trees[i].path, trees[j].path); },
+        [&](size_t, size_t) { return std::string(); },
+        [&](int line, const std::string& msg) { b.error(line, msg); });
   }
   if (global == nullptr && !b.failed() && records.empty()) {
     b.error(1, "empty configuration");
@@ -813,13 +851,55 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
   return cfg;
 }
 
+Status check_real_overlaps(fs::Fs& fs, const Config& cfg) {
+  auto trees = config_trees(cfg);
+  std::vector<fs::ResolvedPath> real;
+  std::vector<std::string> errors;
+  auto error = [&](int line, const std::string& msg) {
+    errors.push_back(fmt::format("{}:{}: {}", cfg.file, line, msg));
+  };
+  for (const auto& t : trees) {
+    auto r = fs::resolve_path(fs, t.path);
+    if (!r) {
+      error(t.line, fmt::format("cannot resolve {} '{}': {}", t.what, t.path, r.error().message()));
+      real.emplace_back();
+    } else {
+      real.push_back(std::move(*r));
+    }
+  }
+  if (!errors.empty()) {
+    return plain_error(fmt::format("{}", fmt::join(errors, "\n")));
+  }
+  auto shown = [&](size_t i) {
+    std::string full = real[i].full();
+    return full == trees[i].path ? std::string() : fmt::format("'{}'", full);
+  };
+  report_overlaps(
+      trees, [&](size_t i, size_t j) { return fs::resolved_within(real[i], real[j]); },
+      [&](size_t i, size_t j) {
+        std::string a = shown(i), t = shown(j);
+        if (a.empty() && t.empty()) {
+          return std::string(" (the same directory by device and inode)");
+        }
+        return fmt::format(" (really {} and {})", a.empty() ? "'" + trees[i].path + "'" : a,
+                           t.empty() ? "'" + trees[j].path + "'" : t);
+      },
+      error);
+  if (!errors.empty()) {
+    return plain_error(fmt::format("{}", fmt::join(errors, "\n")));
+  }
+  return ok();
+}
+
 Result<Config> load_config(fs::Fs& fs, const std::string& file) {
   auto text = fs.read_file(fs::k_cwd, file);
   if (!text) {
     return plain_error(fmt::format("cannot read configuration '{}': {}", file,
                                    std::strerror(text.error().sys_errno)));
   }
-  return parse_config(file, *text);
+  TRY_ASSIGN(Config cfg, parse_config(file, *text));
+  TRY(check_real_overlaps(fs, cfg));
+  return cfg;
 }
 
 }  // namespace rotator::config

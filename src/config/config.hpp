@@ -66,6 +66,7 @@ struct Job {
 struct Config {
   std::string file;  // as given (used in messages)
   std::string root;  // absolute
+  int root_line = 0;  // line of the root key (for messages)
   std::string lockfile;
   std::string logfile;  // empty = none
   bool syslog = false;
@@ -85,7 +86,15 @@ std::optional<std::chrono::seconds> effective_max_age(const Job& job);
 
 // Parses and validates `text` as read from `file`.
 Result<Config> parse_config(const std::string& file, const std::string& text);
-// Reads `file` through `fs` and parses it.
+// The overlap rule of parse_config (no tree rotator writes lies inside
+// another tree of the configuration), checked where the trees really are:
+// every path resolved through `fs` (symlinks followed in the existing part,
+// then device+inode of each existing ancestor), so neither a symlink nor a
+// second name for a directory (a bind mount) can hide an overlap. Error:
+// every overlap as "FILE:LINE: message", one per line.
+Status check_real_overlaps(fs::Fs& fs, const Config& cfg);
+// Reads `file` through `fs`, parses it and runs check_real_overlaps (so
+// `check` and every run see the trees as they are now).
 Result<Config> load_config(fs::Fs& fs, const std::string& file);
 
 // Splits a command or argument list like a shell would for words and quotes

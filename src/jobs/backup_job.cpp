@@ -145,6 +145,11 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   // converges to what the uninterrupted run would have left; a later run
   // starts a folder of its own date.
   std::string base = rotation::format_dated_name(ctx.now, job.holding_format, ctx.zone);
+  if (auto bad = rotation::check_dated_folder_name(base); !bad) {
+    // Checked at load for sample dates; this date's expansion is checked too.
+    return job_error(fmt::format("holding_format '{}': {}; nothing was changed",
+                                 job.holding_format, bad.error().message()));
+  }
   std::string folder;
   auto resumed = ctx.resume_in.find("holding");
   if (resumed != ctx.resume_in.end()) {

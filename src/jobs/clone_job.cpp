@@ -95,6 +95,10 @@ std::string join_errors(const std::deque<std::string>& lines) {
 std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job) {
   std::vector<std::string> argv = {cfg.rsync, "-a", "--delete", "--numeric-ids"};
   argv.insert(argv.end(), job.rsync_args.begin(), job.rsync_args.end());
+  // Last among the options, so no option in rsync_args (today's or one a
+  // future rsync adds) can make rsync rewrite the inodes shared with backups
+  // and snapshots.
+  argv.push_back("--no-inplace");
   argv.push_back(job.source);
   argv.push_back(job.path + "/");
   return argv;

@@ -1,7 +1,7 @@
 // type = clone: refresh `path` from `source` with rsync.
 //
-// Calling sequence: a dry run `rsync -a --delete --numeric-ids -n --stats
-// --out-format='%i %n' <rsync_args> SOURCE PATH/` first counts what the
+// Calling sequence: a dry run `rsync -a --delete --numeric-ids <rsync_args> --no-inplace -n --stats
+// --out-format='%i %n' SOURCE PATH/` first counts what the
 // source holds and what would be deleted; the real run follows only when
 //   - the source yields at least one entry besides its root, and
 //   - deletions <= max_delete x the clone's current entry count.

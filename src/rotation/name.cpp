@@ -99,10 +99,26 @@ Status check_name_format(const std::string& format) {
   for (Instant sample : {Instant{std::chrono::seconds{1795748645}},    // 2026-11-27 03:04:05 UTC
                          Instant{std::chrono::seconds{1842347837}}}) {  // 2028-05-19 11:17:17 UTC
     std::string name = format_dated_name(sample, format, utc);
-    if (name.empty() || name == "." || name == ".." || !parse_dated_name(name, format, utc)) {
+    if (auto bad = check_dated_folder_name(name); !bad) {
+      return plain_error(fmt::format("bad name format '{}' ({})", format, bad.error().message()));
+    }
+    if (!parse_dated_name(name, format, utc)) {
       return plain_error(
           fmt::format("bad name format '{}' (names it makes do not parse back)", format));
     }
+  }
+  return ok();
+}
+
+Status check_dated_folder_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    return plain_error(fmt::format("it makes the name '{}', which is not a folder name", name));
+  }
+  if (name[0] == '.') {
+    return plain_error(fmt::format(
+        "it makes the name '{}': names starting with '.' are rotator's own ('.rotator-*', "
+        "'.trash')",
+        name));
   }
   return ok();
 }

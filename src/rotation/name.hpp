@@ -64,11 +64,20 @@ struct DatedName {
   bool operator==(const DatedName&) const = default;
 };
 
-// Checks a name/holding format: not empty, no '/', and a sample instant
-// formats to a name that parses back (so every name we create is recognised).
+// Checks a name/holding format: not empty, no '/', and sample instants
+// format to names that pass check_dated_folder_name and parse back (so
+// every name we create is a folder of its own, and recognised).
 // Error text: "bad name format '%Y/%m' (must not contain '/')",
-// "bad name format '' (empty)", "bad name format 'x%' (names it makes do not parse back)".
+// "bad name format '' (empty)", "bad name format 'x%' (names it makes do not parse back)",
+// "bad name format '..' (it makes the name '..', which is not a folder name)".
 Status check_name_format(const std::string& format);
+
+// An expanded name is a folder rotator may create: not empty, not "." or
+// "..", no '/', not starting with '.' (those are rotator's own: a
+// ".rotator-deleting.*" holding folder would be deleted by the run that
+// filled it). Error: the reason, e.g. "it makes the name '..', which is not
+// a folder name".
+Status check_dated_folder_name(const std::string& name);
 
 // `t` formatted with `format` (date::format syntax) in `zone`.
 std::string format_dated_name(Instant t, const std::string& format, const Zone& zone);

@@ -58,6 +58,39 @@ t_inplace_refused() {
   expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" check
 }
 
+t_write_devices_refused_and_no_inplace_last() {
+  sed 's/^path = clone$/path = clone\nrsync_args = --write-devices/' "$TMP/rotator.conf" >"$TMP/wd.conf"
+  expect_exit 1 "$ROTATOR" -c "$TMP/wd.conf" daily 2>"$TMP/err"
+  expect_grep "wd.conf:10: rsync_args: '--write-devices' updates files in place (it implies --inplace)" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/wd.conf" check
+  # Every rsync rotator runs gets --no-inplace after the user's arguments.
+  cat >"$TMP/rsync-argv" <<SH
+#!/bin/sh
+printf '%s\n' "\$*" >>"$TMP/argv.log"
+exec rsync "\$@"
+SH
+  chmod +x "$TMP/rsync-argv"
+  : >"$TMP/argv.log"
+  sed -e "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-argv|" \
+      -e 's/^path = clone$/path = clone\nrsync_args = --one-file-system/' "$TMP/rotator.conf" >"$TMP/argv.conf"
+  echo shared >"$TMP/src/shared.txt"
+  "$ROTATOR" -c "$TMP/argv.conf" daily
+  [ "$(wc -l <"$TMP/argv.log")" -eq 2 ] || fail "expected 2 rsync runs: $(cat "$TMP/argv.log")"
+  while read -r line; do
+    case "$line" in *"--one-file-system --no-inplace "*) ;; *) fail "no --no-inplace after rsync_args: $line";; esac
+  done <"$TMP/argv.log"
+  # A file shared with a hard link elsewhere (as a backup shares it) keeps
+  # its old content when the source changes: rsync wrote a new inode.
+  ln "$TMP/root/clone/shared.txt" "$TMP/shared-link"
+  echo changed-shared >"$TMP/src/shared.txt"
+  touch -d '2001-01-01' "$TMP/src/shared.txt"
+  "$ROTATOR" -c "$TMP/argv.conf" daily
+  [ "$(cat "$TMP/shared-link")" = shared ]
+  [ "$(cat "$TMP/root/clone/shared.txt")" = changed-shared ]
+  rm "$TMP/src/shared.txt" "$TMP/shared-link"
+  R daily
+}
+
 t_empty_source_refused() {
   mkdir -p "$TMP/empty"
   sed "s|^source = .*|source = $TMP/empty/|" "$TMP/rotator.conf" >"$TMP/empty.conf"
@@ -233,6 +266,7 @@ test_case "first clone copies the source" t_first_clone
 test_case "second run applies changes and logs a summary" t_second_run_after_changes
 test_case "-n runs rsync -n and changes nothing" t_dry_run_changes_nothing
 test_case "--inplace in rsync_args is a config error" t_inplace_refused
+test_case "--write-devices is refused; --no-inplace follows rsync_args" t_write_devices_refused_and_no_inplace_last
 test_case "an empty source is refused and the clone untouched" t_empty_source_refused
 test_case "deleting more than max_delete is refused with the numbers" t_max_delete_refused
 test_case "a source that empties between check and transfer is stopped" t_source_vanishing_after_the_check

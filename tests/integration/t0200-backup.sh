@@ -197,6 +197,20 @@ t_old_versions_are_found() {
   [ "$(wc -l <"$TMP/versions")" -eq 3 ]
 }
 
+t_overlap_through_symlink_refused() {
+  # holding names the clone's own .holding through a symlink to root: the
+  # clone's rsync --delete would wipe every archived version.
+  ln -s "$TMP/root" "$TMP/rootlink"
+  sed "s|^holding = holding$|holding = $TMP/rootlink/clone/.holding|" "$TMP/rotator.conf" >"$TMP/overlap.conf"
+  before=$(tree "$TMP/root")
+  expect_exit 1 "$ROTATOR" -c "$TMP/overlap.conf" check 2>"$TMP/err"
+  expect_grep "overlap.conf:12: \[backup\] holding '$TMP/rootlink/clone/.holding' is inside \[backup\] from '$TMP/root/clone' (really '.*/root/clone/.holding'" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/overlap.conf" --now 2026-12-20T03:00 weekly 2>"$TMP/err"
+  expect_grep "is inside \[backup\] from" "$TMP/err"
+  [ "$before" = "$(tree "$TMP/root")" ] || fail "the refused run changed the tree"
+  rm "$TMP/rootlink"
+}
+
 setup
 test_case "first run hard-links every selected entry; nothing held" t_first_run_links_selected
 test_case "changed, deleted and whole-dir entries move to holding/DATE (same inodes)" t_changes_go_to_holding
@@ -210,4 +224,5 @@ test_case "from/path/holding on two filesystems is a config error" t_other_files
 test_case "every displaced version of a file is under holding/*/path" t_old_versions_are_found
 test_case "guards: today's folder, a clock behind holding, an empty from" t_guards
 test_case "-n before the first backup prints the plan, creates nothing" t_dry_run_before_the_first_backup
+test_case "a holding inside the clone through a symlink is refused at check and at run" t_overlap_through_symlink_refused
 [ "$nfail" -eq 0 ]

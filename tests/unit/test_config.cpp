@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -123,6 +125,15 @@ TEST_CASE("rsync_args that update in place are refused") {
   }
 }
 
+TEST_CASE("rsync_args --write-devices is refused: it implies --inplace") {
+  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n"
+                     "rsync_args = -a --write-devices\n";
+  CHECK(error_of(text) ==
+        "rotator.conf:8: rsync_args: '--write-devices' updates files in place (it implies "
+        "--inplace) and would rewrite the inodes backups and snapshots share with the clone; "
+        "remove it");
+}
+
 TEST_CASE("rsync_args that would blind the clone's safety checks are refused") {
   for (const char* arg : {"-q", "-aqz", "--quiet", "-n", "--dry-run", "--info=stats0",
                           "--out-format=%n", "--list-only", "--max-delete=5", "--existing"}) {
@@ -158,6 +169,118 @@ TEST_CASE("trees rotator writes may not overlap") {
   // Two backups of one clone with their own holdings are fine.
   CHECK(parse_config("r.conf", head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\nholding = ha\n"
                      "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\nholding = hb\n"));
+}
+
+namespace {
+
+// `dir` with every symlink resolved (the scratch root may sit under one).
+std::string real_dir(const std::string& dir) {
+  char buf[PATH_MAX];
+  REQUIRE(::realpath(dir.c_str(), buf) != nullptr);
+  return buf;
+}
+
+Result<Config> load_text(const test::TestContext& ctx, const std::string& text) {
+  fs::PosixFs fs;
+  test::write_file(ctx.path("rotator.conf"), text);
+  return load_config(fs, ctx.path("rotator.conf"));
+}
+
+}  // namespace
+
+TEST_CASE("overlap checks see through a symlink to root (holding inside the clone)") {
+  // (a) rootlink -> root; (b) holding names the clone's .holding through the
+  // link: lexically distinct, really inside the clone, whose rsync --delete
+  // would wipe every archived version.
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root/clone");
+  test::make_symlink("root", d + "/rootlink");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = backup\nholding = " + d + "/rootlink/clone/.holding\n";
+  REQUIRE(parse_config("rotator.conf", text));  // the names alone do not overlap
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  std::string f = ctx.path("rotator.conf");
+  CHECK(r.error().message() ==
+        f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [clone] path '" + d +
+            "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
+            "/root/clone'); the trees rotator reads and writes may not contain one another\n" +
+        f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [b] from '" + d +
+            "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
+            "/root/clone'); the trees rotator reads and writes may not contain one another");
+}
+
+TEST_CASE("overlap checks see through a symlink: a backup's path that is the clone") {
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root/clone");
+  test::make_symlink("clone", d + "/root/alias");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = alias\nholding = h\n";
+  REQUIRE(parse_config("rotator.conf", text));
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  std::string f = ctx.path("rotator.conf");
+  CHECK(r.error().message() ==
+        f + ":12: [b] path '" + d + "/root/alias' and [clone] path '" + d +
+            "/root/clone' are the same directory (really '" + d + "/root/clone' and '" + d +
+            "/root/clone')\n" +
+        f + ":12: [b] from '" + d + "/root/clone' and [b] path '" + d +
+            "/root/alias' are the same directory (really '" + d + "/root/clone' and '" + d +
+            "/root/clone')");
+}
+
+TEST_CASE("overlap checks through a symlinked parent of trees that do not exist yet") {
+  // holding's parent is a link into the (not yet created) clone's parent:
+  // both end at the same existing directory, and the missing parts nest.
+  test::TestContext ctx;
+  std::string d = real_dir(ctx.dir());
+  test::make_dir(d + "/root");
+  test::make_symlink(d + "/root", d + "/other");
+  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                     "path = backup\nholding = " + d + "/other/clone/h\n";
+  auto r = load_text(ctx, text);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find(":13: [b] holding '" + d + "/other/clone/h' is inside [clone] path") !=
+        std::string::npos);
+  // Separate trees stay fine, existing or not.
+  test::make_dir(d + "/root/clone");
+  auto fine = load_text(ctx, "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                             "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\n"
+                             "from = clone\npath = backup\nholding = " + d + "/other/h\n");
+  CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
+}
+
+TEST_CASE("holding_format must make dated folder names of its own") {
+  // (a) .rotator-deleting.x: the run would delete what it archived; (b) ..:
+  // archives into root; (c) .: into holding's top with no folder; (d) a
+  // format whose names do not parse back is never recognised (or pruned).
+  const std::string head = "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\n"
+                           "path = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+                           "path = backup\nholding_format = ";
+  CHECK(error_of(head + ".rotator-deleting.x\n") ==
+        "rotator.conf:13: holding_format: bad name format '.rotator-deleting.x' (it makes the name "
+        "'.rotator-deleting.x': names starting with '.' are rotator's own ('.rotator-*', '.trash'))");
+  CHECK(error_of(head + "..\n") ==
+        "rotator.conf:13: holding_format: bad name format '..' (it makes the name '..', which is "
+        "not a folder name)");
+  CHECK(error_of(head + ".\n") ==
+        "rotator.conf:13: holding_format: bad name format '.' (it makes the name '.', which is "
+        "not a folder name)");
+  CHECK(error_of(head + ".%Y\n") ==
+        "rotator.conf:13: holding_format: bad name format '.%Y' (it makes the name '.2026': names "
+        "starting with '.' are rotator's own ('.rotator-*', '.trash'))");
+  CHECK(error_of(head + "\n") == "rotator.conf:13: holding_format: bad name format '' (empty)");
+  CHECK(error_of(head + "%Y/%m\n") ==
+        "rotator.conf:13: holding_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(head + "%Y-%m-%d_%Q\n") ==
+        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d_%Q' (names it makes do not parse back)");
+  auto fine = parse_config("rotator.conf", head + "weekly-%Y%m%d\n");
+  CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
 TEST_CASE("a missing key is reported at its section's header line") {
@@ -280,6 +403,9 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
         "rotator.conf:13: keep: keeps nothing");
   CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
         "rotator.conf:14: name_format: bad name format '%Y/%m' (must not contain '/')");
+  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = .trash\nrun_on = daily\n")) ==
+        "rotator.conf:14: name_format: bad name format '.trash' (it makes the name '.trash': names "
+        "starting with '.' are rotator's own ('.rotator-*', '.trash'))");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nname_format = %Y\n")) ==
         "rotator.conf:14: name_format does not apply to naming = rotate in [snaps]");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==

@@ -353,4 +353,34 @@ TEST_CASE("weekly backup: a file at the hard-link limit is copied and the run wa
   CHECK(copies == 1);
 }
 
+TEST_CASE("weekly backup: a holding_format expanding to a name that is not a folder changes nothing") {
+  // The loader refuses such formats; a Config built another way (or a date
+  // whose expansion differs from the samples) is caught again at the run.
+  fs::PosixFs real;
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
+  change_clone(ctx.dir());
+  auto before_backup = test::list_tree(ctx.path("backup"));
+  auto before_holding = test::list_tree(ctx.path("holding"));
+  for (const char* format : {"..", ".", ".rotator-deleting.x"}) {
+    CAPTURE(format);
+    auto cfg = config::parse_config("rotator.conf", config_for(ctx.dir()));
+    REQUIRE(cfg);
+    cfg->jobs[0].holding_format = format;
+    log::Logger logger;
+    logger.set_verbosity(log::Verbosity::quiet);
+    Zone zone = Zone::utc();
+    auto now = zone.parse_iso("2026-11-29T03:00");
+    REQUIRE(now);
+    jobs::RunContext rc{real, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {}, "weekly"};
+    CHECK(jobs::run_level(rc, "weekly") == 1);
+    auto st = state::load(real, ctx.dir() + "/.rotator", "backup");
+    REQUIRE(st);
+    CHECK(st->last_failure_message.find("holding_format '" + std::string(format) + "'") == 0);
+    CHECK(test::list_tree(ctx.path("backup")) == before_backup);
+    CHECK(test::list_tree(ctx.path("holding")) == before_holding);
+  }
+}
+
 TEST_SUITE_END();
