@@ -84,6 +84,7 @@ Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, c
   if (!names) {
     return out;
   }
+  out.exists = true;
   out.names = std::move(*names);
   if (job.naming == config::Naming::dated) {
     for (const auto& g : rotation::dated_generations(out.names, job.name_format, zone)) {
@@ -150,6 +151,7 @@ Result<HoldingListing> list_holding(fs::Fs& fs, const config::Job& job, const Zo
   if (!names) {
     return out;
   }
+  out.exists = true;
   out.names = std::move(*names);
   for (const auto& n : out.names) {
     if (n.rfind(k_deleting_prefix, 0) == 0) {

@@ -61,6 +61,7 @@ struct Place {
 // One snapshot directory as a job sees it: every entry name (sorted) and the
 // committed generations among them with their times, oldest first.
 struct GenerationListing {
+  bool exists = false;             // the directory exists
   std::vector<std::string> names;  // every entry of the directory, sorted
   std::vector<Place> generations;  // oldest first
 };
@@ -71,6 +72,7 @@ Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, c
 // The holding folders of backup job `job` (names parsing as holding_format),
 // oldest first, plus every entry name of the holding directory (sorted).
 struct HoldingListing {
+  bool exists = false;
   std::vector<std::string> names;
   std::vector<Place> folders;
 };

@@ -77,14 +77,15 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   if (auto stop = recover_and_report(ctx, job)) {
     return *stop;
   }
-  std::vector<std::string> names;
+  history::GenerationListing listing;
   if (ctx.fs.lstat(fs::k_cwd, job.path)) {
-    auto listed = dir.names();
+    auto listed = dir.generations();
     if (!listed) {
       return fail(listed.error().message());
     }
-    names = *listed;
+    listing = std::move(*listed);
   }
+  const std::vector<std::string>& names = listing.names;
 
   // 3. What this run does: which name it commits, what it recycles.
   std::optional<retention::RotatePolicy> rpolicy;
@@ -169,7 +170,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
     // A clock behind the newest generation (a reset RTC, a wrong --now)
     // would make each new generation the "oldest" and expire it at once,
     // and `latest` would stay on old data: refuse, change nothing.
-    for (const auto& g : rotation::dated_generations(names, job.name_format, ctx.zone)) {
+    for (const auto& g : listing.generations) {
       if (g.time > ctx.now) {
         return fail(fmt::format("generation '{}' is dated after now ({}); the clock looks wrong, "
                                 "nothing was changed",
