@@ -355,7 +355,9 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
     out.rules.push_back(std::move(rule));
     return ok();
   }
-  if (env.depth + 1 > k_max_merge_depth) {
+  // rsync 3.5.0 (parse_filter_file) refuses to open a file while 32 are
+  // open: the rules file (or per-directory file) and 31 nested merges at most.
+  if (env.depth + 1 >= k_max_merge_depth) {
     return rule_error(file, line,
                       fmt::format("merge-file include depth limit ({}) exceeded in '{}'",
                                   k_max_merge_depth, text));

@@ -1209,3 +1209,39 @@ TEST_CASE("per-directory protect rules come from the new copy, as with rsync --d
   CHECK(test::exists(top + "/holding/D/d/.rules"));  // the old copy, displaced
   CHECK(test::read_file(top + "/backup/d/.rules") == "-r keep*\n");
 }
+
+// The merge depth limit, global and in a per-directory file, against rsync:
+// 32 files open at once at most (item 10: "rsync's depth limit").
+TEST_CASE("the merge depth limit is rsync's, at top level and in per-directory files" *
+          doctest::skip(!have_rsync())) {
+  for (bool per_dir : {false, true}) {
+    for (int chain : {31, 32}) {
+      CAPTURE(per_dir);
+      CAPTURE(chain);
+      test::TestContext ctx;
+      Case c;
+      c.src = real_path(ctx.dir()) + "/src";
+      c.rules_dir = real_path(ctx.dir()) + "/r";
+      c.rules_path = c.rules_dir + "/main.rules";
+      const std::string dir = per_dir ? c.src : c.rules_dir;
+      for (int i = 1; i <= chain; ++i) {
+        test::write_file(dir + "/m" + std::to_string(i),
+                         i < chain ? ". m" + std::to_string(i + 1) + "\n" : "- x\n");
+      }
+      test::write_file(c.src + "/a/x", "1");
+      if (per_dir) {
+        test::write_file(c.src + "/a/.rules", ". m1\n");
+      }
+      test::write_file(c.rules_path, per_dir ? ": .rules\n" : ". m1\n");
+      std::string empty = real_path(ctx.dir()) + "/empty";
+      test::make_dir(empty);
+      Outcome theirs = rsync_included(c, empty, false);
+      Outcome ours = ours_included(c, false);
+      CHECK(theirs.failed == (chain == 32));
+      CHECK(ours.failed == theirs.failed);
+      if (!ours.failed) {
+        CHECK(ours.paths == theirs.paths);
+      }
+    }
+  }
+}

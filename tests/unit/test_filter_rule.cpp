@@ -290,14 +290,43 @@ TEST_CASE("merge depth is capped at 32") {
   test::write_file(ctx.path("self.rules"), "- a\nmerge self.rules\n");
   CHECK(parse_error(ctx, "merge self.rules\n") ==
         "self.rules:2: merge-file include depth limit (32) exceeded in 'merge self.rules'");
-  // A chain of exactly 32 nested files is fine.
+  // As rsync 3.5.0 (checked with the binary: a rules file merging a chain of
+  // 31 files works, of 32 exits 11): at most 32 files open at once, the
+  // rules file included.
   for (int i = 1; i <= 32; ++i) {
     std::string next = i < 32 ? "merge n" + std::to_string(i + 1) + ".rules\n" : "- end\n";
     test::write_file(ctx.path("n" + std::to_string(i) + ".rules"), next);
   }
-  RuleSet set = parse_ok(ctx, "merge n1.rules\n");
+  CHECK(parse_error(ctx, "merge n1.rules\n") ==
+        "n31.rules:1: merge-file include depth limit (32) exceeded in 'merge n32.rules'");
+  RuleSet set = parse_ok(ctx, "merge n2.rules\n");
   REQUIRE(set.rules.size() == 1);
   CHECK(set.rules[0].pattern == "end");
+}
+
+TEST_CASE("merge depth in a per-directory file: the same 32 files, as rsync") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  for (int i = 1; i <= 32; ++i) {
+    std::string next = i < 32 ? ". m" + std::to_string(i + 1) + "\n" : "- end\n";
+    test::write_file(ctx.path("src/m" + std::to_string(i)), next);  // plain names: the root
+  }
+  fs::PosixFs fs;
+  auto filter = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(filter);
+  auto enter = [&](const std::string& rules) {
+    test::write_file(ctx.path("src/a/.rules"), rules);
+    auto a = fs::open_dir(fs, fs::k_cwd, ctx.path("src/a"));
+    REQUIRE(a);
+    Status st = (*filter)->enter_dir(fs, a->fd(), "a");
+    if (st) {
+      (*filter)->leave_dir();
+      return std::string();
+    }
+    return st.error().message();
+  };
+  CHECK(enter(". m2\n") == "");
+  CHECK(enter(". m1\n") == "m31:1: merge-file include depth limit (32) exceeded in '. m32'");
 }
 
 TEST_CASE("RuleFilter::load resolves merge names against the rules file's directory") {
