@@ -94,6 +94,20 @@ Status check_name_format(const std::string& format) {
   if (format.find('/') != std::string::npos) {
     return plain_error(fmt::format("bad name format '{}' (must not contain '/')", format));
   }
+  // date::parse reads a field width ("%4Y") into an int without a bound:
+  // "%44444444444Y" overflowed it (undefined behaviour, found by the config
+  // fuzz target). rotator's names need no widths.
+  for (std::size_t i = 0; i + 1 < format.size(); ++i) {
+    if (format[i] != '%') {
+      continue;
+    }
+    if (format[i + 1] >= '0' && format[i + 1] <= '9') {
+      return plain_error(
+          fmt::format("bad name format '{}' (field widths such as '%4Y' are not supported)",
+                      format));
+    }
+    ++i;  // skip the conversion character ("%%" included)
+  }
   // Two sample instants that differ in every field.
   Zone utc = Zone::utc();
   for (Instant sample : {Instant{std::chrono::seconds{1795748645}},    // 2026-11-27 03:04:05 UTC

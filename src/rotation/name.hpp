@@ -69,7 +69,8 @@ struct DatedName {
 // every name we create is a folder of its own, and recognised).
 // Error text: "bad name format '%Y/%m' (must not contain '/')",
 // "bad name format '' (empty)", "bad name format 'x%' (names it makes do not parse back)",
-// "bad name format '..' (it makes the name '..', which is not a folder name)".
+// "bad name format '..' (it makes the name '..', which is not a folder name)",
+// "bad name format '%4Y' (field widths such as '%4Y' are not supported)".
 Status check_name_format(const std::string& format);
 
 // An expanded name is a folder rotator may create: not empty, not "." or

@@ -203,4 +203,18 @@ TEST_CASE("select_expired_holding: time < now - keep, foreign names never select
   }
 }
 
+// Regression (config fuzz target, undefined behaviour in date::parse): a
+// field width is read into an int without a bound, so "%44444444444Y"
+// overflowed it. Widths are refused before date::parse ever sees them.
+TEST_CASE("check_name_format refuses field widths before date::parse reads them") {
+  auto huge = check_name_format("%Y-%44444444444444]44%d");
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error().message() == "bad name format '%Y-%44444444444444]44%d' (field widths such "
+                                  "as '%4Y' are not supported)");
+  CHECK_FALSE(check_name_format("%4Y-%m-%d"));
+  CHECK(check_name_format("100%%-%Y-%m-%d"));  // "%%" then a digit is a literal
+  CHECK(check_name_format("%Y-%m-%d_2"));
+}
+
 TEST_SUITE_END();
+
