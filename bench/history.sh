@@ -2,7 +2,7 @@
 # History commands bench: versions, find, diff, du of rotator against the
 # tools a user would reach for, side by side, on GENS dated snapshot
 # generations of a FILES-file tree (bench/gentree.cpp; 1% of the files get
-# a new inode, 0.5% deleted, 0.5% added between generations).
+# a new inode between generations).
 #
 #   bench/history.sh           FILES=200000 GENS=30 (the figures of bench/README.md)
 #   bench/history.sh --smoke   FILES=3000 GENS=5 (shows the script works; not a figure)
@@ -58,9 +58,12 @@ for i in $(seq 1 "$GENS"); do
   name=$(date -u -d "2026-01-01 + $i days" +%Y-%m-%d_020000)
   cp -al "$root/clone" "$root/dated/$name"
   touch -d "$(date -u -d "2026-01-01 + $i days" '+%Y-%m-%d 02:00')" "$root/dated/$name"
-  "$S/gentree" churn "$root/clone" "$FILES" "$((SEED + i))" "$S/list" >/dev/null
+  # 1% of the files get a new inode (as rsync's temp file + rename does).
+  find "$root/clone" -type f | awk -v k="$i" 'NR % 100 == k % 100' >"$S/list.changed"
+  tr '\n' '\0' <"$S/list.changed" | xargs -0 -r sh -c 'for f; do cp -p "$f" "$f.new" && mv "$f.new" "$f"; done' sh
 done
 file=$(head -1 "$S/list.changed")
+file=${file#"$root/clone/"}
 [ -n "$file" ] || die "no changed file to follow"
 find "$root" >/dev/null  # warm the cache
 gens=("$root"/dated/2026-*)
