@@ -144,8 +144,11 @@ class Fs {
   // --- locks and time ----------------------------------------------------
   // Opens/creates `path` and takes an exclusive flock. Returns the open
   // descriptor (keep it open to hold the lock); EWOULDBLOCK when held and
-  // mode is no_wait. Not counted by FaultFs.
+  // mode is no_wait. A symlink at the last component is never followed
+  // (ELOOP). Not counted by FaultFs.
   virtual Result<int> lock_file(const std::string& path, LockMode mode) = 0;
+  // lock_file() of `name` relative to `dir_fd` (O_NOFOLLOW|O_CREAT).
+  virtual Result<int> lock_file_at(int dir_fd, const std::string& name, LockMode mode) = 0;
   // Replaces the content of the open lock file (holder info).
   virtual Status write_fd(int fd, std::string_view content) = 0;
 };
@@ -200,6 +203,9 @@ class FsWrapper : public Fs {
   Status sync_fs(int d) override { return m_target.sync_fs(d); }
   Result<int> lock_file(const std::string& p, LockMode m) override {
     return m_target.lock_file(p, m);
+  }
+  Result<int> lock_file_at(int d, const std::string& n, LockMode m) override {
+    return m_target.lock_file_at(d, n, m);
   }
   Status write_fd(int fd, std::string_view c) override { return m_target.write_fd(fd, c); }
 

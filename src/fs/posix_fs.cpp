@@ -360,15 +360,27 @@ Status PosixFs::sync_fs(int dir_fd) {
 }
 
 Result<int> PosixFs::lock_file(const std::string& path, LockMode mode) {
-  int fd = retry_eintr([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); });
+  return lock_file_at(k_cwd, path, mode);
+}
+
+Result<int> PosixFs::lock_file_at(int dir_fd, const std::string& name, LockMode mode) {
+  int fd = retry_eintr([&] {
+    return ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                    0644);
+  });
   if (fd < 0) {
-    return sys_error(errno, "open lock file", path);
+    return sys_error(errno, "open lock file", name);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return sys_error(EINVAL, "open lock file", name, "(not a regular file)");
   }
   int op = LOCK_EX | (mode == LockMode::no_wait ? LOCK_NB : 0);
   if (retry_eintr([&] { return ::flock(fd, op); }) < 0) {
     int e = errno;
     ::close(fd);
-    return sys_error(e, "lock", path);
+    return sys_error(e, "lock", name);
   }
   return fd;
 }
