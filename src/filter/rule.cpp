@@ -275,14 +275,16 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
   if (path[0] != '/' && !env.base_dir.empty()) {
     path = env.base_dir + (env.base_dir.back() == '/' ? "" : "/") + path;
   }
+  // A directory, fifo or device is refused (rsync reads a directory as an
+  // empty rule set: the backup would silently select everything).
   auto content = env.fs->read_file(fs::k_cwd, path);
   std::string data;
   if (content) {
     data = std::move(content.value());
-  } else if (content.error().sys_errno != EISDIR) {  // rsync reads a directory as empty
+  } else {
     return rule_error(file, line,
-                      fmt::format("failed to open merge file '{}': {}", name,
-                                  std::strerror(content.error().sys_errno)));
+                      fmt::format("failed to read merge file '{}': {}", name,
+                                  fs::read_failure(content.error())));
   }
   ++env.depth;
   Status st = parse_rules(env, data, std::string(name), opts, out);
@@ -457,6 +459,9 @@ Status parse_rules(ParseEnv& env, std::string_view content, const std::string& f
       }
     }
     int shown_line = tmpl.word_split ? line + 1 : line;
+    if (item.find('\0') != std::string_view::npos) {
+      return rule_error(file_name, shown_line, "NUL byte in rule");
+    }
     if (item.size() > k_max_line_len) {
       return rule_error(file_name, shown_line,
                         fmt::format("filter rule longer than {} bytes", k_max_line_len));

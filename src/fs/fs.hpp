@@ -46,6 +46,12 @@ enum class FileType : std::uint8_t {
 
 const char* file_type_name(FileType type);
 
+inline constexpr size_t k_max_read_file = 1 << 20;  // read_file's cap: 1 MiB
+
+// Why read_file failed, for messages: "not a regular file: a fifo",
+// "larger than 1 MiB", else strerror ("No such file or directory").
+std::string read_failure(const Error& e);
+
 struct DirEntry {
   std::string name;
   ino_t ino = 0;
@@ -97,6 +103,10 @@ class Fs {
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
   virtual Result<std::string> readlink(int dir_fd, const std::string& name) = 0;
   // Whole content of a regular file (small files only: state, config, rules).
+  // Opened O_NONBLOCK (a fifo never blocks); anything but a regular file is
+  // refused (EISDIR for a directory, else EINVAL, the detail saying "(not a
+  // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
+  // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
   // Extended attributes of `name` (not followed): list of (key, value).
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(

@@ -139,13 +139,34 @@ Result<std::string> PosixFs::readlink(int dir_fd, const std::string& name) {
 }
 
 Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
-  int fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC); });
+  int fd = retry_eintr(
+      [&] { return ::openat(dir_fd, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); });
   if (fd < 0) {
     return sys_error(errno, "open", name);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0) {
+    int e = errno;
+    ::close(fd);
+    return sys_error(e, "stat", name);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) {
+      return sys_error(EISDIR, "read", name);
+    }
+    Stat typed;
+    typed.mode = st.st_mode;
+    return sys_error(EINVAL, "read", name,
+                     std::string("(not a regular file: a ") + file_type_name(typed.type()) + ")");
   }
   std::string out;
   char buf[65536];
   for (;;) {
+    if (out.size() > k_max_read_file) {
+      ::close(fd);
+      return sys_error(EFBIG, "read", name);
+    }
     ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
     if (n < 0) {
       int e = errno;

@@ -43,7 +43,30 @@ t_state_dir_symlink_not_followed() {
   [ ! -e "$TMP/root2/clone" ]
 }
 
+t_non_regular_config_and_merge() {
+  expect_exit 1 "$ROTATOR" -c /dev/zero check 2>"$TMP/err"
+  expect_grep "cannot read configuration '/dev/zero': not a regular file: a character device" "$TMP/err"
+  mkfifo "$TMP/fifo.conf"
+  expect_exit 1 timeout 10 "$ROTATOR" -c "$TMP/fifo.conf" check 2>"$TMP/err"
+  expect_grep "not a regular file: a fifo" "$TMP/err"
+  mkdir -p "$TMP/adir"
+  printf -- '- *.tmp\nmerge %s\n' "$TMP/adir" >"$TMP/rules"
+  cat "$TMP/rotator.conf" - >"$TMP/merge.conf" <<CONF
+[backup]
+type = backup
+run_on = weekly
+from = clone
+path = backup
+filter = $TMP/rules
+CONF
+  expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" check 2>"$TMP/err"
+  expect_grep "$TMP/rules:2: failed to read merge file '$TMP/adir': not a regular file: a directory" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" weekly 2>"$TMP/err"
+  [ ! -e "$TMP/root/backup" ] || [ -z "$(ls -A "$TMP/root/backup")" ] || fail "the backup selected something"
+}
+
 setup
 test_case "a symlinked lock file is refused and its target untouched (even -n)" t_lock_symlink_not_followed
 test_case "a symlinked .rotator is refused and nothing lands in its target" t_state_dir_symlink_not_followed
+test_case "a non-regular config or merge file is refused, naming the line" t_non_regular_config_and_merge
 [ "$nfail" -eq 0 ]
