@@ -124,6 +124,11 @@ Result<std::string> SnapDir::move_to_trash(const std::string& name) {
   return to;
 }
 
+Status SnapDir::expire_generation(const std::string& name) {
+  TRY(move_to_trash(name));
+  return ok();
+}
+
 Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
   if (!exists(k_snap_trash)) {
     return 0L;

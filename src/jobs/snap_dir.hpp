@@ -19,11 +19,14 @@
 #include "fs/fs.hpp"
 #include "fs/tree.hpp"
 #include "jobs/job.hpp"
+#include "rotation/execute.hpp"
 #include "util/result.hpp"
 
 namespace rotator::jobs {
 
-class SnapDir {
+// The rotation::OpTarget of the snapshot ops: rename inside the directory,
+// expire = move into .trash.
+class SnapDir final : public rotation::OpTarget {
  public:
   SnapDir(RunContext& ctx, const config::Job& job);
 
@@ -60,6 +63,12 @@ class SnapDir {
   // Deletes everything rotator put inside .trash (refuses a .trash it does
   // not own). Returns the number of entries removed.
   Result<long> delete_trash(fs::RemoveStats* stats);
+
+  // rotation::OpTarget
+  Status rename_generation(const std::string& from, const std::string& to) override {
+    return rename(from, to);
+  }
+  Status expire_generation(const std::string& name) override;
 
   // A dry-run plan line.
   void plan(const std::string& line) { m_ctx.plan(line); }

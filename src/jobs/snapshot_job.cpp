@@ -21,172 +21,57 @@ namespace {
 
 enum class Build { fresh, recycled };
 
-}  // namespace
+// A higher rotate level: carry out the promotion `plan` (plan_higher's ops),
+// guarded by .rotator-intent.
+JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& dir,
+                            const SnapshotPlan& plan) {
+  auto fail = [&](const std::string& msg) { return job_error(msg); };
+  const auto& ops = plan.ops;
+  // The intent names the generation being promoted, so recovery can tell
+  // a finished promotion (source gone) from an unfinished one.
+  if (auto w = dir.write_atomic(k_snap_intent, "promote " + ctx.level + " " + ops.back().from + "\n");
+      !w) {
+    return fail(w.error().message() + "; nothing was changed");
+  }
+  Applied applied;
+  Status done = rotation::apply_ops(dir, ops, applied);
+  if (done) {
+    done = dir.sync();
+  }
+  if (done) {
+    done = dir.unlink_if_present(k_snap_intent);
+  }
+  if (!done) {
+    return fail(done.error().message() + "; the next run finishes the promotion");
+  }
+  fs::RemoveStats rs;
+  auto deleted = dir.delete_trash(&rs);
+  JobResult r;
+  r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops.back().from, ops.back().to,
+                          applied.renamed - 1, applied.expired);
+  if (!applied.expired_names.empty()) {
+    r.summary += fmt::format(" ({})", fmt::join(applied.expired_names, ", "));
+  }
+  if (!deleted) {
+    r.outcome = state::Outcome::warning;
+    ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
+                    deleted.error().message());
+  } else if (*deleted > 0) {
+    r.summary += fmt::format(", trash deleted ({} files)", rs.files);
+  }
+  return r;
+}
 
-// ---- the run ----------------------------------------------------------------
-
-JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
-  SnapDir dir(ctx, job);
+// Build `plan.name` (fresh, or recycled from `plan.recycle`), commit it and
+// carry out the plan's post-commit ops. In a dry run the engine walks the
+// tree with mutations off and the plan's commit phase is printed.
+JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
+                        const SnapshotPlan& plan, const SnapshotPolicy& policy,
+                        const fs::Stat& from_st) {
   bool dry = dir.dry();
   auto fail = [&](const std::string& msg) { return job_error(msg); };
-
-  // 1. Same filesystem; the directory exists (created on the first run). A
-  // promotion (a higher rotate level) does not read the source.
-  bool promoting = false;
-  if (job.naming == config::Naming::rotate) {
-    auto p = rotate_policy(job);
-    promoting = p && ctx.level != p->levels[0].name;
-  }
-  auto from = ctx.fs.lstat(fs::k_cwd, job.from);
-  if (!promoting && (!from || !from->is_dir())) {
-    return fail(fmt::format("from '{}' is not a directory{}; no generation was created or changed",
-                            job.from, from ? "" : ": " + from.error().message()));
-  }
-  // An empty source (an unmounted disk, a wiped clone) would become a
-  // generation and push a real one out: refuse it.
-  if (promoting) {
-    // nothing to check
-  } else if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
-    auto entries = ctx.fs.list_dir(handle->fd());
-    if (!entries) {
-      return fail(sys_error(entries.error().sys_errno, "read directory", job.from).message() +
-                  "; no generation was created or changed");
-    }
-    if (entries->empty()) {
-      return fail(fmt::format("from '{}' is empty (not mounted? a failed clone?); no generation "
-                              "was created or changed",
-                              job.from));
-    }
-  } else {
-    return fail(sys_error(handle.error().sys_errno, "open directory", job.from).message() +
-                "; no generation was created or changed");
-  }
-  if (!dry) {
-    auto made = ctx.fs.mkdir(fs::k_cwd, job.path, 0755);
-    if (!made && made.error().sys_errno != EEXIST) {
-      return fail(sys_error(made.error().sys_errno, "create directory", job.path).message());
-    }
-  }
-  if (!promoting && ctx.fs.lstat(fs::k_cwd, job.path)) {
-    if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}}); !same) {
-      return fail(same.error().message());
-    }
-  }
-
-  // 2. Recovery.
-  if (auto stop = recover_and_report(ctx, job)) {
-    return *stop;
-  }
-  std::vector<std::string> names;
-  if (ctx.fs.lstat(fs::k_cwd, job.path)) {
-    auto listed = dir.names();
-    if (!listed) {
-      return fail(listed.error().message());
-    }
-    names = *listed;
-  }
-
-  // 3. What this run does: which name it commits, what it recycles.
-  std::optional<retention::RotatePolicy> rpolicy;
-  std::optional<retention::DatedPolicy> dpolicy;
-  std::string recycle;  // empty: fresh build
-  std::string final_name;
-  if (job.naming == config::Naming::rotate) {
-    auto p = rotate_policy(job);
-    if (!p) {
-      return fail(p.error().message());
-    }
-    rpolicy = *p;
-    const std::string& lowest = rpolicy->levels[0].name;
-    if (ctx.level != lowest) {
-      // A higher level: promotion only.
-      auto ops = rotation::plan_higher(names, *rpolicy, ctx.level);
-      if (!ops) {
-        return fail(ops.error().message() + "; nothing was changed");
-      }
-      if (dry) {
-        for (const auto& op : *ops) {
-          ctx.plan(rotation::to_string(op));
-        }
-        ctx.plan("delete-trash");
-        JobResult r;
-        r.summary = fmt::format("dry run: promote {} to {}", ops->back().from, ops->back().to);
-        return r;
-      }
-      // The intent names the generation being promoted, so recovery can tell
-      // a finished promotion (source gone) from an unfinished one.
-      if (auto w = dir.write_atomic(k_snap_intent,
-                                    "promote " + ctx.level + " " + ops->back().from + "\n");
-          !w) {
-        return fail(w.error().message() + "; nothing was changed");
-      }
-      Applied applied;
-      Status done = apply_ops(dir, *ops, applied);
-      if (done) {
-        done = dir.sync();
-      }
-      if (done) {
-        done = dir.unlink_if_present(k_snap_intent);
-      }
-      if (!done) {
-        return fail(done.error().message() + "; the next run finishes the promotion");
-      }
-      fs::RemoveStats rs;
-      auto deleted = dir.delete_trash(&rs);
-      JobResult r;
-      r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops->back().from,
-                              ops->back().to, applied.renamed - 1, applied.expired);
-      if (!applied.expired_names.empty()) {
-        r.summary += fmt::format(" ({})", fmt::join(applied.expired_names, ", "));
-      }
-      if (!deleted) {
-        r.outcome = state::Outcome::warning;
-        ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
-                        deleted.error().message());
-      } else if (*deleted > 0) {
-        r.summary += fmt::format(", trash deleted ({} files)", rs.files);
-      }
-      return r;
-    }
-    final_name = rotation::format_level_name(lowest, 0);
-    int best = -1;
-    for (const auto& op : rotation::plan_lowest_commit(names, *rpolicy)) {
-      if (op.kind != rotation::OpKind::expire) {
-        continue;
-      }
-      auto ln = rotation::parse_level_name(op.from);
-      if (ln && (best < 0 || ln->index < best)) {
-        best = ln->index;
-        recycle = op.from;
-      }
-    }
-  } else {
-    auto p = dated_policy(job);
-    if (!p) {
-      return fail(p.error().message());
-    }
-    dpolicy = *p;
-    // A clock behind the newest generation (a reset RTC, a wrong --now)
-    // would make each new generation the "oldest" and expire it at once,
-    // and `latest` would stay on old data: refuse, change nothing.
-    for (const auto& g : rotation::dated_generations(names, job.name_format, ctx.zone)) {
-      if (g.time > ctx.now) {
-        return fail(fmt::format("generation '{}' is dated after now ({}); the clock looks wrong, "
-                                "nothing was changed",
-                                g.name, ctx.zone.format("%Y-%m-%d %H:%M:%S", ctx.now)));
-      }
-    }
-    final_name = rotation::next_free_name(rotation::format_dated_name(ctx.now, job.name_format, ctx.zone),
-                                          names);
-    auto with_new = names;
-    with_new.push_back(final_name);
-    auto decisions = dated_decisions(with_new, job, *dpolicy, ctx.zone);
-    for (const auto& dcs : decisions) {  // newest first: the last expiring one is the oldest
-      if (!dcs.keep && dcs.name != final_name) {
-        recycle = dcs.name;
-      }
-    }
-  }
+  const std::string& recycle = plan.recycle;
+  const std::string& final_name = plan.name;
   Build build = recycle.empty() ? Build::fresh : Build::recycled;
 
   // A failure before the commit: roll the build back now (renames only), so
@@ -296,7 +181,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   }
   if (!dry) {
     // The generation's own mtime records when it was taken.
-    fs::Metadata meta = fs::metadata_of(*from);
+    fs::Metadata meta = fs::metadata_of(from_st);
     meta.mtime = timespec{static_cast<time_t>(ctx.now.time_since_epoch().count()), 0};
     meta.atime = meta.mtime;
     auto set = ctx.fs.set_metadata(fs::k_cwd, dir.p(k_snap_staging), meta);
@@ -307,29 +192,10 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
 
   // 5. Commit, then the post-commit steps.
   Applied applied;
-  std::string expired_text;
   if (dry) {
-    if (job.naming == config::Naming::rotate) {
-      ctx.plan(fmt::format("commit {} -> {}", k_snap_staging, k_snap_committed));
-      auto rest = names;
-      std::erase(rest, recycle);
-      for (const auto& op : rotation::plan_lowest_commit(rest, *rpolicy)) {
-        ctx.plan(rotation::to_string(op));
-      }
-      ctx.plan(fmt::format("rename {} -> {}", k_snap_committed, final_name));
-    } else {
-      ctx.plan(fmt::format("commit {} -> {}", k_snap_staging, final_name));
-      ctx.plan(fmt::format("latest -> {}", final_name));
-      auto rest = names;
-      std::erase(rest, recycle);
-      rest.push_back(final_name);
-      for (const auto& dcs : dated_decisions(rest, job, *dpolicy, ctx.zone)) {
-        if (!dcs.keep) {
-          ctx.plan("expire " + dcs.name);
-        }
-      }
+    for (const auto& line : plan_lines(plan, policy)) {
+      ctx.plan(line);
     }
-    ctx.plan("delete-trash");
   } else {
     Status committed = ok();
     if (job.naming == config::Naming::dated) {
@@ -348,9 +214,9 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
       post = dir.unlink_if_present(k_snap_staging_from);
     }
     if (post && job.naming == config::Naming::rotate) {
-      post = finish_rotate_commit(dir, *rpolicy, applied);
+      post = finish_rotate_commit(dir, plan.ops, final_name, applied);
     } else if (post) {
-      post = finish_dated_commit(dir, final_name, ctx, job, *dpolicy, applied);
+      post = finish_dated_commit(dir, plan.latest, plan.ops, ctx, job, applied);
     }
     if (!post) {
       return fail(fmt::format("{} was committed, but {}; the next run finishes the rotation",
@@ -392,6 +258,94 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
                     plural(stats->copied_emlink, "file"));
   }
   return r;
+}
+
+}  // namespace
+
+// ---- the run ----------------------------------------------------------------
+
+JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
+  SnapDir dir(ctx, job);
+  bool dry = dir.dry();
+  auto fail = [&](const std::string& msg) { return job_error(msg); };
+
+  // 1. Same filesystem; the directory exists (created on the first run). A
+  // promotion (a higher rotate level) does not read the source.
+  bool promoting = false;
+  if (job.naming == config::Naming::rotate) {
+    auto p = rotate_policy(job);
+    promoting = p && ctx.level != p->levels[0].name;
+  }
+  auto from = ctx.fs.lstat(fs::k_cwd, job.from);
+  if (!promoting && (!from || !from->is_dir())) {
+    return fail(fmt::format("from '{}' is not a directory{}; no generation was created or changed",
+                            job.from, from ? "" : ": " + from.error().message()));
+  }
+  // An empty source (an unmounted disk, a wiped clone) would become a
+  // generation and push a real one out: refuse it.
+  if (promoting) {
+    // nothing to check
+  } else if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
+    auto entries = ctx.fs.list_dir(handle->fd());
+    if (!entries) {
+      return fail(sys_error(entries.error().sys_errno, "read directory", job.from).message() +
+                  "; no generation was created or changed");
+    }
+    if (entries->empty()) {
+      return fail(fmt::format("from '{}' is empty (not mounted? a failed clone?); no generation "
+                              "was created or changed",
+                              job.from));
+    }
+  } else {
+    return fail(sys_error(handle.error().sys_errno, "open directory", job.from).message() +
+                "; no generation was created or changed");
+  }
+  if (!dry) {
+    auto made = ctx.fs.mkdir(fs::k_cwd, job.path, 0755);
+    if (!made && made.error().sys_errno != EEXIST) {
+      return fail(sys_error(made.error().sys_errno, "create directory", job.path).message());
+    }
+  }
+  if (!promoting && ctx.fs.lstat(fs::k_cwd, job.path)) {
+    if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}}); !same) {
+      return fail(same.error().message());
+    }
+  }
+
+  // 2. Recovery.
+  if (auto stop = recover_and_report(ctx, job)) {
+    return *stop;
+  }
+  std::vector<std::string> names;
+  if (ctx.fs.lstat(fs::k_cwd, job.path)) {
+    auto listed = dir.names();
+    if (!listed) {
+      return fail(listed.error().message());
+    }
+    names = *listed;
+  }
+
+  // 3. What this run does (pure), then doing it.
+  auto policy = snapshot_policy(job, ctx.level, ctx.zone);
+  if (!policy) {
+    return fail(policy.error().message());
+  }
+  auto plan = plan_snapshot_run(names, *policy, ctx.now);
+  if (!plan) {
+    return fail(plan.error().message());
+  }
+  if (plan->action == SnapshotAction::promote) {
+    if (dry) {
+      for (const auto& line : plan_lines(*plan, *policy)) {
+        ctx.plan(line);
+      }
+      JobResult r;
+      r.summary = fmt::format("dry run: promote {} to {}", plan->ops.back().from, plan->ops.back().to);
+      return r;
+    }
+    return execute_promotion(ctx, job, dir, *plan);
+  }
+  return execute_build(ctx, job, dir, *plan, *policy, *from);
 }
 
 }  // namespace rotator::jobs

@@ -34,15 +34,18 @@
 //
 // Calling sequence of a run (run_snapshot):
 //   1. recovery (recover_snapshot), before anything else;
-//   2. build: recycle a generation that expires anyway in this run (write
+//   2. plan (plan_snapshot_run, snapshot_plan.hpp: pure, over the listing):
+//      the new name, what is recycled, the ops after the commit; a dry run
+//      prints this plan and the engine's dry-run walk, nothing else;
+//   3. build (the executor, execute_build): recycle a generation that expires anyway in this run (write
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
 //      source into it with a TreeSink into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;
-//   3. commit = one rename: dated .rotator-staging -> NAME; rotate
+//   4. commit = one rename: dated .rotator-staging -> NAME; rotate
 //      .rotator-staging -> .rotator-committed, then the shift (expiry =
 //      rename into .trash) and .rotator-committed -> LOWEST.0; fsync_dir;
-//   4. dated: swap `latest`, expire (into .trash);
-//   5. delete everything in .trash (fs::remove_tree).
+//   5. dated: swap `latest`, expire (into .trash);
+//   6. delete everything in .trash (fs::remove_tree).
 //
 // Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
 // fresh build goes to trash; a recycled one is restored exactly: the entries

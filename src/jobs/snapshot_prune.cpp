@@ -1,6 +1,4 @@
 // `rotator prune` for a snapshot job (prune_snapshot in snapshot_job.hpp).
-#include <algorithm>
-
 #include <fmt/format.h>
 
 #include "fs/tree.hpp"
@@ -8,6 +6,7 @@
 #include "jobs/snapshot_job.hpp"
 #include "jobs/snapshot_plan.hpp"
 #include "jobs/snapshot_recover.hpp"
+#include "retention/select.hpp"
 #include "rotation/name.hpp"
 
 namespace rotator::jobs {
@@ -39,23 +38,19 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
       return job_error(policy.error().message());
     }
     for (const auto& level : policy->levels) {
-      std::vector<rotation::LevelName> gens;
+      std::vector<int> indices;
       for (const auto& n : *names) {
         if (auto ln = rotation::parse_level_name(n); ln && ln->level == level.name) {
-          gens.push_back(*ln);
+          indices.push_back(ln->index);
         }
       }
-      std::sort(gens.begin(), gens.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
-      // By rank, as the rotation's hole policy does: the k-th existing
-      // generation is the k-th one kept (an rsnapshot tree with holes,
-      // daily.0 daily.4 daily.5, keeps all three under daily:3).
-      int rank = 0;
-      for (const auto& g : gens) {
-        bool keep = rank < level.count;
-        ++rank;
-        lines.push_back({rotation::format_level_name(g.level, g.index), keep,
-                         keep ? fmt::format("{} #{}", level.name, rank)
-                              : fmt::format("expired (beyond {}:{})", level.name, level.count)});
+      // By rank, as the rotation does: the k-th existing generation is the
+      // k-th one kept (an rsnapshot tree with holes, daily.0 daily.4
+      // daily.5, keeps all three under daily:3).
+      for (const auto& d : retention::select_rotate(std::move(indices), level.count)) {
+        lines.push_back({rotation::format_level_name(level.name, d.index), d.keep,
+                         d.keep ? fmt::format("{} #{}", level.name, d.rank)
+                                : fmt::format("expired (beyond {}:{})", level.name, level.count)});
       }
     }
   } else {

@@ -37,46 +37,20 @@ Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx, con
 
 }  // namespace
 
-Status apply_ops(SnapDir& dir, const std::vector<rotation::Op>& ops, Applied& applied) {
-  for (const auto& op : ops) {
-    if (op.kind == rotation::OpKind::rename) {
-      TRY(dir.rename(op.from, op.to));
-      ++applied.renamed;
-    } else {
-      TRY(dir.move_to_trash(op.from));
-      ++applied.expired;
-      applied.expired_names.push_back(op.from);
-    }
-  }
-  return ok();
-}
-
-// After the commit of a rotate build: shift, then .rotator-committed -> LOWEST.0.
-Status finish_rotate_commit(SnapDir& dir, const retention::RotatePolicy& policy, Applied& applied) {
-  TRY_ASSIGN(auto names, dir.names());
-  TRY(apply_ops(dir, rotation::plan_lowest_commit(names, policy), applied));
-  TRY(dir.rename(k_snap_committed, rotation::format_level_name(policy.levels[0].name, 0)));
+Status finish_rotate_commit(SnapDir& dir, const std::vector<rotation::Op>& ops,
+                            const std::string& lowest0, Applied& applied) {
+  TRY(rotation::apply_ops(dir, ops, applied));
+  TRY(dir.rename(k_snap_committed, lowest0));
   return dir.sync();
 }
 
-// After the commit of dated generation `name`: `latest`, expiry into the
-// trash (never `name` itself), sync, then .rotator-pending is removed.
-Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ctx,
-                           const config::Job& job, const retention::DatedPolicy& policy,
-                           Applied& applied) {
-  TRY_ASSIGN(auto names, dir.names());
-  auto decisions = dated_decisions(names, job, policy, ctx.zone);
-  if (!decisions.empty()) {
-    TRY(swap_latest(dir, decisions.front().name, ctx, job));
+Status finish_dated_commit(SnapDir& dir, const std::string& latest,
+                           const std::vector<rotation::Op>& ops, RunContext& ctx,
+                           const config::Job& job, Applied& applied) {
+  if (!latest.empty()) {
+    TRY(swap_latest(dir, latest, ctx, job));
   }
-  for (const auto& dcs : decisions) {
-    if (dcs.keep || dcs.name == name) {
-      continue;
-    }
-    TRY(dir.move_to_trash(dcs.name));
-    ++applied.expired;
-    applied.expired_names.push_back(dcs.name);
-  }
+  TRY(rotation::apply_ops(dir, ops, applied));
   TRY(dir.sync());
   return dir.unlink_if_present(k_snap_pending);
 }
@@ -109,7 +83,9 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
                                   rotation::format_level_name(policy.levels[0].name, 0)));
       } else {
         Applied applied;
-        TRY(finish_rotate_commit(dir, policy, applied));
+        TRY_ASSIGN(auto names, dir.names());
+        TRY(finish_rotate_commit(dir, rotation::plan_lowest_commit(names, policy),
+                                 rotation::format_level_name(policy.levels[0].name, 0), applied));
         log.push_back(fmt::format("finished an interrupted commit: {}, {} expired",
                                   plural(applied.renamed, "rename"), applied.expired));
       }
@@ -148,7 +124,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
       } else {
         Applied applied;
         if (ops) {  // else the promotion's last rename was done
-          TRY(apply_ops(dir, *ops, applied));
+          TRY(rotation::apply_ops(dir, *ops, applied));
         }
         TRY(dir.sync());
         TRY(dir.unlink_if_present(k_snap_intent));
@@ -173,7 +149,10 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
         log.push_back(fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
       } else {
         Applied applied;
-        TRY(finish_dated_commit(dir, name, ctx, job, policy, applied));
+        TRY_ASSIGN(auto names, dir.names());
+        TRY_ASSIGN(auto spolicy, snapshot_policy(job, ctx.level, ctx.zone));
+        auto finish = plan_dated_finish(names, spolicy, name);
+        TRY(finish_dated_commit(dir, finish.latest, finish.ops, ctx, job, applied));
         log.push_back(fmt::format("finished an interrupted commit of {}: {} expired", dir.d(name),
                                   applied.expired));
       }

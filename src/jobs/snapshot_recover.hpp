@@ -12,31 +12,27 @@
 #include "jobs/job.hpp"
 #include "jobs/snap_dir.hpp"
 #include "retention/policy.hpp"
+#include "rotation/execute.hpp"
 #include "rotation/plan.hpp"
 #include "util/result.hpp"
 
 namespace rotator::jobs {
 
-// What apply_ops and the finish steps did, for the run's summary.
-struct Applied {
-  long renamed = 0;
-  long expired = 0;
-  std::vector<std::string> expired_names;
-};
+// What the ops and the finish steps did, for the run's summary; the ops are
+// applied by rotation::apply_ops with the SnapDir as target.
+using rotation::Applied;
 
-// Applies `ops` in order: a rename, or (expire) a move into .trash. Stops at
-// the first failure (a rerun re-plans and resumes).
-Status apply_ops(SnapDir& dir, const std::vector<rotation::Op>& ops, Applied& applied);
-
-// After the commit of a rotate build: shift (plan_lowest_commit over the
-// current listing), then .rotator-committed -> LOWEST.0, then sync.
-Status finish_rotate_commit(SnapDir& dir, const retention::RotatePolicy& policy, Applied& applied);
-
-// After the commit of dated generation `name`: `latest`, expiry into the
-// trash (never `name` itself), sync, then .rotator-pending is removed.
-Status finish_dated_commit(SnapDir& dir, const std::string& name, RunContext& ctx,
-                           const config::Job& job, const retention::DatedPolicy& policy,
-                           Applied& applied);
+// The steps after a commit, shared by a run (with its plan's ops) and by
+// recovery (with ops re-planned from the listing):
+// rotate: the shift `ops`, then .rotator-committed -> `lowest0`, then sync.
+Status finish_rotate_commit(SnapDir& dir, const std::vector<rotation::Op>& ops,
+                            const std::string& lowest0, Applied& applied);
+// dated, after the commit of a generation: `latest` -> `latest` (unless
+// empty), the expiry `ops` into the trash, sync, then .rotator-pending is
+// removed.
+Status finish_dated_commit(SnapDir& dir, const std::string& latest,
+                           const std::vector<rotation::Op>& ops, RunContext& ctx,
+                           const config::Job& job, Applied& applied);
 
 // Runs recovery and reports what it did (plan lines in a dry run, log lines
 // otherwise). Returns a JobResult when the caller must stop here: recovery

@@ -72,4 +72,16 @@ std::vector<Decision> select_dated(std::vector<Generation> gens, const DatedPoli
   return decisions;
 }
 
+std::vector<RotateDecision> select_rotate(std::vector<int> indices, int keep) {
+  std::sort(indices.begin(), indices.end());
+  indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+  std::vector<RotateDecision> out;
+  int rank = 0;
+  for (int index : indices) {
+    ++rank;
+    out.push_back(RotateDecision{index, rank, rank <= keep});
+  }
+  return out;
+}
+
 }  // namespace rotator::retention

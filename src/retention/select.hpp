@@ -1,5 +1,6 @@
-// Retention selection for dated snapshots: which generations a DatedPolicy
-// keeps, and why. Pure: no clock, no filesystem.
+// Retention selection: which generations a DatedPolicy keeps, and why
+// (select_dated), and which generations of one rotate level stay
+// (select_rotate). Pure: no clock, no filesystem.
 //
 // Semantics (borg-style cascade, "last of period"):
 //
@@ -71,6 +72,23 @@ struct Decision {
 // empty vector for no generations.
 std::vector<Decision> select_dated(std::vector<Generation> gens, const DatedPolicy& policy,
                                    const Zone& zone);
+
+// Rotate naming, one level: the existing generations' indices (any order,
+// duplicates ignored) and how many of them stay, `keep` >= 0. Ranked by
+// index, lowest (newest) first: the k-th (1-based) existing generation is
+// kept when k <= `keep`, whatever holes the indices have ("daily.0 daily.4
+// daily.5" with keep 3 keeps all three). One entry per distinct index,
+// sorted by index. The one definition of "which rotate generation expires":
+// rotation::plan_lowest_commit / plan_higher pass count - 1 (a new .0 is
+// coming), `rotator prune` passes count.
+struct RotateDecision {
+  int index = 0;
+  int rank = 0;  // 1-based position by index
+  bool keep = false;
+
+  bool operator==(const RotateDecision&) const = default;
+};
+std::vector<RotateDecision> select_rotate(std::vector<int> indices, int keep);
 
 // The calendar key of `t` for `period` in `zone`, as used in reasons
 // ("2026-11-22 14h", "2026-W47", ...). "" for Period::last.

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "retention/select.hpp"
 #include "rotation/name.hpp"
 
 namespace rotator::rotation {
@@ -11,7 +12,8 @@ namespace rotator::rotation {
 namespace {
 
 // Expire + renumber ops for `level` so that index 0 is free, existing
-// generations become 1..m in index order and at most `count - 1` remain.
+// generations become 1..m in index order and at most `count - 1` remain
+// (retention::select_rotate decides which).
 std::vector<Op> plan_shift(const std::vector<std::string>& names, const std::string& level,
                            int count) {
   std::vector<int> indices;
@@ -21,33 +23,29 @@ std::vector<Op> plan_shift(const std::vector<std::string>& names, const std::str
       indices.push_back(parsed->index);
     }
   }
-  std::sort(indices.begin(), indices.end());
-  indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+  const auto decisions = retention::select_rotate(std::move(indices), count - 1);
 
   std::vector<Op> ops;
-  // The k-th (1-based) existing generation goes to index k; k > count-1 expires.
+  // The k-th (1-based) existing generation goes to index k unless it expires.
   // Oldest first, so the most expendable goes first.
-  const size_t kept = std::min(indices.size(), static_cast<size_t>(count - 1));
-  for (size_t k = indices.size(); k > kept; --k) {
-    ops.push_back(Op{OpKind::expire, format_level_name(level, indices[k - 1]), {}});
+  for (auto d = decisions.rbegin(); d != decisions.rend(); ++d) {
+    if (!d->keep) {
+      ops.push_back(Op{OpKind::expire, format_level_name(level, d->index), {}});
+    }
   }
   // Downward moves (index > target), lowest target first: every target is
   // below all not-yet-moved sources and above the upward movers.
-  for (size_t k = 1; k <= kept; ++k) {
-    int from = indices[k - 1];
-    int to = static_cast<int>(k);
-    if (from > to) {
+  for (const auto& d : decisions) {
+    if (d.keep && d.index > d.rank) {
       ops.push_back(
-          Op{OpKind::rename, format_level_name(level, from), format_level_name(level, to)});
+          Op{OpKind::rename, format_level_name(level, d.index), format_level_name(level, d.rank)});
     }
   }
   // Upward moves (index = target - 1: the contiguous run 0..p-1), highest first.
-  for (size_t k = kept; k >= 1; --k) {
-    int from = indices[k - 1];
-    int to = static_cast<int>(k);
-    if (from < to) {
-      ops.push_back(
-          Op{OpKind::rename, format_level_name(level, from), format_level_name(level, to)});
+  for (auto d = decisions.rbegin(); d != decisions.rend(); ++d) {
+    if (d->keep && d->index < d->rank) {
+      ops.push_back(Op{OpKind::rename, format_level_name(level, d->index),
+                       format_level_name(level, d->rank)});
     }
   }
   return ops;

@@ -452,3 +452,20 @@ TEST_CASE("select_dated: edge cases") {
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("retention::select");
+
+TEST_CASE("select_rotate: by rank, holes do not count, duplicates ignored") {
+  using retention::RotateDecision;
+  using retention::select_rotate;
+  CHECK(select_rotate({}, 3).empty());
+  CHECK(select_rotate({5, 0, 4}, 3) ==
+        std::vector<RotateDecision>{{0, 1, true}, {4, 2, true}, {5, 3, true}});
+  CHECK(select_rotate({0, 1, 2, 3}, 2) == std::vector<RotateDecision>{
+                                              {0, 1, true}, {1, 2, true}, {2, 3, false}, {3, 4, false}});
+  CHECK(select_rotate({2, 2, 7}, 1) == std::vector<RotateDecision>{{2, 1, true}, {7, 2, false}});
+  // keep 0: what a commit with count 1 asks (the new .0 is the only one)
+  CHECK(select_rotate({0, 1}, 0) == std::vector<RotateDecision>{{0, 1, false}, {1, 2, false}});
+}
+
+TEST_SUITE_END();
