@@ -283,7 +283,7 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
     data = std::move(content.value());
   } else {
     return rule_error(file, line,
-                      fmt::format("failed to read merge file '{}': {}", name,
+                      fmt::format("failed to open merge file '{}': {}", name,
                                   fs::read_failure(content.error())));
   }
   ++env.depth;

@@ -60,7 +60,7 @@ path = backup
 filter = $TMP/rules
 CONF
   expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" check 2>"$TMP/err"
-  expect_grep "$TMP/rules:2: failed to read merge file '$TMP/adir': not a regular file: a directory" "$TMP/err"
+  expect_grep "$TMP/rules:2: failed to open merge file '$TMP/adir': not a regular file: a directory" "$TMP/err"
   expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" weekly 2>"$TMP/err"
   [ ! -e "$TMP/root/backup" ] || [ -z "$(ls -A "$TMP/root/backup")" ] || fail "the backup selected something"
 }

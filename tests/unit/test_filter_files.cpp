@@ -35,13 +35,13 @@ TEST_CASE("a merge of a directory, fifo or device is refused at the line that na
   REQUIRE(::mkfifo(ctx.path("fifo").c_str(), 0600) == 0);
   std::string main = ctx.path("main.rules");
   test::write_file(main, "- *.tmp\nmerge " + ctx.path("adir") + "\n");
-  CHECK(load_error(ctx) == main + ":2: failed to read merge file '" + ctx.path("adir") +
+  CHECK(load_error(ctx) == main + ":2: failed to open merge file '" + ctx.path("adir") +
                                "': not a regular file: a directory");
   test::write_file(main, "# fifo\n\n. " + ctx.path("fifo") + "\n");
-  CHECK(load_error(ctx) == main + ":3: failed to read merge file '" + ctx.path("fifo") +
+  CHECK(load_error(ctx) == main + ":3: failed to open merge file '" + ctx.path("fifo") +
                                "': not a regular file: a fifo");
   test::write_file(main, "merge /dev/zero\n");
-  CHECK(load_error(ctx) == main + ":1: failed to read merge file '/dev/zero': not a regular "
+  CHECK(load_error(ctx) == main + ":1: failed to open merge file '/dev/zero': not a regular "
                                "file: a character device");
 }
 
@@ -54,7 +54,7 @@ TEST_CASE("a rules or merge file over 1 MiB is refused") {
   }
   test::write_file(ctx.path("big.rules"), big);
   test::write_file(ctx.path("main.rules"), "merge big.rules\n");
-  CHECK(load_error(ctx) == ctx.path("main.rules") + ":1: failed to read merge file 'big.rules': "
+  CHECK(load_error(ctx) == ctx.path("main.rules") + ":1: failed to open merge file 'big.rules': "
                                                     "larger than 1 MiB");
   test::write_file(ctx.path("main.rules"), big);
   CHECK(load_error(ctx) == "failed to read rules file '" + ctx.path("main.rules") +
