@@ -7,9 +7,12 @@
 #   DEVELOPER=1         add -Werror (CI sets it)
 #   V=1                 show full compiler command lines
 #   CXX, CXXFLAGS, LDFLAGS as usual
+#   FUZZ_TIME=60        seconds `make fuzz` runs each fuzz target
+#   FUZZ_CXX=clang++    the compiler for the fuzz targets (libFuzzer needs clang)
 #
 # Targets: all (./rotator), check (unit + oracle + integration tests), install,
-#          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean.
+#          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean,
+#          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -108,6 +111,58 @@ bench: rotator
 clean:
 	rm -rf build rotator tests/unit/unittest
 
-.PHONY: all check install deps demo lint bench clean
+# make fuzz: libFuzzer targets (tests/fuzz/fuzz_*.cpp) for the INI config
+# parser, the filter rule parser and wildmatch, built with clang
+# (-fsanitize=fuzzer,address,undefined) under build/fuzz/, then each is run
+# for FUZZ_TIME seconds from its seed corpus tests/fuzz/corpus/<target>/
+# (new inputs go to build/fuzz/corpus/<target>/, crashes, leaks, UB and
+# inputs slower than 10 s to build/fuzz/artifacts/). Fails on any finding.
+# Only this target needs clang and libclang-rt-14-dev (make fuzz-deps);
+# make and make check do not.
+FUZZ_TIME ?= 60
+FUZZ_CXX ?= clang++
+FUZZ_TARGETS = config filter_rules wildmatch
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CXXFLAGS = -std=c++20 -g -O1 -pthread $(FUZZ_SAN) $(PKG_CFLAGS) -Isrc -MMD -MP
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=build/fuzz/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_DEPS = clang libclang-rt-14-dev
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/artifacts; \
+	  echo "  FUZZ    $$t ($(FUZZ_TIME) s)"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$t- \
+	    build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log \
+	    || { tail -40 build/fuzz/$$t.log; echo "fuzz: $$t found a problem (build/fuzz/artifacts/)"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^stat::new_units_added' build/fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_DEPS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "all fuzz dependencies present"; fi
+
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/librotator.a
+	@echo "  LINK    $@"
+	$(Q)$(FUZZ_CXX) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+build/fuzz/librotator.a: $(FUZZ_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%.o: %.cpp
+	@command -v $(FUZZ_CXX) >/dev/null 2>&1 || { echo "make fuzz needs $(FUZZ_CXX) (make fuzz-deps)"; exit 1; }
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCXX $<"
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+.PHONY: all check install deps demo lint bench clean fuzz fuzz-deps
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) build/src/main.d
+-include $(wildcard build/fuzz/src/*/*.d build/fuzz/tests/fuzz/*.d)

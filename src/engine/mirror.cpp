@@ -512,21 +512,47 @@ Status Walker::archive_unselected(Level& dir, const DirEntry& t) {
   return archive(dir);
 }
 
+// Entering a T directory that is being deleted: rsync's receiver reads its
+// per-directory files there (delete_dir_contents) before it tests the
+// entries. The guard leaves it on every path out.
+class EnteredDir {
+ public:
+  explicit EnteredDir(filter::Selector* sel) : m_sel(sel) {}
+  EnteredDir(const EnteredDir&) = delete;
+  EnteredDir& operator=(const EnteredDir&) = delete;
+  ~EnteredDir() {
+    if (m_sel != nullptr) {
+      m_sel->leave_dir();
+    }
+  }
+
+ private:
+  filter::Selector* m_sel;
+};
+
 // True when the selector protects some entry below T's directory `name`
-// (m_rel is that directory's path). Read-only.
+// (m_rel is that directory's path), which is being deleted: perishable rules
+// do not count there. Read-only.
 Result<bool> Walker::has_protected(int parent_fd, const std::string& name) {
   auto td = fs::open_dir(m_fs, parent_fd, name);
   if (!td) {
     return with_context(td.error(), "open directory", dst_path(m_rel));
   }
+  TRY(m_sel->enter_deleted_dir(m_fs, td->fd(), m_rel));
+  EnteredDir entered(m_sel);
   TRY_ASSIGN(std::vector<DirEntry> list, list_sorted(td->fd(), m_dst_disp));
   const size_t base = m_rel.size();
   for (const DirEntry& e : list) {
     push_name(e.name);
     bool is_dir = e.type == FileType::directory;
-    bool found = m_sel->protects(m_rel, is_dir);
+    bool found = m_sel->protects(m_rel, is_dir, filter::InsideDeletedDir::yes);
     if (!found && is_dir) {
-      TRY_ASSIGN(found, has_protected(td->fd(), e.name));
+      auto below = has_protected(td->fd(), e.name);
+      if (!below) {
+        m_rel.resize(base);
+        return below.error();
+      }
+      found = *below;
     }
     m_rel.resize(base);
     if (found) {
@@ -536,7 +562,8 @@ Result<bool> Walker::has_protected(int parent_fd, const std::string& name) {
   return false;
 }
 
-// T-only directory holding protected entries: keep it, move the rest.
+// T-only (or no longer selected) directory holding protected entries: keep
+// it, move the rest. It is being deleted, so perishable rules do not count.
 Status Walker::descend_protected(Level& dir, const DirEntry& t) {
   Level child;
   child.parent = &dir;
@@ -549,15 +576,19 @@ Status Walker::descend_protected(Level& dir, const DirEntry& t) {
     return with_context(td.error(), "open directory", dst_path(m_rel));
   }
   child.t = std::move(*td);
+  TRY(m_sel->enter_deleted_dir(m_fs, child.t.fd(), m_rel));
+  EnteredDir entered(m_sel);
   TRY_ASSIGN(std::vector<DirEntry> list, list_sorted(child.t.fd(), m_dst_disp));
   m_tfds.push_back(child.t.fd());
   const size_t base = m_rel.size();
   for (const DirEntry& e : list) {
     push_name(e.name);
-    if (m_sel->protects(m_rel, e.type == FileType::directory)) {
+    if (m_sel->protects(m_rel, e.type == FileType::directory, filter::InsideDeletedDir::yes)) {
       ++m_stats.protected_kept;
-    } else {
-      TRY(archive_unselected(child, e));
+    } else if (Status st = archive_unselected(child, e); !st) {
+      m_tfds.pop_back();
+      m_rel.resize(base);
+      return st;
     }
     m_rel.resize(base);
   }

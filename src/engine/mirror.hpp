@@ -78,10 +78,14 @@
 //
 // Selector use: enter_dir/included/leave_dir follow the S walk as
 // selector.hpp describes; protects() is asked for T entries that are not
-// selected, including entries below a T-only directory (deleted or newly
-// excluded) before it is moved whole, so that protected entries stay; no
-// enter_dir is called for such T-only directories (there is no S directory
-// to read merge files from).
+// selected, including entries below a T directory that is being deleted (not
+// in S, or no longer selected) before it is moved whole, so that protected
+// entries stay. Such a directory is entered with T's descriptor (its
+// per-directory rule files are read from T, as rsync's receiver does) and
+// the entries below it are asked with InsideDeletedDir::yes (perishable rules
+// do not protect there). A selector error (a bad rule file) aborts the walk
+// like an Fs error; a job that must not stop half-way validates the rules
+// first with a dry run (backup_job).
 //
 // Limits: one open descriptor pair per directory level (deep trees need
 // that many descriptors); memory is the listings of the directories on the

@@ -1,5 +1,6 @@
 #include "filter/filter.hpp"
 
+#include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -30,24 +31,108 @@ Result<std::unique_ptr<RuleFilter>> RuleFilter::load(fs::Fs& fs, const std::stri
                  : slash == 0               ? std::string("/")
                                             : rules_path.substr(0, slash);
   TRY(parse_rules(env, *content, rules_path, MergeOptions{}, filter->m_rules));
+  filter->m_active = filter->m_rules.dir_merges;
   return filter;
 }
 
-Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_dir) {
-  const auto& merges = m_rules.dir_merges;
-  Frame frame;
-  frame.owned.resize(merges.size());
-  frame.lists.resize(merges.size());
-  std::string dir_abs;
-  for (std::size_t i = 0; i < merges.size(); ++i) {
-    const DirMerge& dm = merges[i];
-    bool keep_inherited = !dm.options.no_inherit && !m_frames.empty();
-    std::vector<const Rule*> parents;
-    if (m_frames.empty() && !dm.parent_start.empty() && !dm.options.no_inherit) {
-      TRY_ASSIGN(parents, read_parents(fs, i));
-      keep_inherited = true;
+Result<std::string> RuleFilter::read_path(fs::Fs& fs, const std::string& path) {
+  if (!m_cache_on) {
+    return fs.read_file(fs::k_cwd, path);
+  }
+  std::string key = "P" + path;
+  auto it = m_cache.find(key);
+  if (it == m_cache.end()) {
+    auto got = fs.read_file(fs::k_cwd, path);
+    Cached c;
+    if (got) {
+      c.data = std::move(*got);
+    } else {
+      c.sys_errno = got.error().sys_errno;
     }
-    auto content = fs.read_file(src_dir_fd, dm.name);
+    it = m_cache.emplace(std::move(key), std::move(c)).first;
+  }
+  if (it->second.sys_errno != 0) {
+    return sys_error(it->second.sys_errno, "read", path);
+  }
+  return it->second.data;
+}
+
+Result<std::string> RuleFilter::read_in_dir(fs::Fs& fs, int dir_fd, const std::string& dir_key,
+                                            const std::string& name) {
+  if (!m_cache_on || dir_key.empty()) {
+    return fs.read_file(dir_fd, name);
+  }
+  std::string key = dir_key + name;
+  auto it = m_cache.find(key);
+  if (it == m_cache.end()) {
+    auto got = fs.read_file(dir_fd, name);
+    Cached c;
+    if (got) {
+      c.data = std::move(*got);
+    } else {
+      c.sys_errno = got.error().sys_errno;
+    }
+    it = m_cache.emplace(std::move(key), std::move(c)).first;
+  }
+  if (it->second.sys_errno != 0) {
+    return sys_error(it->second.sys_errno, "read", name);
+  }
+  return it->second.data;
+}
+
+Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_dir) {
+  return enter(fs, src_dir_fd, rel_dir, k_on_sender | k_on_receiver);
+}
+
+Status RuleFilter::enter_deleted_dir(fs::Fs& fs, int dst_dir_fd, const std::string& rel_dir) {
+  return enter(fs, dst_dir_fd, rel_dir, k_on_receiver);
+}
+
+Status RuleFilter::enter(fs::Fs& fs, int dir_fd, const std::string& rel_dir,
+                         std::uint8_t sides) {
+  const std::size_t before = m_active.size();
+  // Built in place: the rules it owns are pointed to, and never move.
+  m_frames.emplace_back();
+  m_frames.back().active_before = before;
+  Status st = push_frame(fs, dir_fd, rel_dir, sides);
+  if (!st) {
+    m_frames.pop_back();
+    m_active.resize(before);  // nothing activated by the failed frame stays
+  }
+  return st;
+}
+
+Status RuleFilter::push_frame(fs::Fs& fs, int dir_fd, const std::string& rel_dir,
+                              std::uint8_t sides) {
+  Frame& frame = m_frames.back();
+  const Frame* parent = m_frames.size() < 2 ? nullptr : &m_frames[m_frames.size() - 2];
+  std::string dir_abs;
+  std::string dir_key;
+  if (m_cache_on && !m_active.empty()) {
+    TRY_ASSIGN(auto st, fs.lstat(dir_fd, ""));
+    dir_key = fmt::format("D{}:{}/", st.dev, st.ino);
+  }
+  // Note: m_active may grow inside the loop (nested dir-merge rules); the new
+  // merges are read in this same directory, as rsync's push_local_filters does.
+  for (std::size_t i = 0; i < m_active.size(); ++i) {
+    const DirMerge dm = m_active[i];  // a copy: m_active may reallocate below
+    std::vector<const Rule*> inherited;
+    if (!dm.options.no_inherit) {
+      if (parent != nullptr) {
+        if (i < parent->lists.size()) {
+          inherited = parent->lists[i];
+        }
+      } else if (!dm.parent_start.empty()) {
+        TRY_ASSIGN(inherited, read_parents(fs, i));
+      }
+    }
+    std::vector<const Rule*> list;
+    // A per-directory file that cannot be read is ignored, as in rsync; one
+    // that no side walking here would read is not read.
+    Result<std::string> content = sys_error(ENOENT, "read", dm.name);
+    if ((dm.applies_to & sides) != 0) {
+      content = read_in_dir(fs, dir_fd, dir_key, dm.name);
+    }
     if (content) {
       if (dir_abs.empty()) {
         dir_abs = m_root_abs == "/" ? std::string() : m_root_abs;
@@ -59,9 +144,17 @@ Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_
           dir_abs.assign(1, '/');
         }
       }
+      std::vector<std::string> active_names;
+      for (const auto& a : m_active) {
+        active_names.push_back(a.name);
+      }
       ParseEnv env;
       env.fs = &fs;
+      env.context = ParseContext::per_dir;
       env.per_dir_abs = dir_abs;
+      env.plain_dir = m_root_abs;
+      env.active_names = &active_names;
+      env.read = [this, &fs](const std::string& path) { return read_path(fs, path); };
       RuleSet set;
       std::string display = rel_dir;
       if (!display.empty()) {
@@ -70,19 +163,27 @@ Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_
       display.append(dm.name);
       TRY(parse_rules(env, *content, display, dm.options, set));
       if (set.cleared) {
-        keep_inherited = false;
+        inherited.clear();
       }
-      frame.owned[i] = std::move(set.rules);
+      const int base = static_cast<int>(m_active.size());
+      for (auto& nested : set.dir_merges) {
+        m_active.push_back(std::move(nested));
+      }
+      for (Rule& rule : set.rules) {
+        if (rule.kind == Rule::Kind::dir_merge) {
+          rule.merge_index += base;
+        }
+        frame.owned.push_back(std::move(rule));
+        list.push_back(&frame.owned.back());
+      }
     }
-    for (const Rule& rule : frame.owned[i]) {
-      frame.lists[i].push_back(&rule);
+    list.insert(list.end(), inherited.begin(), inherited.end());
+    if (frame.lists.size() <= i) {
+      frame.lists.resize(i + 1);
     }
-    if (keep_inherited) {
-      const auto& parent = m_frames.empty() ? parents : m_frames.back().lists[i];
-      frame.lists[i].insert(frame.lists[i].end(), parent.begin(), parent.end());
-    }
+    frame.lists[i] = std::move(list);
   }
-  m_frames.push_back(std::move(frame));
+  frame.lists.resize(m_active.size());
   return ok();
 }
 
@@ -110,11 +211,14 @@ Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_
       path.push_back('/');
     }
     path.append(dm.name);
-    auto content = fs.read_file(fs::k_cwd, path);
+    auto content = read_path(fs, path);
     if (content) {
       ParseEnv env;
       env.fs = &fs;
+      env.context = ParseContext::parent_scan;
       env.per_dir_abs = dir;
+      env.plain_dir = dir;
+      env.read = [this, &fs](const std::string& p) { return read_path(fs, p); };
       RuleSet set;
       TRY(parse_rules(env, *content, path, dm.options, set));
       auto owned = std::make_unique<std::vector<Rule>>(std::move(set.rules));
@@ -139,6 +243,7 @@ Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_
 
 void RuleFilter::leave_dir() {
   if (!m_frames.empty()) {
+    m_active.resize(m_frames.back().active_before);
     m_frames.pop_back();
   }
 }
@@ -147,11 +252,30 @@ bool RuleFilter::applies(const Rule& rule, Side side, bool skip_perishable) cons
   if (skip_perishable && (rule.flags & k_rule_perishable) != 0) {
     return false;
   }
-  if (side == Side::sender) {
-    // --delete-excluded: rules without a side are sender-only.
-    return (rule.flags & k_rule_receiver) == 0 || (rule.flags & k_rule_sender) != 0;
+  return (rule.applies_to & (side == Side::sender ? k_on_sender : k_on_receiver)) != 0;
+}
+
+int RuleFilter::evaluate_list(const std::vector<const Rule*>& list, const Subject& subject,
+                              Side side, bool skip_perishable) {
+  for (const Rule* rule : list) {
+    if (!applies(*rule, side, skip_perishable)) {
+      continue;
+    }
+    if (rule->kind == Rule::Kind::dir_merge) {
+      // Activation order makes the nesting acyclic: a placeholder only ever
+      // names a merge activated after the list that holds it.
+      int rc = evaluate_list(m_frames.back().lists[static_cast<std::size_t>(rule->merge_index)],
+                             subject, side, skip_perishable);
+      if (rc != 0) {
+        return rc;
+      }
+      continue;
+    }
+    if (rule_matches(*rule, subject, m_scratch)) {
+      return (rule->flags & k_rule_include) != 0 ? 1 : -1;
+    }
   }
-  return (rule.flags & k_rule_receiver) != 0;
+  return 0;
 }
 
 int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
@@ -166,18 +290,21 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
   subject.root_rel = m_root_rel;
   subject.is_dir = is_dir;
   for (const Rule& rule : m_rules.rules) {
+    if (!applies(rule, side, skip_perishable)) {
+      continue;
+    }
     if (rule.kind == Rule::Kind::dir_merge) {
       if (m_frames.empty() || scope == Scope::global_rules) {
         continue;
       }
-      for (const Rule* sub : m_frames.back().lists[rule.merge_index]) {
-        if (applies(*sub, side, skip_perishable) && rule_matches(*sub, subject, m_scratch)) {
-          return (sub->flags & k_rule_include) != 0 ? 1 : -1;
-        }
+      int rc = evaluate_list(m_frames.back().lists[static_cast<std::size_t>(rule.merge_index)],
+                             subject, side, skip_perishable);
+      if (rc != 0) {
+        return rc;
       }
       continue;
     }
-    if (applies(rule, side, skip_perishable) && rule_matches(rule, subject, m_scratch)) {
+    if (rule_matches(rule, subject, m_scratch)) {
       return (rule.flags & k_rule_include) != 0 ? 1 : -1;
     }
   }

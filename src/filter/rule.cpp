@@ -32,9 +32,58 @@ std::string_view basename_of(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+bool anchors_per_dir(ParseContext c) {
+  return c == ParseContext::per_dir || c == ParseContext::parent_scan;
+}
+
+bool inside_merge_of_per_dir(ParseContext c) {
+  return c == ParseContext::per_dir_merge || c == ParseContext::parent_scan_merge;
+}
+
+// Where a rule is in effect (rsync with --delete-excluded), from its declared
+// sides and where it was read:
+//   * global list (send_rules): no side = sender (--delete-excluded), 's'
+//     sender, 'r' receiver, both = both; a dir-merge placeholder is on both
+//     sides whatever its modifiers (check_filter never elides it);
+//   * a per-directory file (add_rule drops the other side's rules): the same,
+//     except that a rule built by rsync itself (the `e` exclude) has no side
+//     and stays on both;
+//   * a file merged from a per-directory file: both (rsync neither drops nor
+//     elides those rules, and check_filter does not look at sides).
+enum class Origin { parsed, exclude_self, placeholder };
+std::uint8_t effective_sides(std::uint32_t flags, Origin origin, ParseContext context) {
+  const std::uint8_t both = k_on_sender | k_on_receiver;
+  if (inside_merge_of_per_dir(context)) {
+    return both;
+  }
+  if (context == ParseContext::global && origin == Origin::placeholder) {
+    // rsync's check_filter evaluates a global dir-merge list on both sides
+    // whatever its side (elision applies to pattern rules only); the side
+    // only reaches the rules read from its files, as their default.
+    return both;
+  }
+  const std::uint32_t sides = flags & k_sides;
+  if (sides == k_rule_sender) {
+    return k_on_sender;
+  }
+  if (sides == k_rule_receiver) {
+    return k_on_receiver;
+  }
+  if (sides == k_sides) {
+    return both;
+  }
+  // No declared side.
+  if (context == ParseContext::global) {
+    return k_on_sender;
+  }
+  // Per-directory file: parsed rules got 's' from --delete-excluded.
+  return origin == Origin::parsed ? k_on_sender : both;
+}
+
 // Adds a compiled pattern rule; the caller has checked the pattern is non-empty.
-Status add_pattern(std::string_view pattern, std::uint32_t flags, const ParseEnv& env,
-                   const std::string& file, int line, std::string_view text, RuleSet& out) {
+Status add_pattern(std::string_view pattern, std::uint32_t flags, Origin origin,
+                   const ParseEnv& env, const std::string& file, int line, std::string_view text,
+                   RuleSet& out) {
   if (pattern.size() > k_max_pattern_len) {
     return rule_error(file, line,
                       fmt::format("filter pattern longer than {} bytes in '{}'",
@@ -42,7 +91,14 @@ Status add_pattern(std::string_view pattern, std::uint32_t flags, const ParseEnv
   }
   Rule rule;
   rule.flags = flags;
-  compile_pattern(pattern, env.per_dir_abs, rule);
+  rule.applies_to = effective_sides(flags, origin, env.context);
+  // rsync anchors only the per-directory file's own rules (XFLG_ANCHORED2ABS);
+  // not its `e` exclude, not the rules of files it merges.
+  compile_pattern(pattern,
+                  anchors_per_dir(env.context) && origin == Origin::parsed
+                      ? std::string_view(env.per_dir_abs)
+                      : std::string_view(),
+                  rule);
   out.rules.push_back(std::move(rule));
   return ok();
 }
@@ -55,7 +111,7 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
                  const MergeOptions& tmpl, RuleSet& out) {
   if (tmpl.no_prefixes) {
     std::uint32_t flags = tmpl.defaults | (tmpl.include_lines ? k_rule_include : 0);
-    return add_pattern(text, flags, env, file, line, text, out);
+    return add_pattern(text, flags, Origin::parsed, env, file, line, text, out);
   }
   std::size_t pos = 0;
   char kind = 0;
@@ -187,7 +243,7 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
     mopts.defaults = flags & (k_rule_abs_path | k_rule_perishable | k_sides);
     return parse_merge(env, kind, pattern, mopts, file, line, text, out);
   }
-  return add_pattern(pattern, flags, env, file, line, text, out);
+  return add_pattern(pattern, flags, Origin::parsed, env, file, line, text, out);
 }
 
 // Lexically normalises an absolute path: no "." or ".." components, no
@@ -221,17 +277,38 @@ std::string normalize_abs(const std::string& path) {
   return out;
 }
 
+std::string join_dir(const std::string& dir, std::string_view name) {
+  std::string path = dir;
+  if (path.empty() || path.back() != '/') {
+    path.push_back('/');
+  }
+  path.append(name);
+  return path;
+}
+
 Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeOptions& opts,
                    const std::string& file, int line, std::string_view text, RuleSet& out) {
-  if (!env.per_dir_abs.empty()) {
-    return rule_error(
-        file, line,
-        fmt::format("merge rules inside a dir-merge file are not supported by rotator: '{}'",
-                    text));
+  const bool nested = env.context != ParseContext::global;
+  const bool has_slash = name.find('/') != std::string_view::npos;
+  if (kind == ':' && nested &&
+      (env.context == ParseContext::parent_scan ||
+       env.context == ParseContext::parent_scan_merge)) {
+    return rule_error(file, line,
+                      fmt::format("dir-merge rules in a file read in the parents of the root "
+                                  "are not supported by rotator: '{}'",
+                                  text));
+  }
+  if (kind == ':' && nested && has_slash) {
+    return rule_error(file, line,
+                      fmt::format("a dir-merge name with '/' inside a per-directory file is "
+                                  "not supported by rotator: '{}'",
+                                  text));
   }
   if (opts.exclude_self) {
-    std::uint32_t flags = opts.defaults & k_sides;
-    TRY(add_pattern(basename_of(name), flags, env, file, line, text, out));
+    // Built by rsync itself with no side (item of exclude.c parse_filter_str):
+    // in the global list --delete-excluded makes it sender-only, in a
+    // per-directory list it is in effect on both sides.
+    TRY(add_pattern(basename_of(name), 0, Origin::exclude_self, env, file, line, text, out));
   }
   if (kind == ':') {
     std::string parent_start;
@@ -254,30 +331,52 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
         return rule_error(file, line, fmt::format("dir-merge file name ends in '/' in '{}'", text));
       }
     }
+    // rsync activates a dir-merge name once (by its last component), also
+    // when an active one was declared elsewhere.
     for (const auto& dm : out.dir_merges) {
       if (dm.name == base) {
-        return ok();  // rsync activates a dir-merge name once
+        return ok();
+      }
+    }
+    if (env.active_names != nullptr) {
+      for (const auto& active : *env.active_names) {
+        if (active == base) {
+          return ok();
+        }
       }
     }
     Rule rule;
     rule.kind = Rule::Kind::dir_merge;
+    rule.flags = opts.defaults;
+    rule.applies_to = effective_sides(opts.defaults, Origin::placeholder, env.context);
     rule.merge_index = static_cast<int>(out.dir_merges.size());
-    out.dir_merges.push_back(DirMerge{std::string(base), opts, std::move(parent_start)});
+    out.dir_merges.push_back(
+        DirMerge{std::string(base), opts, std::move(parent_start), rule.applies_to});
     out.rules.push_back(std::move(rule));
     return ok();
   }
-  if (env.depth + 1 > k_max_merge_depth) {
+  // rsync 3.5.0 (parse_filter_file) refuses to open a file while 32 are
+  // open: the rules file (or per-directory file) and 31 nested merges at most.
+  if (env.depth + 1 >= k_max_merge_depth) {
     return rule_error(file, line,
                       fmt::format("merge-file include depth limit ({}) exceeded in '{}'",
                                   k_max_merge_depth, text));
   }
   std::string path(name);
-  if (path[0] != '/' && !env.base_dir.empty()) {
-    path = env.base_dir + (env.base_dir.back() == '/' ? "" : "/") + path;
+  if (path[0] != '/') {
+    if (!nested) {
+      if (!env.base_dir.empty()) {
+        path = join_dir(env.base_dir, path);
+      }
+    } else if (has_slash) {
+      path = join_dir(env.per_dir_abs, path);
+    } else {
+      path = join_dir(env.plain_dir, path);
+    }
   }
   // A directory, fifo or device is refused (rsync reads a directory as an
   // empty rule set: the backup would silently select everything).
-  auto content = env.fs->read_file(fs::k_cwd, path);
+  auto content = env.read ? env.read(path) : env.fs->read_file(fs::k_cwd, path);
   std::string data;
   if (content) {
     data = std::move(content.value());
@@ -286,9 +385,16 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
                       fmt::format("failed to open merge file '{}': {}", name,
                                   fs::read_failure(content.error())));
   }
+  ParseContext saved = env.context;
+  if (env.context == ParseContext::per_dir) {
+    env.context = ParseContext::per_dir_merge;
+  } else if (env.context == ParseContext::parent_scan) {
+    env.context = ParseContext::parent_scan_merge;
+  }
   ++env.depth;
   Status st = parse_rules(env, data, std::string(name), opts, out);
   --env.depth;
+  env.context = saved;
   return st;
 }
 

@@ -16,8 +16,21 @@
 //
 // Deliberately rejected (rsync accepts them, rotator refuses with a message):
 //   `-C`, `:C`, `+C` and any `C` modifier (CVS-exclude lists), the `x`
-//   modifier (xattr rules), and `merge`/`dir-merge` rules inside a
-//   per-directory file.
+//   modifier (xattr rules), a `dir-merge` name with '/' inside a
+//   per-directory file, and `dir-merge` rules in a file read in the parents
+//   of the root (read-in-parents mode).
+//
+// Nested merges in per-directory files (rsync exclude.c, as 3.5.0 does it):
+//   * `merge FILE` is inlined into the per-directory list. A name without
+//     '/' resolves against the transfer root (rsync's sender works there), a
+//     name with '/' against the directory being scanned; its rules are not
+//     anchored at that directory, and apply on both sides whatever their
+//     side modifiers (rsync adds them without its per-side filtering).
+//   * `dir-merge NAME` activates a new per-directory merge while the
+//     directory that declared it is being walked (RuleFilter); a name that is
+//     already active (at top level or by an ancestor) is ignored, as in rsync.
+//   * the `e` rule of a nested merge has no side: it applies on both sides.
+//   * nesting depth: at most k_max_merge_depth files are open at once.
 //
 // `clear`/`!` empties the list built so far, dir-merge placeholders included:
 // those per-directory files are then no longer read (as in rsync).
@@ -38,6 +51,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +79,13 @@ inline constexpr std::uint32_t k_rule_perishable = 1u << 9; // 'p' modifier
 inline constexpr std::uint32_t k_rule_sender = 1u << 10;    // 's', H, S
 inline constexpr std::uint32_t k_rule_receiver = 1u << 11;  // 'r', P, R
 
+// Where a rule is in effect (Rule::applies_to), derived at parse time from
+// its sides, where it was read and rotator's `--delete-excluded` semantics,
+// exactly as rsync decides it (exclude.c: parse_rule_tok, add_rule,
+// send_rules). The sender builds the included set; the receiver protects.
+inline constexpr std::uint8_t k_on_sender = 1u << 0;
+inline constexpr std::uint8_t k_on_receiver = 1u << 1;
+
 // Options of a merge or dir-merge rule; `defaults` are OR-ed into every rule
 // of the merged file (k_rule_abs_path, k_rule_perishable, sides).
 struct MergeOptions {
@@ -82,7 +103,9 @@ struct Rule {
   std::uint32_t flags = 0;
   std::string pattern;  // compiled: trailing '/' and leading '/' removed
   int slash_cnt = 0;    // '/' in the pattern after the trailing strip (leading counts)
-  int merge_index = -1; // dir_merge: index into RuleSet::dir_merges
+  int merge_index = -1; // dir_merge: index into RuleSet::dir_merges (after
+                        // RuleFilter activates it: into its active merges)
+  std::uint8_t applies_to = k_on_sender | k_on_receiver;
 };
 
 struct DirMerge {
@@ -92,6 +115,9 @@ struct DirMerge {
   // ": ../../.f"), else empty: when it is an ancestor of the transfer root the
   // file is also read in every directory from there down to the root's parent.
   std::string parent_start;
+  // The placeholder's Rule::applies_to: a nested one-sided dir-merge is
+  // active on its side only (rsync drops it on the other).
+  std::uint8_t applies_to = k_on_sender | k_on_receiver;
 };
 
 struct RuleSet {
@@ -100,11 +126,33 @@ struct RuleSet {
   bool cleared = false;              // a '!' rule emptied the list (per-dir files)
 };
 
+// What is being parsed (decides anchoring, name resolution and sides).
+enum class ParseContext {
+  global,         // the rules file and the merge files it inlines
+  per_dir,        // a per-directory (dir-merge) file itself
+  per_dir_merge,  // a file inlined by `merge` from a per-directory file
+  parent_scan,    // a dir-merge file read in a parent of the root
+  parent_scan_merge,  // a file inlined by `merge` from a parent_scan file
+};
+
 struct ParseEnv {
   fs::Fs* fs = nullptr;
-  std::string base_dir;      // relative merge names resolve here
-  std::string per_dir_abs;   // non-empty while parsing a dir-merge file: its dir
+  std::string base_dir;      // relative merge names resolve here (global)
+  // per_dir / parent_scan (and the merges they inline): the directory of the
+  // per-directory file (absolute, no trailing '/' except "/"). Anchors its
+  // leading-'/' rules and resolves relative merge names that contain '/'.
+  std::string per_dir_abs;
+  // Where merge names without '/' resolve when not global: the transfer root
+  // for per_dir (rsync's sender runs there), per_dir_abs for parent_scan.
+  std::string plain_dir;
+  ParseContext context = ParseContext::global;
   int depth = 0;             // merge nesting depth of the content being parsed
+  // Names of the dir-merges already active outside this parse (nested
+  // `dir-merge` rules naming one of them are ignored). May be null.
+  const std::vector<std::string>* active_names = nullptr;
+  // Every file read (merge files; not the per-directory file itself) is
+  // read through this hook when set, else through fs->read_file(k_cwd, …).
+  std::function<Result<std::string>(const std::string& path)> read;
 };
 
 // Compiles `pattern` (verbatim rule text after the separator) into `rule`:

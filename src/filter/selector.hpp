@@ -14,8 +14,15 @@
 // a destination entry that is not included but must not be removed, as
 // under `rsync --delete --delete-excluded`.
 //
+// Destination directories that are being deleted (not selected, not
+// protected) are entered too (enter_deleted_dir), with their destination
+// descriptor, before
+// protects(…, InsideDeletedDir::yes) is asked about their entries: rsync's
+// receiver reads per-directory files there (delete_dir_contents).
+//
 // Error handling: enter_dir reads per-directory merge files through `fs`; a
-// parse error there is returned as "FILE:LINE: message" and aborts the walk.
+// parse error there is returned as "FILE:LINE: message" and aborts the walk
+// (no leave_dir follows a failed enter_dir).
 #pragma once
 
 #include <string>
@@ -25,13 +32,32 @@
 
 namespace rotator::filter {
 
+// Whether a protection query is made for an entry inside a destination
+// directory that is itself being deleted (rsync's delete_dir_contents):
+// perishable rules (`p` modifier) are then ignored.
+enum class InsideDeletedDir { no, yes };
+
 class Selector {
  public:
   virtual ~Selector() = default;
   virtual Status enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_dir) = 0;
+  // enter_dir() for a destination directory that is being deleted (not
+  // selected, not protected): only rsync's receiver reads rule files there,
+  // so a rule file that only the sender would read is not read. Left with
+  // leave_dir(). Default: enter_dir().
+  virtual Status enter_deleted_dir(fs::Fs& fs, int dst_dir_fd, const std::string& rel_dir) {
+    return enter_dir(fs, dst_dir_fd, rel_dir);
+  }
   virtual void leave_dir() = 0;
   virtual bool included(const std::string& rel_path, bool is_dir) = 0;
   virtual bool protects(const std::string& rel_path, bool is_dir) = 0;
+  // protects() for an entry below a destination directory that is being
+  // deleted (InsideDeletedDir::yes) or not. Default: the two-argument form
+  // (a selector without perishable rules).
+  virtual bool protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside) {
+    (void)inside;
+    return protects(rel_path, is_dir);
+  }
   // rsync -m: whether a directory that ends up holding no selected
   // non-directory is kept anyway. rsync prunes after the file list is built,
   // so only receiver-side protection from rules outside per-directory files
@@ -45,6 +71,7 @@ class Selector {
 // No filter: everything is selected, nothing protected.
 class SelectAll final : public Selector {
  public:
+  using Selector::protects;
   Status enter_dir(fs::Fs&, int, const std::string&) override { return ok(); }
   void leave_dir() override {}
   bool included(const std::string&, bool) override { return true; }

@@ -145,8 +145,17 @@ SetResult match_set(std::string_view pat, std::size_t& p, unsigned char ch) {
   return SetResult::match;
 }
 
-// 1 = match, 0 = no match, -1 = the pattern is malformed (match nothing).
-int match_from(std::string_view pat, std::size_t p, std::string_view text, std::size_t t) {
+// Results of match_from, as rsync's dowild: besides match and no match, an
+// abort tells the '*' loops above that trying a later start cannot help, so
+// that the search stays polynomial (plain backtracking is exponential in the
+// number of '*': "*a*a*a*a*a*a*a*a*a*a*a*a*b" against 60 'a's never ended;
+// found by the wildmatch fuzz target).
+//   abort_all:        the text ran out: no later start of any '*' can match;
+//   abort_to_starstar: a single '*' would have to cross a '/': only an
+//                     enclosing '**' may still try a later start.
+enum class Match { no, yes, abort_all, abort_to_starstar, malformed };
+
+Match match_from(std::string_view pat, std::size_t p, std::string_view text, std::size_t t) {
   while (p < pat.size()) {
     char pc = pat[p];
     if (pc == '*') {
@@ -154,30 +163,34 @@ int match_from(std::string_view pat, std::size_t p, std::string_view text, std::
       while (q < pat.size() && pat[q] == '*') {
         ++q;
       }
-      bool any = q - p >= 2;
+      const bool any = q - p >= 2;
       if (q == pat.size()) {
+        // A trailing "**" matches the rest; a trailing "*" only without '/'.
         if (any) {
-          return 1;
+          return Match::yes;
         }
-        return text.find('/', t) == std::string_view::npos ? 1 : 0;
+        return text.find('/', t) == std::string_view::npos ? Match::yes : Match::no;
       }
-      for (std::size_t k = t;; ++k) {
-        int r = match_from(pat, q, text, k);
-        if (r != 0) {
-          return r;
-        }
-        if (k >= text.size() || (!any && text[k] == '/')) {
-          return 0;
+      // The rest of the pattern starts with a non-'*' and needs a byte.
+      for (std::size_t k = t; k < text.size(); ++k) {
+        Match r = match_from(pat, q, text, k);
+        if (r != Match::no) {
+          if (!any || r != Match::abort_to_starstar) {
+            return r;
+          }
+        } else if (!any && text[k] == '/') {
+          return Match::abort_to_starstar;
         }
       }
+      return Match::abort_all;
     }
     if (t >= text.size()) {
-      return 0;
+      return Match::abort_all;
     }
     unsigned char tc = static_cast<unsigned char>(text[t]);
     if (pc == '?') {
       if (tc == '/') {
-        return 0;
+        return Match::no;
       }
       ++p;
       ++t;
@@ -186,10 +199,10 @@ int match_from(std::string_view pat, std::size_t p, std::string_view text, std::
     if (pc == '[') {
       SetResult r = match_set(pat, p, tc);
       if (r == SetResult::malformed) {
-        return -1;
+        return Match::malformed;
       }
       if (r == SetResult::no_match) {
-        return 0;
+        return Match::no;
       }
       ++t;
       continue;
@@ -197,23 +210,23 @@ int match_from(std::string_view pat, std::size_t p, std::string_view text, std::
     if (pc == '\\') {
       ++p;
       if (p >= pat.size()) {
-        return 0;
+        return Match::no;
       }
       pc = pat[p];
     }
     if (static_cast<unsigned char>(pc) != tc) {
-      return 0;
+      return Match::no;
     }
     ++p;
     ++t;
   }
-  return t == text.size() ? 1 : 0;
+  return t == text.size() ? Match::yes : Match::no;
 }
 
 }  // namespace
 
 bool wildmatch(std::string_view pattern, std::string_view text) {
-  return match_from(pattern, 0, text, 0) == 1;
+  return match_from(pattern, 0, text, 0) == Match::yes;
 }
 
 }  // namespace rotator::filter

@@ -187,6 +187,25 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
     auto it = paths.find(parent);
     return it == paths.end() ? std::string() : under(it->second, name);
   };
+  // Is `st` the entry the change made? A directory is compared by id: one
+  // whose rmdir was undone is the same directory with a new inode.
+  auto same = [&](const Result<Stat>& st) {
+    if (!st) {
+      return false;
+    }
+    if (c.dir >= 0) {
+      auto it = m_ids.find({st->dev, st->ino});
+      return st->is_dir() && it != m_ids.end() && it->second == c.dir;
+    }
+    return st->ino == c.ino;
+  };
+  // A directory the undo re-created carries the old one's id.
+  auto remade = [&](const std::string& path, DirId id) {
+    if (auto st = target().lstat(k_cwd, path)) {
+      m_ids[{st->dev, st->ino}] = id;
+      paths[id] = path;
+    }
+  };
   auto note = [&](const Status& s) {
     if (!s) {
       m_cut_errors.push_back(s.error().message());
@@ -199,7 +218,7 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
   auto now = target().lstat(k_cwd, p);
   switch (c.kind) {
     case Kind::create: {
-      if (!now || now->ino != c.ino) {
+      if (!same(now)) {
         ++m_kept;
         return;
       }
@@ -218,7 +237,7 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
       std::string p2 = path_of(c.parent2, c.name2);
       auto moved = p2.empty() ? Result<Stat>(sys_error(ENOENT, "stat", p2))
                               : target().lstat(k_cwd, p2);
-      if (p2.empty() || !moved || moved->ino != c.ino || now) {
+      if (p2.empty() || !same(moved) || now) {
         ++m_kept;
         return;
       }
@@ -235,7 +254,7 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
       } else if (c.replaced_dir) {
         note(target().mkdir(k_cwd, p2, c.old.mode & 07777));
         note(target().set_metadata(k_cwd, p2, metadata_of(c.old)));
-        paths[c.dir2] = p2;
+        remade(p2, c.dir2);
       }
       ++m_undone;
       return;
@@ -254,14 +273,19 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
         ++m_kept;
         return;
       }
-      note(target().mkdir(k_cwd, p, c.old.mode & 07777));
-      note(target().set_metadata(k_cwd, p, metadata_of(c.old)));
-      paths[c.dir] = p;
+      if (!c.saved.empty()) {
+        note(target().rename(k_cwd, under(m_save_dir, c.saved), k_cwd, p, RenameMode::no_replace));
+        paths[c.dir] = p;
+      } else {
+        note(target().mkdir(k_cwd, p, c.old.mode & 07777));
+        note(target().set_metadata(k_cwd, p, metadata_of(c.old)));
+        remade(p, c.dir);
+      }
       ++m_undone;
       return;
     }
     case Kind::metadata: {
-      if (!now || now->ino != c.ino) {
+      if (!same(now)) {
         ++m_kept;
         return;
       }
@@ -431,7 +455,21 @@ Status FaultFs::rmdir(int d, const std::string& n) {
   FAULT_GUARD("rmdir", true, n);
   bool rec = recording();
   auto old = rec ? target().lstat(d, n) : Result<Stat>(Stat{});
-  auto r = FsWrapper::rmdir(d, n);
+  // An empty directory is moved into the save area instead, so that an undo
+  // brings back the same inode (what a lost rmdir leaves); anything else
+  // gets the real rmdir and its real error.
+  std::string saved;
+  if (rec && old && old->is_dir()) {
+    if (auto h = fs::open_dir(target(), d, n)) {
+      auto entries = target().list_dir(h->fd());
+      if (entries && entries->empty()) {
+        saved = std::to_string(m_saved_count++);
+      }
+    }
+  }
+  auto r = saved.empty() ? FsWrapper::rmdir(d, n)
+                         : FsWrapper::rename(d, n, k_cwd, under(m_save_dir, saved),
+                                             RenameMode::no_replace);
   if (rec && r && old) {
     Where w = where(d, n);
     Change c{Kind::rmdir};
@@ -439,7 +477,7 @@ Status FaultFs::rmdir(int d, const std::string& n) {
     c.name = w.name;
     c.dir = id_of(*old);
     c.old = *old;
-    m_ids.erase({old->dev, old->ino});  // a reused inode number is another directory
+    c.saved = saved;
     push(std::move(c));
   }
   after_call();
@@ -472,7 +510,9 @@ Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k,
 }
 Status FaultFs::fsync_dir(int d) {
   FAULT_GUARD("fsync_dir", true, std::string("<fd>"));
-  auto r = FsWrapper::fsync_dir(d);
+  // Power-cut mode: the model decides what is durable; the real sync would
+  // only make the enumeration wait for the disk.
+  auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::fsync_dir(d);
   if (r && recording()) {
     DirId id = dir_id(d, "");
     if (id >= 0) {
@@ -484,7 +524,7 @@ Status FaultFs::fsync_dir(int d) {
 }
 Status FaultFs::sync_fs(int d) {
   FAULT_GUARD("sync_fs", true, std::string("<fd>"));
-  auto r = FsWrapper::sync_fs(d);
+  auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::sync_fs(d);
   if (r && recording()) {
     m_fs_synced = ++m_seq;
   }

@@ -18,6 +18,8 @@
 //                    change under `root` that was not made durable is thrown
 //                    away on the real tree (leveldb's FaultInjectionTestEnv):
 //                    the test then sees the tree a power cut could leave.
+//                    fsync_dir and sync_fs are recorded, not passed on (the
+//                    model, not the disk, decides what is durable).
 //
 // Durability model (the contract power_cut enforces; the code under test
 // must make its commit points durable under it):
@@ -49,9 +51,11 @@
 // occupied, or the entry to move back is gone) keeps its change: a later
 // durable change implies the earlier ones on the same names, as an ordered
 // journal gives. Changes in directories outside `root` are not undone.
-// Removed files are kept alive for the undo by a hard link in a sibling
-// directory `root`.faultfs-saved (they show a link count one higher until
-// the cut or the destructor), which the cut empties and removes.
+// Removed entries are kept for the undo in a sibling directory
+// `root`.faultfs-saved, which the cut (or the destructor) empties and
+// removes: a removed file by a hard link (it shows a link count one higher
+// meanwhile), an empty directory by moving it there instead of rmdir (same
+// inode when it comes back).
 #pragma once
 
 #include <sys/types.h>
@@ -144,7 +148,7 @@ class FaultFs final : public FsWrapper {
     std::string name2;
     ino_t ino = 0;        // the entry's inode (create: the new one; rename: the moved one)
     DirId dir = -1;       // the entry is this directory (create of a directory, rename of one)
-    std::string saved;    // unlink / replacing rename: the removed file's link in the save area
+    std::string saved;    // unlink / rmdir / replacing rename: the removed entry in the save area
     bool replaced_dir = false;  // replacing rename: an (empty) directory was replaced
     DirId dir2 = -1;            // ... and its id
     Stat old;             // rmdir / replaced directory / metadata: the attributes to restore

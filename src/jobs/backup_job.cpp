@@ -97,6 +97,25 @@ Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandl
 
 }  // namespace
 
+Status validate_filter_walk(fs::Fs& fs, const config::Job& job, filter::RuleFilter& rules,
+                            const std::string& src_display, const std::string& dst_display) {
+  // A dry run never moves anything to the sink; it only names it.
+  engine::TreeSink sink(fs::k_cwd, "validate", "holding");
+  engine::MirrorOptions opt;
+  opt.selector = &rules;
+  opt.prune_empty = job.prune_empty_dirs == config::PruneEmpty::yes ? engine::PruneEmpty::yes
+                                                                      : engine::PruneEmpty::no;
+  opt.sink = &sink;
+  opt.dry_run = engine::DryRun::yes;
+  opt.src_display = src_display;
+  opt.dst_display = dst_display;
+  if (!fs.lstat(fs::k_cwd, job.path)) {
+    opt.target_root = engine::MirrorOptions::TargetRoot::absent;
+  }
+  TRY(engine::mirror(fs, job.from, job.path, opt));
+  return ok();
+}
+
 JobResult run_backup(RunContext& ctx, const config::Job& job) {
   bool dry = ctx.dry_run == DryRun::yes;
   // 1. One filesystem for from, path and holding; the trees exist.
@@ -182,6 +201,17 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
       return job_error(loaded.error().message());
     }
     rules = std::move(*loaded);
+  }
+  if (rules && rules->reads_per_dir_files() && !dry) {
+    // Per-directory rule files are only met during the walk: read and check
+    // all of them before the backup is touched, and walk with what was read.
+    rules->enable_read_cache();
+    if (auto valid = validate_filter_walk(ctx.fs, job, *rules, relative_to_root(ctx.cfg, job.from),
+                                          relative_to_root(ctx.cfg, job.path));
+        !valid) {
+      return job_error(valid.error().message() +
+                       "; stopped before changing anything (the rule files are checked first)");
+    }
   }
 
   // 4. The mirror, in one pass.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "filter/filter.hpp"
+#include "jobs/backup_job.hpp"
 #include "util/process.hpp"
 
 namespace rotator::jobs {
@@ -89,6 +90,11 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
             auto f = filter::RuleFilter::load(fs, job.filter, job.from);
             if (!f) {
               problems.push_back(f.error().message());
+            } else if ((*f)->reads_per_dir_files() && from && from->is_dir()) {
+              // Per-directory rule files: read every one the run would read.
+              if (auto walk = validate_filter_walk(fs, job, **f, job.from, job.path); !walk) {
+                problems.push_back(fmt::format("[{}] {}", job.name, walk.error().message()));
+              }
             }
           }
         }

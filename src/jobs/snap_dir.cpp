@@ -62,14 +62,42 @@ Status SnapDir::unlink_if_present(const std::string& name) {
   return ok();
 }
 
+Status SnapDir::fsync_entry(const std::string& name) {
+  auto dir = fs::open_dir(fs(), fs::k_cwd, name.empty() ? m_job.path : p(name));
+  std::string shown = name.empty() ? m_disp : d(name);
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", shown);
+  }
+  if (auto r = fs().fsync_dir(dir->fd()); !r) {
+    return sys_error(r.error().sys_errno, "sync directory", shown);
+  }
+  return ok();
+}
+
 Status SnapDir::sync() {
+  // .trash first: an expiry (a rename into .trash) is durable only once both
+  // directories are; .trash's own entry is made durable by the second fsync.
+  if (exists(k_snap_trash)) {
+    TRY(fsync_entry(k_snap_trash));
+  }
+  return fsync_entry("");
+}
+
+Status SnapDir::remove_marker(const std::string& name) {
+  TRY(unlink_if_present(name));
+  // The marker's removal says the work it guarded is over: durable, so a
+  // power cut cannot bring it back and make the next run redo that work.
+  return fsync_entry("");
+}
+
+Status SnapDir::sync_all() {
   auto dir = fs::open_dir(fs(), fs::k_cwd, m_job.path);
   if (!dir) {
     return sys_error(dir.error().sys_errno, "open directory", m_disp);
   }
-  auto r = fs().fsync_dir(dir->fd());
+  auto r = fs().sync_fs(dir->fd());
   if (!r) {
-    return sys_error(r.error().sys_errno, "sync directory", m_disp);
+    return sys_error(r.error().sys_errno, "sync the filesystem of", m_disp);
   }
   return ok();
 }

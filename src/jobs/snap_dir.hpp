@@ -46,8 +46,16 @@ class SnapDir final : public rotation::OpTarget {
                 fs::RenameMode mode = fs::RenameMode::no_replace);
   Status mkdir(const std::string& name, bool ignore_existing);
   Status unlink_if_present(const std::string& name);
-  // fsync of the snapshot directory itself.
+  // fsync of .trash (when present), then of the snapshot directory itself:
+  // their entries (renames, expiries into .trash, markers) are durable, not
+  // the content of the trees they name.
   Status sync();
+  // Removes protocol marker `name` (.rotator-intent, .rotator-pending) if
+  // present, then fsyncs the snapshot directory.
+  Status remove_marker(const std::string& name);
+  // syncfs of the filesystem: everything made so far, every tree included,
+  // is durable (one call instead of an fsync per directory of a build).
+  Status sync_all();
   // Writes `name` atomically: `name`.tmp, then rename over `name`.
   Status write_atomic(const std::string& name, const std::string& content);
 
@@ -74,6 +82,9 @@ class SnapDir final : public rotation::OpTarget {
   void plan(const std::string& line) { m_ctx.plan(line); }
 
  private:
+  // fsync of directory `name` ("" = the snapshot directory).
+  Status fsync_entry(const std::string& name);
+
   RunContext& m_ctx;
   const config::Job& m_job;
   std::string m_disp;

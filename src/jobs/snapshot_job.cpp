@@ -39,7 +39,7 @@ JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& di
     done = dir.sync();
   }
   if (done) {
-    done = dir.unlink_if_present(k_snap_intent);
+    done = dir.remove_marker(k_snap_intent);
   }
   if (!done) {
     return fail(done.error().message() + "; the next run finishes the promotion");
@@ -197,8 +197,11 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       ctx.plan(line);
     }
   } else {
-    Status committed = ok();
-    if (job.naming == config::Naming::dated) {
+    // The build's whole tree (and a recycled build's trash folder and
+    // marker) is made durable before the commit names it: otherwise a power
+    // cut after the commit could leave a committed, incomplete generation.
+    Status committed = dir.sync_all();
+    if (committed && job.naming == config::Naming::dated) {
       committed = dir.write_atomic(k_snap_pending, final_name + "\n");
     }
     if (committed) {

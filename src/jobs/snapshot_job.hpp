@@ -41,11 +41,22 @@
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
 //      source into it with a TreeSink into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;
-//   4. commit = one rename: dated .rotator-staging -> NAME; rotate
-//      .rotator-staging -> .rotator-committed, then the shift (expiry =
-//      rename into .trash) and .rotator-committed -> LOWEST.0; fsync_dir;
-//   5. dated: swap `latest`, expire (into .trash);
-//   6. delete everything in .trash (fs::remove_tree).
+//   4. commit: sync_fs (the whole build, and a recycled build's trash
+//      folder, durable before it is named), then one rename: dated
+//      .rotator-staging -> NAME; rotate .rotator-staging ->
+//      .rotator-committed, fsync_dir, then the shift (expiry = rename into
+//      .trash) and .rotator-committed -> LOWEST.0; fsync_dir of .trash and
+//      of the directory;
+//   5. dated: swap `latest`, expire (into .trash), fsync_dir of both, then
+//      .rotator-pending is removed and the directory fsynced (a promotion
+//      removes .rotator-intent the same way);
+//   6. delete everything in .trash (fs::remove_tree), not synced: a power
+//      cut may bring trash back, which the next run deletes.
+//
+// Durability (fault_fs.hpp states the model the power-cut tests enforce):
+// a power cut at any point leaves either the state before the run (what
+// was never synced is lost, and it was all uncommitted) or a committed
+// generation that is complete; what a successful run reported survives.
 //
 // Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
 // fresh build goes to trash; a recycled one is restored exactly: the entries

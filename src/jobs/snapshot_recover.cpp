@@ -52,7 +52,7 @@ Status finish_dated_commit(SnapDir& dir, const std::string& latest,
   }
   TRY(rotation::apply_ops(dir, ops, applied));
   TRY(dir.sync());
-  return dir.unlink_if_present(k_snap_pending);
+  return dir.remove_marker(k_snap_pending);
 }
 
 // ---- recovery ----------------------------------------------------------------
@@ -127,7 +127,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
           TRY(rotation::apply_ops(dir, *ops, applied));
         }
         TRY(dir.sync());
-        TRY(dir.unlink_if_present(k_snap_intent));
+        TRY(dir.remove_marker(k_snap_intent));
         log.push_back(fmt::format("finished an interrupted promotion of {}: {}, {} expired", level,
                                   plural(applied.renamed, "rename"), applied.expired));
       }

@@ -61,6 +61,7 @@ class SnapFixture {
   std::string clone(const std::string& rel) const { return m_root + "/clone/" + rel; }
   std::string snap(const std::string& rel) const { return m_job.path + "/" + rel; }
   std::string path(const std::string& rel) const { return m_root + "/" + rel; }
+  const std::string& root() const { return m_root; }
   const std::vector<std::string>& plan() const { return m_plan; }
   void clear_plan() { m_plan.clear(); }
 
@@ -98,9 +99,13 @@ class SnapFixture {
     auto ctx = context(fs, "", at(2026, 1, 1));
     return jobs::recover_snapshot(ctx, m_job);
   }
-  jobs::JobResult prune(Instant now, jobs::Explain explain, jobs::DryRun dry = jobs::DryRun::no) {
-    auto ctx = context(m_posix, "", now, dry);
+  jobs::JobResult prune(fs::Fs& fs, Instant now, jobs::Explain explain,
+                        jobs::DryRun dry = jobs::DryRun::no) {
+    auto ctx = context(fs, "", now, dry);
     return jobs::prune_snapshot(ctx, m_job, explain);
+  }
+  jobs::JobResult prune(Instant now, jobs::Explain explain, jobs::DryRun dry = jobs::DryRun::no) {
+    return prune(m_posix, now, explain, dry);
   }
 
   SnapState state() const {

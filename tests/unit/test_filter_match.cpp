@@ -416,3 +416,58 @@ TEST_CASE("regression: clear deactivates earlier dir-merge rules") {
   REQUIRE_FALSE(paths);
   CHECK(paths.error().message() == "d/.rules:1: invalid modifier 'n' in filter rule '-n foo'");
 }
+
+// Regression (oracle seeds 1626, 2244): a nested one-sided dir-merge is
+// active on its side only (rsync drops it on the other), so in a directory
+// that only the receiver reads (a deleted one) the files of a sender-only
+// nested merge are not read: a bad rule there is no error.
+TEST_CASE("regression: a deleted directory reads only receiver-side nested merge files") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  test::write_file(ctx.path("src/.rules"), ":s .g\n:r .h\n");
+  test::write_file(ctx.path("src/gone/.g"), "-r bad\n");  // an error if read (side in a :s file)
+  test::write_file(ctx.path("src/gone/.h"), "- kept\n");
+  test::write_file(ctx.path("src/gone/kept"), "x");
+  fs::PosixFs fs;
+  auto loaded = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(loaded);
+  RuleFilter& f = **loaded;
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("src"));
+  REQUIRE(root);
+  REQUIRE(f.enter_dir(fs, root->fd(), ""));
+  auto gone = fs::open_dir(fs, root->fd(), "gone");
+  REQUIRE(gone);
+  REQUIRE(f.enter_deleted_dir(fs, gone->fd(), "gone"));
+  CHECK(f.protects("gone/kept", false, InsideDeletedDir::yes));  // .h: receiver side
+  f.leave_dir();
+  Status st = f.enter_dir(fs, gone->fd(), "gone");  // the sender would read .g
+  REQUIRE_FALSE(st);
+  CHECK(st.error().message() ==
+        "gone/.g:1: specified-side merge file contains specified-side filter '-r bad'");
+  f.leave_dir();
+}
+
+// Read once: with the cache on, a second walk sees the rule files as the
+// first one read them (the backup job's validation pass, then its real walk).
+TEST_CASE("with the read cache on, a second walk uses the rules the first one read") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  test::write_file(ctx.path("src/a/.rules"), "- x\n. /" + ctx.dir().substr(1) + "/inc\n");
+  test::write_file(ctx.path("inc"), "- y\n");
+  test::write_file(ctx.path("src/a/x"), "1");
+  test::write_file(ctx.path("src/a/y"), "1");
+  test::write_file(ctx.path("src/a/z"), "1");
+  fs::PosixFs fs;
+  auto loaded = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(loaded);
+  (*loaded)->enable_read_cache();
+  auto first = select_paths(fs, ctx.path("src"), **loaded, PruneEmpty::no);
+  REQUIRE(first);
+  CHECK(Set(first->begin(), first->end()) == Set{"a/", "a/.rules", "a/z"});
+  CHECK((*loaded)->cached_reads() >= 2);
+  test::write_file(ctx.path("src/a/.rules"), "-q broken now\n");
+  test::write_file(ctx.path("inc"), "-q broken too\n");
+  auto second = select_paths(fs, ctx.path("src"), **loaded, PruneEmpty::no);
+  REQUIRE_MESSAGE(second, second.error().message());
+  CHECK(*second == *first);
+}

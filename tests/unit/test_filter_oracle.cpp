@@ -3,8 +3,10 @@
 //
 // For a fixed list of seeds: a random source tree (names over
 // "a b c . - [ ] * ? \ ! space", depth 1-4, files, directories, a symlink,
-// dir-merge files) and a random rules file (plus a nested merge file) from the
-// grammar of §2-§7. Compared:
+// dir-merge files, which may hold nested `merge` and `dir-merge` rules of
+// their own: `.g` and `.h` files, merges resolved against the root, the
+// scanned directory or an absolute path) and a random rules file (plus a
+// nested merge file) from the grammar of §2-§7. Compared:
 //   included set: select_paths(RuleFilter) vs
 //     rsync -a -n --delete-excluded --out-format=%n --filter='merge main.rules' [-m] SRC/ EMPTY/
 //     (--delete-excluded: rotator's job semantics; rsync runs in the rules
@@ -14,6 +16,12 @@
 //     (DST = a copy of SRC plus destination-only entries; -m on every 4th seed)
 //   engine set: what engine::mirror actually builds in an empty directory with
 //     the same rules (every non-directory a hard link) vs the same rsync set
+//   engine deletion set: what engine::mirror moves out of DST (a hard-linked
+//     copy, so only deletions remain) into its sink vs rsync's "*deleting"
+//     lines (without -m; rsync -n's nested-directory artifact, see
+//     delete_contents, taken out). This is where perishable rules inside
+//     deleted directories and per-directory files read from destination-only
+//     directories are checked through the engine itself.
 //   error outcome: rsync exiting non-zero <=> load()/select_paths() failing.
 // Skipped (with a message) when rsync is not on PATH.
 #include <doctest/doctest.h>
@@ -272,6 +280,7 @@ std::string random_rule(Gen& g, const Tree& t, bool per_dir) {
       "- ",  "+ ",  "- ",  "+ ",   "-! ", "+! ",      "-s ",      "+s ",     "-r ",
       "+r ", "-p ", "H ",  "S ",   "P ",  "R ",       "exclude ", "include ", "-_",
       "+,s ", "-,/ ", "-pr ", "P ", "hide ", "protect ", "-/ ",
+      "Pp ", "protect,p ", "-rp ",
   };
   std::string prefix = k_prefixes[g.pick(sizeof k_prefixes / sizeof k_prefixes[0])];
   std::string pat = random_pattern(g, t);
@@ -307,12 +316,53 @@ std::string random_bad_line(Gen& g) {
   return k_bad[g.pick(sizeof k_bad / sizeof k_bad[0])];
 }
 
+// Rules of one per-directory file (`.rules`, `.g` or `.h`). `side`: the
+// file belongs to a one-sided dir-merge (no side modifiers allowed inside).
+// `level`: 0 for `.rules`, 1 for `.g`, 2 for `.h`; nested dir-merge rules
+// name the next level's file (and sometimes an active name, which rsync
+// ignores). `abs_inc`: an absolute merge file the rules may name.
+std::string random_per_dir_rules(Gen& g, const Tree& tree, bool side, int level,
+                                 const std::string& abs_inc) {
+  std::string content;
+  for (int k = 0, m = 1 + g.pick(3); k < m; ++k) {
+    std::string rule = random_rule(g, tree, true);
+    if (side) {
+      rule = (g.chance(50) ? "- " : "+ ") + random_pattern(g, tree);
+    }
+    if (g.chance(6)) {
+      rule = "!";
+    }
+    if (g.chance(25)) {
+      static const char* const k_nested[] = {
+          ": ",  "dir-merge ", ":n ", ":e ", ":p ", ":en ", ":- ", ":+ ", ":s ", ":r ",
+      };
+      const char* next = level == 0 ? ".g" : level == 1 ? ".h" : ".g";
+      int which = g.pick(side ? 8 : 10);  // no side modifier inside a one-sided file
+      if (g.chance(10)) {
+        next = ".rules";  // already active: ignored
+      }
+      rule = std::string(k_nested[which]) + next;
+    } else if (g.chance(10)) {
+      static const char* const k_merge[] = {". inc2", "merge inc2", ".e inc2", ".p inc2",
+                                            ".- inc2", ". sub/inc3", ". ABS"};
+      rule = k_merge[g.pick(7)];
+      if (rule == ". ABS") {
+        rule = ". " + abs_inc;
+      }
+    }
+    content += rule + "\n";
+  }
+  return content;
+}
+
 struct Case {
   std::string src;
   std::string rules_dir;
   std::string rules_path;
   std::string description;  // rules files and per-dir files
   bool uses_dir_merge = false;
+  bool side_merge = false;   // the dir-merge is one-sided (no sides inside)
+  std::string abs_inc;       // absolute merge file per-dir files may name
 };
 
 Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
@@ -355,32 +405,46 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
     static const char* const k_dm[] = {": .rules", "dir-merge .rules", ":e .rules",
                                        ":n .rules", ":s .rules", ":p .rules",
                                        ":- .rules", ":en .rules", ":+ .rules", ":r .rules",
-                                       ": ../.rules", ":e ../.rules", ":n ../.rules"};
-    std::string dm = k_dm[g.pick(13)];
+                                       ": ../.rules", ":e ../.rules", ":n ../.rules",
+                                       ":re .rules", ":se .rules", ":pe .rules"};
+    std::string dm = k_dm[g.pick(16)];
     main = g.chance(50) ? dm + "\n" + main : main + dm + "\n";
     c.uses_dir_merge = true;
     std::vector<std::string> dirs = tree.dirs;
     dirs.push_back("");
-    int n = 1 + g.pick(3);
+    const bool side = dm == ":s .rules" || dm == ":r .rules" || dm == ":re .rules" ||
+                      dm == ":se .rules";
+    const std::string abs_inc = c.rules_dir + "/pinc.rules";
+    c.side_merge = side;
+    c.abs_inc = abs_inc;
+    // Nested merge files: in the root (plain names resolve there), in a
+    // directory's "sub" (names with '/'), and an absolute one.
+    for (const std::string& f : {c.src + "/inc2", abs_inc}) {
+      std::string content = random_rules(g, tree, 1 + g.pick(3), true);
+      if (g.chance(25)) {
+        content += std::string(g.chance(50) ? ": .g" : ":n .h") + "\n";
+      }
+      test::write_file(f, content);
+      c.description += (f == abs_inc ? std::string("pinc.rules") : std::string("inc2")) +
+                       ":\n" + content;
+    }
+    tree.files.push_back("inc2");
+    int n = 1 + g.pick(3) + g.pick(3);
     for (int i = 0; i < n; ++i) {
       std::string d = dirs[g.pick(static_cast<int>(dirs.size()))];
-      bool side = dm == ":s .rules" || dm == ":r .rules";
-      std::string content;
-      // Per-dir rules: sides are not allowed in a ":s" file.
-      for (int k = 0, m = 1 + g.pick(3); k < m; ++k) {
-        std::string rule = random_rule(g, tree, true);
-        if (side) {
-          rule = (g.chance(50) ? "- " : "+ ") + random_pattern(g, tree);
-        }
-        if (g.chance(6)) {
-          rule = "!";
-        }
-        content += rule + "\n";
-      }
+      int level = i < 2 ? 0 : g.pick(3);
+      std::string content = random_per_dir_rules(g, tree, side, level, abs_inc);
       if (g.chance(4)) {
         content += random_bad_line(g) + "\n";  // a per-dir syntax error aborts the walk
       }
-      std::string path = d.empty() ? ".rules" : d + "/.rules";
+      const char* file = level == 0 ? ".rules" : level == 1 ? ".g" : ".h";
+      std::string path = d.empty() ? std::string(file) : d + "/" + file;
+      if (level == 0 && g.chance(15)) {
+        std::string sub = d.empty() ? "sub" : d + "/sub";
+        std::string inc3 = random_rules(g, tree, 1 + g.pick(2), true);
+        test::write_file(c.src + "/" + sub + "/inc3", inc3);
+        c.description += sub + "/inc3:\n" + inc3;
+      }
       test::write_file(c.src + "/" + path, content);
       c.description += path + ":\n" + content;
     }
@@ -531,7 +595,7 @@ bool delete_contents(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& fil
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
-      if (Status st = filter.enter_dir(fs, sub->fd(), path); !st) {
+      if (Status st = filter.enter_deleted_dir(fs, sub->fd(), path); !st) {
         err = st.error().message();
         return true;
       }
@@ -573,7 +637,7 @@ void deletion_walk(fs::Fs& fs, int fd, const std::string& rel, RuleFilter& filte
     if (is_dir) {
       auto sub = fs::open_dir(fs, fd, e.name);
       REQUIRE(sub);
-      if (Status st = filter.enter_dir(fs, sub->fd(), path); !st) {
+      if (Status st = filter.enter_deleted_dir(fs, sub->fd(), path); !st) {
         err = st.error().message();
         return;
       }
@@ -637,10 +701,73 @@ Outcome rsync_deleted(const Case& c, const std::string& dst, bool prune) {
   return o;
 }
 
-// Copies src to dst (cp -a) and adds destination-only entries.
+// rsync -n's deletion set as a real run (and the engine) leaves it: a
+// nested directory that keeps a protected entry is not deleted.
+std::set<std::string> without_dry_run_artifact(const std::set<std::string>& deleted,
+                                               const std::set<std::string>& before) {
+  std::set<std::string> out;
+  for (const auto& p : deleted) {
+    bool keeps = false;
+    if (p.back() == '/') {
+      for (auto it = before.lower_bound(p); it != before.end() && it->compare(0, p.size(), p) == 0;
+           ++it) {
+        if (*it != p && deleted.count(*it) == 0) {
+          keeps = true;
+          break;
+        }
+      }
+    }
+    if (!keeps) {
+      out.insert(p);
+    }
+  }
+  return out;
+}
+
+// Runs the link-mirror engine from SRC into DST with a sink, as the weekly
+// backup does: the paths it took out of DST, each found in the sink.
+Outcome engine_deleted(const Case& c, const std::string& dst, const std::string& holding,
+                       const std::set<std::string>& before) {
+  fs::PosixFs fs;
+  Outcome o;
+  auto filter = RuleFilter::load(fs, c.rules_path, c.src);
+  REQUIRE(filter);
+  test::make_dir(holding);
+  auto hold = fs::open_dir(fs, fs::k_cwd, holding);
+  REQUIRE(hold);
+  engine::TreeSink sink(hold->fd(), "D", "holding");
+  engine::MirrorOptions opt;
+  opt.selector = filter->get();
+  opt.sink = &sink;
+  auto st = engine::mirror(fs, c.src, dst, opt);
+  if (!st) {
+    o.failed = true;
+    o.error = st.error().message();
+    return o;
+  }
+  std::set<std::string> after;
+  list_made(dst, "", after);
+  for (const auto& p : before) {
+    if (after.count(p) == 0) {
+      o.paths.insert(p);
+    }
+  }
+  std::set<std::string> held;
+  if (test::exists(holding + "/D")) {
+    list_made(holding + "/D", "", held);
+  }
+  for (const auto& p : o.paths) {
+    CHECK_MESSAGE(held.count(p) == 1, "taken out of the destination but not in the sink: " << p);
+  }
+  return o;
+}
+
+// Copies src to dst (cp -al) and adds destination-only entries.
 void make_destination(Gen& g, const Case& c, const Tree& tree, const std::string& dst,
                       std::string& listing) {
-  RunResult r = run_command({"cp", "-a", c.src, dst}, "");
+  // Hard links: the destination is what a previous run made, so rsync
+  // lists only deletions and the engine changes nothing but those.
+  RunResult r = run_command({"cp", "-al", c.src, dst}, "");
   REQUIRE(r.rc == 0);
   std::vector<std::string> dirs = tree.dirs;
   dirs.push_back("");
@@ -655,6 +782,19 @@ void make_destination(Gen& g, const Case& c, const Tree& tree, const std::string
     if (g.chance(40)) {
       test::write_file(dst + "/" + path + "/" + random_name(g), "y");
       listing += "  +" + path + "/ (dir with a file)\n";
+      if (g.chance(40)) {
+        // A sub-directory and a per-directory file only the destination has:
+        // read there by rsync's receiver (and the engine) while deleting.
+        test::write_file(dst + "/" + path + "/y" + random_name(g) + "/" + random_name(g), "y");
+        if (c.uses_dir_merge) {
+          std::string rules = random_per_dir_rules(g, tree, c.side_merge, 0, c.abs_inc);
+          if (!c.side_merge && g.chance(50)) {
+            rules += g.chance(50) ? "Pp *\n" : "P *\n";
+          }
+          test::write_file(dst + "/" + path + "/.rules", rules);
+          listing += "  +" + path + "/.rules:\n" + rules;
+        }
+      }
     } else {
       test::write_file(dst + "/" + path, "y");
       listing += "  +" + path + "\n";
@@ -668,6 +808,7 @@ struct Totals {
   int error_cases = 0;
   int deletion_sets = 0;
   int engine_sets = 0;  // included sets made by engine::mirror and compared
+  int engine_deletion_sets = 0;  // deletion sets made by engine::mirror and compared
   int mismatches = 0;
 };
 
@@ -725,6 +866,19 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
     for (bool prune : {false, true}) {
       Outcome theirs = rsync_included(c, empty, prune);
       Outcome ours = ours_included(c, prune);
+      if (ours.failed && !theirs.failed) {
+        // rotator reads the rule files of both sides at once; rsync's
+        // receiver reads its own (a nested one-sided dir-merge is activated
+        // on its side only) when it deletes. rotator always deletes: compare
+        // with rsync's deletion run into a hard-linked copy.
+        std::string dst0 = real_path(ctx.dir()) + (prune ? "/dst-errors-m" : "/dst-errors");
+        RunResult cp = run_command({"cp", "-al", c.src, dst0}, "");
+        REQUIRE(cp.rc == 0);
+        Outcome receiving = rsync_deleted(c, dst0, prune);
+        if (receiving.failed) {
+          theirs = receiving;
+        }
+      }
       if (theirs.failed || ours.failed) {
         ++totals.error_cases;
         case_failed = true;
@@ -766,15 +920,328 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
       report(prune_deletion ? "deletion set (-m)" : "deletion set", seed, tree, c, ours, theirs,
              listing);
     }
+    if (!prune_deletion) {
+      std::set<std::string> before;
+      list_made(dst, "", before);
+      Outcome engine = engine_deleted(c, dst, real_path(ctx.dir()) + "/holding", before);
+      ++totals.engine_deletion_sets;
+      Outcome expected = theirs;
+      expected.paths = without_dry_run_artifact(theirs.paths, before);
+      if (expected.failed != engine.failed || (!engine.failed && expected.paths != engine.paths)) {
+        ++totals.mismatches;
+        report("engine deletion set", seed, tree, c, engine, expected, listing);
+      }
+    }
   }
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("oracle: " << totals.cases << " cases, " << totals.compared_sets
                      << " included sets (" << totals.engine_sets
-                     << " also through the link-mirror engine) and " << totals.deletion_sets
-                     << " deletion sets compared, " << totals.error_cases << " error outcomes, "
+ << " also through the link-mirror engine) and " << totals.deletion_sets
+                     << " deletion sets (" << totals.engine_deletion_sets
+                     << " also through the engine) compared, " << totals.error_cases << " error outcomes, "
                      << totals.mismatches << " mismatches, " << secs << " s");
   CHECK(totals.mismatches == 0);
   CHECK(totals.compared_sets > static_cast<int>(last - first));
   CHECK(totals.engine_sets == totals.compared_sets);
+  CHECK(totals.engine_deletion_sets > 0);
+}
+
+namespace {
+
+// A fixed scenario: writes `files` (path -> content; a trailing '/' makes a
+// directory, "->target" a symlink) under src/, the rules as r/main.rules,
+// then `dst_extra` into a hard-linked copy of src/ as the destination, and
+// compares with rsync: included set, engine mirror set, deletion set and
+// engine deletion set. Returns the number of mismatches.
+int compare_fixed(const char* name, test::TestContext& ctx,
+                  const std::vector<std::pair<std::string, std::string>>& files,
+                  const std::string& rules,
+                  const std::vector<std::pair<std::string, std::string>>& dst_extra) {
+  Case c;
+  c.src = real_path(ctx.dir()) + "/src";
+  c.rules_dir = real_path(ctx.dir()) + "/r";
+  c.rules_path = c.rules_dir + "/main.rules";
+  test::make_dir(c.src);
+  test::make_dir(c.rules_dir);
+  Tree tree;
+  auto put = [](const std::string& root, const std::string& path, const std::string& content) {
+    if (path.back() == '/') {
+      test::make_dir(root + "/" + path);
+    } else if (content.rfind("->", 0) == 0) {
+      test::make_symlink(content.substr(2), root + "/" + path);
+    } else {
+      test::write_file(root + "/" + path, content);
+    }
+  };
+  for (const auto& [path, content] : files) {
+    put(c.src, path, content);
+    tree.listing += "  " + path + "\n";
+  }
+  test::write_file(c.rules_path, rules);
+  c.description = std::string(name) + "\nmain.rules:\n" + rules;
+  int mismatches = 0;
+  std::string empty = real_path(ctx.dir()) + "/empty";
+  test::make_dir(empty);
+  for (bool prune : {false, true}) {
+    Outcome theirs = rsync_included(c, empty, prune);
+    Outcome ours = ours_included(c, prune);
+    REQUIRE_MESSAGE(!theirs.failed, std::string(name) << ": " << theirs.error);
+    if (ours.failed || theirs.paths != ours.paths) {
+      ++mismatches;
+      report(prune ? "fixed included set (-m)" : "fixed included set", 0, tree, c, ours, theirs);
+    }
+    Outcome engine =
+        engine_included(c, prune, real_path(ctx.dir()) + (prune ? "/engine-m" : "/engine"));
+    if (engine.failed || engine.paths != theirs.paths) {
+      ++mismatches;
+      report("fixed engine mirror set", 0, tree, c, engine, theirs);
+    }
+  }
+  std::string dst = real_path(ctx.dir()) + "/dst";
+  REQUIRE(run_command({"cp", "-al", c.src, dst}, "").rc == 0);
+  std::string listing = "destination extras:\n";
+  for (const auto& [path, content] : dst_extra) {
+    put(dst, path, content);
+    listing += "  +" + path + "\n";
+  }
+  std::set<std::string> included = ours_included(c, false).paths;
+  Outcome theirs = rsync_deleted(c, dst, false);
+  Outcome ours = ours_deleted(c, dst, included);
+  REQUIRE_MESSAGE(!theirs.failed, std::string(name) << ": " << theirs.error);
+  if (ours.failed || ours.paths != theirs.paths) {
+    ++mismatches;
+    report("fixed deletion set", 0, tree, c, ours, theirs, listing);
+  }
+  std::set<std::string> before;
+  list_made(dst, "", before);
+  Outcome engine = engine_deleted(c, dst, real_path(ctx.dir()) + "/holding", before);
+  Outcome expected = theirs;
+  expected.paths = without_dry_run_artifact(theirs.paths, before);
+  if (engine.failed || engine.paths != expected.paths) {
+    ++mismatches;
+    report("fixed engine deletion set", 0, tree, c, engine, expected, listing);
+  }
+  MESSAGE(std::string(name) << ": " << included.size() << " included, " << theirs.paths.size()
+               << " deleted, as rsync");
+  return mismatches;
+}
+
+}  // namespace
+
+// rsync's own exclude test (testsuite/exclude_test.py, the "dir-merge .filt
+// + merge" run): its tree and per-directory files, with nested dir-merge
+// rules (`: .filt-temp` then `clear` in the root's .filt, `dir-merge .filt2`
+// in bar/.filt), its exclude list merged after the dir-merge. One change:
+// mid/.filt held `:C` (CVS rules, refused by rotator); it holds the
+// equivalent `- one-in-one-out` here.
+TEST_CASE("rsync's exclude-test scenario with nested per-directory merges agrees with rsync" *
+          doctest::skip(!have_rsync())) {
+  test::TestContext ctx;
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"foo/down/to/you/", ""},
+      {"foo/sub/", ""},
+      {"bar/down/to/foo/too/", ""},
+      {"bar/down/to/bar/baz/", ""},
+      {"mid/for/foo/and/that/is/who/", ""},
+      {"new/keep/this/", ""},
+      {"new/lose/this/", ""},
+      {".filt", "exclude down\n: .filt-temp\nclear\n- .filt\n- *.bak\n- *.old\n"},
+      {"foo/file1", "filtered-1\n"},
+      {"foo/file2", "removed\n"},
+      {"foo/file2.old", "cvsout\n"},
+      {"foo/.filt", "include .filt\n- /file1\n"},
+      {"foo/sub/file1", "not-filtered-1\n"},
+      {"bar/.filt", "- home-cvs-exclude\ndir-merge .filt2\n+ to\n"},
+      {"bar/down/to/home-cvs-exclude", "cvsout\n"},
+      {"bar/down/to/.filt2", "- .filt2\n"},
+      {"bar/down/to/foo/.filt2", "+ *.junk\n"},
+      {"bar/down/to/foo/file1", "keeper\n"},
+      {"bar/down/to/foo/file1.bak", "cvsout\n"},
+      {"bar/down/to/foo/file3", "gone\n"},
+      {"bar/down/to/foo/file4", "lost\n"},
+      {"bar/down/to/foo/+ file3", "weird\n"},
+      {"bar/down/to/foo/file4.junk", "cvsout-but-filtin\n"},
+      {"bar/down/to/foo/to", "smashed\n"},
+      {"bar/down/to/foo/sym", "->too"},
+      {"bar/down/to/bar/.filt2", "- *.deep\n"},
+      {"bar/down/to/bar/baz/file5.deep", "filtout\n"},
+      {"mid/.filt2", "- extra\n"},
+      {"mid/one-in-one-out", "cvsout\n"},
+      {"mid/.cvsignore", "one-in-one-out\n"},
+      {"mid/one-for-all", "cvsin\n"},
+      {"mid/.filt", "- one-in-one-out\n"},
+      {"mid/for/one-in-one-out", "cvsin\n"},
+      {"mid/for/foo/extra", "expunged\n"},
+      {"mid/for/foo/keep", "retained\n"},
+  };
+  // exclude-from without the lines holding '!' (as the test pipes it in).
+  const std::string excl =
+      "# If the second line of these two lines does anything, it's a bug.\n"
+      "+ **/bar\n- /bar\n"
+      "# This should match against the whole path, not just the name.\n"
+      "+ foo**too\n"
+      "# These should float at the end of the path.\n"
+      "+ foo/s?b/\n- foo/*/\n"
+      "# Test how /** differs from /***\n"
+      "- new/keep/**\n- new/lose/***\n"
+      "# Test some normal excludes. Competing lines are paired.\n"
+      "+ t[o]/\n- to\n+ file4\n- file[2-9]\n- /mid/for/foo/extra\n";
+  // The destination: the test's nodel.deep plus entries in deleted trees.
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"bar/down/to/bar/baz/nodel.deep", "retained\n"},
+      {"bar/down/to/foo/stale", "x\n"},
+      {"gone/.filt2", "- k*\n"},
+      {"gone/keep.deep", "x\n"},
+      {"gone/sub/kept", "x\n"},
+  };
+  CHECK(compare_fixed("exclude test: dir-merge .filt + merge", ctx, files,
+                      "dir-merge .filt\n" + excl, extra) == 0);
+  test::TestContext ctx2;
+  CHECK(compare_fixed("exclude test: :s .filt + P nodel.deep", ctx2, files,
+                      ":s .filt\n" + excl + "P nodel.deep\n", extra) == 0);
+}
+
+// Issue 7 item 11: perishable protect rules (Pp, protect,p, -rp) do not
+// protect inside a directory that is itself being deleted; non-perishable
+// ones keep it (and their path) — through the filter and the engine.
+TEST_CASE("perishable protect rules are ignored inside deleted directories, as in rsync" *
+          doctest::skip(!have_rsync())) {
+  test::TestContext ctx;
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"live/a.o", "x"}, {"live/b.txt", "x"}, {"live/.rules", "-rp *.tmp\nP *.keep\n"},
+  };
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"a.o", "x"},                 // Pp at the top: protected (not inside a deleted dir)
+      {"gone/a.o", "x"},            // inside deleted gone/: Pp ignored
+      {"gone/b.bak", "x"},          // protect,p ignored
+      {"gone/c.keep", "x"},         // P keeps it, so gone/ stays
+      {"gone2/a.o", "x"},           // gone2/ goes whole
+      {"gone2/deep/x.bak", "x"},
+      {"live/c.tmp", "x"},          // -rp from live/.rules: protected here
+      {"live/old/c.tmp", "x"},      // ... but not inside deleted live/old/
+      {"live/old2/d.keep", "x"},    // P from live/.rules, inherited: kept
+      {"live/old2/.rules", "Pp *.o\n"},  // read from the destination
+      {"live/old2/e.o", "x"},
+  };
+  CHECK(compare_fixed("perishable", ctx, files,
+                      "Pp *.o\nprotect,p *.bak\nP *.keep\n: .rules\n- *.tmp\n", extra) == 0);
+}
+
+// Issue 7 item 12: the `e` rule of a receiver-side dir-merge (`:re .f`) has
+// no side in rsync: with --delete-excluded it hides the merge file on the
+// sender, and protects nothing.
+TEST_CASE("the e modifier of a receiver-side dir-merge hides the file on the sender" *
+          doctest::skip(!have_rsync())) {
+  test::TestContext ctx;
+  std::vector<std::pair<std::string, std::string>> files = {
+      {".f", "- keep*\n"}, {"a/.f", "- nothing\n"}, {"a/keep1", "x"}, {"b", "x"},
+  };
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"a/keep2", "x"}, {"a/other", "x"}, {"c/.f", "- *\n"}, {"c/x", "x"},
+  };
+  CHECK(compare_fixed(":re", ctx, files, ":re .f\n", extra) == 0);
+  test::TestContext ctx2;
+  CHECK(compare_fixed(":se", ctx2, files, ":se .f\n- b\n", extra) == 0);
+  test::TestContext ctx3;
+  CHECK(compare_fixed("nested :e", ctx3, {{".f", ":e .g\n"}, {"a/.g", "- x\n"}, {"a/x", "x"},
+                                          {"a/y", "x"}},
+                      ": .f\n", {{"a/.g.old", "x"}, {"d/.g", "- q\n"}, {"d/q", "x"}}) == 0);
+  // rotator's own answer, spelled out.
+  fs::PosixFs fs;
+  test::write_file(ctx.path("r2/main.rules"), ":re .f\n");
+  auto f = RuleFilter::load(fs, ctx.path("r2/main.rules"), real_path(ctx.dir()) + "/src");
+  REQUIRE(f);
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("src"));
+  REQUIRE(root);
+  REQUIRE((*f)->enter_dir(fs, root->fd(), ""));
+  CHECK_FALSE((*f)->included(".f", false));
+  CHECK_FALSE((*f)->protects(".f", false));
+  CHECK((*f)->protects("keep9", false));  // the file's own "- keep*", receiver side
+  (*f)->leave_dir();
+}
+
+// Issue 7 item 13, the documented behaviour (rotator.conf(5), FILTER RULES):
+// for a directory the source has, the per-directory file is read from the
+// source, i.e. the new copy, so a backup equals rsync --delete-after (the new
+// file arrives before deletion starts), not rsync's default --delete, which
+// reads the destination's old copy while it deletes. Real rsync runs.
+TEST_CASE("per-directory protect rules come from the new copy, as with rsync --delete-after" *
+          doctest::skip(!have_rsync())) {
+  test::TestContext ctx;
+  const std::string top = real_path(ctx.dir());
+  test::write_file(top + "/r/main.rules", ": .rules\n");
+  test::write_file(top + "/src/d/.rules", "-r keep*\n");  // new copy: protects keep*
+  test::write_file(top + "/src/d/a", "x");
+  // The destination as the last run left it, then the file changed in the
+  // source: the destination's (old) copy protects nothing.
+  for (const char* dst : {"/after", "/during", "/backup"}) {
+    test::write_file(top + dst + "/d/.rules", "-r nothing\n");
+    test::write_file(top + dst + "/d/keep1", "y");
+    test::write_file(top + dst + "/d/other", "y");
+  }
+  auto rsync_real = [&](const char* mode, const char* dst) {
+    RunResult r = run_command({"rsync", "-a", mode, "--delete-excluded",
+                               "--filter=merge main.rules", top + "/src/", top + dst + "/"},
+                              top + "/r");
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+  };
+  rsync_real("--delete-after", "/after");
+  rsync_real("--delete-during", "/during");
+  CHECK(test::exists(top + "/after/d/keep1"));    // protected by the new copy
+  CHECK_FALSE(test::exists(top + "/during/d/keep1"));  // the old copy did not protect it
+  CHECK_FALSE(test::exists(top + "/after/d/other"));
+
+  fs::PosixFs fs;
+  auto filter = RuleFilter::load(fs, top + "/r/main.rules", top + "/src");
+  REQUIRE(filter);
+  test::make_dir(top + "/holding");
+  auto hold = fs::open_dir(fs, fs::k_cwd, top + "/holding");
+  REQUIRE(hold);
+  engine::TreeSink sink(hold->fd(), "D", "holding");
+  engine::MirrorOptions opt;
+  opt.selector = filter->get();
+  opt.sink = &sink;
+  REQUIRE(engine::mirror(fs, top + "/src", top + "/backup", opt));
+  CHECK(test::exists(top + "/backup/d/keep1"));  // as --delete-after
+  CHECK_FALSE(test::exists(top + "/backup/d/other"));
+  CHECK(test::exists(top + "/holding/D/d/other"));
+  CHECK(test::exists(top + "/holding/D/d/.rules"));  // the old copy, displaced
+  CHECK(test::read_file(top + "/backup/d/.rules") == "-r keep*\n");
+}
+
+// The merge depth limit, global and in a per-directory file, against rsync:
+// 32 files open at once at most (item 10: "rsync's depth limit").
+TEST_CASE("the merge depth limit is rsync's, at top level and in per-directory files" *
+          doctest::skip(!have_rsync())) {
+  for (bool per_dir : {false, true}) {
+    for (int chain : {31, 32}) {
+      CAPTURE(per_dir);
+      CAPTURE(chain);
+      test::TestContext ctx;
+      Case c;
+      c.src = real_path(ctx.dir()) + "/src";
+      c.rules_dir = real_path(ctx.dir()) + "/r";
+      c.rules_path = c.rules_dir + "/main.rules";
+      const std::string dir = per_dir ? c.src : c.rules_dir;
+      for (int i = 1; i <= chain; ++i) {
+        test::write_file(dir + "/m" + std::to_string(i),
+                         i < chain ? ". m" + std::to_string(i + 1) + "\n" : "- x\n");
+      }
+      test::write_file(c.src + "/a/x", "1");
+      if (per_dir) {
+        test::write_file(c.src + "/a/.rules", ". m1\n");
+      }
+      test::write_file(c.rules_path, per_dir ? ": .rules\n" : ". m1\n");
+      std::string empty = real_path(ctx.dir()) + "/empty";
+      test::make_dir(empty);
+      Outcome theirs = rsync_included(c, empty, false);
+      Outcome ours = ours_included(c, false);
+      CHECK(theirs.failed == (chain == 32));
+      CHECK(ours.failed == theirs.failed);
+      if (!ours.failed) {
+        CHECK(ours.paths == theirs.paths);
+      }
+    }
+  }
 }

@@ -290,14 +290,43 @@ TEST_CASE("merge depth is capped at 32") {
   test::write_file(ctx.path("self.rules"), "- a\nmerge self.rules\n");
   CHECK(parse_error(ctx, "merge self.rules\n") ==
         "self.rules:2: merge-file include depth limit (32) exceeded in 'merge self.rules'");
-  // A chain of exactly 32 nested files is fine.
+  // As rsync 3.5.0 (checked with the binary: a rules file merging a chain of
+  // 31 files works, of 32 exits 11): at most 32 files open at once, the
+  // rules file included.
   for (int i = 1; i <= 32; ++i) {
     std::string next = i < 32 ? "merge n" + std::to_string(i + 1) + ".rules\n" : "- end\n";
     test::write_file(ctx.path("n" + std::to_string(i) + ".rules"), next);
   }
-  RuleSet set = parse_ok(ctx, "merge n1.rules\n");
+  CHECK(parse_error(ctx, "merge n1.rules\n") ==
+        "n31.rules:1: merge-file include depth limit (32) exceeded in 'merge n32.rules'");
+  RuleSet set = parse_ok(ctx, "merge n2.rules\n");
   REQUIRE(set.rules.size() == 1);
   CHECK(set.rules[0].pattern == "end");
+}
+
+TEST_CASE("merge depth in a per-directory file: the same 32 files, as rsync") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  for (int i = 1; i <= 32; ++i) {
+    std::string next = i < 32 ? ". m" + std::to_string(i + 1) + "\n" : "- end\n";
+    test::write_file(ctx.path("src/m" + std::to_string(i)), next);  // plain names: the root
+  }
+  fs::PosixFs fs;
+  auto filter = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(filter);
+  auto enter = [&](const std::string& rules) {
+    test::write_file(ctx.path("src/a/.rules"), rules);
+    auto a = fs::open_dir(fs, fs::k_cwd, ctx.path("src/a"));
+    REQUIRE(a);
+    Status st = (*filter)->enter_dir(fs, a->fd(), "a");
+    if (st) {
+      (*filter)->leave_dir();
+      return std::string();
+    }
+    return st.error().message();
+  };
+  CHECK(enter(". m2\n") == "");
+  CHECK(enter(". m1\n") == "m31:1: merge-file include depth limit (32) exceeded in '. m32'");
 }
 
 TEST_CASE("RuleFilter::load resolves merge names against the rules file's directory") {
@@ -330,23 +359,63 @@ TEST_CASE("RuleFilter::load errors: missing rules file, relative root, bad rule"
         ctx.path("important.rules") + ":3: unknown filter rule ' - foo'");
 }
 
-TEST_CASE("per-directory files: syntax errors abort, merges inside are rejected") {
+TEST_CASE("per-directory files: syntax errors abort; nested merges resolve as in rsync") {
   test::TestContext ctx;
   test::write_file(ctx.path("main.rules"), ": .rules\n");
   test::write_file(ctx.path("src/a/.rules"), "- ok\n-q bad\n");
   test::write_file(ctx.path("src/b/.rules"), "merge x\n");
+  test::write_file(ctx.path("src/c/.rules"), "dir-merge sub/.g\n");
+  test::write_file(ctx.path("src/d/.rules"), "merge sub/inc\n");
+  test::write_file(ctx.path("src/d/sub/inc"), "+ y\nmerge /nonexistent.rules\n");
+  test::write_file(ctx.path("x"), "- z\n");  // beside main.rules: not where rsync looks
   fs::PosixFs fs;
   auto filter = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
   REQUIRE(filter);
-  auto a = fs::open_dir(fs, fs::k_cwd, ctx.path("src/a"));
-  REQUIRE(a);
-  Status st = (*filter)->enter_dir(fs, a->fd(), "a");
-  REQUIRE_FALSE(st);
-  CHECK(st.error().message() == "a/.rules:2: invalid modifier 'q' in filter rule '-q bad'");
+  auto enter = [&](const std::string& rel) {
+    auto d = fs::open_dir(fs, fs::k_cwd, ctx.path("src/" + rel));
+    REQUIRE(d);
+    Status st = (*filter)->enter_dir(fs, d->fd(), rel);
+    REQUIRE_FALSE(st);
+    return st.error().message();
+  };
+  CHECK(enter("a") == "a/.rules:2: invalid modifier 'q' in filter rule '-q bad'");
+  // A merge name without '/' resolves against the transfer root (rsync's
+  // sender works there), not against the directory of the rules file.
+  CHECK(enter("b") == "b/.rules:1: failed to open merge file 'x': No such file or directory");
+  CHECK(enter("c") == "c/.rules:1: a dir-merge name with '/' inside a per-directory file is "
+                      "not supported by rotator: 'dir-merge sub/.g'");
+  // With '/', against the directory being scanned; errors name the inner file.
+  CHECK(enter("d") == "sub/inc:2: failed to open merge file '/nonexistent.rules': No such file "
+                      "or directory");
+  test::write_file(ctx.path("src/x"), "- z\n");
   auto b = fs::open_dir(fs, fs::k_cwd, ctx.path("src/b"));
   REQUIRE(b);
-  st = (*filter)->enter_dir(fs, b->fd(), "b");
+  CHECK((*filter)->enter_dir(fs, b->fd(), "b"));
+  CHECK_FALSE((*filter)->included("b/z", false));
+  (*filter)->leave_dir();
+}
+
+TEST_CASE("a failed enter_dir leaves no frame and no activated merge behind") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  test::write_file(ctx.path("src/.rules"), "- top\n");
+  test::write_file(ctx.path("src/a/.rules"), ": .g\n- ok\n");
+  test::write_file(ctx.path("src/a/.g"), "- fine\n-q bad\n");
+  fs::PosixFs fs;
+  auto filter = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(filter);
+  RuleFilter& f = **filter;
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("src"));
+  REQUIRE(root);
+  REQUIRE(f.enter_dir(fs, root->fd(), ""));
+  auto a = fs::open_dir(fs, root->fd(), "a");
+  REQUIRE(a);
+  Status st = f.enter_dir(fs, a->fd(), "a");
   REQUIRE_FALSE(st);
-  CHECK(st.error().message() ==
-        "b/.rules:1: merge rules inside a dir-merge file are not supported by rotator: 'merge x'");
+  CHECK(st.error().message() == "a/.g:2: invalid modifier 'q' in filter rule '-q bad'");
+  // Still the root's frame: its rules apply, a's do not.
+  CHECK_FALSE(f.included("top", false));
+  CHECK(f.included("ok", false));
+  CHECK(f.included("fine", false));
+  f.leave_dir();
 }

@@ -2,6 +2,7 @@
 // rsync's own testsuite/wildtest.txt).
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 
 #include "filter/wildmatch.hpp"
@@ -157,6 +158,47 @@ TEST_CASE("backslash escapes outside and inside sets") {
       {"[A-\\\\]", "G", true},
       {"foo\\", "foo\\", false},  // a trailing backslash matches nothing
       {"a\\", "a", false},
+  };
+  check_all(std::begin(v), std::end(v));
+}
+
+// Regression (found by the wildmatch fuzz target, tests/fuzz/corpus/wildmatch/
+// regression-timeout-1): plain backtracking is exponential in the number of
+// '*'; rsync's aborts keep it polynomial. Each of these took minutes before.
+TEST_CASE("many stars against a long text are answered at once") {
+  auto start = std::chrono::steady_clock::now();
+  std::string stars;
+  for (int i = 0; i < 12; ++i) {
+    stars += "*a";
+  }
+  const std::string as(60, 'a');
+  CHECK_FALSE(wildmatch(stars + "*b", as));
+  CHECK(wildmatch(stars + "*", as));
+  CHECK(wildmatch(stars, as));
+  CHECK_FALSE(wildmatch("**a**a**a**a**a**a**a**a**a**a**b", std::string(80, 'a')));
+  CHECK_FALSE(wildmatch("*/*/*/*/*/*/*/*/*/*/x", "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/y"));
+  CHECK(wildmatch("*/*/*/*/*/*/*/*/*/*/x", "a/a/a/a/a/a/a/a/a/a/x"));
+  CHECK(wildmatch("**/x/**/y", "a/x/b/c/x/d/y"));
+  CHECK_FALSE(wildmatch("*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?z", std::string(50, 'q')));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(secs < 2.0);
+}
+
+// What the abort shortcuts must not change: later starts of a '*' are still
+// tried when the rest failed for another reason than running out of text.
+TEST_CASE("star backtracking still finds late matches") {
+  static const Vector v[] = {
+      {"*b*c", "abxxbc", true},
+      {"a*b*c*d", "aXbYcZd", true},
+      {"a*b*c*d", "aXbYcZ", false},
+      {"*/b", "a/b", true},
+      {"*/b", "a/c/b", false},
+      {"**/b", "a/c/b", true},
+      {"a*/b*/c", "ax/by/c", true},
+      {"a*/b*/c", "ax/y/by/c", false},
+      {"a**/b*/c", "ax/y/by/c", true},
+      {"*.txt", "a.b.txt", true},
+      {"*[xy]z", "axxyz", true},
   };
   check_all(std::begin(v), std::end(v));
 }

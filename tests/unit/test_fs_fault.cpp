@@ -164,6 +164,7 @@ TEST_CASE("power cut: unsynced removals come back with the same inodes, replaced
   test::write_file(ctx.path("t/sub/f"), "f");
   test::write_file(ctx.path("state/job.state"), "old");
   ino_t f_ino = test::inode_of(ctx.path("t/sub/f"));
+  ino_t sub_ino = test::inode_of(ctx.path("t/sub"));
   ino_t state_ino = test::inode_of(ctx.path("state/job.state"));
   ::chmod(ctx.path("t/sub").c_str(), 0750);
   fs::PosixFs real;
@@ -186,6 +187,7 @@ TEST_CASE("power cut: unsynced removals come back with the same inodes, replaced
   struct stat st;
   REQUIRE(::lstat(ctx.path("t/sub").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0750);
+  CHECK(st.st_ino == sub_ino);  // the same directory, not a new one
   REQUIRE(::lstat(ctx.path("t").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) != 0700);  // attributes never synced: reverted
   CHECK(test::inode_of(ctx.path("state/job.state")) == state_ino);
@@ -193,6 +195,30 @@ TEST_CASE("power cut: unsynced removals come back with the same inodes, replaced
   CHECK_FALSE(test::exists(ctx.path("state/job.state.tmp")));
   CHECK(faulty.undone() == 5);
   CHECK_FALSE(test::exists(ctx.dir() + ".faultfs-saved"));  // the save area is gone
+}
+
+TEST_CASE("power cut: a generation moved to trash and deleted there comes back whole") {
+  // (a) snaps/gen -> snaps/.trash/gen, snaps synced but not .trash; (b) its
+  // removal (unlink, rmdir); (c) the cut re-creates gen/sub (a new inode),
+  // and moving gen back must still recognise it as the directory renamed.
+  test::TestContext ctx;
+  test::write_file(ctx.path("snaps/gen/sub/f"), "f");
+  test::make_dir(ctx.path("snaps/.trash"));
+  ino_t f_ino = test::inode_of(ctx.path("snaps/gen/sub/f"));
+  fs::PosixFs real;
+  fs::FaultFs faulty(real);
+  faulty.power_cut_after(6, ctx.dir());
+  REQUIRE(faulty.rename(fs::k_cwd, ctx.path("snaps/gen"), fs::k_cwd, ctx.path("snaps/.trash/gen"),
+                        fs::RenameMode::no_replace));  // 1
+  auto snaps = open(real, ctx.path("snaps"));
+  REQUIRE(faulty.fsync_dir(snaps.fd()));                                  // 2
+  REQUIRE(faulty.unlink(fs::k_cwd, ctx.path("snaps/.trash/gen/sub/f")));  // 3
+  REQUIRE(faulty.rmdir(fs::k_cwd, ctx.path("snaps/.trash/gen/sub")));     // 4
+  REQUIRE(faulty.rmdir(fs::k_cwd, ctx.path("snaps/.trash/gen")));         // 5
+  cut_now(faulty, ctx);                                                   // 6
+  CHECK(test::inode_of(ctx.path("snaps/gen/sub/f")) == f_ino);
+  CHECK_FALSE(test::exists(ctx.path("snaps/.trash/gen")));
+  CHECK(faulty.kept() == 0);
 }
 
 TEST_CASE("power cut: a synced state-file replacement survives") {

@@ -64,6 +64,20 @@ TEST_CASE("errors keep errno, operation and path") {
   CHECK(st.error().message() == "failed to remove '" + ctx.path("missing") + "': No such file or directory");
 }
 
+TEST_CASE("fsync_dir and sync_fs sync an open directory; a bad descriptor is an error") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("d/a"), "x");
+  PosixFs fs;
+  auto dir = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(dir);
+  CHECK(fs.fsync_dir(dir->fd()));
+  CHECK(fs.sync_fs(dir->fd()));
+  auto bad = fs.sync_fs(-1);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().sys_errno == EBADF);
+  CHECK(fs.fsync_dir(-1).error().sys_errno == EBADF);
+}
+
 TEST_CASE("FaultFs fails exactly the k-th mutating call") {
   test::TestContext ctx;
   PosixFs real;

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "fs/fault_fs.hpp"
 #include "fs/posix_fs.hpp"
+#include "jobs/check.hpp"
 #include "jobs/runner.hpp"
 #include "log/log.hpp"
 #include "state/state.hpp"
@@ -384,3 +385,63 @@ TEST_CASE("weekly backup: a holding_format expanding to a name that is not a fol
 }
 
 TEST_SUITE_END();
+
+// Issue 7 item 10: a rule error in a per-directory file deep in the tree
+// (here a nested dir-merge's file) is found by the read-only pass, before
+// anything changes: the backup and holding are exactly as they were, the run
+// fails with the file and line, and `rotator check` reports it too.
+TEST_CASE("weekly backup: a bad nested per-directory rule stops the run before any change") {
+  fs::PosixFs real;
+  test::TestContext ctx;
+  const std::string root = ctx.dir();
+  make_fixture(root);
+  test::write_file(root + "/rules", ": .filt\n- cache/\n");
+  test::write_file(root + "/clone/docs/.filt", "dir-merge .g\n- *.tmp\n");
+  test::write_file(root + "/clone/docs/sub/.g", "- skip.me\n");
+  REQUIRE(run(real, root, "2026-11-22T03:00") == 0);
+  change_clone(root);
+  test::write_file(root + "/rules", ": .filt\n- cache/\n");
+  // The walk reaches "added/" (new: it would be linked) before "docs/sub/".
+  test::write_file(root + "/clone/docs/sub/.g", "- skip.me\n-q bad\n");
+  auto backup_before = test::list_tree(root + "/backup");
+  auto holding_before = test::list_tree(root + "/holding");
+
+  fs::FaultFs recorder(real);
+  auto cfg = config::parse_config("rotator.conf", config_for(root));
+  REQUIRE(cfg);
+  log::Logger logger;
+  logger.set_verbosity(log::Verbosity::quiet);
+  Zone zone = Zone::utc();
+  auto now = zone.parse_iso("2026-11-29T03:00");
+  REQUIRE(now);
+  jobs::RunContext rc{recorder, *cfg, zone, *now, jobs::DryRun::no, logger,
+                      [](std::string_view) {}, "weekly"};
+  CHECK(jobs::run_level(rc, "weekly") == 1);
+  CHECK(test::list_tree(root + "/backup") == backup_before);
+  CHECK(test::list_tree(root + "/holding") == holding_before);
+  CHECK_FALSE(test::exists(root + "/backup/added"));
+  auto st = state::load(real, root + "/.rotator", "backup");
+  REQUIRE(st);
+  CAPTURE(st->last_summary);
+  CHECK(st->last_summary.find("docs/sub/.g:2: invalid modifier 'q' in filter rule '-q bad'; "
+                              "stopped before changing anything") != std::string::npos);
+  // The only mutating calls are the job state's (resume point, outcome).
+  for (const auto& call : recorder.journal()) {
+    CAPTURE(call);
+    CHECK((call.find(".rotator") != std::string::npos || call.find("backup.state") != std::string::npos ||
+           call.rfind("fsync_dir", 0) == 0 || call == "mkdir " + root + "/backup" ||
+           call == "mkdir " + root + "/holding"));
+  }
+  // `rotator check` sees it without running anything.
+  auto problems = jobs::check_environment(real, *cfg);
+  bool found = false;
+  for (const auto& p : problems) {
+    found = found || p.find("[backup] docs/sub/.g:2: invalid modifier 'q'") != std::string::npos;
+  }
+  CHECK_MESSAGE(found, "check problems: " << problems.size());
+
+  // Fixed, the next run completes as usual.
+  test::write_file(root + "/clone/docs/sub/.g", "- skip.me\n");
+  CHECK(run(real, root, "2026-11-29T03:00") == 0);
+  CHECK(test::exists(root + "/backup/added/deep/f.txt"));
+}

@@ -23,7 +23,12 @@
 //       committed, intent or marker entry is left;
 //   (2) after rerunning the level, the state equals an uninterrupted run's:
 //       one run if the interrupted run had rolled back, two if it had
-//       committed; the trash is empty.
+//       committed; the trash is empty;
+//   (3) a run that still reported success (k was its last call) left exactly
+//       the uninterrupted run's state.
+// Each scenario runs twice: with crash_after(k) and with power_cut_after(k)
+// (fault_fs.hpp: everything fsync_dir / sync_fs had not made durable is
+// undone), which proves the sync calls at the commit points are enough.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -124,8 +129,14 @@ bool no_protocol_leftovers(const SnapFixture& fx) {
   return true;
 }
 
+// How the run is interrupted after its k-th mutating call.
+enum class Interrupt {
+  crash,      // FaultFs::crash_after: every change made so far stays
+  power_cut,  // FaultFs::power_cut_after: what was not made durable is undone
+};
+
 // Runs the enumeration; returns the number of k values covered.
-long enumerate(const Scenario& sc) {
+long enumerate(const Scenario& sc, Interrupt how = Interrupt::crash) {
   const Labelled once = uninterrupted(sc, 1);
   // For a higher level a second promotion may have nothing to promote: then
   // "two runs" is one run plus a refused one.
@@ -140,17 +151,37 @@ long enumerate(const Scenario& sc) {
   long k = 1;
   long n_rolled_back = 0;
   long n_committed = 0;
+  long n_reported_ok = 0;
   for (;; ++k) {
     CAPTURE(sc.title);
     CAPTURE(k);
     auto fx = make_fixture(sc);
     Labels labels = labels_of(*fx);
     const Labelled before = labelled(fx->state(), labels);
-    fs::FaultFs crashing(fx->posix());
-    crashing.crash_after(k);
-    auto r = fx->run(crashing, sc.level, k_run_time);
-    if (!crashing.triggered()) {
-      REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+    bool triggered = false;
+    bool reported_ok = false;
+    {
+      fs::FaultFs crashing(fx->posix());
+      if (how == Interrupt::crash) {
+        crashing.crash_after(k);
+      } else {
+        crashing.power_cut_after(k, fx->root());
+      }
+      auto r = fx->run(crashing, sc.level, k_run_time);
+      triggered = crashing.triggered();
+      reported_ok = r.outcome == Outcome::ok;
+      CHECK(crashing.cut_errors().empty());
+      if (!triggered) {
+        REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+      }
+    }
+    // A run that reported success (its last call was the k-th) keeps what it
+    // reported, power cut or not.
+    if (triggered && reported_ok) {
+      ++n_reported_ok;
+      CHECK(labelled(fx->state(), labels) == once);
+    }
+    if (!triggered) {
       CHECK(labelled(fx->state(), labels) == once);
       break;
     }
@@ -202,6 +233,8 @@ long enumerate(const Scenario& sc) {
   // Both sides of the commit point were interrupted.
   CHECK(n_rolled_back > 0);
   CHECK(n_committed > 0);
+  MESSAGE(std::string(sc.title) << ": " << n_rolled_back << " rolled back, " << n_committed << " committed, "
+                   << n_reported_ok << " cut after the last call of a successful run");
   return k;
 }
 
@@ -263,6 +296,131 @@ TEST_CASE("crash at every k: (d) a dated run with recycling and expiry") {
               "daily"};
   long k = enumerate(sc);
   CHECK(k > 20);
+}
+
+// Power cuts (FaultFs::power_cut_after): the same scenarios and assertions,
+// but at every k whatever fsync_dir / sync_fs had not made durable is lost:
+// a committed generation must be complete, a rolled-back one exact.
+TEST_CASE("power cut at every k: (a) a fresh build and the shift") {
+  Scenario sc{"fresh+shift", Naming::rotate, "daily:5", "daily:5", {},
+              [](SnapFixture& fx) {
+                for (int d = 1; d <= 3; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc, Interrupt::power_cut);
+  MESSAGE("power cuts covered: " << k);
+  CHECK(k > 20);
+}
+
+TEST_CASE("power cut at every k: (b) a recycled build, the shift and an expiry") {
+  Scenario sc{"recycle+shift+expire", Naming::rotate, "daily:3", "daily:2", {},
+              [](SnapFixture& fx) {
+                for (int d = 1; d <= 3; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc, Interrupt::power_cut);
+  MESSAGE("power cuts covered: " << k);
+  CHECK(k > 20);
+}
+
+TEST_CASE("power cut at every k: (c) a higher-level promotion with an expiry") {
+  Scenario sc{"promotion", Naming::rotate, "daily:3 weekly:2", "daily:3 weekly:2", {},
+              [](SnapFixture& fx) {
+                int d = 1;
+                for (int week = 0; week < 2; ++week) {
+                  while (!exists(fx.snap("daily.2"))) {
+                    daily(fx, d++);
+                  }
+                  weekly(fx, d);
+                }
+                while (!exists(fx.snap("daily.2"))) {
+                  daily(fx, d++);
+                }
+              },
+              "weekly"};
+  long k = enumerate(sc, Interrupt::power_cut);
+  MESSAGE("power cuts covered: " << k);
+  CHECK(k > 3);
+}
+
+TEST_CASE("power cut at every k: (d) a dated run with recycling and expiry") {
+  Scenario sc{"dated", Naming::dated, "last:5", "last:3", {"daily"},
+              [](SnapFixture& fx) {
+                make_dir(fx.snap("foreign"));
+                for (int d = 1; d <= 4; ++d) {
+                  daily(fx, d);
+                }
+              },
+              "daily"};
+  long k = enumerate(sc, Interrupt::power_cut);
+  MESSAGE("power cuts covered: " << k);
+  CHECK(k > 20);
+}
+
+TEST_CASE("power cut at every k: (e) a prune that expires generations") {
+  // (a) five dated generations, keep shrunk to 2; (b) `rotator prune` is cut
+  // at every k; (c) after the cut no generation is lost that the
+  // uninterrupted prune keeps, every one present is complete, and a second
+  // prune leaves exactly what the uninterrupted prune leaves, trash empty.
+  auto make = [] {
+    auto fx = std::make_unique<SnapFixture>(Naming::dated, "last:5", std::vector<std::string>{"daily"});
+    for (int d = 1; d <= 5; ++d) {
+      daily(*fx, d);
+    }
+    fx->job().keep = "last:2";
+    return fx;
+  };
+  Labelled once;
+  {
+    auto fx = make();
+    Labels labels = labels_of(*fx);
+    auto r = fx->prune(k_run_time, jobs::Explain::no);
+    REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+    once = labelled(fx->state(), labels);
+    REQUIRE(once.size() == 2);
+  }
+  long k = 1;
+  long n_kept_all = 0;
+  for (;; ++k) {
+    CAPTURE(k);
+    auto fx = make();
+    Labels labels = labels_of(*fx);
+    const Labelled before = labelled(fx->state(), labels);
+    bool triggered = false;
+    {
+      fs::FaultFs cutting(fx->posix());
+      cutting.power_cut_after(k, fx->root());
+      auto r = fx->prune(cutting, k_run_time, jobs::Explain::no);
+      triggered = cutting.triggered();
+      CHECK(cutting.cut_errors().empty());
+      if (!triggered) {
+        REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+      }
+    }
+    Labelled now = labelled(fx->state(), labels);
+    n_kept_all += now == before ? 1 : 0;
+    for (const auto& [name, tree] : now) {
+      CHECK_MESSAGE((before.count(name) && before.at(name) == tree), name);  // complete
+    }
+    for (const auto& [name, tree] : once) {
+      CHECK_MESSAGE(now.count(name), "lost " << name);
+    }
+    auto again = fx->prune(k_run_time, jobs::Explain::no);
+    CHECK_MESSAGE(again.outcome == Outcome::ok, again.error);
+    CHECK(labelled(fx->state(), labels) == once);
+    CHECK(no_protocol_leftovers(*fx));
+    CHECK(fx->trash_entries() == 0);
+    if (!triggered) {
+      break;
+    }
+  }
+  MESSAGE("power cuts covered: " << k);
+  CHECK(k > 10);
+  CHECK(n_kept_all > 0);
 }
 
 TEST_CASE("rollback of an uncommitted recycled build restores the generation exactly") {
