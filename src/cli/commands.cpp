@@ -14,6 +14,7 @@
 #include "jobs/snapshot_job.hpp"
 #include "jobs/status.hpp"
 #include "lock/lock_file.hpp"
+#include "state/state.hpp"
 #include "util/text.hpp"
 
 namespace rotator::cli {
@@ -172,15 +173,19 @@ std::optional<lock::LockFile> prepare_and_lock(Invocation& inv) {
                   inv.cfg.root);
     return std::nullopt;
   }
-  auto made = inv.fs.mkdir(fs::k_cwd, inv.cfg.state_dir, 0755);
-  if (!made && made.error().sys_errno != EEXIST) {
-    inv.log.error("{}", made.error().message());
+  // .rotator is opened O_NOFOLLOW and the default lock relative to it, so
+  // neither a symlinked .rotator nor a symlinked lock is written through.
+  auto state_dir = state::open_state_dir(inv.fs, inv.cfg.state_dir, state::Create::yes);
+  if (!state_dir) {
+    inv.log.error("{}", state_dir.error().message());
     return std::nullopt;
   }
-  auto lock = lock::LockFile::acquire(
-      inv.fs, inv.cfg.lockfile, inv.wait_seconds,
-      fmt::format("command={}\nstarted={}\n", inv.command_line,
-                  inv.zone.format("%Y-%m-%dT%H:%M:%S%z", now_instant())));
+  std::string holder = fmt::format("command={}\nstarted={}\n", inv.command_line,
+                                   inv.zone.format("%Y-%m-%dT%H:%M:%S%z", now_instant()));
+  auto lock = inv.cfg.lockfile == inv.cfg.state_dir + "/lock"
+                  ? lock::LockFile::acquire_at(inv.fs, state_dir->fd(), "lock", inv.cfg.lockfile,
+                                               inv.wait_seconds, holder)
+                  : lock::LockFile::acquire(inv.fs, inv.cfg.lockfile, inv.wait_seconds, holder);
   if (!lock) {
     inv.log.error("{}", lock.error().message());
     return std::nullopt;

@@ -900,8 +900,8 @@ Status check_real_overlaps(fs::Fs& fs, const Config& cfg) {
 Result<Config> load_config(fs::Fs& fs, const std::string& file) {
   auto text = fs.read_file(fs::k_cwd, file);
   if (!text) {
-    return plain_error(fmt::format("cannot read configuration '{}': {}", file,
-                                   std::strerror(text.error().sys_errno)));
+    return plain_error(
+        fmt::format("cannot read configuration '{}': {}", file, fs::read_failure(text.error())));
   }
   TRY_ASSIGN(Config cfg, parse_config(file, *text));
   TRY(check_real_overlaps(fs, cfg));

@@ -59,6 +59,10 @@ Result<std::vector<IniRecord>> parse_ini(const std::string& file_name, const std
       return plain_error(fmt::format("{}:{}: line too long (at most {} characters)", file_name,
                                      line_no, k_max_line - 1));
     }
+    // inih reads C strings: a NUL would silently cut the line.
+    if (text.find('\0', pos) < pos + len) {
+      return plain_error(fmt::format("{}:{}: NUL byte in line", file_name, line_no));
+    }
     if (end == std::string::npos) {
       break;
     }

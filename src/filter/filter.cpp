@@ -22,7 +22,7 @@ Result<std::unique_ptr<RuleFilter>> RuleFilter::load(fs::Fs& fs, const std::stri
   auto content = fs.read_file(fs::k_cwd, rules_path);
   if (!content) {
     return plain_error(fmt::format("failed to read rules file '{}': {}", rules_path,
-                                   std::strerror(content.error().sys_errno)));
+                                   fs::read_failure(content.error())));
   }
   ParseEnv env;
   env.fs = &fs;

@@ -374,14 +374,16 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
       path = join_dir(env.plain_dir, path);
     }
   }
+  // A directory, fifo or device is refused (rsync reads a directory as an
+  // empty rule set: the backup would silently select everything).
   auto content = env.read ? env.read(path) : env.fs->read_file(fs::k_cwd, path);
   std::string data;
   if (content) {
     data = std::move(content.value());
-  } else if (content.error().sys_errno != EISDIR) {  // rsync reads a directory as empty
+  } else {
     return rule_error(file, line,
                       fmt::format("failed to open merge file '{}': {}", name,
-                                  std::strerror(content.error().sys_errno)));
+                                  fs::read_failure(content.error())));
   }
   ParseContext saved = env.context;
   if (env.context == ParseContext::per_dir) {
@@ -563,6 +565,9 @@ Status parse_rules(ParseEnv& env, std::string_view content, const std::string& f
       }
     }
     int shown_line = tmpl.word_split ? line + 1 : line;
+    if (item.find('\0') != std::string_view::npos) {
+      return rule_error(file_name, shown_line, "NUL byte in rule");
+    }
     if (item.size() > k_max_line_len) {
       return rule_error(file_name, shown_line,
                         fmt::format("filter rule longer than {} bytes", k_max_line_len));

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace rotator::fs {
 
@@ -18,6 +19,19 @@ const char* file_type_name(FileType type) {
     case FileType::unknown: break;
   }
   return "unknown";
+}
+
+std::string read_failure(const Error& e) {
+  if (e.sys_errno == EISDIR) {
+    return "not a regular file: a directory";
+  }
+  if (e.sys_errno == EINVAL && e.detail.size() > 2 && e.detail.front() == '(') {
+    return e.detail.substr(1, e.detail.size() - 2);  // "not a regular file: a fifo"
+  }
+  if (e.sys_errno == EFBIG) {
+    return "larger than 1 MiB";
+  }
+  return std::strerror(e.sys_errno);
 }
 
 FileType Stat::type() const {

@@ -46,6 +46,12 @@ enum class FileType : std::uint8_t {
 
 const char* file_type_name(FileType type);
 
+inline constexpr size_t k_max_read_file = 1 << 20;  // read_file's cap: 1 MiB
+
+// Why read_file failed, for messages: "not a regular file: a fifo",
+// "larger than 1 MiB", else strerror ("No such file or directory").
+std::string read_failure(const Error& e);
+
 struct DirEntry {
   std::string name;
   ino_t ino = 0;
@@ -97,6 +103,10 @@ class Fs {
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
   virtual Result<std::string> readlink(int dir_fd, const std::string& name) = 0;
   // Whole content of a regular file (small files only: state, config, rules).
+  // Opened O_NONBLOCK (a fifo never blocks); anything but a regular file is
+  // refused (EISDIR for a directory, else EINVAL, the detail saying "(not a
+  // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
+  // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
   // Extended attributes of `name` (not followed): list of (key, value).
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
@@ -144,8 +154,11 @@ class Fs {
   // --- locks and time ----------------------------------------------------
   // Opens/creates `path` and takes an exclusive flock. Returns the open
   // descriptor (keep it open to hold the lock); EWOULDBLOCK when held and
-  // mode is no_wait. Not counted by FaultFs.
+  // mode is no_wait. A symlink at the last component is never followed
+  // (ELOOP). Not counted by FaultFs.
   virtual Result<int> lock_file(const std::string& path, LockMode mode) = 0;
+  // lock_file() of `name` relative to `dir_fd` (O_NOFOLLOW|O_CREAT).
+  virtual Result<int> lock_file_at(int dir_fd, const std::string& name, LockMode mode) = 0;
   // Replaces the content of the open lock file (holder info).
   virtual Status write_fd(int fd, std::string_view content) = 0;
 };
@@ -200,6 +213,9 @@ class FsWrapper : public Fs {
   Status sync_fs(int d) override { return m_target.sync_fs(d); }
   Result<int> lock_file(const std::string& p, LockMode m) override {
     return m_target.lock_file(p, m);
+  }
+  Result<int> lock_file_at(int d, const std::string& n, LockMode m) override {
+    return m_target.lock_file_at(d, n, m);
   }
   Status write_fd(int fd, std::string_view c) override { return m_target.write_fd(fd, c); }
 

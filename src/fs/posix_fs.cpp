@@ -141,13 +141,34 @@ Result<std::string> PosixFs::readlink(int dir_fd, const std::string& name) {
 }
 
 Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
-  int fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC); });
+  int fd = retry_eintr(
+      [&] { return ::openat(dir_fd, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); });
   if (fd < 0) {
     return sys_error(errno, "open", name);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0) {
+    int e = errno;
+    ::close(fd);
+    return sys_error(e, "stat", name);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) {
+      return sys_error(EISDIR, "read", name);
+    }
+    Stat typed;
+    typed.mode = st.st_mode;
+    return sys_error(EINVAL, "read", name,
+                     std::string("(not a regular file: a ") + file_type_name(typed.type()) + ")");
   }
   std::string out;
   char buf[65536];
   for (;;) {
+    if (out.size() > k_max_read_file) {
+      ::close(fd);
+      return sys_error(EFBIG, "read", name);
+    }
     ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
     if (n < 0) {
       int e = errno;
@@ -389,15 +410,27 @@ Status PosixFs::sync_fs(int dir_fd) {
 }
 
 Result<int> PosixFs::lock_file(const std::string& path, LockMode mode) {
-  int fd = retry_eintr([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); });
+  return lock_file_at(k_cwd, path, mode);
+}
+
+Result<int> PosixFs::lock_file_at(int dir_fd, const std::string& name, LockMode mode) {
+  int fd = retry_eintr([&] {
+    return ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                    0644);
+  });
   if (fd < 0) {
-    return sys_error(errno, "open lock file", path);
+    return sys_error(errno, "open lock file", name);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return sys_error(EINVAL, "open lock file", name, "(not a regular file)");
   }
   int op = LOCK_EX | (mode == LockMode::no_wait ? LOCK_NB : 0);
   if (retry_eintr([&] { return ::flock(fd, op); }) < 0) {
     int e = errno;
     ::close(fd);
-    return sys_error(e, "lock", path);
+    return sys_error(e, "lock", name);
   }
   return fd;
 }

@@ -18,8 +18,8 @@ LockFile::~LockFile() {
 
 namespace {
 
-std::string describe_holder(fs::Fs& fs, const std::string& path) {
-  auto text = fs.read_file(fs::k_cwd, path);
+std::string describe_holder(fs::Fs& fs, int dir_fd, const std::string& name) {
+  auto text = fs.read_file(dir_fd, name);
   if (!text || text->empty()) {
     return "unknown process";
   }
@@ -45,9 +45,16 @@ std::string describe_holder(fs::Fs& fs, const std::string& path) {
 
 Result<LockFile> LockFile::acquire(fs::Fs& fs, const std::string& path, int wait_seconds,
                                    const std::string& holder_info) {
+  return acquire_at(fs, fs::k_cwd, path, path, wait_seconds, holder_info);
+}
+
+Result<LockFile> LockFile::acquire_at(fs::Fs& fs, int dir_fd, const std::string& name,
+                                      const std::string& display, int wait_seconds,
+                                      const std::string& holder_info) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
   for (;;) {
-    auto fd = fs.lock_file(path, wait_seconds < 0 ? fs::LockMode::wait : fs::LockMode::no_wait);
+    auto fd = fs.lock_file_at(dir_fd, name,
+                              wait_seconds < 0 ? fs::LockMode::wait : fs::LockMode::no_wait);
     if (fd) {
       LockFile lock;
       lock.m_fs = &fs;
@@ -56,12 +63,19 @@ Result<LockFile> LockFile::acquire(fs::Fs& fs, const std::string& path, int wait
       return lock;
     }
     int err = fd.error().sys_errno;
+    if (err == ELOOP) {
+      return plain_error(fmt::format("lock file '{}' is a symlink; rotator never follows one "
+                                     "there (move it away)",
+                                     display));
+    }
     if (err != EWOULDBLOCK && err != EAGAIN) {
-      return fd.error();
+      Error e = fd.error();
+      e.path = display;
+      return e;
     }
     if (wait_seconds == 0 || std::chrono::steady_clock::now() >= deadline) {
-      return plain_error(fmt::format("another rotator run holds the lock '{}': {}{}", path,
-                                     describe_holder(fs, path),
+      return plain_error(fmt::format("another rotator run holds the lock '{}': {}{}", display,
+                                     describe_holder(fs, dir_fd, name),
                                      wait_seconds == 0 ? " (use --wait to wait for it)"
                                                        : fmt::format(" (waited {}s)", wait_seconds)));
     }

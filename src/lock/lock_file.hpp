@@ -27,8 +27,16 @@ class LockFile {
   LockFile(const LockFile&) = delete;
   ~LockFile();
 
+  // `path` (a user-configured lockfile) is never followed at its last
+  // component: a symlink there is an error (ELOOP), its target untouched.
   static Result<LockFile> acquire(fs::Fs& fs, const std::string& path, int wait_seconds,
                                   const std::string& holder_info);
+  // The same for `name` relative to the open directory `dir_fd` (the default
+  // lock, <root>/.rotator/lock, relative to .rotator opened O_NOFOLLOW);
+  // `display` names it in messages.
+  static Result<LockFile> acquire_at(fs::Fs& fs, int dir_fd, const std::string& name,
+                                     const std::string& display, int wait_seconds,
+                                     const std::string& holder_info);
   bool held() const { return m_fd >= 0; }
 
  private:

@@ -109,26 +109,87 @@ JobState parse(const std::string& text) {
   return st;
 }
 
+namespace {
+
+// Opens `name` under `parent`, a directory rotator keeps its own files in:
+// O_NOFOLLOW, created when missing if asked.
+Result<fs::DirHandle> open_own_dir(fs::Fs& fs, int parent, const std::string& name,
+                                   const std::string& display, Create create) {
+  if (create == Create::yes) {
+    auto made = fs.mkdir(parent, name, 0755);
+    if (!made && made.error().sys_errno != EEXIST) {
+      return sys_error(made.error().sys_errno, "create directory", display);
+    }
+  }
+  auto dir = fs::open_dir(fs, parent, name);
+  if (!dir) {
+    int e = dir.error().sys_errno;
+    if (e == ELOOP || e == ENOTDIR) {
+      return plain_error(fmt::format("'{}' is a symlink or not a directory: rotator keeps its "
+                                     "state there and never follows a symlink; move it away",
+                                     display));
+    }
+    return sys_error(e, "open directory", display);
+  }
+  return dir;
+}
+
+std::string parent_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+std::string base_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+Result<fs::DirHandle> open_state_dir(fs::Fs& fs, const std::string& state_dir, Create create) {
+  // "root/." follows a symlinked root; O_NOFOLLOW then applies to ".".
+  TRY_ASSIGN(auto root, fs::open_dir(fs, fs::k_cwd, parent_of(state_dir) + "/."));
+  return open_own_dir(fs, root.fd(), base_of(state_dir), state_dir, create);
+}
+
 Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::string& job) {
-  auto text = fs.read_file(fs::k_cwd, state_dir + "/state/" + job + ".state");
-  if (!text) {
-    if (text.error().sys_errno == ENOENT) {
+  auto top = open_state_dir(fs, state_dir, Create::no);
+  if (!top) {
+    if (top.error().sys_errno == ENOENT) {
       return JobState{};
     }
-    return text.error();
+    return top.error();
+  }
+  auto dir = open_own_dir(fs, top->fd(), "state", state_dir + "/state", Create::no);
+  if (!dir) {
+    if (dir.error().sys_errno == ENOENT) {
+      return JobState{};
+    }
+    return dir.error();
+  }
+  std::string name = job + ".state";
+  std::string display = state_dir + "/state/" + name;
+  auto st = fs.lstat(dir->fd(), name);
+  if (!st) {
+    if (st.error().sys_errno == ENOENT) {
+      return JobState{};
+    }
+    return sys_error(st.error().sys_errno, "stat", display);
+  }
+  if (st->type() != fs::FileType::regular) {
+    return plain_error(fmt::format("state file '{}' is not a regular file (a {}); move it away",
+                                   display, fs::file_type_name(st->type())));
+  }
+  auto text = fs.read_file(dir->fd(), name);
+  if (!text) {
+    return sys_error(text.error().sys_errno, "read", display);
   }
   return parse(*text);
 }
 
 Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st) {
-  std::string dir = state_dir + "/state";
-  for (const std::string& d : {state_dir, dir}) {
-    auto made = fs.mkdir(fs::k_cwd, d, 0755);
-    if (!made && made.error().sys_errno != EEXIST) {
-      return made.error();
-    }
-  }
-  TRY_ASSIGN(auto handle, fs::open_dir(fs, fs::k_cwd, dir));
+  TRY_ASSIGN(auto top, open_state_dir(fs, state_dir, Create::yes));
+  TRY_ASSIGN(auto handle, open_own_dir(fs, top.fd(), "state", state_dir + "/state", Create::yes));
   std::string tmp = job + ".state.tmp";
   TRY(fs.write_file(handle.fd(), tmp, serialize(st)));
   TRY(fs.rename(handle.fd(), tmp, handle.fd(), job + ".state", fs::RenameMode::replace));

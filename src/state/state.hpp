@@ -47,7 +47,18 @@ struct JobState {
 std::string serialize(const JobState& st);
 JobState parse(const std::string& text);
 
-// Reads the state of `job` (a default JobState when there is none).
+enum class Create { no, yes };
+
+// Opens `state_dir` (<root>/.rotator) for descriptor-relative use. Its parent
+// (root, which may be a symlink) is followed; `.rotator` itself is opened
+// O_NOFOLLOW|O_DIRECTORY, so a symlink there is refused ("'…/.rotator' is a
+// symlink or not a directory: …; move it away"), never written through.
+// Create::yes makes it when missing. ENOENT (Create::no, missing) is
+// returned as is.
+Result<fs::DirHandle> open_state_dir(fs::Fs& fs, const std::string& state_dir, Create create);
+
+// Reads the state of `job` (a default JobState when there is none). The
+// state directory and the file are never followed through a symlink.
 Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::string& job);
 // Atomically replaces the state of `job`; creates `state_dir`/state if needed.
 Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -332,6 +334,34 @@ TEST_CASE("load_config reports an unreadable file") {
   auto r = load_config(fs, ctx.path("none.conf"));
   REQUIRE_FALSE(r);
   CHECK(r.error().message() == "cannot read configuration '" + ctx.path("none.conf") + "': No such file or directory");
+}
+
+TEST_CASE("load_config refuses what is not a small regular file, without blocking") {
+  // -c /dev/zero used to abort with std::bad_alloc (exit 134); a fifo blocked.
+  fs::PosixFs fs;
+  test::TestContext ctx;
+  REQUIRE(::mkfifo(ctx.path("fifo").c_str(), 0600) == 0);
+  auto fifo = load_config(fs, ctx.path("fifo"));
+  REQUIRE_FALSE(fifo);
+  CHECK(fifo.error().message() ==
+        "cannot read configuration '" + ctx.path("fifo") + "': not a regular file: a fifo");
+  auto zero = load_config(fs, "/dev/zero");
+  REQUIRE_FALSE(zero);
+  CHECK(zero.error().message() ==
+        "cannot read configuration '/dev/zero': not a regular file: a character device");
+  auto dir = load_config(fs, ctx.dir());
+  REQUIRE_FALSE(dir);
+  CHECK(dir.error().message() ==
+        "cannot read configuration '" + ctx.dir() + "': not a regular file: a directory");
+  test::write_file(ctx.path("big.conf"), "[rotator]\nroot = /r\n" + std::string(2 << 20, ';'));
+  auto big = load_config(fs, ctx.path("big.conf"));
+  REQUIRE_FALSE(big);
+  CHECK(big.error().message() == "cannot read configuration '" + ctx.path("big.conf") +
+                                     "': larger than 1 MiB");
+}
+
+TEST_CASE("a NUL byte in a config line is an error with its line") {
+  CHECK(error_of(std::string("[rotator]\nroot = /r\0/x\n", 22)) == "rotator.conf:2: NUL byte in line");
 }
 
 TEST_CASE("every key of the table is documented in rotator.conf(5) and the sample config") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,47 @@ TEST_CASE("a second lock on the same file is refused and names the holder") {
         fmt::format("another rotator run holds the lock '{}': pid {} (rotator weekly) since "
                     "2026-11-22T02:00:00+0000 (use --wait to wait for it)",
                     path, getpid()));
+}
+
+TEST_CASE("a lock file that is a symlink is never followed, default or configured") {
+  // (a) root/.rotator/lock -> a file outside root: every run (even -n) used
+  // to overwrite it with the holder text; (b) a configured lockfile that is
+  // a symlink at its last component.
+  test::TestContext ctx;
+  fs::PosixFs fs;
+  test::write_file(ctx.path("outside"), "precious\n");
+  test::make_dir(ctx.path("root/.rotator"));
+  test::make_symlink(ctx.path("outside"), ctx.path("root/.rotator/lock"));
+  auto dir = state::open_state_dir(fs, ctx.path("root/.rotator"), state::Create::no);
+  REQUIRE(dir);
+  auto lock = lock::LockFile::acquire_at(fs, dir->fd(), "lock", ctx.path("root/.rotator/lock"), 0,
+                                         "command=rotator -n daily\n");
+  REQUIRE_FALSE(lock);
+  CHECK(lock.error().message() == "lock file '" + ctx.path("root/.rotator/lock") +
+                                      "' is a symlink; rotator never follows one there (move it away)");
+  test::make_symlink(ctx.path("outside"), ctx.path("my.lock"));
+  auto configured = lock::LockFile::acquire(fs, ctx.path("my.lock"), 0, "command=rotator daily\n");
+  REQUIRE_FALSE(configured);
+  CHECK(configured.error().message() == "lock file '" + ctx.path("my.lock") +
+                                            "' is a symlink; rotator never follows one there (move it away)");
+  CHECK(test::read_file(ctx.path("outside")) == "precious\n");
+  // A configured lockfile may live under a symlinked directory of the
+  // user's choosing: only the last component is never followed.
+  test::make_dir(ctx.path("locks"));
+  test::make_symlink(ctx.path("locks"), ctx.path("locklink"));
+  auto via_dir = lock::LockFile::acquire(fs, ctx.path("locklink/rotator.lock"), 0, "command=x\n");
+  REQUIRE(via_dir);
+  CHECK(test::exists(ctx.path("locks/rotator.lock")));
+}
+
+TEST_CASE("a lock file that is not a regular file is refused") {
+  test::TestContext ctx;
+  fs::PosixFs fs;
+  REQUIRE(::mkfifo(ctx.path("fifo").c_str(), 0600) == 0);
+  auto lock = lock::LockFile::acquire(fs, ctx.path("fifo"), 0, "command=x\n");
+  REQUIRE_FALSE(lock);
+  CHECK(lock.error().message() == "failed to open lock file '" + ctx.path("fifo") +
+                                      "' (not a regular file): Invalid argument");
 }
 
 TEST_CASE("the lock is released when its holder goes away, even by a crash") {
@@ -111,6 +153,36 @@ TEST_CASE("save replaces the state atomically; a crash keeps the old state") {
   auto missing = state::load(real, ctx.dir(), "other");
   REQUIRE(missing);
   CHECK(missing->last_result == state::Outcome::none);
+}
+
+TEST_CASE("a .rotator that is a symlink is never written through") {
+  // root/.rotator -> elsewhere: state files used to land in its target.
+  test::TestContext ctx;
+  fs::PosixFs fs;
+  test::make_dir(ctx.path("root"));
+  test::make_dir(ctx.path("elsewhere"));
+  test::make_symlink(ctx.path("elsewhere"), ctx.path("root/.rotator"));
+  state::JobState st;
+  st.last_result = state::Outcome::ok;
+  auto saved = state::save(fs, ctx.path("root/.rotator"), "job", st);
+  REQUIRE_FALSE(saved);
+  std::string why = "'" + ctx.path("root/.rotator") +
+                    "' is a symlink or not a directory: rotator keeps its state there and never "
+                    "follows a symlink; move it away";
+  CHECK(saved.error().message() == why);
+  auto loaded = state::load(fs, ctx.path("root/.rotator"), "job");
+  REQUIRE_FALSE(loaded);
+  CHECK(loaded.error().message() == why);
+  CHECK(test::list_tree(ctx.path("elsewhere")).empty());
+  // A symlinked state file is refused too, its target never read as state.
+  test::TestContext ctx2;
+  test::make_dir(ctx2.path("root/.rotator/state"));
+  test::write_file(ctx2.path("other"), "last_result=ok\n");
+  test::make_symlink(ctx2.path("other"), ctx2.path("root/.rotator/state/job.state"));
+  auto linked = state::load(fs, ctx2.path("root/.rotator"), "job");
+  REQUIRE_FALSE(linked);
+  CHECK(linked.error().message() == "state file '" + ctx2.path("root/.rotator/state/job.state") +
+                                        "' is not a regular file (a symlink); move it away");
 }
 
 TEST_SUITE_END();

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Hostile input and hostile trees (issue 7): symlinks where rotator keeps its
+# own files, non-regular config files, bad command lines.
+. "$(dirname "$0")/lib.sh"
+
+setup() {
+  mkdir -p "$TMP/src/docs" "$TMP/root"
+  echo one >"$TMP/src/docs/a.txt"
+  cat >"$TMP/rotator.conf" <<CONF
+[rotator]
+root = $TMP/root
+timezone = UTC
+
+[clone]
+type = clone
+run_on = daily
+source = $TMP/src/
+path = clone
+CONF
+}
+R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
+
+t_lock_symlink_not_followed() {
+  echo precious >"$TMP/victim"
+  mkdir -p "$TMP/root/.rotator"
+  ln -s "$TMP/victim" "$TMP/root/.rotator/lock"
+  expect_exit 1 R -n daily 2>"$TMP/err"
+  expect_grep "lock file '$TMP/root/.rotator/lock' is a symlink; rotator never follows one there" "$TMP/err"
+  expect_exit 1 R daily 2>"$TMP/err"
+  [ "$(cat "$TMP/victim")" = precious ]
+  [ ! -e "$TMP/root/clone" ]
+  rm "$TMP/root/.rotator/lock"
+  R daily
+}
+
+t_state_dir_symlink_not_followed() {
+  mkdir -p "$TMP/elsewhere" "$TMP/root2"
+  ln -s "$TMP/elsewhere" "$TMP/root2/.rotator"
+  sed "s|^root = .*|root = $TMP/root2|" "$TMP/rotator.conf" >"$TMP/r2.conf"
+  expect_exit 1 "$ROTATOR" -c "$TMP/r2.conf" daily 2>"$TMP/err"
+  expect_grep "'$TMP/root2/.rotator' is a symlink or not a directory" "$TMP/err"
+  [ -z "$(ls -A "$TMP/elsewhere")" ] || fail "state written through the symlink: $(ls -A "$TMP/elsewhere")"
+  [ ! -e "$TMP/root2/clone" ]
+}
+
+t_non_regular_config_and_merge() {
+  expect_exit 1 "$ROTATOR" -c /dev/zero check 2>"$TMP/err"
+  expect_grep "cannot read configuration '/dev/zero': not a regular file: a character device" "$TMP/err"
+  mkfifo "$TMP/fifo.conf"
+  expect_exit 1 timeout 10 "$ROTATOR" -c "$TMP/fifo.conf" check 2>"$TMP/err"
+  expect_grep "not a regular file: a fifo" "$TMP/err"
+  mkdir -p "$TMP/adir"
+  printf -- '- *.tmp\nmerge %s\n' "$TMP/adir" >"$TMP/rules"
+  cat "$TMP/rotator.conf" - >"$TMP/merge.conf" <<CONF
+[backup]
+type = backup
+run_on = weekly
+from = clone
+path = backup
+filter = $TMP/rules
+CONF
+  expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" check 2>"$TMP/err"
+  expect_grep "$TMP/rules:2: failed to open merge file '$TMP/adir': not a regular file: a directory" "$TMP/err"
+  expect_exit 1 "$ROTATOR" -c "$TMP/merge.conf" weekly 2>"$TMP/err"
+  [ ! -e "$TMP/root/backup" ] || [ -z "$(ls -A "$TMP/root/backup")" ] || fail "the backup selected something"
+}
+
+setup
+test_case "a symlinked lock file is refused and its target untouched (even -n)" t_lock_symlink_not_followed
+test_case "a symlinked .rotator is refused and nothing lands in its target" t_state_dir_symlink_not_followed
+test_case "a non-regular config or merge file is refused, naming the line" t_non_regular_config_and_merge
+[ "$nfail" -eq 0 ]
