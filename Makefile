@@ -4,15 +4,19 @@
 #   PREFIX=/usr/local   install prefix (bin, share/man, etc under it; sysconfdir = /etc
 #                        when PREFIX=/usr, else $(PREFIX)/etc)
 #   DESTDIR=            staging root for packaging
+#   CRONDIR=/etc/cron.d, LOGROTATEDIR=/etc/logrotate.d, SYSTEMDUNITDIR (/lib/systemd/system
+#                        for PREFIX=/usr, else PREFIX/lib/systemd/system), BASHCOMPDIR
+#   INSTALL_STRIP=-s    strip on install (INSTALL_STRIP= keeps the debug info)
 #   DEVELOPER=1         add -Werror (CI sets it)
 #   V=1                 show full compiler command lines
 #   CXX, CXXFLAGS, LDFLAGS as usual
 #   FUZZ_TIME=60        seconds `make fuzz` runs each fuzz target
 #   FUZZ_CXX=clang++    the compiler for the fuzz targets (libFuzzer needs clang)
 #
-# Targets: all (./rotator), check (unit + oracle + integration tests), install,
+# Targets: all (./rotator), check (unit + oracle + integration tests), install, uninstall,
 #          deps (apt-get the Debian build/test dependencies), demo, lint, bench, clean,
-#          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps.
+#          fuzz (libFuzzer targets, needs clang: see below), fuzz-deps,
+#          deb (Debian package under build/deb), deb-deps.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -23,6 +27,19 @@ SYSCONFDIR ?= /etc
 else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
+# cron and logrotate read only /etc, whatever the prefix.
+CRONDIR ?= /etc/cron.d
+LOGROTATEDIR ?= /etc/logrotate.d
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= /lib/systemd/system
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITS = rotator-daily.timer rotator-weekly.timer rotator-monthly.timer
+# install -s: the binary is ~21 MB with debug info; INSTALL_STRIP= keeps it
+# (debian/rules does, so that dh_strip makes the -dbgsym package).
+INSTALL_STRIP ?= -s
 
 CXX ?= g++
 PKGS = fmt inih INIReader
@@ -34,7 +51,7 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 CXXFLAGS ?= -O2 -g
-ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
+ALL_CXXFLAGS = -std=c++20 -pthread $(WARN) $(CPPFLAGS) $(CXXFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 LIBS = $(PKG_LIBS) -ldate-tz -pthread
 
 ifeq ($(V),1)
@@ -75,14 +92,42 @@ check: rotator tests/unit/unittest
 
 install: rotator
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 rotator $(DESTDIR)$(BINDIR)/rotator
+	  $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(CRONDIR)
+	install -m 0755 $(INSTALL_STRIP) rotator $(DESTDIR)$(BINDIR)/rotator
 	install -m 0644 man/rotator.1 $(DESTDIR)$(MANDIR)/man1/rotator.1
 	install -m 0644 man/rotator.conf.5 $(DESTDIR)$(MANDIR)/man5/rotator.conf.5
 	install -m 0644 etc/rotator.conf $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example
+	install -m 0644 etc/backup.filter $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter
+	install -m 0644 etc/cron.d/rotator $(DESTDIR)$(CRONDIR)/rotator
+	install -d $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d
+	install -m 0644 etc/logrotate.d/rotator $(DESTDIR)$(LOGROTATEDIR)/rotator
+	install -m 0644 etc/bash-completion/rotator $(DESTDIR)$(BASHCOMPDIR)/rotator
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/rotator@.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service
+	for u in $(UNITS) rotator@daily.service.d/order.conf rotator@weekly.service.d/order.conf; do \
+	  install -m 0644 systemd/$$u $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+
+# Removes exactly what install put there (never /etc/rotator.conf, which the
+# user wrote, nor any backup).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rotator $(DESTDIR)$(MANDIR)/man1/rotator.1 \
+	  $(DESTDIR)$(MANDIR)/man5/rotator.conf.5 $(DESTDIR)$(SYSCONFDIR)/rotator.conf.example \
+	  $(DESTDIR)$(SYSCONFDIR)/rotator/backup.filter $(DESTDIR)$(CRONDIR)/rotator \
+	  $(DESTDIR)$(LOGROTATEDIR)/rotator $(DESTDIR)$(BASHCOMPDIR)/rotator \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@.service $(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d/order.conf \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d/order.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d 2>/dev/null
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
 	   nlohmann-json3-dev rsync mandoc tzdata jq
+# make deb-deps: what `make deb`, tests/deb-check.sh and the systemd and
+# completion tests need besides DEB_DEPS (.ci/run installs both lists).
+deb-deps:
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(DEB_PKG_DEPS)"
+
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -104,6 +149,17 @@ lint:
 	@! grep -n 'include <nlohmann/' $$(ls src/*/*.cpp src/*/*.hpp tests/unit/*.cpp tests/unit/*.hpp | grep -v src/util/json.hpp) \
 	  || (echo "lint: include util/json.hpp, not nlohmann directly (JSON_NOEXCEPTION must be set)"; exit 1)
 	mandoc -Tlint -W warning man/rotator.1 man/rotator.conf.5
+	tests/lint-man-render man/rotator.1 man/rotator.conf.5
+
+# make deb: the Debian package, built from a copy of the source files under
+# build/deb (the tree itself stays clean); the .deb lands in build/deb/.
+DEB_PKG_DEPS = debhelper dpkg-dev fakeroot lintian systemd man-db bash-completion
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null || echo 0)
+deb:
+	rm -rf build/deb && mkdir -p build/deb/rotator-$(DEB_VERSION)
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t build/deb/rotator-$(DEB_VERSION)
+	cd build/deb/rotator-$(DEB_VERSION) && dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
 
 bench: rotator
 	bench/run.sh
@@ -162,7 +218,7 @@ build/fuzz/%.o: %.cpp
 	@echo "  FUZZCXX $<"
 	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-.PHONY: all check install deps demo lint bench clean fuzz fuzz-deps
+.PHONY: all check install uninstall deps deb-deps deb demo lint bench clean fuzz fuzz-deps
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) build/src/main.d
 -include $(wildcard build/fuzz/src/*/*.d build/fuzz/tests/fuzz/*.d)

@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 
 #include "jobs/check.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/runner.hpp"
 #include "jobs/snapshot_job.hpp"
 #include "jobs/status.hpp"
 #include "lock/lock_file.hpp"
+#include "util/text.hpp"
 
 namespace rotator::cli {
 
@@ -38,28 +40,56 @@ int cmd_check(Invocation& inv) {
   return k_exit_error;
 }
 
+// metrics_file, when configured: rewritten from the state after every run
+// and every status. A failure is a warning (the backups themselves are fine).
+bool write_metrics(Invocation& inv, const std::vector<jobs::JobStatus>& sts,
+                   const std::string& root_bad) {
+  if (inv.cfg.metrics_file.empty() || inv.dry_run == jobs::DryRun::yes) {
+    return true;
+  }
+  auto w = jobs::write_metrics_file(inv.fs, inv.cfg.metrics_file,
+                                    jobs::format_metrics(sts, root_bad, inv.now));
+  if (!w) {
+    inv.log.warning("cannot write metrics_file: {}", w.error().message());
+    return false;
+  }
+  return true;
+}
+
 int cmd_status(Invocation& inv) {
-  bool json = false;
+  enum class Format { table, json, nagios } format = Format::table;
   for (const auto& a : inv.args) {
     if (a == "--json") {
-      json = true;
+      format = Format::json;
+    } else if (a == "--nagios") {
+      format = Format::nagios;
     } else {
       fmt::print(stderr, "rotator: status: unknown option '{}'\n", a);
       return k_exit_error;
     }
   }
+  std::string root_bad = jobs::root_problem(inv.fs, inv.cfg);
   auto sts = jobs::collect_status(inv.fs, inv.cfg, inv.now);
-  if (json) {
-    fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now));
-  } else {
-    fmt::print("{}", jobs::format_status_table(sts, inv.zone));
-  }
-  for (const auto& s : sts) {
-    if (!s.healthy) {
-      return k_exit_error;
+  write_metrics(inv, sts, root_bad);
+  switch (format) {
+    case Format::json: fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now, root_bad)); break;
+    case Format::nagios: {
+      auto report = jobs::format_status_nagios(sts, root_bad);
+      fmt::print("{}", report.line);
+      return report.exit_code;
+    }
+    case Format::table: {
+      bool quiet = inv.log.verbosity() == log::Verbosity::quiet;
+      if (!root_bad.empty()) {
+        fmt::print("rotator: {}\n", escape_control(root_bad));
+      } else {
+        fmt::print("{}", jobs::format_status_table(
+                             sts, inv.zone, quiet ? jobs::OnlyProblems::yes : jobs::OnlyProblems::no));
+      }
+      break;
     }
   }
-  return k_exit_ok;
+  return root_bad.empty() ? jobs::status_exit_code(sts) : k_exit_error;
 }
 
 // rotator prune [-n] [--explain]: recovery and expiry of every snapshot job,
@@ -162,7 +192,18 @@ int cmd_level(Invocation& inv) {
     return k_exit_error;
   }
   jobs::RunContext ctx = run_context(inv);
-  return jobs::run_level(ctx, inv.command);
+  auto started = std::chrono::steady_clock::now();
+  int rc = jobs::run_level(ctx, inv.command);
+  // The metrics' clock: the (possibly --now) start plus the run's duration.
+  Instant after = inv.now + std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now() - started);
+  auto sts = jobs::collect_status(inv.fs, inv.cfg, after);
+  Invocation at_end = inv;
+  at_end.now = after;
+  if (!write_metrics(at_end, sts, jobs::root_problem(inv.fs, inv.cfg)) && rc == k_exit_ok) {
+    rc = k_exit_warning;
+  }
+  return rc;
 }
 
 }  // namespace rotator::cli

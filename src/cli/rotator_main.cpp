@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "jobs/status.hpp"
 #include "config/config.hpp"
 #include "fs/posix_fs.hpp"
 #include "log/log.hpp"
@@ -128,6 +129,20 @@ int rotator_main(int argc, char** argv) {
   auto cfg = config::load_config(posix, config_file);
   if (!cfg) {
     fmt::print(stderr, "{}\n", cfg.error().message());
+    // A monitor parsing `status --json` / `--nagios` must see the failure too.
+    if (command == "status") {
+      for (const auto& a : args) {
+        if (a == "--json") {
+          fmt::print("{}", jobs::format_config_error_json(config_file, cfg.error().message()));
+          return k_exit_error;
+        }
+        if (a == "--nagios") {
+          auto report = jobs::nagios_config_error(cfg.error().message());
+          fmt::print("{}", report.line);
+          return report.exit_code;
+        }
+      }
+    }
     return k_exit_error;
   }
   auto zone = Zone::from_name(cfg->timezone);
@@ -157,6 +172,7 @@ int rotator_main(int argc, char** argv) {
       return k_exit_error;
     }
   }
+  logger.set_journal(log::stream_is_journal(std::getenv("JOURNAL_STREAM"), 2));
   if (cfg->syslog) {
     logger.enable_syslog();
   }
@@ -184,8 +200,17 @@ int rotator_main(int argc, char** argv) {
   for (const auto& k : k_commands) {
     cmds += (cmds.empty() ? "" : ", ") + std::string(k.name);
   }
-  return usage_error(fmt::format("unknown level or command '{}' (levels: {}; commands: {})",
-                                 command, known.empty() ? "none" : known, cmds));
+  // A usual level name (`rotator monthly` when no job keeps monthly
+  // generations) is most likely a crontab line left from another config.
+  static const char* const k_usual_levels[] = {"hourly", "daily", "weekly", "monthly", "yearly"};
+  std::string why;
+  for (const char* usual : k_usual_levels) {
+    if (command == usual) {
+      why = fmt::format("; no job in '{}' uses level '{}'", config_file, command);
+    }
+  }
+  return usage_error(fmt::format("unknown level or command '{}' (levels: {}; commands: {}){}",
+                                 command, known.empty() ? "none" : known, cmds, why));
 }
 
 }  // namespace rotator::cli

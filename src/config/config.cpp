@@ -39,6 +39,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"lockfile", Scope::global, 0},
     {"logfile", Scope::global, 0},
     {"syslog", Scope::global, 0},
+    {"metrics_file", Scope::global, 0},
     {"timezone", Scope::global, 0},
     {"rsync", Scope::global, 0},
     {"type", Scope::job, k_all_jobs},
@@ -47,6 +48,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"max_age", Scope::job, k_all_jobs},
     {"pre_exec", Scope::job, k_all_jobs},
     {"post_exec", Scope::job, k_all_jobs},
+    {"fail_exec", Scope::job, k_all_jobs},
     {"source", Scope::job, k_clone},
     {"rsync_args", Scope::job, k_clone},
     {"max_delete", Scope::job, k_clone},
@@ -563,6 +565,9 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
   if (const Value* v = gv("logfile")) {
     cfg.logfile = resolve(*v, "logfile", k_global_section);
   }
+  if (const Value* v = gv("metrics_file")) {
+    cfg.metrics_file = resolve(*v, "metrics_file", k_global_section);
+  }
   if (const Value* v = gv("syslog")) {
     auto r = parse_bool(v->text);
     if (!r) {
@@ -665,6 +670,7 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     duration("max_age", job.max_age);
     command("pre_exec", job.pre_exec);
     command("post_exec", job.post_exec);
+    command("fail_exec", job.fail_exec);
     bool bad_level = false;
     if (const Value* v = get("run_on")) {
       auto words = split_words(v->text);

@@ -37,6 +37,7 @@ struct Job {
   std::optional<Duration> max_age;  // explicit max_age; see effective_max_age()
   std::vector<std::string> pre_exec;   // argv; empty = none
   std::vector<std::string> post_exec;  // argv; empty = none
+  std::vector<std::string> fail_exec;  // argv run when the job fails; empty = none
 
   // type = clone
   std::string source;
@@ -70,6 +71,7 @@ struct Config {
   std::string lockfile;
   std::string logfile;  // empty = none
   bool syslog = false;
+  std::string metrics_file;  // Prometheus textfile; empty = none
   std::string timezone = "local";
   std::string rsync = "rsync";
   std::string state_dir;  // <root>/.rotator

@@ -286,6 +286,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   for (const auto& f : sink.folders_used()) {
     folders += (folders.empty() ? "" : ", ") + holding_disp + "/" + f;
   }
+  r.entries = stats->linked + stats->unchanged + stats->copied_emlink;
   r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created", dry ? "dry run: " : "",
                           stats->linked, stats->unchanged, stats->archived,
                           folders.empty() ? "" : " to ", folders, stats->dirs_created);

@@ -110,7 +110,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   std::vector<std::string> check = argv;
   // After the user's rsync_args, so they cannot switch this output off.
   check.insert(check.end() - 2, {"-n", "--stats", "--out-format=%i %n"});
-  long source_files = -1, deletions = 0, changes = 0;
+  long source_files = -1, deletions = 0, changes = 0, source_bytes = -1;
   auto dry = run_rsync(ctx, check, [&](std::string_view line) {
     if (line.substr(0, 10) == "*deleting ") {
       ++deletions;
@@ -123,6 +123,10 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     long n = parse_count(line, "Number of files: ");
     if (n >= 0) {
       source_files = n;
+      return;
+    }
+    if (long b = parse_count(line, "Total file size: "); b >= 0) {
+      source_bytes = b;
       return;
     }
     if (line.size() > 12 && line[11] == ' ' && (line[0] == '>' || line[0] == 'c' || line[0] == '.' ||
@@ -182,6 +186,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     return job_error(run.error().message());
   }
   JobResult r;
+  r.entries = source_files < 0 ? -1 : source_files - 1;
+  r.bytes = source_bytes;
   std::string counts = fmt::format("{} source entries, {} changed, {} deleted",
                                    source_files < 0 ? 0 : source_files - 1, changes - deletions, deletions);
   switch (run->exit_code) {

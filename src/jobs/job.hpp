@@ -41,6 +41,8 @@ struct JobResult {
   state::Outcome outcome = state::Outcome::ok;  // ok, warning, partial or error
   std::string summary;                          // one line: what it did
   std::string error;                            // for outcome error: why
+  long long entries = -1;                       // processed (metrics, progress); -1 unknown
+  long long bytes = -1;
   // Resume data to keep in the state while the run is incomplete.
   std::map<std::string, std::string> resume;
 };

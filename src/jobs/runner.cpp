@@ -36,6 +36,26 @@ Status run_hook(RunContext& ctx, const config::Job& job, const char* which,
   return ok();
 }
 
+void run_fail_exec(RunContext& ctx, const config::Job& job, const JobResult& r) {
+  if (job.fail_exec.empty() || ctx.dry_run == DryRun::yes) {
+    return;
+  }
+  ctx.log.info("[{}] fail_exec: {}", job.name, quote_argv(job.fail_exec));
+  EnvVars env = {{"ROTATOR_JOB", job.name},
+                 {"ROTATOR_RESULT", state::outcome_name(r.outcome)},
+                 {"ROTATOR_MESSAGE", r.error}};
+  auto p = run_process(
+      job.fail_exec,
+      [&](Stream, std::string_view line) { ctx.log.info("[{}] fail_exec: {}", job.name, line); }, env);
+  if (!p) {
+    ctx.log.error("[{}] fail_exec '{}' could not run: {}", job.name, job.fail_exec[0],
+                  p.error().message());
+  } else if (p->exit_code != 0) {
+    ctx.log.error("[{}] fail_exec '{}' failed (exit {})", job.name, quote_argv(job.fail_exec),
+                  p->exit_code);
+  }
+}
+
 namespace {
 
 JobResult dispatch(RunContext& ctx, const config::Job& job) {
@@ -98,11 +118,16 @@ int run_level(RunContext& ctx, const std::string& level) {
           st.last_failure_message = r.summary;
         }
         st.resume.clear();
+        st.last_entries = r.entries;
+        st.last_bytes = r.bytes;
       }
       auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
       if (!saved) {
         any_error = true;
         ctx.log.error("[{}] cannot save state: {}", job.name, saved.error().message());
+      }
+      if (r.outcome == state::Outcome::error) {
+        run_fail_exec(ctx, job, r);
       }
     };
 

@@ -3,8 +3,10 @@
 // Calling sequence per job: state "running" saved -> pre_exec (a failure
 // skips the job) -> the job -> post_exec (only after a job that did not
 // fail) -> state saved with the outcome and a one-line summary, which is also
-// logged with the duration. A job whose `from` is a clone job that failed in
-// this same run is skipped (it would copy a stale or broken tree).
+// logged with the duration, then fail_exec when the job failed (whatever
+// step failed: pre_exec, the job, post_exec, a skipped source). A job whose
+// `from` is a clone job that failed in this same run is skipped (it would
+// copy a stale or broken tree).
 //
 // Returns the exit status: 1 when any job failed, else 2 when any warning was
 // logged, else 0. In a dry run no state is written.
@@ -17,6 +19,11 @@
 namespace rotator::jobs {
 
 int run_level(RunContext& ctx, const std::string& level);
+
+// Runs the job's fail_exec (if any, not in a dry run) after a failed run,
+// with ROTATOR_JOB, ROTATOR_RESULT ("error") and ROTATOR_MESSAGE (the error)
+// in its environment; its own failure is logged as an error.
+void run_fail_exec(RunContext& ctx, const config::Job& job, const JobResult& r);
 
 // Runs a pre_exec/post_exec command; error message on failure.
 Status run_hook(RunContext& ctx, const config::Job& job, const char* which,

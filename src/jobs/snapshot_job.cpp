@@ -241,6 +241,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       trash = *deleted;
     }
   }
+  r.entries = stats->linked + stats->unchanged + stats->copied_emlink;
   r.summary = fmt::format("{}{} {} ({}): {} linked, {} unchanged, {} displaced", dry ? "dry run: " : "",
                           dry ? "would create" : "created", final_name,
                           build == Build::recycled ? "recycled from " + recycle : std::string("fresh"),

@@ -5,6 +5,8 @@
 // above, each line "[2026-11-22T02:00:00+0100] rotator[PID]: LEVEL: text" in
 // the config time zone. Warnings and errors are counted: the exit status is
 // derived from them (rsnapshot's convention: 1 error, 2 warnings).
+// Control characters in a message are written escaped everywhere (\r, \xHH:
+// util/text.hpp escape_control), so one message is always one line.
 #pragma once
 
 #include <cstdio>
@@ -19,6 +21,10 @@ namespace rotator::log {
 enum class Level { error, warning, info, debug };
 enum class Verbosity { quiet, normal, verbose, debug };
 
+// True when the JOURNAL_STREAM value `env` ("DEV:INO") names the file open
+// on descriptor `fd` (sd_journal_stream_fd semantics, as systemd sets it).
+bool stream_is_journal(const char* env, int fd);
+
 class Logger {
  public:
   Logger();
@@ -31,7 +37,18 @@ class Logger {
   void set_zone(const Zone& zone) { m_zone = zone; }
   // Opens (appends to) the log file; returns false with `err` set on failure.
   bool open_file(const std::string& path, std::string* err);
-  void enable_syslog();
+  // Logs to syslog too. syslog(3) drops messages silently when the daemon
+  // is unreachable, so the socket is probed first: when nothing listens on
+  // `socket_path`, one warning says so (counted: the run exits 2) and syslog
+  // stays off for this process.
+  void enable_syslog(const std::string& socket_path = "/dev/log");
+  // stderr is the systemd journal (JOURNAL_STREAM names stderr's device and
+  // inode): every stderr line starts with its sd-daemon(3) priority "<N>"
+  // (3 error, 4 warning, 6 info, 7 debug), info lines go there too (the
+  // journal is the log), and nothing is prefixed the journal already adds
+  // (no time stamp, no "rotator:").
+  void set_journal(bool on) { m_journal = on; }
+  bool journal() const { return m_journal; }
 
   void write(Level level, const std::string& text);
   template <typename... Args>
@@ -60,6 +77,7 @@ class Logger {
   Zone m_zone = Zone::utc();
   std::FILE* m_file = nullptr;
   bool m_syslog = false;
+  bool m_journal = false;
   int m_errors = 0;
   int m_warnings = 0;
 };

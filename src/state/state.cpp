@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace rotator::state {
 
 const char* outcome_name(Outcome o) {
@@ -29,28 +31,8 @@ Outcome parse_outcome(const std::string& s) {
 
 namespace {
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\\') out += "\\\\";
-    else out += c;
-  }
-  return out;
-}
-
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      out += s[i + 1] == 'n' ? '\n' : s[i + 1];
-      ++i;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return escape_text(s); }
+std::string unescape(const std::string& s) { return unescape_text(s); }
 
 void put_time(std::string& out, const char* key, const std::optional<Instant>& t) {
   if (t) {
@@ -67,6 +49,12 @@ std::optional<Instant> get_time(const std::string& v) {
   return Instant(std::chrono::seconds(n));
 }
 
+long long get_count(const std::string& v) {
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  return v.empty() || *end != '\0' || n < 0 ? -1 : n;
+}
+
 }  // namespace
 
 std::string serialize(const JobState& st) {
@@ -79,6 +67,12 @@ std::string serialize(const JobState& st) {
   out += fmt::format("last_success_summary={}\n", escape(st.last_success_summary));
   put_time(out, "last_failure", st.last_failure);
   out += fmt::format("last_failure_message={}\n", escape(st.last_failure_message));
+  if (st.last_entries >= 0) {
+    out += fmt::format("last_entries={}\n", st.last_entries);
+  }
+  if (st.last_bytes >= 0) {
+    out += fmt::format("last_bytes={}\n", st.last_bytes);
+  }
   for (const auto& [k, v] : st.resume) {
     out += fmt::format("resume.{}={}\n", k, escape(v));
   }
@@ -108,6 +102,8 @@ JobState parse(const std::string& text) {
     else if (k == "last_success_summary") st.last_success_summary = v;
     else if (k == "last_failure") st.last_failure = get_time(v);
     else if (k == "last_failure_message") st.last_failure_message = v;
+    else if (k == "last_entries") st.last_entries = get_count(v);
+    else if (k == "last_bytes") st.last_bytes = get_count(v);
     else if (k.rfind("resume.", 0) == 0) st.resume[k.substr(7)] = v;
   }
   return st;

@@ -3,6 +3,8 @@
 // A small "key=value" text file per job, replaced atomically (write
 // <job>.state.tmp, fsync, rename, fsync the directory) so a crash leaves
 // either the old or the new state, never a torn one.
+// Values are escaped with util/text.hpp escape_text (control characters as
+// \r, \n, \xHH; backslash doubled), so a value is always one line.
 //
 // Fields: the last run's start, end, result and summary; the last success
 // and the last failure with their summaries; `running` + `resume` while a
@@ -34,6 +36,10 @@ struct JobState {
   std::string last_success_summary;
   std::optional<Instant> last_failure;
   std::string last_failure_message;
+  // What the last finished run processed (-1: not recorded): entries (the
+  // progress line's expected total next time) and bytes.
+  long long last_entries = -1;
+  long long last_bytes = -1;
   // Free-form resume data for an interrupted run (job-specific keys).
   std::map<std::string, std::string> resume;
 };

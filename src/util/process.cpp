@@ -34,7 +34,8 @@ std::string quote_argv(const std::vector<std::string>& argv) {
 }
 
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
-                                  const std::function<void(Stream, std::string_view)>& on_line) {
+                                  const std::function<void(Stream, std::string_view)>& on_line,
+                                  const EnvVars& env) {
   if (argv.empty()) {
     return plain_error("empty command");
   }
@@ -63,6 +64,9 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     // the locale's thousands separator otherwise). The child is a fresh
     // single-threaded copy, so setenv is safe here.
     ::setenv("LC_ALL", "C", 1);
+    for (const auto& [k, v] : env) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+    }
     ::execvp(cargv[0], cargv.data());
     int e = errno;
     (void)!::write(exec_pipe[1], &e, sizeof e);

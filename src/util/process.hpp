@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/result.hpp"
@@ -24,8 +25,11 @@ struct ProcessResult {
 // LC_ALL=C (output rotator parses must not depend on the locale).
 // Error only when the program cannot be started at all (ENOENT etc.: message
 // "failed to run 'rsync': No such file or directory").
+// `env` adds (or replaces) environment variables in the child only.
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
-                                  const std::function<void(Stream, std::string_view)>& on_line);
+                                  const std::function<void(Stream, std::string_view)>& on_line,
+                                  const EnvVars& env = {});
 
 // Shell-style quoting of an argv for logs and dry-run output.
 std::string quote_argv(const std::vector<std::string>& argv);

@@ -18,6 +18,18 @@ t_commands_documented() {
     grep -q "^\.It $code\$" "$top/man/rotator.1" || fail "exit code $code not in rotator.1"
   done
 }
+# The rendered-text check catches what -Tlint does not: quoting macros that
+# swallow each other, and a closing bracket moved outside a quote.
+t_rendered_quotes() {
+  "$top/tests/lint-man-render" "$top/man/rotator.1" "$top/man/rotator.conf.5"
+  printf '.Dd x\n.Dt T 1\n.Os\n.Sh NAME\n.Nm t\n.Nd t\n.Sh DESCRIPTION\nkeys\n.Pq Ql now , Ql ok , Ql jobs ;\n' >"$TMP/nested.1"
+  printf '.Dd x\n.Dt T 1\n.Os\n.Sh NAME\n.Nm t\n.Nd t\n.Sh DESCRIPTION\nuse\n.Ql rotator daily || [ $? -eq 2 ]\nhere.\n' >"$TMP/bracket.1"
+  for page in nested bracket; do
+    mandoc -Tlint "$TMP/$page.1" >/dev/null 2>&1 || true
+    if "$top/tests/lint-man-render" "$TMP/$page.1" 2>"$TMP/$page.err"; then fail "$page.1 passed"; fi
+    expect_grep 'rendered text' "$TMP/$page.err"
+  done
+}
 t_readme_quick_start() {
   grep -q '^make demo' "$top/README.md" && grep -q '^make check' "$top/README.md"
   grep -q 'make deps' "$top/.ci/run" && grep -q 'make DEVELOPER=1 check' "$top/.ci/run"
@@ -28,5 +40,7 @@ else skip_case "man pages are mandoc -Tlint clean" "mandoc not installed"; fi
 if have mandoc; then test_case "no filesystem call bypasses the Fs seam" t_seam
 else skip_case "no filesystem call bypasses the Fs seam" "make lint needs mandoc"; fi
 test_case "every command and exit code is documented" t_commands_documented
+if have mandoc; then test_case "rendered man pages: quotes and brackets balanced" t_rendered_quotes
+else skip_case "rendered man pages: quotes and brackets balanced" "mandoc not installed"; fi
 test_case "README quick start and .ci/run use the same commands" t_readme_quick_start
 [ "$nfail" -eq 0 ]

@@ -221,6 +221,25 @@ TEST_CASE("power cut: a generation moved to trash and deleted there comes back w
   CHECK(faulty.kept() == 0);
 }
 
+TEST_CASE("power cut: the lock file's unsynced holder text reverts; a new lock file goes") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("old.lock"), "pid 1\n");
+  fs::PosixFs real;
+  fs::FaultFs faulty(real);
+  faulty.power_cut_after(1, ctx.dir());
+  auto held = faulty.lock_file(ctx.path("old.lock"), fs::LockMode::no_wait);
+  REQUIRE(held);
+  REQUIRE(faulty.write_fd(*held, "pid 2\n"));
+  auto fresh = faulty.lock_file(ctx.path("new.lock"), fs::LockMode::no_wait);
+  REQUIRE(fresh);
+  REQUIRE(test::exists(ctx.path("new.lock")));
+  cut_now(faulty, ctx);
+  CHECK(test::read_file(ctx.path("old.lock")) == "pid 1\n");
+  CHECK_FALSE(test::exists(ctx.path("new.lock")));
+  faulty.close(*held);
+  faulty.close(*fresh);
+}
+
 TEST_CASE("power cut: a synced state-file replacement survives") {
   test::TestContext ctx;
   test::write_file(ctx.path("state/job.state"), "old");

@@ -1,0 +1,22 @@
+// Control characters in free text (rsync and ssh messages, file names) made
+// visible, so that a carriage return or an escape sequence in a message can
+// neither rewrite a terminal line nor split a log or state-file line.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rotator {
+
+// Bytes 0x00..0x1F and 0x7F as C escapes: \n \r \t, others \xHH (lower-case
+// hex). Everything else, backslashes included, is unchanged; bytes >= 0x80 are
+// left alone (UTF-8 stays readable). One line out for any input.
+std::string escape_control(std::string_view s);
+
+// Reversible form for key=value files: as escape_control() plus "\\" for a
+// backslash. unescape_text(escape_text(s)) == s for every s; unescape_text also
+// reads the older form (only \n and \\ escaped).
+std::string escape_text(std::string_view s);
+std::string unescape_text(std::string_view s);
+
+}  // namespace rotator
