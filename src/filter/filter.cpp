@@ -144,16 +144,12 @@ Status RuleFilter::push_frame(fs::Fs& fs, int dir_fd, const std::string& rel_dir
           dir_abs.assign(1, '/');
         }
       }
-      std::vector<std::string> active_names;
-      for (const auto& a : m_active) {
-        active_names.push_back(a.name);
-      }
       ParseEnv env;
       env.fs = &fs;
       env.context = ParseContext::per_dir;
       env.per_dir_abs = dir_abs;
       env.plain_dir = m_root_abs;
-      env.active_names = &active_names;
+      env.active = &m_active;  // not changed while the file is parsed
       env.read = [this, &fs](const std::string& path) { return read_path(fs, path); };
       RuleSet set;
       std::string display = rel_dir;

@@ -331,24 +331,31 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
         return rule_error(file, line, fmt::format("dir-merge file name ends in '/' in '{}'", text));
       }
     }
-    // rsync activates a dir-merge name once (by its last component), also
-    // when an active one was declared elsewhere.
+    // rsync activates a dir-merge name once per side (by its last
+    // component), also when the active one was declared elsewhere: the new
+    // one is in effect only on the sides where the name is still free.
+    std::uint8_t taken = 0;
     for (const auto& dm : out.dir_merges) {
       if (dm.name == base) {
-        return ok();
+        taken |= dm.applies_to;
       }
     }
-    if (env.active_names != nullptr) {
-      for (const auto& active : *env.active_names) {
-        if (active == base) {
-          return ok();
+    if (env.active != nullptr) {
+      for (const auto& dm : *env.active) {
+        if (dm.name == base) {
+          taken |= dm.applies_to;
         }
       }
+    }
+    const std::uint8_t sides =
+        effective_sides(opts.defaults, Origin::placeholder, env.context) & ~taken;
+    if (sides == 0) {
+      return ok();
     }
     Rule rule;
     rule.kind = Rule::Kind::dir_merge;
     rule.flags = opts.defaults;
-    rule.applies_to = effective_sides(opts.defaults, Origin::placeholder, env.context);
+    rule.applies_to = sides;
     rule.merge_index = static_cast<int>(out.dir_merges.size());
     out.dir_merges.push_back(
         DirMerge{std::string(base), opts, std::move(parent_start), rule.applies_to});

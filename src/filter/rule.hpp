@@ -28,7 +28,9 @@
 //     side modifiers (rsync adds them without its per-side filtering).
 //   * `dir-merge NAME` activates a new per-directory merge while the
 //     directory that declared it is being walked (RuleFilter); a name that is
-//     already active (at top level or by an ancestor) is ignored, as in rsync.
+//     already active (at top level or by an ancestor) is ignored on the sides
+//     where it is active, as in rsync (each side keeps its own list: after
+//     `:s .g`, a `:r .g` or `: .g` still activates `.g` on the receiver).
 //   * the `e` rule of a nested merge has no side: it applies on both sides.
 //   * nesting depth: at most k_max_merge_depth files are open at once.
 //
@@ -147,9 +149,10 @@ struct ParseEnv {
   std::string plain_dir;
   ParseContext context = ParseContext::global;
   int depth = 0;             // merge nesting depth of the content being parsed
-  // Names of the dir-merges already active outside this parse (nested
-  // `dir-merge` rules naming one of them are ignored). May be null.
-  const std::vector<std::string>* active_names = nullptr;
+  // The dir-merges already active outside this parse: a nested `dir-merge`
+  // rule naming one of them is ignored on the sides where that one is
+  // active (rsync activates a name once per side). May be null.
+  const std::vector<DirMerge>* active = nullptr;
   // Every file read (merge files; not the per-directory file itself) is
   // read through this hook when set, else through fs->read_file(k_cwd, …).
   std::function<Result<std::string>(const std::string& path)> read;

@@ -41,8 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     env.per_dir_abs = "/fuzz/src/d";
     env.plain_dir = "/fuzz/src";
   }
-  const std::vector<std::string> active = {".rules"};
-  env.active_names = &active;
+  std::vector<DirMerge> active(1);
+  active[0].name = ".rules";
+  active[0].applies_to = (opts & 128) != 0 ? k_on_sender : k_on_sender | k_on_receiver;
+  env.active = &active;
   env.read = [&content](const std::string& path) -> Result<std::string> {
     std::string_view p = path;
     if (p.size() >= 4 && p.substr(p.size() - 4) == "self") {

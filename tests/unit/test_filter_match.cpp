@@ -471,3 +471,22 @@ TEST_CASE("with the read cache on, a second walk uses the rules the first one re
   REQUIRE_MESSAGE(second, second.error().message());
   CHECK(*second == *first);
 }
+
+// Regression (oracle seed 3829): rsync keeps one list of active dir-merges
+// per side, so after `:s .g` a `:r .g` still activates .g on the receiver.
+TEST_CASE("regression: a dir-merge name is taken per side") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("main.rules"), ": .rules\n");
+  test::write_file(ctx.path("src/.rules"), ":s .g\n:r .g\n");
+  test::write_file(ctx.path("src/.g"), "- a\n");
+  fs::PosixFs fs;
+  auto loaded = RuleFilter::load(fs, ctx.path("main.rules"), ctx.path("src"));
+  REQUIRE(loaded);
+  RuleFilter& f = **loaded;
+  auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("src"));
+  REQUIRE(root);
+  REQUIRE(f.enter_dir(fs, root->fd(), ""));
+  CHECK_FALSE(f.included("a", false));  // .g on the sender (":s")
+  CHECK(f.protects("a", false));        // .g on the receiver (":r", not a duplicate there)
+  f.leave_dir();
+}
