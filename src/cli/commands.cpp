@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cmd_history.hpp"
 #include "jobs/check.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/runner.hpp"
@@ -144,6 +145,11 @@ const std::vector<Command> k_commands = {
     {"check", cmd_check, 0, "validate the configuration and the environment"},
     {"status", cmd_status, 0, "last success/failure of every job"},
     {"prune", cmd_prune, k_needs_lock, "recover and expire snapshot generations, creating nothing"},
+    {"versions", cmd_versions, 0, "every version of a file, or the history of a directory"},
+    {"find", cmd_find, 0, "paths in any place whose name matches a pattern"},
+    {"restore", cmd_restore, 0, "copy a version out of the history"},
+    {"diff", cmd_diff, 0, "what changed between two places"},
+    {"du", cmd_du, 0, "size, exclusive size and freed-if-deleted of every place"},
 };
 
 const Command* find_command(const std::string& name) {

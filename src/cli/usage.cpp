@@ -15,6 +15,19 @@ Commands:
                    finish or roll back interrupted snapshot runs, expire the
                    generations `keep` no longer keeps (creates nothing);
                    --explain lists every generation and the rule keeping it
+  versions PATH [--deleted] [--json]
+                   every version of a file; for a directory every path below
+                   it with its versions and when it was deleted
+  find PATTERN [--json]
+                   every path in any place whose name matches PATTERN
+  restore PATH [--at WHEN | --version N] [--to DEST] [-n] [--force] [--json]
+                   copy a version out (never over an existing DEST unless
+                   --force, which keeps it as DEST.~N~)
+  diff A B [PATH] [--json]
+                   what changed between places A and B (clone, backup,
+                   holding/DATE, a generation, JOB:NAME, @WHEN)
+  du [JOB] [--json]
+                   apparent, exclusive and freed-if-deleted size of each place
 
 Options:
   -c, --config FILE  configuration file (default $ROTATOR_CONF or /etc/rotator.conf)

@@ -66,7 +66,7 @@ constexpr KeyInfo k_config_keys[] = {
 constexpr const char* k_global_section = "rotator";
 
 // Words rotator uses as commands: never level names.
-const std::set<std::string> k_reserved = {"check", "status", "prune", "versions", "restore",
+const std::set<std::string> k_reserved = {"check", "status", "prune", "versions", "restore", "find",
                                           "du",    "diff",   "help",  "version"};
 
 // rsync options that rewrite destination files in place (shared inodes!).

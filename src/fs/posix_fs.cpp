@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -258,6 +260,48 @@ Status PosixFs::rmdir(int dir_fd, const std::string& name) {
   return ok();
 }
 
+// Copies all of `in` to `out`: a reflink (FICLONE) where the filesystem
+// shares extents (btrfs, xfs), else copy_file_range (in-kernel, no user
+// copy), else read/write when neither is possible (another filesystem,
+// an old kernel).
+static Status copy_fd(int in, int out, const std::string& old_name, const std::string& new_name) {
+  if (::ioctl(out, FICLONE, in) == 0) {
+    return ok();
+  }
+  bool kernel_copy = true;
+  for (;;) {
+    ssize_t n = retry_eintr([&] {
+      return ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+    });
+    if (n < 0) {
+      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
+          errno == EBADF) {
+        kernel_copy = false;  // the read/write loop goes on from the file offsets
+        break;
+      }
+      return sys_error(errno, "copy", old_name, "to '" + new_name + "'");
+    }
+    if (n == 0) {
+      return ok();
+    }
+  }
+  if (!kernel_copy) {
+    // Restart from wherever copy_file_range stopped (the offsets moved).
+    char buf[128 * 1024];
+    for (;;) {
+      ssize_t n = retry_eintr([&] { return ::read(in, buf, sizeof buf); });
+      if (n < 0) {
+        return sys_error(errno, "read", old_name);
+      }
+      if (n == 0) {
+        return ok();
+      }
+      TRY(write_all(out, std::string_view(buf, static_cast<size_t>(n)), new_name));
+    }
+  }
+  return ok();
+}
+
 Status PosixFs::copy_data(int old_dir, const std::string& old_name, int new_dir,
                           const std::string& new_name) {
   int in = retry_eintr([&] { return ::openat(old_dir, old_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); });
@@ -272,22 +316,7 @@ Status PosixFs::copy_data(int old_dir, const std::string& old_name, int new_dir,
     ::close(in);
     return sys_error(e, "create", new_name);
   }
-  char buf[128 * 1024];
-  Status st;
-  for (;;) {
-    ssize_t n = retry_eintr([&] { return ::read(in, buf, sizeof buf); });
-    if (n < 0) {
-      st = sys_error(errno, "read", old_name);
-      break;
-    }
-    if (n == 0) {
-      break;
-    }
-    st = write_all(out, std::string_view(buf, static_cast<size_t>(n)), new_name);
-    if (!st) {
-      break;
-    }
-  }
+  Status st = copy_fd(in, out, old_name, new_name);
   if (st && ::fsync(out) < 0) {
     st = sys_error(errno, "fsync", new_name);
   }

@@ -9,6 +9,7 @@
 #include "engine/mirror.hpp"
 #include "filter/filter.hpp"
 #include "fs/tree.hpp"
+#include "history/catalogue.hpp"
 #include "jobs/check.hpp"
 #include "rotation/name.hpp"
 
@@ -47,12 +48,8 @@ std::string relative_to_root(const config::Config& cfg, const std::string& path)
 // interrupted deletion are finished first.
 Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandle& holding,
                            const std::vector<std::string>& in_use) {
-  TRY_ASSIGN(auto entries, ctx.fs.list_dir(holding.fd()));
-  std::vector<std::string> names;
-  for (const auto& e : entries) {
-    names.push_back(e.name);
-  }
-  std::sort(names.begin(), names.end());
+  TRY_ASSIGN(auto listing, history::list_holding(ctx.fs, job, ctx.zone));
+  const std::vector<std::string>& names = listing.names;
   std::string disp = relative_to_root(ctx.cfg, job.holding);
   long pruned = 0;
   for (const auto& n : names) {
@@ -66,9 +63,9 @@ Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandl
   }
   // A clock that runs behind the newest folder (a reset RTC, a wrong
   // --now) makes ages meaningless: prune nothing and say so.
-  for (const auto& n : names) {
-    auto parsed = rotation::parse_dated_name(n, job.holding_format, ctx.zone);
-    if (parsed && parsed->time > ctx.now + std::chrono::hours(24)) {
+  for (const auto& folder : listing.folders) {
+    const std::string& n = folder.entry;
+    if (folder.time > ctx.now + std::chrono::hours(24)) {
       ctx.log.warning("[{}] holding folder {}/{} is dated after now ({}); the clock looks wrong, "
                       "holding not pruned",
                       job.name, disp, n, ctx.zone.format("%Y-%m-%d %H:%M", ctx.now));
@@ -180,12 +177,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   }
   if (folder.empty()) {
     std::vector<std::string> existing;
-    if (auto h = fs::open_dir(ctx.fs, fs::k_cwd, job.holding)) {
-      if (auto list = ctx.fs.list_dir(h->fd())) {
-        for (const auto& e : *list) {
-          existing.push_back(e.name);
-        }
-      }
+    if (auto listing = history::list_holding(ctx.fs, job, ctx.zone)) {
+      existing = std::move(listing->names);
     }
     folder = rotation::next_free_name(base, existing);
   }

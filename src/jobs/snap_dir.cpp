@@ -21,7 +21,26 @@ bool SnapDir::exists(const std::string& name) {
   return static_cast<bool>(fs().lstat(fs::k_cwd, p(name)));
 }
 
+Result<history::GenerationListing> SnapDir::generations() {
+  auto listed = history::list_generations(fs(), m_job, m_ctx.zone);
+  if (!listed) {
+    std::string path = listed.error().path;
+    if (path.rfind(m_job.path, 0) == 0) {
+      path = m_disp + path.substr(m_job.path.size());
+    }
+    return sys_error(listed.error().sys_errno, listed.error().op, path);
+  }
+  if (!listed->exists) {
+    return sys_error(ENOENT, "open directory", m_disp);
+  }
+  return std::move(*listed);
+}
+
 Result<std::vector<std::string>> SnapDir::names(const std::string& sub) {
+  if (sub.empty()) {
+    TRY_ASSIGN(auto listing, generations());
+    return std::move(listing.names);
+  }
   auto dir = fs::open_dir(fs(), fs::k_cwd, sub.empty() ? m_job.path : p(sub));
   if (!dir) {
     return sys_error(dir.error().sys_errno, "open directory", sub.empty() ? m_disp : d(sub));

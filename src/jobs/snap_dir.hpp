@@ -18,6 +18,7 @@
 #include "config/config.hpp"
 #include "fs/fs.hpp"
 #include "fs/tree.hpp"
+#include "history/catalogue.hpp"
 #include "jobs/job.hpp"
 #include "rotation/execute.hpp"
 #include "util/result.hpp"
@@ -39,8 +40,13 @@ class SnapDir final : public rotation::OpTarget {
 
   bool exists(const std::string& name);
 
-  // The sorted names in the directory (or in its subdirectory `sub`).
+  // The sorted names in the directory (or in its subdirectory `sub`). The
+  // directory itself is listed through the catalogue (history::
+  // list_generations), the one definition of what generations exist.
   Result<std::vector<std::string>> names(const std::string& sub = {});
+  // The directory's entries and its committed generations with their times.
+  // Error (naming the directory as the user knows it) when it is missing.
+  Result<history::GenerationListing> generations();
 
   Status rename(const std::string& from, const std::string& to,
                 fs::RenameMode mode = fs::RenameMode::no_replace);

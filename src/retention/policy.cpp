@@ -150,7 +150,7 @@ Result<RotatePolicy> parse_rotate_policy(std::string_view text) {
       if (name == reserved) {
         return plain_error(fmt::format(
             "keep: level name '{}' is a command word (reserved: check, status, prune, "
-            "versions, restore, du, diff, help, version)",
+            "versions, restore, find, du, diff, help, version)",
             name));
       }
     }

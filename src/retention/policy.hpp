@@ -78,7 +78,7 @@ struct RotatePolicy {
 
 // Command words a level may not be named after (`rotator LEVEL` runs a level).
 inline constexpr const char* k_reserved_level_names[] = {
-    "check", "status", "prune", "versions", "restore", "du", "diff", "help", "version"};
+    "check", "status", "prune", "versions", "restore", "find", "du", "diff", "help", "version"};
 
 // Parses a rotate `keep` value. Returns the policy, or an Error whose
 // message() is one of:
@@ -86,7 +86,7 @@ inline constexpr const char* k_reserved_level_names[] = {
 //   "keep: bad rule 'daily' (expected LEVEL:N)"
 //   "keep: bad level name 'da-ily' (expected letters, digits and _)"
 //   "keep: level name 'check' is a command word (reserved: check, status, prune,
-//    versions, restore, du, diff, help, version)"   (one line)
+//    versions, restore, find, du, diff, help, version)"   (one line)
 //   "keep: duplicate level 'daily'"
 //   "keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)"
 Result<RotatePolicy> parse_rotate_policy(std::string_view text);

@@ -395,7 +395,7 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
         "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7 prune:2\n")) ==
         "rotator.conf:13: keep: level name 'prune' is a command word (reserved: check, status, "
-        "prune, versions, restore, du, diff, help, version)");
+        "prune, versions, restore, find, du, diff, help, version)");
   CHECK(error_of(snapshot_conf("naming = dated\nkeep = fortnightly:2\nrun_on = daily\n")) ==
         "rotator.conf:13: keep: unknown period 'fortnightly' (expected last, hourly, daily, weekly, "
         "monthly or yearly)");

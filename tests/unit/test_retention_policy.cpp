@@ -97,11 +97,11 @@ TEST_CASE("parse_rotate_policy: errors") {
   CHECK(rotate_error("daily:*") ==
         "keep: bad count '*' in 'daily:*' (expected a positive integer up to 1000000)");
   for (const char* word :
-       {"check", "status", "prune", "versions", "restore", "du", "diff", "help", "version"}) {
+       {"check", "status", "prune", "versions", "restore", "find", "du", "diff", "help", "version"}) {
     std::string text = std::string(word) + ":3";
     CHECK(rotate_error(text.c_str()) ==
           std::string("keep: level name '") + word +
-              "' is a command word (reserved: check, status, prune, versions, restore, du, "
+              "' is a command word (reserved: check, status, prune, versions, restore, find, du, "
               "diff, help, version)");
   }
 }

@@ -1,0 +1,445 @@
+#include "history/versions.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "filter/wildmatch.hpp"
+#include "history/walk.hpp"
+#include "rotation/name.hpp"
+
+namespace rotator::history {
+
+std::string show_time(Instant t, const Zone& zone) { return zone.format("%Y-%m-%d %H:%M", t); }
+std::string iso_time(Instant t, const Zone& zone) { return zone.format("%Y-%m-%dT%H:%M:%S%z", t); }
+
+std::string show_path(const std::string& path) {
+  bool utf8 = json::is_valid_utf8(path);
+  std::string out;
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f || c == '\\' || (!utf8 && c >= 0x80)) {
+      out += fmt::format("\\{:03o}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string place_list(const std::vector<const Place*>& in) {
+  // Grouped by job (config order), each job's places oldest first.
+  std::vector<const Place*> places = in;
+  std::stable_sort(places.begin(), places.end(),
+                   [](const Place* x, const Place* y) { return x->job < y->job; });
+  std::string out;
+  auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+  size_t i = 0;
+  while (i < places.size()) {
+    const Place* p = places[i];
+    if (p->kind != PlaceKind::snapshot) {
+      add(p->name);
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    if (p->job->naming == config::Naming::rotate) {
+      // A run of one level has falling indices.
+      auto ln = rotation::parse_level_name(p->name);
+      int lo = ln ? ln->index : 0;
+      while (ln && j < places.size() && places[j]->job == p->job) {
+        auto next = rotation::parse_level_name(places[j]->name);
+        if (!next || next->level != ln->level || next->index != lo - 1) {
+          break;
+        }
+        lo = next->index;
+        ++j;
+      }
+      add(j - i == 1 ? p->name : fmt::format("{}.{}..{}", ln->level, lo, ln->index));
+    } else {
+      while (j < places.size() && places[j]->job == p->job && places[j]->kind == PlaceKind::snapshot) {
+        ++j;
+      }
+      if (j - i <= 2) {
+        for (size_t k = i; k < j; ++k) {
+          add(places[k]->name);
+        }
+      } else {
+        add(fmt::format("{}..{} ({})", p->name, places[j - 1]->name, j - i));
+      }
+    }
+    i = j;
+  }
+  return out;
+}
+
+Result<FileVersions> file_versions(fs::Fs& fs, const Catalogue& cat,
+                                   const Catalogue::Resolved& path) {
+  FileVersions out;
+  out.rel = path.rel;
+  long last_idx = -1;  // the version of the previous sighting
+  for (const Place* p : cat.of_lineage(path.lineage)) {
+    std::string full = join(p->path, path.rel);
+    auto st = fs.lstat(fs::k_cwd, full);
+    if (!st) {
+      int e = st.error().sys_errno;
+      if (e == ENOENT || e == ENOTDIR) {
+        if (vanished(fs, *p)) {
+          out.vanished.push_back(p->qualified());
+        } else {
+          out.absent.push_back(p);
+        }
+        last_idx = -1;
+        continue;
+      }
+      return sys_error(e, "stat", full);
+    }
+    Version* v = nullptr;
+    if (st->is_dir()) {
+      // One row per run of consecutive directory sightings.
+      if (last_idx >= 0 && out.versions[last_idx].type == fs::FileType::directory) {
+        v = &out.versions[last_idx];
+      }
+    } else {
+      for (auto& cand : out.versions) {
+        if (cand.type != fs::FileType::directory && cand.dev == st->dev && cand.ino == st->ino) {
+          v = &cand;
+          break;
+        }
+      }
+    }
+    if (!v) {
+      Version nv;
+      nv.type = st->type();
+      nv.dev = st->dev;
+      nv.ino = st->ino;
+      nv.size = st->size;
+      nv.mtime = st->mtime;
+      nv.first_seen = p->time;
+      nv.last_seen = p->time;
+      if (nv.type == fs::FileType::symlink) {
+        auto t = fs.readlink(fs::k_cwd, full);
+        if (t) {
+          nv.target = *t;
+        }
+      }
+      out.versions.push_back(std::move(nv));
+      v = &out.versions.back();
+    }
+    last_idx = static_cast<long>(v - out.versions.data());
+    v->places.push_back(p);
+    v->first_seen = std::min(v->first_seen, p->time);
+    v->last_seen = std::max(v->last_seen, p->time);
+    v->current = v->current || p->current;
+  }
+  std::stable_sort(out.versions.begin(), out.versions.end(),
+                   [](const Version& a, const Version& b) { return a.first_seen < b.first_seen; });
+  return out;
+}
+
+namespace {
+
+// Adds a sighting of `rel` in place `p` with inode `ino` and type `type`.
+void sight(PathHistory& h, const Place* p, fs::FileType type, ino_t ino) {
+  if (type != fs::FileType::directory &&
+      std::find(h.inodes.begin(), h.inodes.end(), ino) == h.inodes.end()) {
+    h.inodes.push_back(ino);
+  }
+  if (!h.last_seen || p->time >= *h.last_seen) {
+    h.last_seen = p->time;
+    h.last_place = p;
+    h.type = type;
+  }
+  if (p->kind != PlaceKind::holding && (!h.last_present || p->time >= *h.last_present)) {
+    h.last_present = p->time;
+  }
+  h.in_clone = h.in_clone || p->current;
+}
+
+// For every path not in the clone: when it was gone by (file comment).
+void settle(std::map<std::string, PathHistory>& paths, const std::vector<const Place*>& order,
+            const std::map<std::string, std::vector<Instant>>& held) {
+  for (auto& [rel, h] : paths) {
+    if (h.in_clone) {
+      continue;
+    }
+    std::optional<Instant> by;
+    for (const Place* p : order) {
+      if (p->kind != PlaceKind::holding && (!h.last_present || p->time > *h.last_present)) {
+        by = p->time;
+        break;
+      }
+    }
+    if (auto it = held.find(rel); it != held.end()) {
+      for (Instant t : it->second) {
+        if ((!h.last_present || t >= *h.last_present) && (!by || t < *by)) {
+          by = t;
+        }
+      }
+    }
+    h.gone_by = by;
+  }
+}
+
+}  // namespace
+
+Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
+                                   const Catalogue::Resolved& path) {
+  TreeVersions out;
+  out.rel = path.rel;
+  auto places = cat.of_lineage(path.lineage);
+  std::map<std::string, std::vector<Instant>> held;
+  for (const Place* p : places) {
+    std::string start = join(p->path, path.rel);
+    auto st = fs.lstat(fs::k_cwd, start);
+    if (!st || !st->is_dir()) {
+      if (!st && st.error().sys_errno != ENOENT && st.error().sys_errno != ENOTDIR) {
+        return sys_error(st.error().sys_errno, "stat", start);
+      }
+      if (!st && vanished(fs, *p)) {
+        out.vanished.push_back(p->qualified());
+      }
+      continue;
+    }
+    auto walked = walk_path(fs, start, path.rel, [&](const std::string& rel, const fs::DirEntry& e, int) {
+      sight(out.paths[rel], p, e.type, e.ino);
+      if (p->kind == PlaceKind::holding) {
+        held[rel].push_back(p->time);
+      }
+      return Result<Descend>(Descend::yes);
+    });
+    if (!walked) {
+      if (walked.error().sys_errno == ENOENT && vanished(fs, *p)) {
+        out.vanished.push_back(p->qualified());
+        continue;
+      }
+      return sys_error(walked.error().sys_errno, "read", join(p->path, walked.error().path));
+    }
+  }
+  settle(out.paths, places, held);
+  return out;
+}
+
+Result<FindResult> find_paths(fs::Fs& fs, const Catalogue& cat, const std::string& pattern,
+                              const std::function<void(size_t, size_t, long)>& progress) {
+  FindResult out;
+  bool whole = pattern.find('/') != std::string::npos;
+  std::string pat = pattern;
+  while (whole && !pat.empty() && pat[0] == '/') {
+    pat.erase(0, 1);
+  }
+  bool several = cat.lineages().size() > 1;
+  std::map<std::string, std::vector<Instant>> held;
+  const auto& places = cat.places();
+  std::map<std::string, std::vector<const Place*>> order;
+  for (const auto& p : places) {
+    order[p.lineage].push_back(&p);
+  }
+  size_t done = 0;
+  for (const auto& p : places) {
+    std::string key_prefix = several ? p.lineage + ":" : "";
+    auto walked = walk_path(fs, p.path, "", [&](const std::string& rel, const fs::DirEntry& e, int) {
+      ++out.entries;
+      const std::string& subject = whole ? rel : e.name;
+      if (filter::wildmatch(pat, subject)) {
+        std::string key = key_prefix + rel;
+        sight(out.paths[key], &p, e.type, e.ino);
+        if (p.kind == PlaceKind::holding) {
+          held[key].push_back(p.time);
+        }
+      }
+      return Result<Descend>(Descend::yes);
+    });
+    if (!walked) {
+      if (walked.error().sys_errno == ENOENT && vanished(fs, p)) {
+        out.vanished.push_back(p.qualified());
+      } else {
+        return sys_error(walked.error().sys_errno, "read", join(p.path, walked.error().path));
+      }
+    }
+    ++done;
+    if (progress) {
+      progress(done, places.size(), out.entries);
+    }
+  }
+  // Deletion intervals, per lineage.
+  for (const auto& [lineage, ps] : order) {
+    std::map<std::string, PathHistory> part;
+    std::string prefix = several ? lineage + ":" : "";
+    for (auto it = out.paths.begin(); it != out.paths.end(); ++it) {
+      if (it->first.rfind(prefix, 0) == 0) {
+        part.emplace(it->first, it->second);
+      }
+    }
+    settle(part, ps, held);
+    for (auto& [k, h] : part) {
+      out.paths[k] = h;
+    }
+  }
+  return out;
+}
+
+// ---- renderings -------------------------------------------------------------
+
+namespace {
+
+std::string show_size(off_t size) { return fmt::format("{}", static_cast<long long>(size)); }
+
+std::string show_mtime(const timespec& ts, const Zone& zone) {
+  return show_time(Instant(std::chrono::seconds(ts.tv_sec)), zone);
+}
+
+std::string status_text(const PathHistory& h, const Zone& zone) {
+  if (h.in_clone) {
+    return "current";
+  }
+  if (h.last_present && h.gone_by) {
+    return fmt::format("deleted between {} and {}", show_time(*h.last_present, zone),
+                       show_time(*h.gone_by, zone));
+  }
+  if (h.gone_by) {
+    return fmt::format("deleted before {}", show_time(*h.gone_by, zone));
+  }
+  if (h.last_present) {
+    return fmt::format("deleted after {}", show_time(*h.last_present, zone));
+  }
+  return "deleted";
+}
+
+json::Json path_history_json(const std::string& rel, const PathHistory& h, const Zone& zone) {
+  json::Json j = json::Json::object();
+  json::put_bytes(j, "path", rel);
+  j["type"] = fs::file_type_name(h.type);
+  j["versions"] = h.inodes.size();
+  j["current"] = h.in_clone;
+  j["last_seen"] = h.last_seen ? json::Json(iso_time(*h.last_seen, zone)) : json::Json(nullptr);
+  j["last_seen_in"] = h.last_place ? json::Json(h.last_place->qualified()) : json::Json(nullptr);
+  if (!h.in_clone) {
+    j["deleted_after"] =
+        h.last_present ? json::Json(iso_time(*h.last_present, zone)) : json::Json(nullptr);
+    j["deleted_by"] = h.gone_by ? json::Json(iso_time(*h.gone_by, zone)) : json::Json(nullptr);
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string format_file_versions(const FileVersions& v, const Zone& zone) {
+  std::string out = fmt::format("{}: {} version{}\n", show_path(v.rel), v.versions.size(),
+                                v.versions.size() == 1 ? "" : "s");
+  out += fmt::format("{:>3}  {:<9} {:>12}  {:<16}  {:<16}  {:<16}  {}\n", "#", "TYPE", "SIZE",
+                     "MTIME", "FIRST SEEN", "LAST SEEN", "PLACES");
+  int n = 0;
+  for (const auto& ver : v.versions) {
+    ++n;
+    std::string type = fs::file_type_name(ver.type);
+    out += fmt::format("{:>3}  {:<9} {:>12}  {:<16}  {:<16}  {:<16}  {}{}\n", n, type,
+                       ver.type == fs::FileType::directory ? "-" : show_size(ver.size),
+                       show_mtime(ver.mtime, zone), show_time(ver.first_seen, zone),
+                       ver.current ? "current" : show_time(ver.last_seen, zone),
+                       place_list(ver.places),
+                       ver.type == fs::FileType::symlink ? " -> " + show_path(ver.target) : "");
+  }
+  for (const auto& name : v.vanished) {
+    out += fmt::format("note: place {} vanished while it was read\n", name);
+  }
+  return out;
+}
+
+json::Json file_versions_json(const FileVersions& v, const Zone& zone) {
+  json::Json j = json::Json::object();
+  json::put_bytes(j, "path", v.rel);
+  j["versions"] = json::Json::array();
+  int n = 0;
+  for (const auto& ver : v.versions) {
+    json::Json r = json::Json::object();
+    r["version"] = ++n;
+    r["type"] = fs::file_type_name(ver.type);
+    r["inode"] = ver.ino;
+    r["size"] = ver.type == fs::FileType::directory ? json::Json(nullptr) : json::Json(ver.size);
+    r["mtime"] = iso_time(Instant(std::chrono::seconds(ver.mtime.tv_sec)), zone);
+    r["first_seen"] = iso_time(ver.first_seen, zone);
+    r["last_seen"] = ver.current ? json::Json(nullptr) : json::Json(iso_time(ver.last_seen, zone));
+    r["current"] = ver.current;
+    if (ver.type == fs::FileType::symlink) {
+      json::put_bytes(r, "target", ver.target);
+    }
+    json::Json places = json::Json::array();
+    for (const Place* p : ver.places) {
+      json::Json pj = json::Json::object();
+      pj["name"] = p->name;
+      pj["job"] = p->job->name;
+      pj["kind"] = place_kind_name(p->kind);
+      pj["time"] = iso_time(p->time, zone);
+      places.push_back(std::move(pj));
+    }
+    r["places"] = std::move(places);
+    j["versions"].push_back(std::move(r));
+  }
+  j["vanished"] = v.vanished;
+  return j;
+}
+
+std::string format_tree_versions(const TreeVersions& v, const Zone& zone, OnlyDeleted only) {
+  std::string out;
+  for (const auto& [rel, h] : v.paths) {
+    if (only == OnlyDeleted::yes && h.in_clone) {
+      continue;
+    }
+    std::string count = h.type == fs::FileType::directory
+                            ? "directory"
+                            : fmt::format("{} version{}", h.inodes.size(), h.inodes.size() == 1 ? "" : "s");
+    out += fmt::format("{}  {}  {}\n", show_path(rel) + (h.type == fs::FileType::directory ? "/" : ""),
+                       count, status_text(h, zone));
+  }
+  for (const auto& name : v.vanished) {
+    out += fmt::format("note: place {} vanished while it was read\n", name);
+  }
+  return out;
+}
+
+json::Json tree_versions_json(const TreeVersions& v, const Zone& zone, OnlyDeleted only) {
+  json::Json j = json::Json::object();
+  json::put_bytes(j, "path", v.rel);
+  j["type"] = "directory";
+  j["paths"] = json::Json::array();
+  for (const auto& [rel, h] : v.paths) {
+    if (only == OnlyDeleted::yes && h.in_clone) {
+      continue;
+    }
+    j["paths"].push_back(path_history_json(rel, h, zone));
+  }
+  j["vanished"] = v.vanished;
+  return j;
+}
+
+std::string format_find(const FindResult& f, const Zone& zone) {
+  std::string out;
+  for (const auto& [rel, h] : f.paths) {
+    std::string count = h.type == fs::FileType::directory
+                            ? "directory"
+                            : fmt::format("{} version{}", h.inodes.size(), h.inodes.size() == 1 ? "" : "s");
+    out += fmt::format("{}  {}  last seen {} in {}  {}\n",
+                       show_path(rel) + (h.type == fs::FileType::directory ? "/" : ""), count,
+                       h.last_seen ? show_time(*h.last_seen, zone) : "-",
+                       h.last_place ? h.last_place->name : "-", status_text(h, zone));
+  }
+  for (const auto& name : f.vanished) {
+    out += fmt::format("note: place {} vanished while it was read\n", name);
+  }
+  return out;
+}
+
+json::Json find_json(const FindResult& f, const std::string& pattern, const Zone& zone) {
+  json::Json j = json::Json::object();
+  json::put_bytes(j, "pattern", pattern);
+  j["paths"] = json::Json::array();
+  for (const auto& [rel, h] : f.paths) {
+    j["paths"].push_back(path_history_json(rel, h, zone));
+  }
+  j["entries_read"] = f.entries;
+  j["vanished"] = f.vanished;
+  return j;
+}
+
+}  // namespace rotator::history

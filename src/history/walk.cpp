@@ -1,0 +1,58 @@
+#include "history/walk.hpp"
+
+namespace rotator::history {
+
+namespace {
+
+Status walk_level(fs::Fs& fs, int dir_fd, std::string& rel, const Visit& visit) {
+  auto listed = fs.list_dir(dir_fd);
+  if (!listed) {
+    return sys_error(listed.error().sys_errno, "read directory", rel.empty() ? "." : rel);
+  }
+  size_t base = rel.size();
+  for (auto& e : *listed) {
+    rel.resize(base);
+    if (!rel.empty()) {
+      rel += '/';
+    }
+    rel += e.name;
+    if (e.type == fs::FileType::unknown) {
+      auto st = fs.lstat(dir_fd, e.name);
+      if (!st) {
+        if (st.error().sys_errno == ENOENT) {
+          continue;  // gone since the listing
+        }
+        return sys_error(st.error().sys_errno, "stat", rel);
+      }
+      e.type = st->type();
+    }
+    TRY_ASSIGN(Descend d, visit(rel, e, dir_fd));
+    if (d == Descend::yes && e.type == fs::FileType::directory) {
+      auto child = fs::open_dir(fs, dir_fd, e.name);
+      if (!child) {
+        return sys_error(child.error().sys_errno, "open directory", rel);
+      }
+      TRY(walk_level(fs, child->fd(), rel, visit));
+    }
+  }
+  rel.resize(base);
+  return ok();
+}
+
+}  // namespace
+
+Status walk_tree(fs::Fs& fs, int dir_fd, const std::string& prefix, const Visit& visit) {
+  std::string rel = prefix;
+  return walk_level(fs, dir_fd, rel, visit);
+}
+
+Status walk_path(fs::Fs& fs, const std::string& path, const std::string& prefix,
+                 const Visit& visit) {
+  auto dir = fs::open_dir(fs, fs::k_cwd, path);
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", path);
+  }
+  return walk_tree(fs, dir->fd(), prefix, visit);
+}
+
+}  // namespace rotator::history
