@@ -110,6 +110,7 @@ int run_level(RunContext& ctx, const std::string& level) {
         }
       } else {
         st.last_summary = r.summary;
+        st.churn_warning = r.churn_warning;  // a normal run clears it
         if (r.outcome != state::Outcome::partial) {
           st.last_success = st.last_end;
           st.last_success_summary = r.summary;
