@@ -1,5 +1,6 @@
 #include "cli/rotator_main.hpp"
 
+#include <memory>
 #include <getopt.h>
 
 #include <cstdlib>
@@ -188,7 +189,18 @@ int rotator_main(int argc, char** argv) {
   auto levels = cfg->levels();
   if (std::find(levels.begin(), levels.end(), command) != levels.end()) {
     logger.info("start: {}", command_line);
+    // The progress line: for a human at a terminal only (never cron, the
+    // journal or -q; the log file and syslog never see it).
+    std::unique_ptr<log::Progress> progress;
+    if (logger.stderr_tty() && !logger.journal() && logger.verbosity() != log::Verbosity::quiet) {
+      progress = std::make_unique<log::Progress>([](std::string_view text) {
+        std::fwrite(text.data(), 1, text.size(), stderr);
+        std::fflush(stderr);
+      });
+      logger.set_progress(progress.get());
+    }
     int rc = cmd_level(inv);
+    logger.set_progress(nullptr);
     logger.info("end: {} (exit {})", command_line, rc);
     return rc;
   }

@@ -52,6 +52,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"source", Scope::job, k_clone},
     {"rsync_args", Scope::job, k_clone},
     {"max_delete", Scope::job, k_clone},
+    {"churn_warn", Scope::job, k_clone},
     {"from", Scope::job, k_backup | k_snapshot},
     {"filter", Scope::job, k_backup},
     {"prune_empty_dirs", Scope::job, k_backup},
@@ -736,6 +737,25 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
             b.error(v->line, fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
           } else {
             job.max_delete = d / 100.0;
+          }
+        }
+        if (const Value* v = get("churn_warn")) {
+          std::string t = v->text;
+          if (t == "none") {
+            job.churn_warn.reset();
+          } else {
+            bool percent = !t.empty() && t.back() == '%';
+            if (percent) {
+              t.pop_back();
+            }
+            char* end = nullptr;
+            double d = std::strtod(t.c_str(), &end);
+            if (t.empty() || *end != '\0' || d < 0 || d > 100) {
+              b.error(v->line, fmt::format(
+                  "churn_warn: bad value '{}' (expected a percentage such as 30%, or none)", v->text));
+            } else {
+              job.churn_warn = d / 100.0;
+            }
           }
         }
         break;

@@ -43,6 +43,9 @@ struct Job {
   std::string source;
   std::vector<std::string> rsync_args;
   double max_delete = 0.5;  // fraction of the clone's entries
+  // Warn when more than this share of the clone's existing files got a new
+  // inode in one run (hard links to backups and snapshots broken); none = off.
+  std::optional<double> churn_warn = 0.3;
 
   // type = backup, snapshot
   std::string from;      // absolute path of the source tree

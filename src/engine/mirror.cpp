@@ -105,6 +105,17 @@ class Walker {
   }
 
   fs::Fs& m_fs;
+  // Progress counting: atomic increments only (no system call).
+  void progress_done() {
+    if (m_opt.progress) {
+      m_opt.progress->count_done();
+    }
+  }
+  void progress_archived() {
+    if (m_opt.progress) {
+      m_opt.progress->count_archived();
+    }
+  }
   const MirrorOptions& m_opt;
   const std::string& m_src_root;
   const std::string& m_dst_root;
@@ -248,6 +259,7 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
       }
       if (s->type == t->type && s->ino == t->ino) {
         ++m_stats.unchanged;
+        progress_done();
         dir.content = true;
         return ok();
       }
@@ -431,6 +443,7 @@ Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
     }
   }
   ++m_stats.linked;
+  progress_done();
   emit("link", m_rel);
   return ok();
 }
@@ -483,6 +496,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
     return with_context(moved.error(), "rename", tmp_disp, "to '" + dst_path(m_rel) + "'");
   }
   ++m_stats.copied_emlink;
+  progress_done();
   emit("copy", m_rel);
   return ok();
 }
@@ -497,6 +511,7 @@ Status Walker::archive(Level& dir) {
                          dst_path(m_rel), Collision::next_folder));
   }
   ++m_stats.archived;
+  progress_archived();
   dir.modified = true;
   dir.archived_below = true;
   emit("archive", m_rel, m_opt.sink->display(m_rel));
@@ -608,6 +623,7 @@ Status Walker::remove_pruned(Level& dir, Level& child) {
   if (!child.archived_below && m_opt.sink) {
     if (m_dry) {
       ++m_stats.archived;
+      progress_archived();
       dir.modified = true;
       dir.archived_below = true;
       emit("archive", rel, m_opt.sink->display(std::string(rel)));
@@ -619,6 +635,7 @@ Status Walker::remove_pruned(Level& dir, Level& child) {
                                 m_rel, dst_path(rel), Collision::report));
     if (taken == Taken::moved) {
       ++m_stats.archived;
+      progress_archived();
       dir.modified = true;
       dir.archived_below = true;
       emit("archive", rel, m_opt.sink->display(m_rel));
@@ -710,7 +727,15 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
   TRY(first_error);
   // The final ordered pass: top-level entries, the root's metadata; the
   // subtrees are found complete (same inodes: no stat, no change).
-  TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, opt));
+  // It counts progress itself: the subtree entries it finds unchanged were
+  // counted by the workers already.
+  MirrorOptions final_opt = opt;
+  final_opt.progress = nullptr;
+  TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, final_opt));
+  if (opt.progress) {
+    opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged - total.linked -
+                             total.copied_emlink);
+  }
   last.linked += total.linked;
   last.unchanged -= total.linked + total.copied_emlink;
   last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());

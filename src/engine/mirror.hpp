@@ -102,6 +102,7 @@
 #include "engine/sink.hpp"
 #include "filter/selector.hpp"
 #include "fs/fs.hpp"
+#include "log/progress.hpp"
 #include "util/result.hpp"
 
 namespace rotator::engine {
@@ -145,6 +146,11 @@ struct MirrorOptions {
   // as if it were an empty directory (every entry is `mkdir`/`link`), without
   // opening it. With DryRun::no this is an error.
   enum class TargetRoot { existing, absent } target_root = TargetRoot::existing;
+  // May be null. The walk calls progress->count_done() for each non-directory
+  // linked, found unchanged or copied, and count_archived() for each entry
+  // sent to the sink (std::atomic increments only: safe from mirror_fresh's
+  // worker threads, no system call, so FaultFs runs stay deterministic).
+  log::Progress* progress = nullptr;
 };
 
 struct MirrorStats {

@@ -242,6 +242,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
       ctx.log.debug("[{}] {}", job.name, line);
     }
   };
+  opt.progress = ctx.log.progress();
   auto stats = engine::mirror(ctx.fs, job.from, job.path, opt);
   if (!stats) {
     const Error& e = stats.error();

@@ -179,8 +179,26 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     long limit = static_cast<long>(job.max_delete * static_cast<double>(*existing));
     argv.insert(argv.end() - 2, fmt::format("--max-delete={}", std::max(limit, deletions)));
   }
+  // Itemized output and stats of the real run measure the churn: files that
+  // existed and got a new inode (rsync never updates in place here).
+  argv.insert(argv.end() - 2, {"--stats", "--out-format=%i %n"});
+  long replaced = 0, created = 0, regular = -1;
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
     ctx.log.debug("rsync: {}", line);
+    if (line.size() > 12 && line[0] == '>' && line[1] == 'f' && line[11] == ' ') {
+      if (line.substr(2, 9) == "+++++++++") {
+        ++created;
+      } else {
+        ++replaced;
+      }
+      return;
+    }
+    if (line.substr(0, 17) == "Number of files: ") {
+      auto reg = line.find("reg: ");
+      if (reg != std::string_view::npos) {
+        regular = parse_count(line.substr(reg), "reg: ");
+      }
+    }
   });
   if (!run) {
     return job_error(run.error().message());
@@ -213,6 +231,23 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     default:
       return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
                                    join_errors(run->last_errors)));
+  }
+  long existed = regular - created;
+  if (job.churn_warn && existed > 0) {
+    double share = static_cast<double>(replaced) / static_cast<double>(existed);
+    if (replaced >= k_churn_min_files && share > *job.churn_warn) {
+      r.churn_warning = fmt::format(
+          "{:.0f}% of the clone's files ({} of {}) got a new inode (churn_warn {:.0f}%): the hard "
+          "links to the backup and snapshots are broken for them and the next generations cost "
+          "full copies; likely causes: the source's clock or time zone jumped, chmod -R or touch "
+          "on the source, or the source was restored from a copy",
+          100.0 * share, replaced, existed, 100.0 * *job.churn_warn);
+      r.summary += fmt::format("; {:.0f}% of the files got a new inode", 100.0 * share);
+      if (r.outcome == state::Outcome::ok) {
+        r.outcome = state::Outcome::warning;
+      }
+      ctx.log.warning("[{}] {}", job.name, r.churn_warning);
+    }
   }
   return r;
 }

@@ -17,6 +17,10 @@
 
 namespace rotator::jobs {
 
+// churn_warn needs at least this many replaced files: in a tiny tree one
+// edited file is a large share and says nothing about broken links.
+inline constexpr long k_churn_min_files = 100;
+
 JobResult run_clone(RunContext& ctx, const config::Job& job);
 
 // The rsync argv of the real run (without -n).

@@ -43,6 +43,8 @@ struct JobResult {
   std::string error;                            // for outcome error: why
   long long entries = -1;                       // processed (metrics, progress); -1 unknown
   long long bytes = -1;
+  // Clone jobs: the link-efficiency (churn_warn) warning, empty when none.
+  std::string churn_warning;
   // Resume data to keep in the state while the run is incomplete.
   std::map<std::string, std::string> resume;
 };

@@ -110,6 +110,7 @@ int run_level(RunContext& ctx, const std::string& level) {
         }
       } else {
         st.last_summary = r.summary;
+        st.churn_warning = r.churn_warning;  // a normal run clears it
         if (r.outcome != state::Outcome::partial) {
           st.last_success = st.last_end;
           st.last_success_summary = r.summary;
@@ -169,7 +170,27 @@ int run_level(RunContext& ctx, const std::string& level) {
       st.resume = resume;
       return state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
     };
-    JobResult r = dispatch(ctx, job);
+    JobResult r;
+    if (log::Progress* progress = ctx.log.progress()) {
+      // The line lives only while the job itself runs: hooks, the summary
+      // and everything after it print on a clean line.
+      // rsync's own counts are not known until it ends: the clone shows its
+      // phase and elapsed time; the engine walks count entries.
+      bool counted = job.type != config::JobType::clone;
+      const char* kind = job.type == config::JobType::clone    ? "clone"
+                         : job.type == config::JobType::backup ? "backup"
+                                                               : "snapshot";
+      progress->begin(fmt::format("[{}] {}", job.name, kind),
+                      counted ? log::Progress::Counted::yes : log::Progress::Counted::no,
+                      counted ? st.last_entries : -1);
+      {
+        log::ProgressTicker ticker(*progress);
+        r = dispatch(ctx, job);
+      }
+      progress->end();
+    } else {
+      r = dispatch(ctx, job);
+    }
     if (r.outcome != state::Outcome::error) {
       if (auto post = run_hook(ctx, job, "post_exec", job.post_exec); !post) {
         r.outcome = state::Outcome::error;

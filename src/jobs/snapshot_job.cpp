@@ -172,6 +172,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     sink.emplace(fs::k_cwd, "displaced", dir.d(std::string(k_snap_trash) + "/build-ID"));
     opt.sink = &*sink;
   }
+  opt.progress = ctx.log.progress();
   std::string target = dir.p(dry && build == Build::recycled ? recycle : k_snap_staging);
   auto stats = build == Build::fresh ? engine::mirror_fresh(ctx.fs, job.from, target, opt)
                                      : engine::mirror(ctx.fs, job.from, target, opt);

@@ -141,7 +141,10 @@ std::string format_status_table(const std::vector<JobStatus>& sts, const Zone& z
     out += fmt::format("{:<12} {:<8} {:<16} {:<16} {:<9} {:<16} {}\n", s.job->name,
                        config::job_type_name(s.job->type), levels,
                        when(s.state.last_success, zone), s.age ? format_age(*s.age) : "-",
-                       when(s.state.last_failure, zone), s.healthy ? std::string("ok")
+                       when(s.state.last_failure, zone),
+                       s.healthy ? (s.state.churn_warning.empty()
+                                        ? std::string("ok")
+                                        : escape_control("warning: " + s.state.churn_warning))
                                  : escape_control((s.severity == Severity::warning ? "warning: " : "") +
                                                   s.problem));
   }
@@ -181,6 +184,11 @@ std::string format_status_json(const std::vector<JobStatus>& sts, const Zone& zo
     j["overdue"] = s.overdue;
     j["ok"] = s.healthy;
     j["severity"] = severity_name(s.severity);
+    if (s.state.churn_warning.empty()) {
+      j["churn_warning"] = nullptr;
+    } else {
+      j["churn_warning"] = s.state.churn_warning;
+    }
     if (s.problem.empty()) {
       j["problem"] = nullptr;
     } else {

@@ -110,12 +110,18 @@ void Logger::write(Level level, const std::string& raw) {
       break;
     case Level::debug: to_stderr = m_verbosity >= Verbosity::debug; break;
   }
-  if (to_stderr && m_journal) {
-    fmt::print(stderr, "<{}>{}{}\n", prio, prefix, text);
+  auto print = [&] {
+    if (m_journal) {
+      fmt::print(stderr, "<{}>{}{}\n", prio, prefix, text);
+    } else {
+      fmt::print(stderr, "rotator: {}{}\n", prefix, text);
+    }
     std::fflush(stderr);
+  };
+  if (to_stderr && m_progress) {
+    m_progress->write_above(print);
   } else if (to_stderr) {
-    fmt::print(stderr, "rotator: {}{}\n", prefix, text);
-    std::fflush(stderr);
+    print();
   }
   if (m_file && (level != Level::debug || m_verbosity >= Verbosity::debug)) {
     std::string stamp = m_zone.format("%Y-%m-%dT%H:%M:%S%z", now_instant());

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "log/progress.hpp"
 #include "util/zone.hpp"
 
 namespace rotator::log {
@@ -50,6 +51,15 @@ class Logger {
   void set_journal(bool on) { m_journal = on; }
   bool journal() const { return m_journal; }
 
+  // The progress line (null: none, the default). When set, every stderr
+  // line is written through progress->write_above(), so it never shares the
+  // terminal line with the progress text. The caller decides whether there
+  // is one (stderr_tty(), not -q, not the journal); the file and syslog
+  // never receive progress.
+  void set_progress(Progress* progress) { m_progress = progress; }
+  Progress* progress() const { return m_progress; }
+  bool stderr_tty() const { return m_stderr_tty; }
+
   void write(Level level, const std::string& text);
   template <typename... Args>
   void error(fmt::format_string<Args...> f, Args&&... args) {
@@ -78,6 +88,7 @@ class Logger {
   std::FILE* m_file = nullptr;
   bool m_syslog = false;
   bool m_journal = false;
+  Progress* m_progress = nullptr;
   int m_errors = 0;
   int m_warnings = 0;
 };

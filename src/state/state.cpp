@@ -73,6 +73,9 @@ std::string serialize(const JobState& st) {
   if (st.last_bytes >= 0) {
     out += fmt::format("last_bytes={}\n", st.last_bytes);
   }
+  if (!st.churn_warning.empty()) {
+    out += fmt::format("churn_warning={}\n", escape(st.churn_warning));
+  }
   for (const auto& [k, v] : st.resume) {
     out += fmt::format("resume.{}={}\n", k, escape(v));
   }
@@ -104,6 +107,7 @@ JobState parse(const std::string& text) {
     else if (k == "last_failure_message") st.last_failure_message = v;
     else if (k == "last_entries") st.last_entries = get_count(v);
     else if (k == "last_bytes") st.last_bytes = get_count(v);
+    else if (k == "churn_warning") st.churn_warning = v;
     else if (k.rfind("resume.", 0) == 0) st.resume[k.substr(7)] = v;
   }
   return st;

@@ -40,6 +40,9 @@ struct JobState {
   // progress line's expected total next time) and bytes.
   long long last_entries = -1;
   long long last_bytes = -1;
+  // The clone's link-efficiency warning of the last run that gave one,
+  // cleared by the next run that completes without it (`status` shows it).
+  std::string churn_warning;
   // Free-form resume data for an interrupted run (job-specific keys).
   std::map<std::string, std::string> resume;
 };
