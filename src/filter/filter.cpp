@@ -39,30 +39,11 @@ Result<std::string> RuleFilter::read_path(fs::Fs& fs, const std::string& path) {
   if (!m_cache_on) {
     return fs.read_file(fs::k_cwd, path);
   }
-  std::string key = "P" + path;
-  auto it = m_cache.find(key);
-  if (it == m_cache.end()) {
-    auto got = fs.read_file(fs::k_cwd, path);
-    Cached c;
-    if (got) {
-      c.data = std::move(*got);
-    } else {
-      c.sys_errno = got.error().sys_errno;
-    }
-    it = m_cache.emplace(std::move(key), std::move(c)).first;
-  }
-  if (it->second.sys_errno != 0) {
-    return sys_error(it->second.sys_errno, "read", path);
-  }
-  return it->second.data;
+  return cached_read(fs, fs::k_cwd, "P" + path, path);
 }
 
-Result<std::string> RuleFilter::read_in_dir(fs::Fs& fs, int dir_fd, const std::string& dir_key,
+Result<std::string> RuleFilter::cached_read(fs::Fs& fs, int dir_fd, std::string key,
                                             const std::string& name) {
-  if (!m_cache_on || dir_key.empty()) {
-    return fs.read_file(dir_fd, name);
-  }
-  std::string key = dir_key + name;
   auto it = m_cache.find(key);
   if (it == m_cache.end()) {
     auto got = fs.read_file(dir_fd, name);
@@ -78,6 +59,14 @@ Result<std::string> RuleFilter::read_in_dir(fs::Fs& fs, int dir_fd, const std::s
     return sys_error(it->second.sys_errno, "read", name);
   }
   return it->second.data;
+}
+
+Result<std::string> RuleFilter::read_in_dir(fs::Fs& fs, int dir_fd, const std::string& dir_key,
+                                            const std::string& name) {
+  if (!m_cache_on || dir_key.empty()) {
+    return fs.read_file(dir_fd, name);
+  }
+  return cached_read(fs, dir_fd, dir_key + name, name);
 }
 
 Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_dir) {

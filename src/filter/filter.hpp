@@ -132,6 +132,10 @@ class RuleFilter final : public Selector {
   bool applies(const Rule& rule, Side side, bool skip_perishable) const;
   // Reads through the cache when it is on.
   Result<std::string> read_path(fs::Fs& fs, const std::string& path);
+  // One cached read of `name` relative to `dir_fd`, keyed by `key`; a failed
+  // read is cached too and reported with `name` as the path.
+  Result<std::string> cached_read(fs::Fs& fs, int dir_fd, std::string key,
+                                  const std::string& name);
   Result<std::string> read_in_dir(fs::Fs& fs, int dir_fd, const std::string& dir_key,
                                   const std::string& name);
 
