@@ -78,6 +78,11 @@ std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Ins
       s.problem = fmt::format("last run {}: {}", state::outcome_name(r), s.state.last_summary);
     } else if (s.overdue) {
       s.problem = "no successful run yet";
+    } else if (!s.state.churn_warning.empty()) {
+      // The link-efficiency guard fired on the last run: loud until the next
+      // normal clone run clears it (runner.cpp).
+      s.severity = Severity::warning;
+      s.problem = s.state.churn_warning;
     } else {
       s.severity = Severity::ok;
     }
@@ -142,9 +147,7 @@ std::string format_status_table(const std::vector<JobStatus>& sts, const Zone& z
                        config::job_type_name(s.job->type), levels,
                        when(s.state.last_success, zone), s.age ? format_age(*s.age) : "-",
                        when(s.state.last_failure, zone),
-                       s.healthy ? (s.state.churn_warning.empty()
-                                        ? std::string("ok")
-                                        : escape_control("warning: " + s.state.churn_warning))
+                       s.healthy ? std::string("ok")
                                  : escape_control((s.severity == Severity::warning ? "warning: " : "") +
                                                   s.problem));
   }

@@ -5,7 +5,9 @@
 // Severity of a job:
 //   ok        last run ok or warning (rsync 24 counts: files vanished), not overdue
 //   warning   last run partial (rsync 23) and the last success not yet older
-//             than max_age: known, accepted until it becomes overdue
+//             than max_age: known, accepted until it becomes overdue; or the
+//             last run was ok but left a churn_warn warning (the clone's
+//             files got new inodes), until the next normal clone run
 //   critical  failed, interrupted, never succeeded, overdue, clock behind, or
 //             the root is missing (backup disk not mounted)
 // `healthy` is severity == ok. The table, the JSON, the Nagios line and the
@@ -70,7 +72,7 @@ std::string format_config_error_json(const std::string& file, const std::string&
 // twice max_age (both empty when the job has none; the value is U when it never
 // succeeded). Mapping: a failed/interrupted/never-successful job or a missing
 // root -> CRITICAL; overdue (age > max_age) -> WARNING, beyond 2 x max_age ->
-// CRITICAL; a partial last run -> WARNING.
+// CRITICAL; a partial last run or a churn_warn warning -> WARNING.
 struct NagiosReport {
   std::string line;  // with the trailing newline
   int exit_code = 3;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The link-efficiency guard: a clone run that gives most of the clone's
-# files new inodes warns (exit 2), status shows it until the next normal run.
+# files new inodes warns (exit 2); status (exit 2, -q, --nagios WARNING,
+# --json) shows it until the next normal run.
 . "$(dirname "$0")/lib.sh"
 SRC="$TMP/src"
 R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
@@ -26,14 +27,29 @@ t_churn_warns() {
   expect_exit 2 R --now 2026-11-02T02:00 daily 2>"$TMP/err"
   expect_grep '100% of the clone.s files (150 of 150) got a new inode (churn_warn 30%)' "$TMP/err"
   expect_grep 'likely causes' "$TMP/err"
-  R --now 2026-11-02T03:00 status >"$TMP/st" || true
-  expect_grep 'warning: 100% of the clone' "$TMP/st"
-  R --now 2026-11-02T03:00 status --json >"$TMP/st.json" || true
+  # Loud in every monitoring output: status exits 2, -q prints the line,
+  # the Nagios plugin says WARNING (exit 1), the JSON is not ok.
+  expect_exit 2 R --now 2026-11-02T03:00 status >"$TMP/st"
+  expect_grep '^clone .*warning: 100% of the clone' "$TMP/st"
+  expect_exit 2 R -q --now 2026-11-02T03:00 status >"$TMP/st-q"
+  expect_grep '^clone .*warning: 100% of the clone' "$TMP/st-q"
+  expect_exit 1 R --now 2026-11-02T03:00 status --nagios >"$TMP/st.nagios"
+  expect_grep '^ROTATOR WARNING - clone: 100% of the clone.s files (150 of 150) got a new inode' "$TMP/st.nagios"
+  expect_exit 2 R --now 2026-11-02T03:00 status --json >"$TMP/st.json"
   expect_grep '"churn_warning": "100% of the clone' "$TMP/st.json"
+  expect_grep '"severity": "warning"' "$TMP/st.json"
+  # A failed clone run keeps it (the failure is the louder problem meanwhile).
+  mv "$SRC" "$SRC.away" && mkdir "$SRC"
+  expect_exit 1 R --now 2026-11-02T04:00 daily 2>/dev/null
+  rmdir "$SRC" && mv "$SRC.away" "$SRC"
+  R --now 2026-11-02T05:00 status --json >"$TMP/st-failed.json" || true
+  expect_grep '"churn_warning": "100% of the clone' "$TMP/st-failed.json"
   # The next normal run clears it.
   R --now 2026-11-03T02:00 daily 2>/dev/null
-  R --now 2026-11-03T03:00 status >"$TMP/st2" || true
+  expect_exit 0 R --now 2026-11-03T03:00 status >"$TMP/st2"
   ! grep -q 'warning:' "$TMP/st2" || fail "warning not cleared"
+  expect_exit 0 R --now 2026-11-03T03:00 status --nagios >"$TMP/st2.nagios"
+  expect_grep '^ROTATOR OK - 1 job ok' "$TMP/st2.nagios"
   R --now 2026-11-03T03:00 status --json | grep -q '"churn_warning": null'
 }
 t_below_threshold_and_none() {
