@@ -116,6 +116,12 @@ class Walker {
       m_opt.progress->count_archived();
     }
   }
+  void add_linked_bytes(long long n) {
+    m_stats.linked_bytes += n;
+    if (m_opt.progress) {
+      m_opt.progress->count_linked_bytes(n);
+    }
+  }
   const MirrorOptions& m_opt;
   const std::string& m_src_root;
   const std::string& m_dst_root;
@@ -442,6 +448,14 @@ Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
       return with_context(st.error(), "link", src_path(m_rel), "to '" + dst_path(m_rel) + "'");
     }
   }
+  if (m_opt.count_bytes == CountBytes::yes &&
+      (s.type == FileType::regular || s.type == FileType::symlink)) {
+    auto st = m_fs.lstat(dir.s.fd(), s.name);
+    if (!st) {
+      return with_context(st.error(), "stat", src_path(m_rel));
+    }
+    add_linked_bytes(st->size);
+  }
   ++m_stats.linked;
   progress_done();
   emit("link", m_rel);
@@ -494,6 +508,9 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
   auto moved = m_fs.rename(dir.t.fd(), tmp, dir.t.fd(), s.name, fs::RenameMode::no_replace);
   if (!moved) {
     return with_context(moved.error(), "rename", tmp_disp, "to '" + dst_path(m_rel) + "'");
+  }
+  if (m_opt.count_bytes == CountBytes::yes) {
+    add_linked_bytes(st->size);
   }
   ++m_stats.copied_emlink;
   progress_done();
@@ -715,6 +732,7 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
       total.linked += r->linked;
       total.dirs_created += r->dirs_created;
       total.copied_emlink += r->copied_emlink;
+      total.linked_bytes += r->linked_bytes;
     }
   };
   std::vector<std::thread> threads;
@@ -735,7 +753,9 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
   if (opt.progress) {
     opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged - total.linked -
                              total.copied_emlink);
+    opt.progress->count_linked_bytes(last.linked_bytes);
   }
+  last.linked_bytes += total.linked_bytes;
   last.linked += total.linked;
   last.unchanged -= total.linked + total.copied_emlink;
   last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());

@@ -109,6 +109,8 @@ namespace rotator::engine {
 
 enum class PruneEmpty { no, yes };
 enum class DryRun { no, yes };
+// Whether the walk sums the sizes of what it links (MirrorStats::linked_bytes).
+enum class CountBytes { no, yes };
 // What an entry the engine is about to create is (see before_add).
 enum class AddKind {
   fresh,               // T had nothing at that path
@@ -151,6 +153,14 @@ struct MirrorOptions {
   // sent to the sink (std::atomic increments only: safe from mirror_fresh's
   // worker threads, no system call, so FaultFs runs stay deterministic).
   log::Progress* progress = nullptr;
+  // CountBytes::yes: one lstat of S's entry per regular file or symlink
+  // linked (in a dry run: that would be linked), its st_size added to
+  // MirrorStats::linked_bytes and progress->count_linked_bytes(); an EMLINK
+  // copy adds its size from the stat it needs anyway. Unchanged entries still
+  // cost no stat, so this is O(changes) for a backup or a recycled build but
+  // one lstat per file for a fresh build: jobs ask for it there only when a
+  // progress line is shown. A failing lstat aborts the walk like any Fs error.
+  CountBytes count_bytes = CountBytes::no;
 };
 
 struct MirrorStats {
@@ -162,6 +172,9 @@ struct MirrorStats {
   long copied_emlink = 0;     // files copied because link failed with EMLINK
   long pruned_removed = 0;    // empty pruned directories removed with rmdir
   long protected_kept = 0;    // T entries kept because the selector protects them
+  // CountBytes::yes only (else 0): st_size sum of the regular files and
+  // symlinks linked or copied into T by this walk (each path once).
+  long long linked_bytes = 0;
 };
 
 // Makes the directory `dst_root` a hard-link mirror of the directory

@@ -11,6 +11,7 @@
 #include "fs/tree.hpp"
 #include "history/catalogue.hpp"
 #include "jobs/check.hpp"
+#include "jobs/new_bytes.hpp"
 #include "rotation/name.hpp"
 
 namespace rotator::jobs {
@@ -243,6 +244,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     }
   };
   opt.progress = ctx.log.progress();
+  // An lstat per linked file only: O(changes) for a backup (new_bytes.hpp).
+  opt.count_bytes = engine::CountBytes::yes;
   auto stats = engine::mirror(ctx.fs, job.from, job.path, opt);
   if (!stats) {
     const Error& e = stats.error();
@@ -291,6 +294,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created", dry ? "dry run: " : "",
                           stats->linked, stats->unchanged, stats->archived,
                           folders.empty() ? "" : " to ", folders, stats->dirs_created);
+  r.summary += new_bytes_clause(stats->linked_bytes, from_tree_bytes(ctx, job),
+                                job.from_job.empty() ? opt.src_display : job.from_job);
   if (pruned > 0) {
     r.summary += fmt::format(", {} holding folder{} pruned", pruned, pruned == 1 ? "" : "s");
   }

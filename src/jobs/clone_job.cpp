@@ -182,7 +182,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // Itemized output and stats of the real run measure the churn: files that
   // existed and got a new inode (rsync never updates in place here).
   argv.insert(argv.end() - 2, {"--stats", "--out-format=%i %n"});
-  long replaced = 0, created = 0, regular = -1;
+  long replaced = 0, created = 0, regular = -1, clone_bytes = -1;
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
     ctx.log.debug("rsync: {}", line);
     if (line.size() > 12 && line[0] == '>' && line[1] == 'f' && line[11] == ' ') {
@@ -191,6 +191,12 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       } else {
         ++replaced;
       }
+      return;
+    }
+    // The clone's size after the transfer, for the backup and snapshot
+    // summaries' share of new bytes (new_bytes.hpp).
+    if (long b = parse_count(line, "Total file size: "); b >= 0) {
+      clone_bytes = b;
       return;
     }
     if (line.substr(0, 17) == "Number of files: ") {
@@ -205,7 +211,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   }
   JobResult r;
   r.entries = source_files < 0 ? -1 : source_files - 1;
-  r.bytes = source_bytes;
+  r.bytes = clone_bytes >= 0 ? clone_bytes : source_bytes;
   std::string counts = fmt::format("{} source entries, {} changed, {} deleted",
                                    source_files < 0 ? 0 : source_files - 1, changes - deletions, deletions);
   switch (run->exit_code) {

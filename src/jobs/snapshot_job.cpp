@@ -8,6 +8,7 @@
 #include "engine/mirror.hpp"
 #include "fs/tree.hpp"
 #include "jobs/check.hpp"
+#include "jobs/new_bytes.hpp"
 #include "jobs/snap_dir.hpp"
 #include "jobs/snapshot_plan.hpp"
 #include "jobs/snapshot_recover.hpp"
@@ -173,6 +174,10 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     opt.sink = &*sink;
   }
   opt.progress = ctx.log.progress();
+  // A fresh build links every file: its bytes are all new without counting
+  // them (one lstat per file), which only a shown progress line pays for.
+  bool count = build == Build::recycled || opt.progress != nullptr;
+  opt.count_bytes = count ? engine::CountBytes::yes : engine::CountBytes::no;
   std::string target = dir.p(dry && build == Build::recycled ? recycle : k_snap_staging);
   auto stats = build == Build::fresh ? engine::mirror_fresh(ctx.fs, job.from, target, opt)
                                      : engine::mirror(ctx.fs, job.from, target, opt);
@@ -250,6 +255,8 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
                           dry ? "would create" : "created", final_name,
                           build == Build::recycled ? "recycled from " + recycle : std::string("fresh"),
                           stats->linked, stats->unchanged, stats->archived);
+  r.summary += new_bytes_clause(count ? std::optional<long long>(stats->linked_bytes) : std::nullopt,
+                                from_tree_bytes(ctx, job), opt.src_display);
   if (job.naming == config::Naming::rotate && !dry) {
     r.summary += fmt::format(", {} shifted", applied.renamed);
   }

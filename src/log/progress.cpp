@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace rotator::log {
 
 namespace {
@@ -28,7 +30,8 @@ std::string format_progress(std::string_view phase, const ProgressCounts* counts
   } else {
     line += " entries";
   }
-  line += fmt::format(", {} archived", counts->archived);
+  line += fmt::format(", {} linked, {} archived", format_size(counts->linked_bytes),
+                      counts->archived);
   if (ms >= 1000) {
     long long rate = counts->done * 1000 / ms;
     line += fmt::format(", {}/s", rate);
@@ -47,6 +50,7 @@ void Progress::begin(std::string phase, Counted counted, long long expected) {
   clear_locked();
   m_done = 0;
   m_archived = 0;
+  m_linked_bytes = 0;
   m_phase = std::move(phase);
   m_counted = counted;
   m_expected = expected;
@@ -63,7 +67,8 @@ void Progress::end() {
 
 ProgressCounts Progress::counts() const {
   return ProgressCounts{m_done.load(std::memory_order_relaxed),
-                        m_archived.load(std::memory_order_relaxed)};
+                        m_archived.load(std::memory_order_relaxed),
+                        m_linked_bytes.load(std::memory_order_relaxed)};
 }
 
 bool Progress::tick() {

@@ -2,7 +2,7 @@
 // snapshot build), for a human at a terminal only.
 //
 // Contract:
-// - The engine side (count_done, count_archived) is lock-free and makes no
+// - The engine side (count_done, count_archived, count_linked_bytes) is lock-free and makes no
 //   system call: it only bumps std::atomic counters, so it is safe from the
 //   engine's worker threads and keeps FaultFs runs deterministic.
 // - The drawing side (tick, clear, write_above) is serialized by a mutex and
@@ -29,12 +29,13 @@
 namespace rotator::log {
 
 struct ProgressCounts {
-  long long done = 0;      // non-directories walked (linked, unchanged, copied)
-  long long archived = 0;  // entries displaced to holding
+  long long done = 0;          // non-directories walked (linked, unchanged, copied)
+  long long archived = 0;      // entries displaced to holding (a directory counts once)
+  long long linked_bytes = 0;  // st_size of the regular files and symlinks linked or copied
 };
 
 // The line for one moment, e.g.
-//   "[home] backup: 1234/5000 entries (24%), 2 archived, 410/s, ETA 0:09"
+//   "[home] backup: 1234/5000 entries (24%), 3.1 MiB linked, 2 archived, 410/s, ETA 0:09"
 //   "[laptop] clone: rsync running, 1:02 elapsed"          (counts == nullptr)
 // `expected` < 0: unknown (no previous run): no total, percentage or ETA.
 // Pure: the elapsed time is passed in.
@@ -61,6 +62,7 @@ class Progress {
   // Engine side: any thread, no lock, no system call.
   void count_done(long long n = 1) { m_done.fetch_add(n, std::memory_order_relaxed); }
   void count_archived(long long n = 1) { m_archived.fetch_add(n, std::memory_order_relaxed); }
+  void count_linked_bytes(long long n) { m_linked_bytes.fetch_add(n, std::memory_order_relaxed); }
   ProgressCounts counts() const;
 
   // Draws the line when a phase is active and k_min_interval has passed since
@@ -80,6 +82,7 @@ class Progress {
   Clock m_clock;
   std::atomic<long long> m_done{0};
   std::atomic<long long> m_archived{0};
+  std::atomic<long long> m_linked_bytes{0};
   std::mutex m_mu;
   bool m_active = false;
   bool m_shown = false;

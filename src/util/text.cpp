@@ -1,5 +1,9 @@
 #include "util/text.hpp"
 
+#include <iterator>
+
+#include <fmt/format.h>
+
 namespace rotator {
 
 namespace {
@@ -84,6 +88,23 @@ std::string unescape_text(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string format_size(long long bytes) {
+  if (bytes < 0) {
+    return "? B";
+  }
+  if (bytes < 1024) {
+    return fmt::format("{} B", bytes);
+  }
+  static const char* const k_units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  size_t u = 0;
+  while (v >= 1023.95 && u + 1 < std::size(k_units)) {
+    v /= 1024.0;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, k_units[u]);
 }
 
 }  // namespace rotator

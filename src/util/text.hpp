@@ -19,4 +19,8 @@ std::string escape_control(std::string_view s);
 std::string escape_text(std::string_view s);
 std::string unescape_text(std::string_view s);
 
+// A byte count for humans, binary units with one decimal above 1 KiB:
+// "0 B", "1023 B", "1.0 KiB", "3.4 MiB", "1.2 GiB", "5.0 TiB". Negative: "? B".
+std::string format_size(long long bytes);
+
 }  // namespace rotator

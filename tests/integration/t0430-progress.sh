@@ -53,8 +53,12 @@ t_backup_counts_against_previous_run() {
   rm -rf "$TMP/root/backup" && mkdir "$TMP/root/backup"
   tty_run "$TMP/tty-backup" --now 2026-11-29T03:00 weekly
   cat -v "$TMP/tty-backup"
-  grep -q "$(printf '\r')\[backup\] backup: [0-9]*/12001 entries ([0-9]*%), 0 archived" "$TMP/tty-backup" ||
+  grep -q "$(printf '\r')\[backup\] backup: [0-9]*/12001 entries ([0-9]*%), [0-9.]* [KM]*i*B linked, 0 archived" "$TMP/tty-backup" ||
     fail "no counted progress line"
+  # Bytes linked: only the 400 KiB file has data, so no line shows more.
+  tr '\r' '\n' <"$TMP/tty-backup" | sed -n 's/.* \([0-9.]* [KM]*i*B\) linked.*/\1/p' >"$TMP/linked"
+  [ -s "$TMP/linked" ] || fail "no bytes linked shown"
+  ! grep -v '^0 B$\|^400.0 KiB$' "$TMP/linked" || fail "bytes linked other than 0 B or 400.0 KiB"
   grep -q "rotator: \[backup\] ok: 12001 linked" "$TMP/tty-backup"
 }
 

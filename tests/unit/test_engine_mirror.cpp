@@ -225,6 +225,80 @@ TEST_CASE("a rerun without changes stats directories only, never an unchanged en
   CHECK(counting.dir_stats == 2 * 5);  // S and T, root and d0..d3
 }
 
+TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linked entry") {
+  class CountingFs final : public fs::FsWrapper {
+   public:
+    using FsWrapper::FsWrapper;
+    Result<fs::Stat> lstat(int d, const std::string& n) override {
+      entry_stats += n.empty() ? 0 : 1;
+      return FsWrapper::lstat(d, n);
+    }
+    long entry_stats = 0;
+  };
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/a", std::string(100, 'a'));
+  write_file(p.clone + "/d/b", std::string(2000, 'b'));
+  write_file(p.clone + "/d/empty", "");
+  make_symlink("d/b", p.clone + "/lnk");  // a symlink's size: its target's length, 3
+  ::mkfifo((p.clone + "/d/fifo").c_str(), 0600);
+  for (int i = 0; i < 10; ++i) {
+    write_file(p.clone + "/e/f" + std::to_string(i), std::string(7, 'x'));
+  }
+  fs::PosixFs real;
+  MirrorOptions opt = display_options();
+  opt.count_bytes = engine::CountBytes::yes;
+  auto first = run_mirror(real, p, opt, "first");
+  REQUIRE(first.result);
+  CHECK(first.result->linked == 15);
+  CHECK(first.result->linked_bytes == 100 + 2000 + 0 + 3 + 10 * 7);
+  // One file replaced by a new inode of 3000 bytes, one added: only those
+  // two are stat'ed, and only their bytes count.
+  rewrite_file(p.clone + "/d/b", std::string(3000, 'B'));
+  write_file(p.clone + "/e/new", std::string(50, 'n'));
+  log::Progress progress([](std::string_view) {});
+  progress.begin("t", log::Progress::Counted::yes, -1);
+  opt.progress = &progress;
+  CountingFs counting(real);
+  auto second = run_mirror(counting, p, opt, "second");
+  REQUIRE(second.result);
+  CHECK(second.result->linked == 2);
+  CHECK(second.result->unchanged == 14);
+  CHECK(second.result->linked_bytes == 3050);
+  CHECK(progress.counts().linked_bytes == 3050);
+  auto listed = real.list_dir(fs::open_dir(real, fs::k_cwd, p.clone)->fd());
+  REQUIRE(listed);
+  // Without d_type every entry is stat'ed while listing: no count to prove.
+  bool d_type = std::none_of(listed->begin(), listed->end(), [](const fs::DirEntry& e) {
+    return e.type == fs::FileType::unknown;
+  });
+  if (d_type) {
+    CHECK(counting.entry_stats == 2);
+  }
+  // Off (the default): nothing counted, no stat of an entry.
+  rewrite_file(p.clone + "/a", std::string(10, 'A'));
+  opt.count_bytes = engine::CountBytes::no;
+  opt.progress = nullptr;
+  CountingFs quiet(real);
+  auto third = run_mirror(quiet, p, opt, "third");
+  REQUIRE(third.result);
+  CHECK(third.result->linked == 1);
+  CHECK(third.result->linked_bytes == 0);
+  if (d_type) {
+    CHECK(quiet.entry_stats == 0);
+  }
+  // A fresh build counts every file, in the workers and in the final pass.
+  make_dir(ctx.path("fresh"));
+  MirrorOptions fresh_opt;
+  fresh_opt.count_bytes = engine::CountBytes::yes;
+  auto fresh = engine::mirror_fresh(real, p.clone, ctx.path("fresh"), fresh_opt);
+  REQUIRE(fresh);
+  CHECK(fresh->linked == 16);
+  CHECK(fresh->linked_bytes == 10 + 3000 + 0 + 3 + 10 * 7 + 50);
+}
+
 TEST_CASE("a rerun without changes makes no mutating call and creates no sink folder") {
   TestContext ctx;
   Paths p(ctx);

@@ -25,23 +25,23 @@ struct FakeTerminal {
 TEST_SUITE_BEGIN("log::progress");
 
 TEST_CASE("format_progress: counts, percentage, rate and ETA") {
-  log::ProgressCounts c{1250, 3};
+  log::ProgressCounts c{1250, 3, 3250000};
   CHECK(log::format_progress("[home] backup", &c, 5000, 2500ms) ==
-        "[home] backup: 1250/5000 entries (25%), 3 archived, 500/s, ETA 0:08");
+        "[home] backup: 1250/5000 entries (25%), 3.1 MiB linked, 3 archived, 500/s, ETA 0:08");
   // No previous run: no total, no ETA.
   CHECK(log::format_progress("[home] backup", &c, -1, 2500ms) ==
-        "[home] backup: 1250 entries, 3 archived, 500/s");
+        "[home] backup: 1250 entries, 3.1 MiB linked, 3 archived, 500/s");
   // Under a second: no rate yet.
   CHECK(log::format_progress("[s] snapshot", &c, 5000, 900ms) ==
-        "[s] snapshot: 1250/5000 entries (25%), 3 archived");
+        "[s] snapshot: 1250/5000 entries (25%), 3.1 MiB linked, 3 archived");
   // More than expected: capped at 100%, ETA 0:00.
   log::ProgressCounts more{6000, 0};
   CHECK(log::format_progress("p", &more, 5000, 3000ms) ==
-        "p: 6000/5000 entries (100%), 0 archived, 2000/s, ETA 0:00");
+        "p: 6000/5000 entries (100%), 0 B linked, 0 archived, 2000/s, ETA 0:00");
   // Long ETA in hours.
   log::ProgressCounts slow{10, 0};
   CHECK(log::format_progress("p", &slow, 100000, 10000ms) ==
-        "p: 10/100000 entries (0%), 0 archived, 1/s, ETA 27:46:30");
+        "p: 10/100000 entries (0%), 0 B linked, 0 archived, 1/s, ETA 27:46:30");
   // Uncounted phase (rsync): elapsed only.
   CHECK(log::format_progress("[laptop] clone", nullptr, -1, 62000ms) ==
         "[laptop] clone: rsync running, 1:02 elapsed");
@@ -56,13 +56,14 @@ TEST_CASE("Progress draws at most once per 100 ms of the injected clock") {
   for (int i = 0; i < 1000; ++i) {
     p.count_done();
   }
+  p.count_linked_bytes(1536);
   term.now += 99ms;
   CHECK_FALSE(p.tick());
   CHECK(term.writes.empty());
   term.now += 1ms;
   CHECK(p.tick());
   REQUIRE(term.writes.size() == 1);
-  CHECK(term.writes[0] == "\r[b] backup: 1000/100 entries (100%), 0 archived\033[K");
+  CHECK(term.writes[0] == "\r[b] backup: 1000/100 entries (100%), 1.5 KiB linked, 0 archived\033[K");
   // However many entries and ticks, one draw per interval.
   int draws = 0;
   for (int ms = 0; ms < 1000; ++ms) {
@@ -73,6 +74,10 @@ TEST_CASE("Progress draws at most once per 100 ms of the injected clock") {
   }
   CHECK(draws == 10);
   CHECK(p.counts().done == 2000);
+  // A new phase starts from zero.
+  p.begin("[b] again", log::Progress::Counted::yes, 100);
+  CHECK(p.counts().done == 0);
+  CHECK(p.counts().linked_bytes == 0);
 }
 
 TEST_CASE("Progress clears its line before a log line and at the end") {
@@ -110,9 +115,13 @@ TEST_CASE("the engine counts walked and archived entries into the Progress") {
   FakeTerminal term;
   engine::MirrorOptions opt;
   opt.progress = &term.progress;
+  opt.count_bytes = engine::CountBytes::yes;
   auto fresh = engine::mirror_fresh(fs, ctx.path("src"), ctx.path("fresh"), opt);
   REQUIRE(fresh);
   CHECK(term.progress.counts().done == 25);
+  // Every file is 1 byte: the workers' and the final pass's links.
+  CHECK(term.progress.counts().linked_bytes == 25);
+  CHECK(fresh->linked_bytes == 25);
   CHECK(term.progress.counts().done == fresh->linked + fresh->unchanged + fresh->copied_emlink);
   // A rerun finds everything unchanged: counted once each.
   term.progress.begin("again", log::Progress::Counted::yes, 25);
@@ -120,6 +129,7 @@ TEST_CASE("the engine counts walked and archived entries into the Progress") {
   REQUIRE(again);
   CHECK(again->unchanged == 25);
   CHECK(term.progress.counts().done == 25);
+  CHECK(term.progress.counts().linked_bytes == 0);  // nothing linked
   CHECK(term.writes.empty());  // counting never draws
 }
 

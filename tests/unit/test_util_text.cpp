@@ -42,4 +42,16 @@ TEST_CASE("state file: a carriage return from ssh is stored escaped and read bac
   CHECK(state::parse(text).last_failure_message == st.last_failure_message);
 }
 
+TEST_CASE("format_size: bytes, then binary units with one decimal") {
+  CHECK(format_size(0) == "0 B");
+  CHECK(format_size(1023) == "1023 B");
+  CHECK(format_size(1024) == "1.0 KiB");
+  CHECK(format_size(1536) == "1.5 KiB");
+  CHECK(format_size(10002) == "9.8 KiB");
+  CHECK(format_size(1048575) == "1.0 MiB");  // 1023.999 KiB would print as "1024.0 KiB"
+  CHECK(format_size(3250000) == "3.1 MiB");
+  CHECK(format_size(5LL << 40) == "5.0 TiB");
+  CHECK(format_size(-1) == "? B");
+}
+
 TEST_SUITE_END();
