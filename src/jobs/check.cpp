@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "filter/filter.hpp"
+#include "history/catalogue.hpp"
 #include "jobs/backup_job.hpp"
 #include "util/process.hpp"
 
@@ -45,7 +46,8 @@ Status same_filesystem(fs::Fs& fs, const config::Job& job,
   return ok();
 }
 
-std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg) {
+std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg,
+                                           const Zone& zone) {
   std::vector<std::string> problems;
   auto root = fs.lstat(fs::k_cwd, cfg.root + "/.");
   if (!root) {
@@ -100,6 +102,11 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
         }
         if (auto same = same_filesystem(fs, job, paths); !same) {
           problems.push_back(same.error().message());
+        }
+        if (job.type == config::JobType::snapshot) {
+          if (auto gens = history::list_generations(fs, job, zone); !gens) {
+            problems.push_back(fmt::format("[{}] {}", job.name, gens.error().message()));
+          }
         }
         break;
       }
