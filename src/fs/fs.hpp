@@ -102,6 +102,11 @@ class Fs {
   // fstatat(AT_SYMLINK_NOFOLLOW); an empty `name` stats `dir_fd` itself.
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
   virtual Result<std::string> readlink(int dir_fd, const std::string& name) = 0;
+  // The filesystem's hard-link limit for an inode on it (fpathconf
+  // _PC_LINK_MAX of the open directory `dir_fd`: 65000 on ext4); a link(2)
+  // to an inode with that many links fails with EMLINK. LONG_MAX when the
+  // filesystem reports no limit.
+  virtual Result<long> link_max(int dir_fd) = 0;
   // Whole content of a regular file (small files only: state, config, rules).
   // Opened O_NONBLOCK (a fifo never blocks); anything but a regular file is
   // refused (EISDIR for a directory, else EINVAL, the detail saying "(not a
@@ -176,6 +181,7 @@ class FsWrapper : public Fs {
   Result<std::string> readlink(int d, const std::string& n) override {
     return m_target.readlink(d, n);
   }
+  Result<long> link_max(int d) override { return m_target.link_max(d); }
   Result<std::string> read_file(int d, const std::string& n) override {
     return m_target.read_file(d, n);
   }

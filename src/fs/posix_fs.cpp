@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace rotator::fs {
@@ -138,6 +139,18 @@ Result<std::string> PosixFs::readlink(int dir_fd, const std::string& name) {
     }
     buf.resize(buf.size() * 2);
   }
+}
+
+Result<long> PosixFs::link_max(int dir_fd) {
+  errno = 0;
+  long n = ::fpathconf(dir_fd, _PC_LINK_MAX);
+  if (n < 0) {
+    if (errno == 0) {
+      return LONG_MAX;  // no limit
+    }
+    return sys_error(errno, "query the link limit of", "<fd>");
+  }
+  return n;
 }
 
 Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
