@@ -355,6 +355,36 @@ TEST_CASE("weekly backup: a file at the hard-link limit is copied and the run wa
   CHECK(copies == 1);
 }
 
+TEST_CASE("weekly backup: an unreadable per-directory rule file stops the run before any change") {
+  // (a) the clone changed and its docs/.rsync-filter is a fifo (read by
+  // `: .rsync-filter`); (b) the weekly fails (exit 1) naming that path;
+  // (c) backup and holding are exactly as before; (d) once it is a regular
+  // file the run succeeds.
+  fs::PosixFs real;
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
+  change_clone(ctx.dir());
+  test::write_file(ctx.path("rules"), "- cache/\n- link\n: .rsync-filter\n");
+  std::string fifo = ctx.path("clone/docs/.rsync-filter");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto backup_before = test::list_tree(ctx.path("backup"));
+  auto holding_before = test::list_tree(ctx.path("holding"));
+  CHECK(run(real, ctx.dir(), "2026-11-29T03:00") == 1);
+  CHECK(test::list_tree(ctx.path("backup")) == backup_before);
+  CHECK(test::list_tree(ctx.path("holding")) == holding_before);
+  auto st = state::load(real, ctx.path(".rotator"), "backup");
+  REQUIRE(st);
+  CHECK(st->last_result == state::Outcome::error);
+  CHECK(st->last_summary == "cannot read per-directory rule file '" + fifo +
+                                "': not a regular file: a fifo; stopped before changing anything "
+                                "(the rule files are checked first)");
+  REQUIRE(::unlink(fifo.c_str()) == 0);
+  test::write_file(fifo, "- new.txt\n");
+  CHECK(run(real, ctx.dir(), "2026-11-29T03:00") == 0);
+  CHECK_FALSE(test::exists(ctx.path("backup/docs/new.txt")));
+}
+
 TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next weekly, not re-archived") {
   // (a) docs/a.txt has 2 links and the filesystem's limit is 2 (FaultFs):
   // the first weekly copies it, warns in the singular and exits 2;
