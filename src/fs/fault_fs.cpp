@@ -333,6 +333,11 @@ Result<long> FaultFs::link_max(int d) {
   }
   return FsWrapper::link_max(d);
 }
+Result<XattrSupport> FaultFs::probe_xattr_support(int d) {
+  // Leaves the directory as it was: a read as far as faults are concerned.
+  FAULT_GUARD("probe_xattr_support", false, std::string("<fd>"));
+  return FsWrapper::probe_xattr_support(d);
+}
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {
   FAULT_GUARD("read_file", false, n);
   return FsWrapper::read_file(d, n);

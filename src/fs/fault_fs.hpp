@@ -119,6 +119,7 @@ class FaultFs final : public FsWrapper {
   Result<Stat> lstat(int d, const std::string& n) override;
   Result<std::string> readlink(int d, const std::string& n) override;
   Result<long> link_max(int d) override;
+  Result<XattrSupport> probe_xattr_support(int d) override;
   Result<std::string> read_file(int d, const std::string& n) override;
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int d, const std::string& n) override;

@@ -73,6 +73,13 @@ struct Stat {
   bool is_dir() const { return type() == FileType::directory; }
 };
 
+// What the filesystem of a directory stores (probe_xattr_support).
+enum class Support { no, yes };
+struct XattrSupport {
+  Support xattrs = Support::no;  // user.* extended attributes
+  Support acls = Support::no;    // POSIX ACLs (system.posix_acl_access)
+};
+
 enum class RenameMode { replace, no_replace };  // no_replace: EEXIST if `new_name` exists
 enum class LockMode { no_wait, wait };
 
@@ -117,6 +124,13 @@ class Fs {
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) = 0;
 
+  // Whether the filesystem holding directory `dir_fd` stores user extended
+  // attributes and POSIX ACLs: sets `user.rotator.probe` and a minimal
+  // access ACL on an unnamed temporary file there (O_TMPFILE; where the
+  // filesystem has none, a file `.rotator-probe` created and removed again),
+  // so the directory is left as it was. ENOTSUP is Support::no; any other
+  // failure (EACCES, EROFS, ...) is an Error.
+  virtual Result<XattrSupport> probe_xattr_support(int dir_fd) = 0;
   // --- mutating --------------------------------------------------------
   virtual Status mkdir(int dir_fd, const std::string& name, mode_t mode) = 0;
   // Hard link; never follows a symlink at `old_name` (linkat flags 0).
@@ -182,6 +196,9 @@ class FsWrapper : public Fs {
     return m_target.readlink(d, n);
   }
   Result<long> link_max(int d) override { return m_target.link_max(d); }
+  Result<XattrSupport> probe_xattr_support(int d) override {
+    return m_target.probe_xattr_support(d);
+  }
   Result<std::string> read_file(int d, const std::string& n) override {
     return m_target.read_file(d, n);
   }

@@ -7,6 +7,7 @@
 #include "filter/filter.hpp"
 #include "history/catalogue.hpp"
 #include "jobs/backup_job.hpp"
+#include "jobs/clone_job.hpp"
 #include "util/process.hpp"
 
 namespace rotator::jobs {
@@ -60,6 +61,16 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
   for (const auto& job : cfg.jobs) {
     switch (job.type) {
       case config::JobType::clone: {
+        if (auto fidelity = probe_clone_fidelity(fs, job); !fidelity) {
+          if (root && root->is_dir()) {
+            problems.push_back(fmt::format("[{}] cannot probe the clone's filesystem: {}",
+                                           job.name, fidelity.error().message()));
+          }
+        } else {
+          for (const auto& dropped : fidelity->dropped) {
+            problems.push_back(fmt::format("[{}] {}", job.name, dropped));
+          }
+        }
         if (!rsync_checked) {
           rsync_checked = true;
           auto r = run_process({cfg.rsync, "--version"}, [](Stream, std::string_view) {});

@@ -4,6 +4,8 @@
 //   - root missing or not a directory (rotator never creates it: an
 //     unmounted disk must not be mistaken for an empty one);
 //   - rsync does not run (clone jobs);
+//   - the clone's filesystem does not store ACLs or xattrs, so rsync would
+//     run without -A / -X (unless rsync_args says --no-acls / --no-xattrs);
 //   - a backup/snapshot `from` missing;
 //   - paths that must share one filesystem do not (from, path, holding for
 //     backup; from, path for snapshot): hard links and renames need it;
