@@ -30,7 +30,7 @@ jobs::RunContext run_context(Invocation& inv) {
 }
 
 int cmd_check(Invocation& inv) {
-  auto problems = jobs::check_environment(inv.fs, inv.cfg);
+  auto problems = jobs::check_environment(inv.fs, inv.cfg, inv.zone);
   if (problems.empty()) {
     fmt::print("config OK\n");
     return k_exit_ok;

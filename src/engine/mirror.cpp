@@ -76,6 +76,7 @@ class Walker {
   Status materialize(Level& dir);
   Status link_entry(Level& dir, const DirEntry& s, AddKind kind);
   Status copy_emlink(Level& dir, const DirEntry& s);
+  Result<bool> is_emlink_copy(Level& dir, const DirEntry& s);
   Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
   Status descend_protected(Level& dir, const DirEntry& t);
@@ -135,6 +136,7 @@ class Walker {
   std::vector<int> m_tfds;    // T descriptors from the root down (-1: pending)
   std::string m_line;         // reused plan line buffer
   MirrorStats m_stats;
+  long m_link_max = 0;  // S's filesystem link limit; 0: not asked yet
 };
 
 void Walker::emit(std::string_view action, std::string_view path, std::string_view target) {
@@ -269,6 +271,15 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
         dir.content = true;
         return ok();
       }
+      if (s->type == FileType::regular && t->type == FileType::regular) {
+        TRY_ASSIGN(bool copy, is_emlink_copy(dir, *s));
+        if (copy) {
+          ++m_stats.emlink_copies_kept;
+          progress_done();
+          dir.content = true;
+          return ok();
+        }
+      }
       // Changed or type changed: the old entry goes first, then the new one.
       TRY(archive(dir));
     }
@@ -291,6 +302,35 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
     return ok();
   }
   return archive_unselected(dir, *t);
+}
+
+// S/p and T/p are regular files, different inodes. True when T/p is the
+// copy an earlier run made because S/p is at the filesystem's link limit
+// (copy_emlink), and still equal to it: S/p has link_max() links (so no link
+// could replace the copy) and size, mtime, mode, owner and group match.
+// Costs one lstat of S/p (two when it is at the limit), only for entries
+// whose inodes differ; the link limit is asked once per walk.
+Result<bool> Walker::is_emlink_copy(Level& dir, const DirEntry& s) {
+  auto sst = m_fs.lstat(dir.s.fd(), s.name);
+  if (!sst) {
+    return with_context(sst.error(), "stat", src_path(m_rel));
+  }
+  if (m_link_max == 0) {
+    auto limit = m_fs.link_max(dir.s.fd());
+    if (!limit) {
+      return with_context(limit.error(), "query the link limit of", src_path(m_rel));
+    }
+    m_link_max = *limit;
+  }
+  if (static_cast<long>(sst->nlink) < m_link_max) {
+    return false;
+  }
+  auto tst = m_fs.lstat(dir.t.fd(), s.name);
+  if (!tst) {
+    return with_context(tst.error(), "stat", dst_path(m_rel));
+  }
+  return tst->type() == FileType::regular && tst->size == sst->size &&
+         !metadata_differs(*sst, *tst);
 }
 
 Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kind) {
@@ -751,13 +791,15 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
   final_opt.progress = nullptr;
   TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, final_opt));
   if (opt.progress) {
-    opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged - total.linked -
-                             total.copied_emlink);
+    opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged +
+                             last.emlink_copies_kept - total.linked - total.copied_emlink);
     opt.progress->count_linked_bytes(last.linked_bytes);
   }
   last.linked_bytes += total.linked_bytes;
+  // The workers' EMLINK copies are found as such (S still at its limit).
   last.linked += total.linked;
-  last.unchanged -= total.linked + total.copied_emlink;
+  last.unchanged -= total.linked;
+  last.emlink_copies_kept -= total.copied_emlink;
   last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());
   last.copied_emlink += total.copied_emlink;
   return last;

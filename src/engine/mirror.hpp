@@ -23,15 +23,19 @@
 //     just sent there (so its sink path exists), is removed with rmdir (it is
 //     empty: no data).
 //   * Unchanged entries (same name, same d_ino and type in both listings) are
-//     not touched and cost no stat.
+//     not touched and cost no stat. (A regular file whose inode differs
+//     costs an lstat of S/p, two at the link limit: see EMLINK below.)
 //   * No file data is copied, except when linkat fails with EMLINK: that file
 //     is copied to `.rotator-partial.<S inode>` in its T directory, gets S's
 //     metadata and xattrs, and is renamed into place (MirrorStats::copied_emlink).
 //     If that name is taken, `.<n>` is appended. Nothing in T is ever
 //     deleted: a leftover partial copy of a crashed run is not in S and goes
 //     to the sink like any other entry (a user's file may have such a name).
-//     A copy is a different inode from S/p, so the next run displaces it to
-//     the sink and tries the link again.
+//     A later run finds T/p a different inode from S/p; when S/p is still at
+//     the link limit (Fs::link_max) and T/p is a regular file with S/p's
+//     size, mtime, mode, owner and group, T/p is that copy, unchanged: it
+//     stays, counted in MirrorStats::emlink_copies_kept (no archive, no new
+//     copy). Otherwise it is displaced to the sink and the link tried again.
 //
 // Calling sequence:
 //   TreeSink sink(holding_fd, "2026-11-22", "holding");
@@ -170,6 +174,7 @@ struct MirrorStats {
   long dirs_meta_set = 0;     // directories whose metadata was written
   long archived = 0;          // entries sent to the sink (one rename each)
   long copied_emlink = 0;     // files copied because link failed with EMLINK
+  long emlink_copies_kept = 0;  // earlier EMLINK copies found unchanged (S still at the limit)
   long pruned_removed = 0;    // empty pruned directories removed with rmdir
   long protected_kept = 0;    // T entries kept because the selector protects them
   // CountBytes::yes only (else 0): st_size sum of the regular files and

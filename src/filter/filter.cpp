@@ -52,11 +52,12 @@ Result<std::string> RuleFilter::cached_read(fs::Fs& fs, int dir_fd, std::string 
       c.data = std::move(*got);
     } else {
       c.sys_errno = got.error().sys_errno;
+      c.detail = got.error().detail;
     }
     it = m_cache.emplace(std::move(key), std::move(c)).first;
   }
   if (it->second.sys_errno != 0) {
-    return sys_error(it->second.sys_errno, "read", name);
+    return sys_error(it->second.sys_errno, "read", name, it->second.detail);
   }
   return it->second.data;
 }
@@ -68,6 +69,21 @@ Result<std::string> RuleFilter::read_in_dir(fs::Fs& fs, int dir_fd, const std::s
   }
   return cached_read(fs, dir_fd, dir_key + name, name);
 }
+
+namespace {
+
+// A per-directory rule file that exists but cannot be read: the walk stops.
+Error unreadable_rule_file(const std::string& dir_abs, const std::string& name, const Error& e) {
+  std::string path = dir_abs;
+  if (path.empty() || path.back() != '/') {
+    path.push_back('/');
+  }
+  path.append(name);
+  return plain_error(fmt::format("cannot read per-directory rule file '{}': {}", path,
+                                 fs::read_failure(e)));
+}
+
+}  // namespace
 
 Status RuleFilter::enter_dir(fs::Fs& fs, int src_dir_fd, const std::string& rel_dir) {
   return enter(fs, src_dir_fd, rel_dir, k_on_sender | k_on_receiver);
@@ -116,23 +132,27 @@ Status RuleFilter::push_frame(fs::Fs& fs, int dir_fd, const std::string& rel_dir
       }
     }
     std::vector<const Rule*> list;
-    // A per-directory file that cannot be read is ignored, as in rsync; one
-    // that no side walking here would read is not read.
+    // A missing per-directory file is ignored, as in rsync; one that exists
+    // but cannot be read stops the walk (see the header); one that no side
+    // walking here would read is not read.
     Result<std::string> content = sys_error(ENOENT, "read", dm.name);
     if ((dm.applies_to & sides) != 0) {
       content = read_in_dir(fs, dir_fd, dir_key, dm.name);
     }
-    if (content) {
-      if (dir_abs.empty()) {
-        dir_abs = m_root_abs == "/" ? std::string() : m_root_abs;
-        if (!rel_dir.empty()) {
-          dir_abs.push_back('/');
-          dir_abs.append(rel_dir);
-        }
-        if (dir_abs.empty()) {
-          dir_abs.assign(1, '/');
-        }
+    if (dir_abs.empty() && (content || content.error().sys_errno != ENOENT)) {
+      dir_abs = m_root_abs == "/" ? std::string() : m_root_abs;
+      if (!rel_dir.empty()) {
+        dir_abs.push_back('/');
+        dir_abs.append(rel_dir);
       }
+      if (dir_abs.empty()) {
+        dir_abs.assign(1, '/');
+      }
+    }
+    if (!content && content.error().sys_errno != ENOENT) {
+      return unreadable_rule_file(dir_abs, dm.name, content.error());
+    }
+    if (content) {
       ParseEnv env;
       env.fs = &fs;
       env.context = ParseContext::per_dir;
@@ -197,6 +217,9 @@ Result<std::vector<const Rule*>> RuleFilter::read_parents(fs::Fs& fs, std::size_
     }
     path.append(dm.name);
     auto content = read_path(fs, path);
+    if (!content && content.error().sys_errno != ENOENT) {
+      return unreadable_rule_file(dir, dm.name, content.error());
+    }
     if (content) {
       ParseEnv env;
       env.fs = &fs;

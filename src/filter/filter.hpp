@@ -12,7 +12,12 @@
 //   its rules in front of the inherited ones (newest first) unless the merge
 //   has `n`; a `!` in the file drops the inherited rules; a leading-'/' rule
 //   in the file is anchored at the file's directory (and still inherited). A
-//   missing per-directory file is ignored. A merge name with '/' whose
+//   missing per-directory file (ENOENT, also a dangling symlink) is ignored;
+//   one that exists but cannot be read (not a regular file: a fifo, a
+//   directory, ...; EACCES; larger than 1 MiB; EIO) is an Error naming its
+//   path, "cannot read per-directory rule file '/abs/dir/.rsync-filter': not
+//   a regular file: a fifo", which stops the walk (a job validates the
+//   whole walk before it changes anything). A merge name with '/' whose
 //   directory is an ancestor of the root is first read in every directory
 //   from there down to the root's parent, when the root is entered.
 //
@@ -141,6 +146,7 @@ class RuleFilter final : public Selector {
 
   struct Cached {
     int sys_errno = 0;  // 0: `data` holds the contents
+    std::string detail;  // the failed read's Error::detail (read_failure needs it)
     std::string data;
   };
 

@@ -326,6 +326,18 @@ Result<std::string> FaultFs::readlink(int d, const std::string& n) {
   FAULT_GUARD("readlink", false, n);
   return FsWrapper::readlink(d, n);
 }
+Result<long> FaultFs::link_max(int d) {
+  FAULT_GUARD("link_max", false, std::string("<fd>"));
+  if (m_link_limit > 0) {
+    return m_link_limit;
+  }
+  return FsWrapper::link_max(d);
+}
+Result<XattrSupport> FaultFs::probe_xattr_support(int d) {
+  // Leaves the directory as it was: a read as far as faults are concerned.
+  FAULT_GUARD("probe_xattr_support", false, std::string("<fd>"));
+  return FsWrapper::probe_xattr_support(d);
+}
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {
   FAULT_GUARD("read_file", false, n);
   return FsWrapper::read_file(d, n);
@@ -362,6 +374,12 @@ Status FaultFs::mkdir(int d, const std::string& n, mode_t m) {
 }
 Status FaultFs::link(int od, const std::string& on, int nd, const std::string& nn) {
   FAULT_GUARD("link", true, on + " -> " + nn);
+  if (m_link_limit > 0) {
+    auto st = target().lstat(od, on);
+    if (st && static_cast<long>(st->nlink) >= m_link_limit) {
+      return sys_error(EMLINK, "link", on);
+    }
+  }
   auto r = FsWrapper::link(od, on, nd, nn);
   RECORD_CREATE(nd, nn);
   return r;

@@ -97,6 +97,11 @@ class FaultFs final : public FsWrapper {
   // call is refused with EIO. REQUIRES: called before the first call.
   void power_cut_after(long k, const std::string& root);
   void set_count(Count c) { m_count = c; }
+  // Emulates a filesystem whose hard-link limit is `n` (ext4's is 65000):
+  // link_max() returns n, and link() of a source that already has n or more
+  // links fails with EMLINK without touching the disk, as the kernel does.
+  // Applies in every mode, for the whole life of this FaultFs.
+  void set_link_limit(long n) { m_link_limit = n; }
 
   long calls() const { return m_calls; }           // counted calls seen so far
   bool triggered() const { return m_triggered; }   // the fault has fired
@@ -113,6 +118,8 @@ class FaultFs final : public FsWrapper {
   Result<std::vector<DirEntry>> list_dir(int d) override;
   Result<Stat> lstat(int d, const std::string& n) override;
   Result<std::string> readlink(int d, const std::string& n) override;
+  Result<long> link_max(int d) override;
+  Result<XattrSupport> probe_xattr_support(int d) override;
   Result<std::string> read_file(int d, const std::string& n) override;
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int d, const std::string& n) override;
@@ -182,6 +189,7 @@ class FaultFs final : public FsWrapper {
   long m_calls = 0;
   bool m_triggered = false;
   std::vector<std::string> m_journal;
+  long m_link_limit = 0;  // 0: the target's
 
   // Power-cut state.
   std::string m_root;

@@ -73,6 +73,13 @@ struct Stat {
   bool is_dir() const { return type() == FileType::directory; }
 };
 
+// What the filesystem of a directory stores (probe_xattr_support).
+enum class Support { no, yes };
+struct XattrSupport {
+  Support xattrs = Support::no;  // user.* extended attributes
+  Support acls = Support::no;    // POSIX ACLs (system.posix_acl_access)
+};
+
 enum class RenameMode { replace, no_replace };  // no_replace: EEXIST if `new_name` exists
 enum class LockMode { no_wait, wait };
 
@@ -102,6 +109,11 @@ class Fs {
   // fstatat(AT_SYMLINK_NOFOLLOW); an empty `name` stats `dir_fd` itself.
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
   virtual Result<std::string> readlink(int dir_fd, const std::string& name) = 0;
+  // The filesystem's hard-link limit for an inode on it (fpathconf
+  // _PC_LINK_MAX of the open directory `dir_fd`: 65000 on ext4); a link(2)
+  // to an inode with that many links fails with EMLINK. LONG_MAX when the
+  // filesystem reports no limit.
+  virtual Result<long> link_max(int dir_fd) = 0;
   // Whole content of a regular file (small files only: state, config, rules).
   // Opened O_NONBLOCK (a fifo never blocks); anything but a regular file is
   // refused (EISDIR for a directory, else EINVAL, the detail saying "(not a
@@ -112,6 +124,13 @@ class Fs {
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) = 0;
 
+  // Whether the filesystem holding directory `dir_fd` stores user extended
+  // attributes and POSIX ACLs: sets `user.rotator.probe` and a minimal
+  // access ACL on an unnamed temporary file there (O_TMPFILE; where the
+  // filesystem has none, a file `.rotator-probe` created and removed again),
+  // so the directory is left as it was. ENOTSUP is Support::no; any other
+  // failure (EACCES, EROFS, ...) is an Error.
+  virtual Result<XattrSupport> probe_xattr_support(int dir_fd) = 0;
   // --- mutating --------------------------------------------------------
   virtual Status mkdir(int dir_fd, const std::string& name, mode_t mode) = 0;
   // Hard link; never follows a symlink at `old_name` (linkat flags 0).
@@ -175,6 +194,10 @@ class FsWrapper : public Fs {
   Result<Stat> lstat(int d, const std::string& n) override { return m_target.lstat(d, n); }
   Result<std::string> readlink(int d, const std::string& n) override {
     return m_target.readlink(d, n);
+  }
+  Result<long> link_max(int d) override { return m_target.link_max(d); }
+  Result<XattrSupport> probe_xattr_support(int d) override {
+    return m_target.probe_xattr_support(d);
   }
   Result<std::string> read_file(int d, const std::string& n) override {
     return m_target.read_file(d, n);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace rotator::fs {
@@ -138,6 +139,65 @@ Result<std::string> PosixFs::readlink(int dir_fd, const std::string& name) {
     }
     buf.resize(buf.size() * 2);
   }
+}
+
+Result<long> PosixFs::link_max(int dir_fd) {
+  errno = 0;
+  long n = ::fpathconf(dir_fd, _PC_LINK_MAX);
+  if (n < 0) {
+    if (errno == 0) {
+      return LONG_MAX;  // no limit
+    }
+    return sys_error(errno, "query the link limit of", "<fd>");
+  }
+  return n;
+}
+
+Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
+  const char* named = ".rotator-probe";
+  bool is_named = false;
+  int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    is_named = true;
+    fd = ::openat(dir_fd, named, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {  // a crashed probe's leftover: rotator's own name
+      ::unlinkat(dir_fd, named, 0);
+      fd = ::openat(dir_fd, named, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+  }
+  if (fd < 0) {
+    return sys_error(errno, "create a probe file in", "<fd>");
+  }
+  XattrSupport out;
+  int failed = 0;
+  if (::fsetxattr(fd, "user.rotator.probe", "1", 1, 0) == 0) {
+    out.xattrs = Support::yes;
+    ::fremovexattr(fd, "user.rotator.probe");
+  } else if (errno != ENOTSUP) {
+    failed = errno;
+  }
+  // A minimal access ACL (user::rw-, group::---, other::---; little-endian
+  // posix_acl_xattr format, version 2): the kernel accepts it exactly when
+  // the filesystem has ACLs, and stores it as the mode 0600.
+  const unsigned char acl[] = {2, 0, 0, 0,                               // a_version
+                               0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,    // ACL_USER_OBJ rw-
+                               0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,    // ACL_GROUP_OBJ ---
+                               0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};   // ACL_OTHER ---
+  if (failed == 0) {
+    if (::fsetxattr(fd, "system.posix_acl_access", acl, sizeof acl, 0) == 0) {
+      out.acls = Support::yes;
+    } else if (errno != ENOTSUP) {
+      failed = errno;
+    }
+  }
+  ::close(fd);
+  if (is_named) {
+    ::unlinkat(dir_fd, named, 0);
+  }
+  if (failed != 0) {
+    return sys_error(failed, "probe extended attributes in", "<fd>");
+  }
+  return out;
 }
 
 Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {

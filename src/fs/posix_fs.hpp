@@ -13,6 +13,8 @@ class PosixFs final : public Fs {
   Result<std::vector<DirEntry>> list_dir(int dir_fd) override;
   Result<Stat> lstat(int dir_fd, const std::string& name) override;
   Result<std::string> readlink(int dir_fd, const std::string& name) override;
+  Result<long> link_max(int dir_fd) override;
+  Result<XattrSupport> probe_xattr_support(int dir_fd) override;
   Result<std::string> read_file(int dir_fd, const std::string& name) override;
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) override;

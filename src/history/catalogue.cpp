@@ -78,6 +78,35 @@ std::string join(const std::string& base, const std::string& rel) {
   return rel.empty() ? base : base + "/" + rel;
 }
 
+namespace {
+
+// The lstat of generation `name` of `job`; nullopt when it vanished (shifted
+// away while we listed); an Error naming it when it is not a real directory
+// (a symlink, a file, ...): such an entry would be shifted, expired or
+// recycled like a generation, so nothing may run until it is moved away.
+Result<std::optional<fs::Stat>> generation_stat(fs::Fs& fs, const config::Job& job,
+                                                const std::string& name) {
+  auto st = fs.lstat(fs::k_cwd, job.path + "/" + name);
+  if (!st) {
+    if (st.error().sys_errno == ENOENT) {
+      return std::optional<fs::Stat>();
+    }
+    return sys_error(st.error().sys_errno, "stat", job.path + "/" + name);
+  }
+  if (!st->is_dir()) {
+    return not_a_generation(job, name, st->type());
+  }
+  return std::optional<fs::Stat>(*st);
+}
+
+}  // namespace
+
+Error not_a_generation(const config::Job& job, const std::string& name, fs::FileType type) {
+  return plain_error(fmt::format(
+      "snapshot '{}' is a {}, not a directory: move it out of '{}' and rerun", name,
+      fs::file_type_name(type), job.path));
+}
+
 Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, const Zone& zone) {
   GenerationListing out;
   TRY_ASSIGN(auto names, names_of(fs, job.path));
@@ -88,6 +117,10 @@ Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, c
   out.names = std::move(*names);
   if (job.naming == config::Naming::dated) {
     for (const auto& g : rotation::dated_generations(out.names, job.name_format, zone)) {
+      TRY_ASSIGN(auto st, generation_stat(fs, job, g.name));
+      if (!st) {
+        continue;
+      }
       Place p;
       p.kind = PlaceKind::snapshot;
       p.job = &job;
@@ -115,15 +148,9 @@ Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, c
       if (it == levels.end()) {
         continue;  // a level the policy does not know: not rotator's
       }
-      auto st = fs.lstat(fs::k_cwd, job.path + "/" + n);
+      TRY_ASSIGN(auto st, generation_stat(fs, job, n));
       if (!st) {
-        if (st.error().sys_errno == ENOENT) {
-          continue;  // shifted away while we listed
-        }
-        return sys_error(st.error().sys_errno, "stat", job.path + "/" + n);
-      }
-      if (!st->is_dir()) {
-        continue;
+        continue;  // shifted away while we listed
       }
       Place p;
       p.kind = PlaceKind::snapshot;

@@ -67,7 +67,16 @@ struct GenerationListing {
 };
 
 // Lists snapshot job `job`'s directory. Missing directory: empty listing.
+// An entry named like one of its generations (LEVEL.N of a level of `keep`,
+// or a name parsing as name_format) that is not a real directory (a
+// symlink, even to a directory; a file; ...) is an Error naming it
+// (not_a_generation): every job, `check`, `prune` and the history commands
+// list through here, so none of them shifts, expires, recycles or reads it.
 Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, const Zone& zone);
+
+// "snapshot 'daily.0' is a symlink, not a directory: move it out of
+// '/srv/snapshots' and rerun"
+Error not_a_generation(const config::Job& job, const std::string& name, fs::FileType type);
 
 // The holding folders of backup job `job` (names parsing as holding_format),
 // oldest first, plus every entry name of the holding directory (sorted).

@@ -290,7 +290,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   for (const auto& f : sink.folders_used()) {
     folders += (folders.empty() ? "" : ", ") + holding_disp + "/" + f;
   }
-  r.entries = stats->linked + stats->unchanged + stats->copied_emlink;
+  r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
   r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created", dry ? "dry run: " : "",
                           stats->linked, stats->unchanged, stats->archived,
                           folders.empty() ? "" : " to ", folders, stats->dirs_created);
@@ -303,8 +303,14 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     r.outcome = state::Outcome::warning;
     r.summary += fmt::format(", {} file{} copied (hard-link limit reached)", stats->copied_emlink,
                              stats->copied_emlink == 1 ? "" : "s");
-    ctx.log.warning("[{}] {} file{} could not be hard-linked (EMLINK: link limit) and were copied",
-                    job.name, stats->copied_emlink, stats->copied_emlink == 1 ? "" : "s");
+    ctx.log.warning("[{}] {} file{} could not be hard-linked (EMLINK: link limit) and {} copied",
+                    job.name, stats->copied_emlink, stats->copied_emlink == 1 ? "" : "s",
+                    stats->copied_emlink == 1 ? "was" : "were");
+  }
+  if (stats->emlink_copies_kept > 0) {
+    r.summary += fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
+                             stats->emlink_copies_kept,
+                             stats->emlink_copies_kept == 1 ? "y" : "ies");
   }
   return r;
 }

@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include "filter/filter.hpp"
+#include "history/catalogue.hpp"
 #include "jobs/backup_job.hpp"
+#include "jobs/clone_job.hpp"
 #include "util/process.hpp"
 
 namespace rotator::jobs {
@@ -45,7 +47,8 @@ Status same_filesystem(fs::Fs& fs, const config::Job& job,
   return ok();
 }
 
-std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg) {
+std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg,
+                                           const Zone& zone) {
   std::vector<std::string> problems;
   auto root = fs.lstat(fs::k_cwd, cfg.root + "/.");
   if (!root) {
@@ -58,6 +61,16 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
   for (const auto& job : cfg.jobs) {
     switch (job.type) {
       case config::JobType::clone: {
+        if (auto fidelity = probe_clone_fidelity(fs, job); !fidelity) {
+          if (root && root->is_dir()) {
+            problems.push_back(fmt::format("[{}] cannot probe the clone's filesystem: {}",
+                                           job.name, fidelity.error().message()));
+          }
+        } else {
+          for (const auto& dropped : fidelity->dropped) {
+            problems.push_back(fmt::format("[{}] {}", job.name, dropped));
+          }
+        }
         if (!rsync_checked) {
           rsync_checked = true;
           auto r = run_process({cfg.rsync, "--version"}, [](Stream, std::string_view) {});
@@ -100,6 +113,11 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
         }
         if (auto same = same_filesystem(fs, job, paths); !same) {
           problems.push_back(same.error().message());
+        }
+        if (job.type == config::JobType::snapshot) {
+          if (auto gens = history::list_generations(fs, job, zone); !gens) {
+            problems.push_back(fmt::format("[{}] {}", job.name, gens.error().message()));
+          }
         }
         break;
       }

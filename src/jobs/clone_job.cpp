@@ -1,5 +1,6 @@
 #include "jobs/clone_job.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 
@@ -92,8 +93,72 @@ std::string join_errors(const std::deque<std::string>& lines) {
 
 }  // namespace
 
-std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job) {
-  std::vector<std::string> argv = {cfg.rsync, "-a", "--delete", "--numeric-ids"};
+namespace {
+
+bool user_turned_off(const config::Job& job, const char* long_name, const char* short_name) {
+  return std::find_if(job.rsync_args.begin(), job.rsync_args.end(), [&](const std::string& a) {
+           return a == long_name || a == short_name;
+         }) != job.rsync_args.end();
+}
+
+}  // namespace
+
+Result<CloneFidelity> probe_clone_fidelity(fs::Fs& fs, const config::Job& job) {
+  CloneFidelity out;
+  bool want_acls = !user_turned_off(job, "--no-acls", "--no-A");
+  bool want_xattrs = !user_turned_off(job, "--no-xattrs", "--no-X");
+  if (!want_acls) {
+    out.acls = fs::Support::no;
+  }
+  if (!want_xattrs) {
+    out.xattrs = fs::Support::no;
+  }
+  if (!want_acls && !want_xattrs) {
+    return out;
+  }
+  std::string where = job.path;
+  auto dir = fs::open_dir(fs, fs::k_cwd, where);
+  if (!dir && dir.error().sys_errno == ENOENT) {
+    size_t slash = job.path.rfind('/');
+    where = slash == 0 ? "/" : job.path.substr(0, slash);
+    dir = fs::open_dir(fs, fs::k_cwd, where);
+  }
+  if (!dir) {
+    return sys_error(dir.error().sys_errno, "open directory", where);
+  }
+  auto probed = fs.probe_xattr_support(dir->fd());
+  if (!probed) {
+    return sys_error(probed.error().sys_errno, "probe extended attributes in", where);
+  }
+  if (want_acls && probed->acls == fs::Support::no) {
+    out.acls = fs::Support::no;
+    out.dropped.push_back(fmt::format(
+        "the clone's filesystem ('{}') does not store ACLs: rsync runs without -A and ACLs are "
+        "not kept (add --no-acls to rsync_args to accept that)",
+        where));
+  }
+  if (want_xattrs && probed->xattrs == fs::Support::no) {
+    out.xattrs = fs::Support::no;
+    out.dropped.push_back(fmt::format(
+        "the clone's filesystem ('{}') does not store extended attributes: rsync runs without -X "
+        "and xattrs are not kept (add --no-xattrs to rsync_args to accept that)",
+        where));
+  }
+  return out;
+}
+
+std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job,
+                                          const CloneFidelity& fidelity) {
+  std::vector<std::string> argv = {cfg.rsync, "-a"};
+  // Before rsync_args, so a user's --no-H / --no-A / --no-X there wins.
+  argv.push_back("-H");
+  if (fidelity.acls == fs::Support::yes) {
+    argv.push_back("-A");
+  }
+  if (fidelity.xattrs == fs::Support::yes) {
+    argv.push_back("-X");
+  }
+  argv.insert(argv.end(), {"--delete", "--numeric-ids"});
   argv.insert(argv.end(), job.rsync_args.begin(), job.rsync_args.end());
   // Last among the options, so no option in rsync_args (today's or one a
   // future rsync adds) can make rsync rewrite the inodes shared with backups
@@ -105,8 +170,16 @@ std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const confi
 }
 
 JobResult run_clone(RunContext& ctx, const config::Job& job) {
+  // 0. What the clone's filesystem keeps: -A / -X only where it stores them.
+  auto fidelity = probe_clone_fidelity(ctx.fs, job);
+  if (!fidelity) {
+    return job_error(fidelity.error().message());
+  }
+  for (const auto& dropped : fidelity->dropped) {
+    ctx.log.warning("[{}] {}", job.name, dropped);
+  }
   // 1. Dry run: what does the source hold, what would be deleted?
-  std::vector<std::string> argv = clone_rsync_argv(ctx.cfg, job);
+  std::vector<std::string> argv = clone_rsync_argv(ctx.cfg, job, *fidelity);
   std::vector<std::string> check = argv;
   // After the user's rsync_args, so they cannot switch this output off.
   check.insert(check.end() - 2, {"-n", "--stats", "--out-format=%i %n"});

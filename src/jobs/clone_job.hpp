@@ -1,6 +1,8 @@
 // type = clone: refresh `path` from `source` with rsync.
 //
-// Calling sequence: a dry run `rsync -a --delete --numeric-ids <rsync_args> --no-inplace -n --stats
+// Calling sequence: the clone's filesystem is probed for ACL and xattr
+// support (probe_clone_fidelity), then a dry run
+// `rsync -a -H -A -X --delete --numeric-ids <rsync_args> --no-inplace -n --stats
 // --out-format='%i %n' SOURCE PATH/` first counts what the
 // source holds and what would be deleted; the real run follows only when
 //   - the source yields at least one entry besides its root, and
@@ -23,7 +25,26 @@ inline constexpr long k_churn_min_files = 100;
 
 JobResult run_clone(RunContext& ctx, const config::Job& job);
 
+// Fidelity options: rotator passes `-H -A -X` (hard-link groups, ACLs,
+// xattrs) before the user's rsync_args, -A and -X only where the clone's
+// filesystem stores them (probe_clone_fidelity); `--no-acls`/`--no-A`,
+// `--no-xattrs`/`--no-X`, `--no-hard-links`/`--no-H` in rsync_args turn one
+// off (rsync: the later option wins), and then it is not probed.
+struct CloneFidelity {
+  fs::Support acls = fs::Support::yes;
+  fs::Support xattrs = fs::Support::yes;
+  // One sentence per option dropped because the filesystem lacks it (the
+  // run logs them as warnings, `rotator check` as problems).
+  std::vector<std::string> dropped;
+};
+
+// Probes the clone's filesystem (job.path, or its parent while it does not
+// exist yet) through Fs::probe_xattr_support. Error when neither exists or
+// the probe fails.
+Result<CloneFidelity> probe_clone_fidelity(fs::Fs& fs, const config::Job& job);
+
 // The rsync argv of the real run (without -n).
-std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job);
+std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const config::Job& job,
+                                          const CloneFidelity& fidelity = {});
 
 }  // namespace rotator::jobs

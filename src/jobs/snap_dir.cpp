@@ -27,6 +27,9 @@ Result<bool> SnapDir::exists(const std::string& name) {
 
 Result<history::GenerationListing> SnapDir::generations() {
   auto listed = history::list_generations(fs(), m_job, m_ctx.zone);
+  if (!listed && listed.error().op.empty()) {
+    return listed.error();  // a complete message (not_a_generation)
+  }
   if (!listed) {
     std::string path = listed.error().path;
     if (path.rfind(m_job.path, 0) == 0) {

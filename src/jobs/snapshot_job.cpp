@@ -250,7 +250,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       trash = *deleted;
     }
   }
-  r.entries = stats->linked + stats->unchanged + stats->copied_emlink;
+  r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
   r.summary = fmt::format("{}{} {} ({}): {} linked, {} unchanged, {} displaced", dry ? "dry run: " : "",
                           dry ? "would create" : "created", final_name,
                           build == Build::recycled ? "recycled from " + recycle : std::string("fresh"),
@@ -269,8 +269,13 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (stats->copied_emlink > 0) {
     r.outcome = state::Outcome::warning;
     r.summary += fmt::format(", {} copied (hard-link limit reached)", plural(stats->copied_emlink, "file"));
-    ctx.log.warning("[{}] {} could not be hard-linked (EMLINK: link limit) and were copied", job.name,
-                    plural(stats->copied_emlink, "file"));
+    ctx.log.warning("[{}] {} could not be hard-linked (EMLINK: link limit) and {} copied", job.name,
+                    plural(stats->copied_emlink, "file"), stats->copied_emlink == 1 ? "was" : "were");
+  }
+  if (stats->emlink_copies_kept > 0) {
+    r.summary += fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
+                             stats->emlink_copies_kept,
+                             stats->emlink_copies_kept == 1 ? "y" : "ies");
   }
   return r;
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "history/catalogue.hpp"
 #include "jobs/snapshot_job.hpp"
 #include "jobs/snapshot_plan.hpp"
 #include "jobs/snapshot_undo.hpp"
@@ -64,6 +65,9 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
   if (!built) {
     return log;  // nothing built yet
   }
+  // Before any change: an entry named like a generation that is not a real
+  // directory stops the job here (the catalogue refuses it by name).
+  TRY(dir.generations());
   bool dry = dir.dry();
   if (!dry) {
     for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp", k_snap_latest_tmp}) {
@@ -184,6 +188,12 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
 
 std::optional<JobResult> recover_and_report(RunContext& ctx, const config::Job& job) {
   bool dry = ctx.dry_run == DryRun::yes;
+  // An entry named like a generation that is not a real directory: said as
+  // it is (it is no recovery problem), and nothing runs.
+  if (auto listed = history::list_generations(ctx.fs, job, ctx.zone);
+      !listed && listed.error().op.empty()) {
+    return job_error(listed.error().message());
+  }
   auto recovered = recover_snapshot(ctx, job);
   if (!recovered) {
     return job_error("recovery failed: " + recovered.error().message() +

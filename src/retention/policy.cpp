@@ -168,6 +168,15 @@ Result<RotatePolicy> parse_rotate_policy(std::string_view text) {
   if (policy.levels.empty()) {
     return plain_error("keep: keeps nothing");
   }
+  if (policy.levels.size() > 1 && policy.levels[0].count == 1) {
+    // rsnapshot's rule: the next level promotes the lowest level's oldest
+    // generation, which with a count of 1 is its only one.
+    const Level& low = policy.levels[0];
+    return plain_error(fmt::format(
+        "keep: the first level '{}:1' has a higher level '{}', which promotes its oldest "
+        "generation: that takes the only '{}' away; keep at least {}:2 (as rsnapshot requires)",
+        low.name, policy.levels[1].name, low.name, low.name));
+  }
   return policy;
 }
 

@@ -273,6 +273,80 @@ t_logfile() {
   expect_grep '^\[20[0-9-]*T[0-9:]*+0000\] rotator' "$TMP/rotator.log"
 }
 
+# A separate source and root for the fidelity cases: -H -A -X by default,
+# -S through rsync_args.
+fid_setup() {
+  rm -rf "$TMP/fidsrc" "$TMP/fidroot"
+  mkdir -p "$TMP/fidsrc/dir" "$TMP/fidroot"
+  echo group >"$TMP/fidsrc/dir/one"
+  ln "$TMP/fidsrc/dir/one" "$TMP/fidsrc/dir/two"
+  ln "$TMP/fidsrc/dir/one" "$TMP/fidsrc/three"
+  echo plain >"$TMP/fidsrc/plain"
+  cat >"$TMP/fid.conf" <<CONF
+[rotator]
+root = $TMP/fidroot
+timezone = UTC
+rsync = $TMP/rsync-fid
+
+[clone]
+type = clone
+run_on = daily
+source = $TMP/fidsrc/
+path = clone
+CONF
+  cat >"$TMP/rsync-fid" <<SH
+#!/bin/sh
+printf '%s\n' "\$*" >>"$TMP/fid-argv.log"
+exec rsync "\$@"
+SH
+  chmod +x "$TMP/rsync-fid"
+}
+
+t_hard_link_groups_and_xattrs_kept() {
+  fid_setup
+  have setfattr || skip_inside "setfattr is not installed (attr package; make deps installs it)"
+  setfattr -n user.colour -v blue "$TMP/fidsrc/plain"
+  setfattr -n user.shape -v round "$TMP/fidsrc/dir"
+  : >"$TMP/fid-argv.log"
+  "$ROTATOR" -c "$TMP/fid.conf" daily
+  while read -r line; do
+    case "$line" in "-a -H -A -X --delete --numeric-ids "*) ;; *) fail "no -a -H -A -X: $line";; esac
+  done <"$TMP/fid-argv.log"
+  C=$TMP/fidroot/clone
+  expect_same_inode "$C/dir/one" "$C/dir/two"
+  expect_same_inode "$C/dir/one" "$C/three"
+  [ "$(stat -c %h "$C/dir/one")" -eq 3 ] || fail "the group has $(stat -c %h "$C/dir/one") links, not 3"
+  [ "$(getfattr --only-values -n user.colour "$C/plain")" = blue ]
+  [ "$(getfattr --only-values -n user.shape "$C/dir")" = round ]
+  "$ROTATOR" -c "$TMP/fid.conf" check >"$TMP/out"
+  expect_grep "config OK" "$TMP/out"
+}
+
+t_acls_kept() {
+  fid_setup
+  have setfacl || skip_inside "setfacl is not installed (acl package; make deps installs it)"
+  setfacl -m u:nobody:r "$TMP/fidsrc/plain"
+  setfacl -d -m g:nogroup:rx "$TMP/fidsrc/dir"
+  "$ROTATOR" -c "$TMP/fid.conf" daily
+  C=$TMP/fidroot/clone
+  getfacl --omit-header "$C/plain" >"$TMP/acl"
+  expect_grep "^user:nobody:r--" "$TMP/acl"
+  getfacl --omit-header "$C/dir" >"$TMP/acl"
+  expect_grep "^default:group:nogroup:r-x" "$TMP/acl"
+}
+
+t_sparse_with_S() {
+  fid_setup
+  truncate -s 8M "$TMP/fidsrc/sparse"
+  printf end >>"$TMP/fidsrc/sparse"
+  [ "$(stat -c %b "$TMP/fidsrc/sparse")" -lt 1024 ] || skip_inside "this filesystem does not make sparse files"
+  sed 's/^path = clone$/path = clone\nrsync_args = -S/' "$TMP/fid.conf" >"$TMP/sparse.conf"
+  "$ROTATOR" -c "$TMP/sparse.conf" daily
+  cmp "$TMP/fidsrc/sparse" "$TMP/fidroot/clone/sparse"
+  blocks=$(stat -c %b "$TMP/fidroot/clone/sparse")
+  [ "$blocks" -lt 1024 ] || fail "the clone's copy is not sparse: $blocks blocks"
+}
+
 setup
 test_case "first clone copies the source" t_first_clone
 test_case "second run applies changes and logs a summary" t_second_run_after_changes
@@ -290,4 +364,7 @@ test_case "an unknown level lists the known levels" t_unknown_level_lists_known
 test_case "check, --help, --version, ROTATOR_CONF, missing root" t_check_and_help
 test_case "global options after the command; a symlinked root; a future last success" t_options_after_command_and_symlinked_root
 test_case "logfile lines carry time stamp and pid" t_logfile
+test_case "-H -A -X by default: a hard-link group stays one group, xattrs survive" t_hard_link_groups_and_xattrs_kept
+test_case "ACLs (access and default) survive the clone" t_acls_kept
+test_case "a sparse file stays sparse with -S in rsync_args" t_sparse_with_S
 [ "$nfail" -eq 0 ]

@@ -65,8 +65,51 @@ CONF
   [ ! -e "$TMP/root/backup" ] || [ -z "$(ls -A "$TMP/root/backup")" ] || fail "the backup selected something"
 }
 
+t_generation_symlink_refused() {
+  cat "$TMP/rotator.conf" - >"$TMP/snap.conf" <<CONF
+[snaps]
+type = snapshot
+from = clone
+path = snapshots
+naming = rotate
+keep = daily:3 weekly:2
+CONF
+  S() { "$ROTATOR" -c "$TMP/snap.conf" "$@"; }
+  S --now 2026-11-01T02:00 daily
+  S --now 2026-11-02T02:00 daily
+  mkdir -p "$TMP/elsewhere/keep"
+  echo mine >"$TMP/elsewhere/keep/file"
+  ls -lR --time-style=+%s "$TMP/elsewhere" >"$TMP/elsewhere.before"
+  mv "$TMP/root/snapshots/daily.0" "$TMP/moved"
+  ln -s "$TMP/elsewhere" "$TMP/root/snapshots/daily.0"
+  ls -la --time-style=+%s "$TMP/root/snapshots" >"$TMP/snaps.before"
+  msg="snapshot 'daily.0' is a symlink, not a directory: move it out of '$TMP/root/snapshots' and rerun"
+  for cmd in "--now 2026-11-03T02:00 daily" "--now 2026-11-03T03:00 weekly" "prune" "check" \
+             "-n --now 2026-11-03T02:00 daily"; do
+    # shellcheck disable=SC2086
+    expect_exit 1 S $cmd 2>"$TMP/err"
+    expect_grep "$msg" "$TMP/err"
+  done
+  ls -la --time-style=+%s "$TMP/root/snapshots" >"$TMP/snaps.after"
+  cmp "$TMP/snaps.before" "$TMP/snaps.after" || fail "the snapshot directory changed"
+  ls -lR --time-style=+%s "$TMP/elsewhere" >"$TMP/elsewhere.after"
+  cmp "$TMP/elsewhere.before" "$TMP/elsewhere.after" || fail "the symlink's target changed"
+  [ "$(cat "$TMP/elsewhere/keep/file")" = mine ]
+  # A regular file named like a generation, too.
+  rm "$TMP/root/snapshots/daily.0"
+  mv "$TMP/moved" "$TMP/root/snapshots/daily.0"
+  mv "$TMP/root/snapshots/daily.1" "$TMP/moved"
+  echo junk >"$TMP/root/snapshots/daily.1"
+  expect_exit 1 S --now 2026-11-03T02:00 daily 2>"$TMP/err"
+  expect_grep "snapshot 'daily.1' is a file, not a directory: move it out of '$TMP/root/snapshots' and rerun" "$TMP/err"
+  [ "$(cat "$TMP/root/snapshots/daily.1")" = junk ]
+  rm "$TMP/root/snapshots/daily.1"
+  S --now 2026-11-03T02:00 daily
+}
+
 setup
 test_case "a symlinked lock file is refused and its target untouched (even -n)" t_lock_symlink_not_followed
 test_case "a symlinked .rotator is refused and nothing lands in its target" t_state_dir_symlink_not_followed
 test_case "a non-regular config or merge file is refused, naming the line" t_non_regular_config_and_merge
+test_case "a symlink or file named like a generation is refused by name; nothing changes" t_generation_symlink_refused
 [ "$nfail" -eq 0 ]

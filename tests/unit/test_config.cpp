@@ -423,6 +423,10 @@ TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_o
 TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:0\n")) ==
         "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
+  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:1 weekly:3\n")) ==
+        "rotator.conf:13: keep: the first level 'daily:1' has a higher level 'weekly', which "
+        "promotes its oldest generation: that takes the only 'daily' away; keep at least daily:2 "
+        "(as rsnapshot requires)");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7 prune:2\n")) ==
         "rotator.conf:13: keep: level name 'prune' is a command word (reserved: check, status, "
         "prune, versions, restore, find, du, diff, help, version)");

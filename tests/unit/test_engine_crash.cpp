@@ -259,4 +259,52 @@ TEST_CASE("crash during an EMLINK copy leaves no partial file in T after the rer
   CHECK(k > 15);
 }
 
+TEST_CASE("crash during an EMLINK copy at a persistent link limit: the rerun copies once, then keeps it") {
+  // (a) the link limit is 2 and clone/b.txt has 2 links, in the crashed run
+  // and in every rerun (the inode stays at the limit);
+  // (b) the crashed run stops after mutating call k, for every k;
+  // (c) the rerun leaves T equal to S by name and content, b.txt a copy,
+  // the sink holding at most a partial copy the crash left (never a
+  // complete copy of b.txt: a finished copy is kept, not re-made);
+  // (d) a third run makes no mutating call at all.
+  long k = 1;
+  for (; k < k_max_calls; ++k) {
+    TestContext ctx;
+    Paths p(ctx);
+    build_source(p);
+    REQUIRE(::link((p.clone + "/b.txt").c_str(), ctx.path("b.extra").c_str()) == 0);
+    auto source_listing = list_tree(p.clone, WithInodes::no);
+    fs::PosixFs real;
+    fs::FaultFs limit(real);
+    limit.set_link_limit(2);
+    fs::FaultFs faulty(static_cast<fs::Fs&>(limit));
+    faulty.crash_after(k);
+    auto first = run_mirror(faulty, p, display_options());
+    bool finished = first.result && faulty.calls() < k;
+    CAPTURE(k);
+    fs::FaultFs again(real);
+    again.set_link_limit(2);
+    auto rerun = run_mirror(again, p, display_options());
+    REQUIRE(rerun.result);
+    CHECK(list_tree(p.backup, WithInodes::no) == source_listing);
+    CHECK(read_file(p.backup + "/b.txt") == "bb");
+    CHECK(inode_of(p.backup + "/b.txt") != inode_of(p.clone + "/b.txt"));
+    CHECK(not_linked_to_source(p.clone, p.backup) == std::vector<std::string>{"b.txt"});
+    for (const auto& [name, ino] : inodes_under(p.sink())) {
+      CHECK(name.rfind(".rotator-partial.", 0) == 0);
+    }
+    fs::FaultFs third(real);
+    third.set_link_limit(2);
+    auto last = run_mirror(third, p, display_options());
+    REQUIRE(last.result);
+    CHECK(last.result->emlink_copies_kept == 1);
+    CHECK(third.journal().empty());
+    if (finished) {
+      break;
+    }
+  }
+  MESSAGE("crash enumeration (EMLINK copy at a persistent limit) covered k = 1.." << k);
+  CHECK(k > 15);
+}
+
 TEST_SUITE_END();

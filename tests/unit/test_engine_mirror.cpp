@@ -675,6 +675,88 @@ TEST_CASE("EMLINK on link copies that one file through a temporary name") {
   CHECK(std::find(run.plan.begin(), run.plan.end(), "copy b.txt") != run.plan.end());
 }
 
+TEST_CASE("an EMLINK copy is kept unchanged by the next runs while S stays at the link limit") {
+  // (a) the filesystem's link limit is 2 and clone/b.txt has 2 links (one
+  // outside the clone): the first run copies it;
+  // (b) the second run finds the copy (another inode, same size, mtime,
+  // mode, owner): nothing archived, nothing copied, no mutating call;
+  // (c) S's mtime changes: the copy is archived and a new copy made;
+  // (d) without the limit the old copy is archived and the link made.
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/a.txt", "aaa");
+  write_file(p.clone + "/b.txt", "bbbb");
+  REQUIRE(::link((p.clone + "/b.txt").c_str(), ctx.path("b.extra").c_str()) == 0);
+  set_tree_mtimes(p.clone, 1500000000);
+  fs::PosixFs real;
+  {
+    fs::FaultFs fs(real);
+    fs.set_link_limit(2);
+    auto run = run_mirror(fs, p, display_options());
+    REQUIRE(run.result);
+    CHECK(run.result->copied_emlink == 1);
+    CHECK(run.result->emlink_copies_kept == 0);
+  }
+  ino_t copy = inode_of(p.backup + "/b.txt");
+  REQUIRE(copy != inode_of(p.clone + "/b.txt"));
+  {
+    fs::FaultFs fs(real);
+    fs.set_link_limit(2);
+    auto run = run_mirror(fs, p, display_options());
+    REQUIRE(run.result);
+    CHECK(run.result->emlink_copies_kept == 1);
+    CHECK(run.result->copied_emlink == 0);
+    CHECK(run.result->archived == 0);
+    CHECK(run.result->unchanged == 1);
+    CHECK(fs.journal().empty());
+    CHECK(inode_of(p.backup + "/b.txt") == copy);
+    CHECK(dir_names(p.holding).empty());
+  }
+  set_mtime(p.clone + "/b.txt", 1600000000);
+  {
+    fs::FaultFs fs(real);
+    fs.set_link_limit(2);
+    auto run = run_mirror(fs, p, display_options(), "E");
+    REQUIRE(run.result);
+    CHECK(run.result->emlink_copies_kept == 0);
+    CHECK(run.result->archived == 1);
+    CHECK(run.result->copied_emlink == 1);
+    CHECK(inode_of(p.sink("E") + "/b.txt") == copy);
+    CHECK(stat_of(p.backup + "/b.txt").st_mtim.tv_sec == 1600000000);
+  }
+  copy = inode_of(p.backup + "/b.txt");
+  auto run = run_mirror(real, p, display_options(), "F");
+  REQUIRE(run.result);
+  CHECK(run.result->emlink_copies_kept == 0);
+  CHECK(run.result->archived == 1);
+  CHECK(run.result->linked == 1);
+  CHECK(inode_of(p.sink("F") + "/b.txt") == copy);
+  CHECK(inode_of(p.backup + "/b.txt") == inode_of(p.clone + "/b.txt"));
+}
+
+TEST_CASE("a rewritten file with the same size and mtime is archived when S is below the link limit") {
+  // Different inodes, same size/mtime/mode/owner, S not at the limit: that is
+  // a change (rsync rewrote it), never mistaken for an EMLINK copy.
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.holding);
+  write_file(p.clone + "/b.txt", "same");
+  write_file(p.backup + "/b.txt", "SAME");
+  set_tree_mtimes(p.clone, 1500000000);
+  set_tree_mtimes(p.backup, 1500000000);
+  fs::PosixFs real;
+  fs::FaultFs fs(real);
+  fs.set_link_limit(3);
+  auto run = run_mirror(fs, p, display_options());
+  REQUIRE(run.result);
+  CHECK(run.result->emlink_copies_kept == 0);
+  CHECK(run.result->archived == 1);
+  CHECK(run.result->linked == 1);
+  CHECK(read_file(p.sink() + "/b.txt") == "SAME");
+}
+
 TEST_CASE("a leftover partial copy in T is archived like any entry, never deleted") {
   TestContext ctx;
   Paths p(ctx);

@@ -76,6 +76,43 @@ std::vector<std::string> names(const history::Catalogue& c) {
 
 }  // namespace
 
+TEST_CASE("a generation name that is not a real directory is refused by name, for both namings") {
+  // (a) daily.2 a symlink to a directory, (b) weekly.1 a regular file, (c) a
+  // dated name a symlink: list_generations and Catalogue::load refuse with a
+  // message naming the entry and the directory; (d) a non-generation
+  // non-directory (`latest`, a foreign name, an unknown level) is fine.
+  struct Variant {
+    const char* job;
+    const char* name;
+    const char* what;
+  };
+  for (const Variant& v : {Variant{"snaps", "daily.2", "symlink"}, Variant{"snaps", "weekly.1", "file"},
+                           Variant{"dated", "2026-11-19_020000", "symlink"}}) {
+    CAPTURE(v.name);
+    Fixture f;
+    test::write_file(f.root + "/snaps/yearly.0", "unknown level: not a generation");
+    test::write_file(f.root + "/dated/notes.txt", "foreign");
+    const config::Job* job = f.cfg.find_job(v.job);
+    REQUIRE(job);
+    REQUIRE(history::list_generations(f.fs, *job, Zone::utc()));
+    std::string path = f.root + "/" + v.job + "/" + v.name;
+    if (std::string(v.what) == "symlink") {
+      test::make_symlink(f.root + "/clone", path);
+    } else {
+      test::write_file(path, "x");
+    }
+    std::string expected = std::string("snapshot '") + v.name + "' is a " + v.what +
+                           ", not a directory: move it out of '" + f.root + "/" + v.job +
+                           "' and rerun";
+    auto listed = history::list_generations(f.fs, *job, Zone::utc());
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().message() == expected);
+    auto cat = history::Catalogue::load(f.fs, f.cfg, Zone::utc(), at("2026-11-22T00:00"));
+    REQUIRE_FALSE(cat);
+    CHECK(cat.error().message() == expected);
+  }
+}
+
 TEST_CASE("Catalogue::load lists every place oldest first, with its time") {
   Fixture f;
   auto cat = history::Catalogue::load(f.fs, f.cfg, Zone::utc(), at("2026-11-22T12:00"));

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -352,6 +353,87 @@ TEST_CASE("weekly backup: a file at the hard-link limit is copied and the run wa
     copies += ino != test::inode_of(ctx.path("clone/" + rel)) ? 1 : 0;
   }
   CHECK(copies == 1);
+}
+
+TEST_CASE("weekly backup: an unreadable per-directory rule file stops the run before any change") {
+  // (a) the clone changed and its docs/.rsync-filter is a fifo (read by
+  // `: .rsync-filter`); (b) the weekly fails (exit 1) naming that path;
+  // (c) backup and holding are exactly as before; (d) once it is a regular
+  // file the run succeeds.
+  fs::PosixFs real;
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
+  change_clone(ctx.dir());
+  test::write_file(ctx.path("rules"), "- cache/\n- link\n: .rsync-filter\n");
+  std::string fifo = ctx.path("clone/docs/.rsync-filter");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto backup_before = test::list_tree(ctx.path("backup"));
+  auto holding_before = test::list_tree(ctx.path("holding"));
+  CHECK(run(real, ctx.dir(), "2026-11-29T03:00") == 1);
+  CHECK(test::list_tree(ctx.path("backup")) == backup_before);
+  CHECK(test::list_tree(ctx.path("holding")) == holding_before);
+  auto st = state::load(real, ctx.path(".rotator"), "backup");
+  REQUIRE(st);
+  CHECK(st->last_result == state::Outcome::error);
+  CHECK(st->last_summary == "cannot read per-directory rule file '" + fifo +
+                                "': not a regular file: a fifo; stopped before changing anything "
+                                "(the rule files are checked first)");
+  REQUIRE(::unlink(fifo.c_str()) == 0);
+  test::write_file(fifo, "- new.txt\n");
+  CHECK(run(real, ctx.dir(), "2026-11-29T03:00") == 0);
+  CHECK_FALSE(test::exists(ctx.path("backup/docs/new.txt")));
+}
+
+TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next weekly, not re-archived") {
+  // (a) docs/a.txt has 2 links and the filesystem's limit is 2 (FaultFs):
+  // the first weekly copies it, warns in the singular and exits 2;
+  // (b) the next weekly, the file unchanged and still at the limit, archives
+  // nothing, copies nothing, counts the copy as kept and exits 0.
+  fs::PosixFs real;
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  REQUIRE(::link(ctx.path("clone/docs/a.txt").c_str(), ctx.path("a.extra").c_str()) == 0);
+  {
+    fs::FaultFs limit(real);
+    limit.set_link_limit(2);
+    auto cfg = config::parse_config("rotator.conf", config_for(ctx.dir()));
+    REQUIRE(cfg);
+    log::Logger logger;
+    logger.set_verbosity(log::Verbosity::quiet);
+    std::string err;
+    REQUIRE(logger.open_file(ctx.path("log"), &err));
+    Zone zone = Zone::utc();
+    auto now = zone.parse_iso("2026-11-22T03:00");
+    REQUIRE(now);
+    jobs::RunContext rc{limit, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {},
+                        "weekly"};
+    CHECK(jobs::run_level(rc, "weekly") == 2);
+  }
+  CHECK(test::read_file(ctx.path("log")).find(
+            "[backup] 1 file could not be hard-linked (EMLINK: link limit) and was copied") !=
+        std::string::npos);
+  ino_t copy = test::inode_of(ctx.path("backup/docs/a.txt"));
+  REQUIRE(copy != test::inode_of(ctx.path("clone/docs/a.txt")));
+  std::set<std::string> before;
+  auto held_before = holding_map(ctx.dir(), &before);
+  fs::FaultFs limit(real);
+  limit.set_link_limit(2);
+  CHECK(run(limit, ctx.dir(), "2026-11-29T03:00") == 0);
+  std::set<std::string> after;
+  CHECK(holding_map(ctx.dir(), &after) == held_before);
+  CHECK(after == before);
+  CHECK(test::inode_of(ctx.path("backup/docs/a.txt")) == copy);
+  for (const std::string& line : limit.journal()) {
+    CAPTURE(line);
+    CHECK(line.rfind("copy_data", 0) != 0);
+    CHECK(line.rfind("link a.txt", 0) != 0);
+  }
+  auto st = state::load(real, ctx.path(".rotator"), "backup");
+  REQUIRE(st);
+  CHECK(st->last_result == state::Outcome::ok);
+  CHECK(st->last_summary.find("0 archived") != std::string::npos);
+  CHECK(st->last_summary.find("1 copy kept (hard-link limit: unchanged copies)") != std::string::npos);
 }
 
 TEST_CASE("weekly backup: a holding_format expanding to a name that is not a folder changes nothing") {

@@ -303,6 +303,67 @@ TEST_CASE("a failed build exits with an error and loses or shifts nothing") {
   }
 }
 
+TEST_CASE("an entry named like a generation that is not a directory stops the job by name") {
+  // (a) a symlink daily.0 -> a directory outside, a regular file daily.1, a
+  // dated-name symlink; (b) the run, a promotion, recovery and prune all
+  // fail with the message naming the entry and what to move away;
+  // (c) nothing in the snapshot directory changes, the symlink's target is
+  // untouched; (d) once it is moved away the run works.
+  struct Variant {
+    Naming naming;
+    const char* keep;
+    const char* name;
+    fs::FileType type;
+  };
+  for (const Variant& v : {Variant{Naming::rotate, "daily:3 weekly:2", "daily.0", fs::FileType::symlink},
+                           Variant{Naming::rotate, "daily:3 weekly:2", "daily.1", fs::FileType::regular},
+                           Variant{Naming::dated, "daily:7", "2026-10-30_020000", fs::FileType::symlink}}) {
+    CAPTURE(v.name);
+    SnapFixture fx(v.naming, v.keep, {"daily"});
+    REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+    fx.change_clone(1);
+    REQUIRE(fx.run("daily", at(2026, 11, 2)).outcome == Outcome::ok);
+    write_file(fx.path("elsewhere/precious.txt"), "mine");
+    auto elsewhere = list_tree(fx.path("elsewhere"));
+    if (v.type == fs::FileType::symlink) {
+      if (exists(fx.snap(v.name))) {
+        std::filesystem::rename(fx.snap(v.name), fx.path("moved-gen"));
+      }
+      make_symlink(fx.path("elsewhere"), fx.snap(v.name));
+    } else {
+      if (exists(fx.snap(v.name))) {
+        std::filesystem::rename(fx.snap(v.name), fx.path("moved-gen"));
+      }
+      write_file(fx.snap(v.name), "not a generation");
+    }
+    std::string expected = std::string("snapshot '") + v.name + "' is a " +
+                           fs::file_type_name(v.type) + ", not a directory: move it out of '" +
+                           fx.snap("").substr(0, fx.snap("").size() - 1) + "' and rerun";
+    auto before = fx.state();
+    fx.change_clone(2);
+    auto r = fx.run("daily", at(2026, 11, 3));
+    CHECK(r.outcome == Outcome::error);
+    CHECK(r.error == expected);
+    if (v.naming == Naming::rotate) {
+      auto w = fx.run("weekly", at(2026, 11, 3, 1));
+      CHECK(w.outcome == Outcome::error);
+      CHECK(w.error == expected);
+    }
+    auto p = fx.prune(at(2026, 11, 20), jobs::Explain::no);
+    CHECK(p.outcome == Outcome::error);
+    CHECK(p.error == expected);
+    auto rec = fx.recover(fx.posix());
+    REQUIRE_FALSE(rec);
+    CHECK(rec.error().message() == expected);
+    CHECK(fx.state() == before);
+    CHECK(list_tree(fx.path("elsewhere")) == elsewhere);
+    CHECK(read_file(fx.path("elsewhere/precious.txt")) == "mine");
+    std::filesystem::remove(fx.snap(v.name));
+    auto again = fx.run("daily", at(2026, 11, 3));
+    CHECK_MESSAGE(again.outcome == Outcome::ok, again.error);
+  }
+}
+
 TEST_CASE("EMLINK: the file is copied, the run warns and counts it") {
   SnapFixture fx(Naming::rotate, "daily:2");
   fs::FaultFs faulty(fx.posix());

@@ -94,6 +94,12 @@ TEST_CASE("parse_rotate_policy: errors") {
   CHECK(rotate_error("daily:7 weekly:2 daily:3") == "keep: duplicate level 'daily'");
   CHECK(rotate_error("daily:0") ==
         "keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
+  CHECK(rotate_error("daily:1 weekly:3") ==
+        "keep: the first level 'daily:1' has a higher level 'weekly', which promotes its oldest "
+        "generation: that takes the only 'daily' away; keep at least daily:2 (as rsnapshot "
+        "requires)");
+  CHECK(parse_rotate_policy("daily:1"));            // no higher level: fine
+  CHECK(parse_rotate_policy("daily:2 weekly:1"));   // only the first level needs 2
   CHECK(rotate_error("daily:*") ==
         "keep: bad count '*' in 'daily:*' (expected a positive integer up to 1000000)");
   for (const char* word :

@@ -276,7 +276,9 @@ TEST_CASE("plan_lowest_commit: every crash point resumes to the same result") {
   // Every subset of daily.0 ... daily.5, with other levels and foreign names
   // around, for several counts.
   for (int count : {1, 2, 3, 4, 6, 8}) {
-    auto p = policy(("daily:" + std::to_string(count) + " weekly:2").c_str());
+    // (daily:1 with a higher level is refused by the parser: then weekly.*
+    // are names of a level the policy does not know.)
+    auto p = policy(("daily:" + std::to_string(count) + (count == 1 ? "" : " weekly:2")).c_str());
     for (int mask = 0; mask < 64; ++mask) {
       CAPTURE(count);
       CAPTURE(mask);
