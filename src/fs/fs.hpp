@@ -98,6 +98,9 @@ class Fs {
   virtual void close(int fd) = 0;
   // All entries of the open directory except "." and "..", unsorted, with
   // d_ino and d_type (FileType::unknown when the filesystem gives none).
+  // REQUIRES: `dir_fd` was not listed before (a descriptor from open_dir is
+  // read from its start, and no rewind is made): to list a directory again,
+  // open it again. FaultFs refuses a second listing of one descriptor.
   virtual Result<std::vector<DirEntry>> list_dir(int dir_fd) = 0;
   // fstatat(AT_SYMLINK_NOFOLLOW); an empty `name` stats `dir_fd` itself.
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;

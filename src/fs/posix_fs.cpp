@@ -79,10 +79,9 @@ void PosixFs::close(int fd) {
 }
 
 Result<std::vector<DirEntry>> PosixFs::list_dir(int dir_fd) {
+  // No lseek to 0: the descriptor is fresh (fs.hpp), and a rewind would be
+  // one more system call per directory of every walk.
   std::vector<DirEntry> out;
-  if (::lseek(dir_fd, 0, SEEK_SET) < 0) {
-    return sys_error(errno, "read directory", "<fd>");
-  }
   alignas(linux_dirent64) char buf[64 * 1024];
   for (;;) {
     long n = retry_eintr([&] { return ::syscall(SYS_getdents64, dir_fd, buf, sizeof buf); });
