@@ -46,6 +46,15 @@ bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
 
 bool by_name(const DirEntry& a, const DirEntry& b) { return a.name < b.name; }
 
+// Which part of a walk a Walker does. mirror() is Part::whole; mirror_fresh
+// splits a fresh build into one Part::subtree per top-level directory (run
+// by the workers) and one Part::top (the root level, after them).
+enum class Part {
+  whole,
+  subtree,  // T's root was just created for this walk (empty): a created directory
+  top,      // T's root is the fresh build's (empty but for the prebuilt subtrees)
+};
+
 Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
   return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
 }
@@ -53,8 +62,11 @@ Error with_context(const Error& e, std::string op, std::string path, std::string
 class Walker {
  public:
   Walker(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
-         const MirrorOptions& opt)
+         const MirrorOptions& opt, Part part = Part::whole,
+         const std::vector<std::string>* prebuilt = nullptr)
       : m_fs(fs),
+        m_part(part),
+        m_prebuilt(prebuilt),
         m_opt(opt),
         m_src_root(src_root),
         m_dst_root(dst_root),
@@ -105,6 +117,8 @@ class Walker {
   }
 
   fs::Fs& m_fs;
+  Part m_part;
+  const std::vector<std::string>* m_prebuilt;  // Part::top: sorted top-level directories already built
   // Progress counting: atomic increments only (no system call).
   void progress_done() {
     if (m_opt.progress) {
@@ -204,6 +218,13 @@ Result<MirrorStats> Walker::run() {
     // Equal inode numbers would mean nothing, and no link could be made.
     return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
   }
+  if (m_part != Part::whole) {
+    // A fresh build's directory: nothing in T to list or compare.
+    root.tstate = TState::created;
+    if (m_part == Part::subtree) {
+      ++m_stats.dirs_created;
+    }
+  }
   TRY(walk(root));
   root.s.reset();
   root.t.reset();
@@ -252,6 +273,13 @@ Status Walker::walk(Level& dir) {
 // null). m_rel is the entry's relative path.
 Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   bool selected = s && (m_all || m_sel->included(m_rel, s->type == FileType::directory));
+  if (selected && m_prebuilt && dir.depth == 0 && s->type == FileType::directory &&
+      std::binary_search(m_prebuilt->begin(), m_prebuilt->end(), s->name)) {
+    // Built by a mirror_fresh worker (counted there); named here in walk order.
+    emit("mkdir", m_rel);
+    emit("meta", m_rel);
+    return ok();
+  }
   if (selected) {
     if (t) {
       if (s->type == FileType::directory && t->type == FileType::directory) {
@@ -665,30 +693,48 @@ Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::s
 Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
                                  const std::string& dst_root, const MirrorOptions& opt) {
   bool simple = opt.selector == nullptr && opt.sink == nullptr && !opt.before_add &&
-                opt.dry_run == DryRun::no && opt.target_root == MirrorOptions::TargetRoot::existing;
+                opt.dry_run == DryRun::no && opt.prune_empty == PruneEmpty::no &&
+                opt.target_root == MirrorOptions::TargetRoot::existing;
   if (!simple || !fs.concurrent_safe()) {
     return mirror(fs, src_root, dst_root, opt);
   }
-  TRY_ASSIGN(auto src, fs::open_dir(fs, fs::k_cwd, src_root));
-  TRY_ASSIGN(auto entries, fs.list_dir(src.fd()));
+  const std::string sd = opt.src_display.empty() ? src_root : opt.src_display;
+  const std::string dd = opt.dst_display.empty() ? dst_root : opt.dst_display;
   std::vector<std::string> dirs;
-  for (const auto& e : entries) {
-    fs::FileType t = e.type;
-    if (t == fs::FileType::unknown) {
-      TRY_ASSIGN(auto st, fs.lstat(src.fd(), e.name));
-      t = st.type();
+  {
+    auto src = fs::open_dir(fs, fs::k_cwd, src_root);
+    if (!src) {
+      return with_context(src.error(), "open directory", sd);
     }
-    if (t == fs::FileType::directory) {
-      dirs.push_back(e.name);
+    auto entries = fs.list_dir(src->fd());
+    if (!entries) {
+      return with_context(entries.error(), "read directory", sd);
+    }
+    for (const auto& e : *entries) {
+      fs::FileType t = e.type;
+      if (t == fs::FileType::unknown) {
+        auto st = fs.lstat(src->fd(), e.name);
+        if (!st) {
+          return with_context(st.error(), "stat", sd + "/" + e.name);
+        }
+        t = st->type();
+      }
+      if (t == fs::FileType::directory) {
+        dirs.push_back(e.name);
+      }
     }
   }
   std::sort(dirs.begin(), dirs.end());
-  TRY_ASSIGN(auto dst, fs::open_dir(fs, fs::k_cwd, dst_root));
-  for (const auto& d : dirs) {
-    auto made = fs.mkdir(dst.fd(), d, 0700);
-    if (!made && made.error().sys_errno != EEXIST) {
-      return sys_error(made.error().sys_errno, "create directory",
-                       (opt.dst_display.empty() ? dst_root : opt.dst_display) + "/" + d);
+  {
+    auto dst = fs::open_dir(fs, fs::k_cwd, dst_root);
+    if (!dst) {
+      return with_context(dst.error(), "open directory", dd);
+    }
+    for (const auto& d : dirs) {
+      auto made = fs.mkdir(dst->fd(), d, 0700);
+      if (!made) {
+        return with_context(made.error(), "create directory", dd + "/" + d);
+      }
     }
   }
   std::atomic<size_t> next{0};
@@ -698,12 +744,13 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < dirs.size();) {
       MirrorOptions sub = opt;
-      sub.plan = nullptr;  // the final pass reports the walk order
-      std::string sd = opt.src_display.empty() ? src_root : opt.src_display;
-      std::string dd = opt.dst_display.empty() ? dst_root : opt.dst_display;
+      sub.plan = nullptr;  // parallel: only the top level reports plan lines
       sub.src_display = sd + "/" + dirs[i];
       sub.dst_display = dd + "/" + dirs[i];
-      auto r = mirror(fs, src_root + "/" + dirs[i], dst_root + "/" + dirs[i], sub);
+      const std::string s_sub = src_root + "/" + dirs[i];
+      const std::string t_sub = dst_root + "/" + dirs[i];
+      Walker walker(fs, s_sub, t_sub, sub, Part::subtree);
+      auto r = walker.run();
       std::lock_guard<std::mutex> lock(mu);
       if (!r) {
         if (first_error) {
@@ -713,7 +760,9 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
         continue;
       }
       total.linked += r->linked;
+      total.unchanged += r->unchanged;
       total.dirs_created += r->dirs_created;
+      total.dirs_meta_set += r->dirs_meta_set;
       total.copied_emlink += r->copied_emlink;
     }
   };
@@ -725,20 +774,14 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
     t.join();
   }
   TRY(first_error);
-  // The final ordered pass: top-level entries, the root's metadata; the
-  // subtrees are found complete (same inodes: no stat, no change).
-  // It counts progress itself: the subtree entries it finds unchanged were
-  // counted by the workers already.
-  MirrorOptions final_opt = opt;
-  final_opt.progress = nullptr;
-  TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, final_opt));
-  if (opt.progress) {
-    opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged - total.linked -
-                             total.copied_emlink);
-  }
+  // The root level: its non-directories, then the root's metadata. The
+  // prebuilt subtrees are neither listed nor entered again.
+  Walker top(fs, src_root, dst_root, opt, Part::top, &dirs);
+  TRY_ASSIGN(MirrorStats last, top.run());
   last.linked += total.linked;
-  last.unchanged -= total.linked + total.copied_emlink;
-  last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());
+  last.unchanged += total.unchanged;
+  last.dirs_created += total.dirs_created;
+  last.dirs_meta_set += total.dirs_meta_set;
   last.copied_emlink += total.copied_emlink;
   return last;
 }

@@ -175,13 +175,18 @@ struct MirrorStats {
 Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
                            const MirrorOptions& opt);
 
-// A fresh build (T empty) with the same result as mirror(): the top-level
-// directories of S are mirrored by k_mirror_threads threads at once (linkat
-// in different directories proceeds in parallel in the kernel), then one
-// sequential mirror() pass links the top-level entries and finishes the
-// root. Falls back to mirror() unless fs.concurrent_safe().
+// A fresh build (T empty) with the same result and the same MirrorStats as
+// mirror(): the top-level directories of S are created, their subtrees
+// mirrored by k_mirror_threads threads at once (linkat in different
+// directories proceeds in parallel in the kernel; a subtree's directories are
+// created ones, never listed in T), then the root level's non-directories
+// are linked and the root's metadata set. No directory is listed twice (the
+// S root once more, to find the subtrees). Plan lines: only the root level,
+// in walk order (a subtree directory is `mkdir D` then `meta D`; the lines
+// below it are not reported). Falls back to mirror() unless
+// fs.concurrent_safe().
 // REQUIRES: `dst_root` exists and is empty; no selector, no sink, no hook,
-// not a dry run (those need the single ordered walk).
+// no PruneEmpty, not a dry run (those need the single ordered walk).
 // Crash safety is the caller's: a fresh build is staged and committed by
 // rename, and an uncommitted one is discarded as a whole.
 inline constexpr int k_mirror_threads = 4;
