@@ -200,7 +200,6 @@ Result<MirrorStats> Walker::run() {
     }
     root.tstate = TState::created;
     TRY(walk(root));
-    root.s.reset();
     TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
     return m_stats;
   }
@@ -226,8 +225,6 @@ Result<MirrorStats> Walker::run() {
     }
   }
   TRY(walk(root));
-  root.s.reset();
-  root.t.reset();
   TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
   return m_stats;
 }
@@ -346,8 +343,7 @@ Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kin
     child.t_stat = *tst;
   }
   TRY(walk(child));
-  child.s.reset();
-  child.t.reset();
+  // The descriptors stay open for finish_child: xattrs are read through them.
   return finish_child(dir, child);
 }
 
@@ -379,7 +375,9 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
   std::string_view rel = rel_of(dir);
   bool need = dir.tstate == TState::created || dir.modified ||
               metadata_differs(dir.s_stat, dir.t_stat);
-  auto sx = m_fs.get_xattrs(s_parent, s_name);
+  // Read through the held descriptors (flistxattr: no path walk); the
+  // writes go by name (the Fs journals them so).
+  auto sx = dir.s.valid() ? m_fs.get_xattrs(dir.s.fd(), "") : m_fs.get_xattrs(s_parent, s_name);
   if (!sx) {
     return with_context(sx.error(), "read xattrs of", src_path(rel));
   }
@@ -387,7 +385,7 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
   if (!sx->empty()) {
     std::vector<std::pair<std::string, std::string>> tx;
     if (!(m_dry && dir.tstate == TState::created)) {
-      auto got = m_fs.get_xattrs(t_parent, t_name);
+      auto got = dir.t.valid() ? m_fs.get_xattrs(dir.t.fd(), "") : m_fs.get_xattrs(t_parent, t_name);
       if (!got) {
         return with_context(got.error(), "read xattrs of", dst_path(rel));
       }

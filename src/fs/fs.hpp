@@ -111,7 +111,8 @@ class Fs {
   // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
   // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
-  // Extended attributes of `name` (not followed): list of (key, value).
+  // Extended attributes of `name` (not followed): list of (key, value). An
+  // empty `name` reads those of the open descriptor `dir_fd` itself.
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) = 0;
 

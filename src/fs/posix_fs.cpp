@@ -186,10 +186,19 @@ Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
 Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
     int dir_fd, const std::string& name) {
   std::vector<std::pair<std::string, std::string>> out;
-  // *xattr calls have no *at variant: go through /proc/self/fd for a
-  // descriptor-relative, non-following path.
-  std::string path = dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
-  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  // An empty name reads the descriptor's own inode (flistxattr, fgetxattr).
+  // Otherwise: *xattr calls have no *at variant, so go through
+  // /proc/self/fd for a descriptor-relative, non-following path.
+  const bool by_fd = name.empty() && dir_fd != k_cwd;
+  std::string path =
+      by_fd ? std::string() : dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+  auto list = [&](char* buf, size_t size) {
+    return by_fd ? ::flistxattr(dir_fd, buf, size) : ::llistxattr(path.c_str(), buf, size);
+  };
+  auto get = [&](const char* key, void* buf, size_t size) {
+    return by_fd ? ::fgetxattr(dir_fd, key, buf, size) : ::lgetxattr(path.c_str(), key, buf, size);
+  };
+  ssize_t len = list(nullptr, 0);
   if (len < 0) {
     if (errno == ENOTSUP || errno == ENODATA) {
       return out;
@@ -200,7 +209,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
     return out;
   }
   std::string names(static_cast<size_t>(len), '\0');
-  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  len = list(names.data(), names.size());
   if (len < 0) {
     return sys_error(errno, "list xattrs of", name);
   }
@@ -208,12 +217,12 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
   for (size_t pos = 0; pos < names.size();) {
     std::string key = names.c_str() + pos;
     pos += key.size() + 1;
-    ssize_t vlen = ::lgetxattr(path.c_str(), key.c_str(), nullptr, 0);
+    ssize_t vlen = get(key.c_str(), nullptr, 0);
     if (vlen < 0) {
       continue;  // vanished or not readable: skip that attribute
     }
     std::string value(static_cast<size_t>(vlen), '\0');
-    vlen = ::lgetxattr(path.c_str(), key.c_str(), value.data(), value.size());
+    vlen = get(key.c_str(), value.data(), value.size());
     if (vlen < 0) {
       continue;
     }

@@ -570,6 +570,34 @@ TEST_CASE("directory xattrs are copied when the filesystem supports user xattrs"
   CHECK(again.journal().empty());
 }
 
+namespace {
+// Records the names get_xattrs is asked for.
+class XattrNamesFs : public fs::FsWrapper {
+ public:
+  using fs::FsWrapper::FsWrapper;
+  Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
+      int d, const std::string& n) override {
+    names.push_back(n);
+    return fs::FsWrapper::get_xattrs(d, n);
+  }
+  std::vector<std::string> names;
+};
+}  // namespace
+
+TEST_CASE("directory xattrs are read through the held descriptors, once per directory") {
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/a/b/f.txt", "f");
+  write_file(p.backup + "/a/old.txt", "o");
+  fs::PosixFs real;
+  XattrNamesFs fs(real);
+  REQUIRE(run_mirror(fs, p, display_options()).result);
+  // S's root, a, a/b (T's only when S has some): no path is walked.
+  CHECK(fs.names == std::vector<std::string>{"", "", ""});
+}
+
 TEST_CASE("EMLINK on link copies that one file through a temporary name") {
   // (a) link() of the 2nd file fails with EMLINK (inode at its link limit);
   // (b) that file becomes a copy with the same content, mode and mtime;

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/xattr.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "fs/fault_fs.hpp"
 #include "fs/posix_fs.hpp"
@@ -59,6 +62,24 @@ TEST_CASE("list_dir reads a descriptor once, without a rewind; FaultFs refuses a
   REQUIRE(reopened);
   CHECK(reopened->fd() == number);
   CHECK(faulty.list_dir(reopened->fd())->size() == 1);
+}
+
+TEST_CASE("get_xattrs with an empty name reads the descriptor's own xattrs") {
+  test::TestContext ctx;
+  test::make_dir(ctx.path("d"));
+  if (::lsetxattr(ctx.path("d").c_str(), "user.rotator.t", "v", 1, 0) != 0) {
+    MESSAGE("skipped: no user xattrs on this filesystem (" << std::strerror(errno) << ")");
+    return;
+  }
+  PosixFs fs;
+  auto dir = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(dir);
+  auto got = fs.get_xattrs(dir->fd(), "");
+  REQUIRE(got);
+  CHECK(*got == std::vector<std::pair<std::string, std::string>>{{"user.rotator.t", "v"}});
+  auto by_name = fs.get_xattrs(k_cwd, ctx.path("d"));
+  REQUIRE(by_name);
+  CHECK(*by_name == *got);
 }
 
 TEST_CASE("rename no_replace refuses to overwrite") {
