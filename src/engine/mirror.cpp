@@ -1,5 +1,7 @@
 #include "engine/mirror.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -37,7 +39,17 @@ struct Level {
   bool modified = false;        // this run added or removed entries of T's directory
   bool archived_below = false;  // an entry below went to the sink
   AddKind add_kind = AddKind::fresh;  // pending: what its creation will be
+  // t_stat is a real stat of T's directory (mode and owner are as it says;
+  // the times are too unless this walk changed the directory's entries).
+  bool t_known = false;
+  // A mkdir in T's directory gives what fs::Creation says (no setgid bit,
+  // no default ACL); for a created directory: so did its own mkdir.
+  bool plain = false;
 };
+
+// The mode a new T directory is made with: S's permission bits, and always
+// the owner's (it is filled before its metadata is set).
+mode_t creation_mode(const fs::Stat& s) { return (s.mode & 0777) | 0700; }
 
 bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
   return a.mode != b.mode || a.uid != b.uid || a.gid != b.gid ||
@@ -95,6 +107,9 @@ class Walker {
   Status remove_pruned(Level& dir, Level& child);
 
   Result<std::vector<DirEntry>> list_sorted(int fd, const std::string& disp_root);
+  Result<bool> plain_root(const Level& root);
+  Status check_prediction(const Level& dir);
+  fs::MetaParts parts_needed(const Level& dir) const;
   void emit(std::string_view action, std::string_view path, std::string_view target = {});
   std::string src_path(std::string_view rel) const { return join(m_src_disp, rel); }
   std::string dst_path(std::string_view rel) const { return join(m_dst_disp, rel); }
@@ -143,6 +158,8 @@ class Walker {
   std::vector<int> m_tfds;    // T descriptors from the root down (-1: pending)
   std::string m_line;         // reused plan line buffer
   MirrorStats m_stats;
+  fs::Creation m_creation;    // known: predict what mkdir makes
+  enum class Prediction { unchecked, right, wrong } m_prediction = Prediction::unchecked;
 };
 
 void Walker::emit(std::string_view action, std::string_view path, std::string_view target) {
@@ -181,6 +198,74 @@ Result<std::vector<DirEntry>> Walker::list_sorted(int fd, const std::string& dis
   return std::move(*listed);
 }
 
+// True when a mkdir in T's root gives what m_creation says: no setgid bit
+// (the group would be the root's) and no default ACL (it, not the umask,
+// would decide the mode). Below the root, directories this walk creates have
+// neither until their metadata is set, after their own subdirectories.
+Result<bool> Walker::plain_root(const Level& root) {
+  if ((root.t_stat.mode & S_ISGID) != 0) {
+    return false;
+  }
+  auto x = m_fs.get_xattrs(root.t.fd(), "");
+  if (!x) {
+    return with_context(x.error(), "read xattrs of", m_dst_disp);
+  }
+  for (const auto& kv : *x) {
+    if (kv.first == "system.posix_acl_default") {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first directory this walk creates is stat'ed once: a filesystem that
+// maps owners (NFS root squash) or modes gives no prediction to trust.
+Status Walker::check_prediction(const Level& dir) {
+  auto st = m_fs.lstat(dir.t.fd(), "");
+  if (!st) {
+    return with_context(st.error(), "stat", dst_path(rel_of(dir)));
+  }
+  bool right = st->uid == m_creation.uid && st->gid == m_creation.gid &&
+               (st->mode & 07777) == (creation_mode(dir.s_stat) & ~m_creation.umask);
+  m_prediction = right ? Prediction::right : Prediction::wrong;
+  return ok();
+}
+
+// The writes a finished directory needs: what differs from what T's
+// directory is known to have (its stat, or what its mkdir gave); times
+// whenever this walk changed its entries. Everything when nothing is known.
+fs::MetaParts Walker::parts_needed(const Level& dir) const {
+  fs::Stat predicted;
+  const fs::Stat* cur = nullptr;
+  if (dir.t_known) {
+    cur = &dir.t_stat;
+  } else if (dir.tstate == TState::created && dir.plain && m_prediction == Prediction::right) {
+    predicted.uid = m_creation.uid;
+    predicted.gid = m_creation.gid;
+    predicted.mode = creation_mode(dir.s_stat) & ~m_creation.umask;
+    cur = &predicted;
+  }
+  if (cur == nullptr) {
+    return fs::MetaParts::all;
+  }
+  const fs::Stat& s = dir.s_stat;
+  fs::MetaParts parts = fs::MetaParts::none;
+  if (cur->uid != s.uid || cur->gid != s.gid) {
+    parts = parts | fs::MetaParts::owner;
+    if ((s.mode & (S_ISUID | S_ISGID)) != 0) {
+      parts = parts | fs::MetaParts::mode;  // a chown may clear those bits
+    }
+  }
+  if ((cur->mode & 07777) != (s.mode & 07777)) {
+    parts = parts | fs::MetaParts::mode;
+  }
+  if (dir.tstate == TState::created || dir.modified || cur->mtime.tv_sec != s.mtime.tv_sec ||
+      cur->mtime.tv_nsec != s.mtime.tv_nsec) {
+    parts = parts | fs::MetaParts::times;
+  }
+  return parts;
+}
+
 Result<MirrorStats> Walker::run() {
   Level root;
   root.tstate = TState::existing;
@@ -216,6 +301,13 @@ Result<MirrorStats> Walker::run() {
   if (root.s_stat.dev != root.t_stat.dev) {
     // Equal inode numbers would mean nothing, and no link could be made.
     return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
+  }
+  root.t_known = true;
+  if (!m_dry) {
+    m_creation = m_fs.creation();
+    if (m_creation.known) {
+      TRY_ASSIGN(root.plain, plain_root(root));
+    }
   }
   if (m_part != Part::whole) {
     // A fresh build's directory: nothing in T to list or compare.
@@ -341,6 +433,7 @@ Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kin
       return with_context(tst.error(), "stat", dst_path(m_rel));
     }
     child.t_stat = *tst;
+    child.t_known = true;
   }
   TRY(walk(child));
   // The descriptors stay open for finish_child: xattrs are read through them.
@@ -408,7 +501,9 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
       }
     }
     if (need) {
-      auto st = m_fs.set_metadata(t_parent, t_name, fs::metadata_of(dir.s_stat));
+      fs::Metadata meta = fs::metadata_of(dir.s_stat);
+      meta.parts = parts_needed(dir);
+      auto st = m_fs.set_metadata(t_parent, t_name, meta);
       if (!st) {
         return with_context(st.error(), "set attributes of", dst_path(rel));
       }
@@ -432,7 +527,7 @@ Status Walker::materialize(Level& dir) {
     if (m_opt.before_add) {
       TRY(m_opt.before_add(std::string(rel), FileType::directory, dir.add_kind));
     }
-    auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
+    auto made = m_fs.mkdir(parent.t.fd(), dir.name, creation_mode(dir.s_stat));
     if (!made) {
       return with_context(made.error(), "create directory", dst_path(rel));
     }
@@ -441,6 +536,10 @@ Status Walker::materialize(Level& dir) {
       return with_context(td.error(), "open directory", dst_path(rel));
     }
     dir.t = std::move(*td);
+    dir.plain = parent.plain && m_creation.known;
+    if (dir.plain && m_prediction == Prediction::unchecked) {
+      TRY(check_prediction(dir));
+    }
     if (dir.depth < m_tfds.size()) {
       m_tfds[dir.depth] = dir.t.fd();
     }

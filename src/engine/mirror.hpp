@@ -44,10 +44,15 @@
 // nothing, and a rerun with the same options and sink folder converges):
 //   * a displaced entry is renamed into the sink before its replacement is
 //     created (link/mkdir): the old inode is always in T or in the sink;
-//   * a new directory is created (mode 0700) just before the first entry
-//     goes in it (or, without PruneEmpty, after its walk found nothing to
-//     put in it), filled, then given S's metadata and xattrs: a crash leaves
-//     a directory whose metadata the rerun compares and fixes;
+//   * a new directory is created (with S's permission bits and always the
+//     owner's rwx; never setuid, setgid or sticky) just before the first
+//     entry goes in it (or, without PruneEmpty, after its walk found nothing
+//     to put in it), filled, then given S's metadata and xattrs: a crash
+//     leaves a directory whose metadata the rerun compares and fixes. Only
+//     the writes that are needed are made (fs::MetaParts): what differs from
+//     T's stat, or, for a created directory, from what its mkdir gave
+//     (fs::Creation, when T's root has no setgid bit and no default ACL, and
+//     the walk's first created directory, stat'ed once, agrees);
 //   * an existing directory's metadata is written after its contents are
 //     done (adding or removing entries changes its mtime);
 //   * the EMLINK copy goes through a temporary name that a rerun removes.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace rotator::fs {
@@ -374,21 +375,41 @@ Status PosixFs::write_file(int dir_fd, const std::string& name, std::string_view
 }
 
 Status PosixFs::set_metadata(int dir_fd, const std::string& name, const Metadata& meta) {
-  if (::fchownat(dir_fd, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (has(meta.parts, MetaParts::owner) &&
+      ::fchownat(dir_fd, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno != EPERM) {
       return sys_error(errno, "change owner of", name);
     }
   }
-  if (!S_ISLNK(meta.mode)) {
-    if (::fchmodat(dir_fd, name.c_str(), meta.mode & 07777, 0) < 0) {
-      return sys_error(errno, "change mode of", name);
-    }
+  if (has(meta.parts, MetaParts::mode) && !S_ISLNK(meta.mode) &&
+      ::fchmodat(dir_fd, name.c_str(), meta.mode & 07777, 0) < 0) {
+    return sys_error(errno, "change mode of", name);
   }
   timespec times[2] = {meta.atime, meta.mtime};
-  if (::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (has(meta.parts, MetaParts::times) &&
+      ::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) {
     return sys_error(errno, "set times of", name);
   }
   return ok();
+}
+
+Creation PosixFs::creation() {
+  // The umask cannot be read without setting it (a race with other
+  // threads), except from procfs (Linux >= 4.7).
+  Creation c;
+  auto status = read_file(k_cwd, "/proc/self/status");
+  if (!status) {
+    return c;
+  }
+  size_t at = status->find("\nUmask:");
+  if (at == std::string::npos) {
+    return c;
+  }
+  c.umask = static_cast<mode_t>(std::strtoul(status->c_str() + at + 7, nullptr, 8)) & 0777;
+  c.uid = ::geteuid();
+  c.gid = ::getegid();
+  c.known = true;
+  return c;
 }
 
 Status PosixFs::set_xattr(int dir_fd, const std::string& name, const std::string& key,
