@@ -1,10 +1,12 @@
 // gentree: deterministic synthetic "home directory" trees for bench/run.sh.
 //
 //   gentree gen   DIR FILES SEED            create DIR (must not exist) with FILES files
-//   gentree churn DIR FILES SEED OUTPREFIX  apply one rsync-like churn to a tree made by
+//   gentree churn DIR FILES SEED OUTPREFIX [PERMILLE]
+//                                           apply one rsync-like churn to a tree made by
 //                                           `gen DIR FILES SEED`, and write the lists
 //                                           OUTPREFIX.changed / .deleted / .added
-//                                           (paths relative to DIR, one per line)
+//                                           (paths relative to DIR, one per line);
+//                                           PERMILLE (default 20) is the churn size
 //
 // Layout (a pure function of FILES and SEED, so `churn` recomputes it instead
 // of walking the tree): FILES/12 directories (200k files -> 16 666 dirs), each
@@ -14,10 +16,12 @@
 // directories are big, most are small). File sizes are uniform in 0..4096
 // bytes (about 1 in 25 is empty), mtimes are fixed dates in 2024-2025.
 //
-// Churn, as an rsync run into the clone would leave it: 1% of the files are
-// replaced by a new inode (new content written to a temporary name, renamed
-// over the old one, mtime = now), 0.5% are deleted, 0.5% new files are added
-// in existing directories. The three sets are disjoint.
+// Churn, as an rsync run into the clone would leave it (PERMILLE = 20, the
+// default): 1% of the files are replaced by a new inode (new content written
+// to a temporary name, renamed over the old one, mtime = now), 0.5% are
+// deleted, 0.5% new files are added in existing directories. The three sets
+// are disjoint. Another PERMILLE scales all three (half changed, a quarter
+// deleted, a quarter added; 0: no change at all).
 //
 // Only POSIX calls, C++17; builds with `g++ -O2 -o gentree gentree.cpp`.
 #include <fcntl.h>
@@ -166,12 +170,15 @@ int gen(const std::string& root, uint64_t nfiles, uint64_t seed) {
   return 0;
 }
 
-int churn(const std::string& root, uint64_t nfiles, uint64_t seed, const std::string& out) {
+int churn(const std::string& root, uint64_t nfiles, uint64_t seed, const std::string& out,
+          uint64_t permille) {
   Layout L = make_layout(nfiles, seed);
   int rfd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) die("open", root);
   Rng r(seed ^ 0xc4a2ULL);
-  uint64_t nchange = nfiles / 100, ndelete = nfiles / 200, nadd = nfiles / 200;
+  uint64_t nchange = nfiles * permille / 2000, ndelete = nfiles * permille / 4000,
+           nadd = nfiles * permille / 4000;
+  if (nchange + ndelete > nfiles) die("churn larger than the tree", root);
   std::vector<char> picked(nfiles, 0);  // 0 none, 1 changed, 2 deleted
   auto pick = [&](char what, uint64_t n) {
     for (uint64_t k = 0; k < n;) {
@@ -221,7 +228,7 @@ int churn(const std::string& root, uint64_t nfiles, uint64_t seed, const std::st
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: gentree gen DIR FILES SEED | gentree churn DIR FILES SEED OUTPREFIX\n");
+    std::fprintf(stderr, "usage: gentree gen DIR FILES SEED | gentree churn DIR FILES SEED OUTPREFIX [PERMILLE]\n");
     return 2;
   }
   std::string cmd = argv[1], dir = argv[2];
@@ -235,7 +242,9 @@ int main(int argc, char** argv) {
   Rng b(seed * 31 + 7);
   for (char& c : g_buf) c = static_cast<char>(' ' + b.below(95));
   if (cmd == "gen") return gen(dir, nfiles, seed);
-  if (cmd == "churn" && argc == 6) return churn(dir, nfiles, seed, argv[5]);
+  if (cmd == "churn" && (argc == 6 || argc == 7)) {
+    return churn(dir, nfiles, seed, argv[5], argc == 7 ? std::strtoull(argv[6], nullptr, 10) : 20);
+  }
   std::fprintf(stderr, "gentree: bad arguments\n");
   return 2;
 }

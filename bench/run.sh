@@ -1,51 +1,53 @@
 #!/usr/bin/env bash
 # rotator benchmark suite (`make bench` runs it after building ./rotator).
 #
-#   bench/run.sh            full run: FILES (default 200000) files, weekly + snapshot benches
-#   bench/run.sh --quick    the same on 20000 files (a sanity run, ~1 min)
-#   bench/run.sh --rss      only: peak RSS (and time) of `rotator weekly` on FILES_RSS
-#                           (default 1000000) files
-#   bench/run.sh --full     full run, then the --rss step
+#   bench/run.sh            FILES (default 200000) files: weekly + snapshot benches
+#   bench/run.sh --quick    the same on 20000 files (a sanity run, a few minutes)
 #   bench/run.sh --snapshots  only the snapshot benches (on FILES files)
+#   bench/run.sh --churn    recycled run at CHURN_PERMILLES x CHURN_SIZES, with a fit
+#   bench/run.sh --strace   system calls per entry (strace -c -f), FILES files
+#   bench/run.sh --rss      peak RSS of every command at FILES_RSS (default 1000000)
+#   bench/run.sh --full     the default run, then --churn, --strace and --rss
 #
-# Environment: FILES, FILES_RSS, RUNS (timed runs per contender, default 3),
-# BENCH_DIR (scratch parent; default ${TMPDIR:-/tmp}), ROTATOR (the binary;
-# default ./rotator next to this directory), SEED (default 1), KEEP=1 (leave
-# the scratch directory for inspection).
+# Every comparison is interleaved: round i runs rotator's i-th start state,
+# then the baseline's i-th (A B A B ...), RUNS rounds (default 5), so that a
+# busy neighbour slows both sides alike. Each row prints min/median/max of
+# both sides, the ratio of the medians and the 1-minute load average range
+# seen during the rounds. Nothing else runs in between but sanity checks
+# (untimed).
+#
+# Environment: FILES, FILES_RSS, RUNS, RSYNC=no (leave out the two-pass
+# rsync contender of the weekly row: it takes ~20x as long as the others), CHURN_SIZES (default "50000 200000"),
+# CHURN_PERMILLES (default "0 10 100": 0 %, 1 %, 10 % of the files changed,
+# deleted or added), BENCH_DIR (scratch parent; default ${TMPDIR:-/tmp}),
+# ROTATOR (default ./rotator next to this directory), SEED (default 1),
+# KEEP=1 (leave the scratch directory for inspection).
 #
 # Everything happens in one scratch directory,
 # ${BENCH_DIR:-${TMPDIR:-/tmp}}/rotator-bench.XXXXXX, removed at the end; all
 # trees are in it, hence on one filesystem. Nothing else is touched: no sudo,
-# no cache dropping. Every contender runs on a warm cache (its trees were just
-# made by `cp -al`, and one untimed `find` of them precedes the runs), each on
-# an identical, freshly prepared starting state; the best of RUNS is reported.
-# All RUNS starting states of a contender are prepared before its first timed
-# run, and all are removed only at the end of the section: an `rm -rf` of a
-# 200k-entry tree leaves ext4 busy for seconds afterwards (journal, discard)
-# and made the next mutating run up to 3x slower. Where a contender's own
-# work deletes trees, the next contender starts after quiesce (sync + QUIET
-# seconds, default 15).
+# no cache dropping. Warm cache: the trees of a round are read by an untimed
+# `find` before it, and `sync -f` precedes every timed run. All start states
+# of a section are prepared before its first round and removed after its last.
 # The exit status is 0 even when a target is missed (this is a measurement);
 # it is 1 only when the bench itself cannot run or a sanity check fails (a
 # broken binary must not produce a fast "result").
+# shellcheck disable=SC2317  # contenders' functions are called by name
 set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 ROTATOR=${ROTATOR:-$top/rotator}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SEED=${SEED:-1}
-mode=full
-do_rss=no
+mode=default
 case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
-  --rss) mode=rss; do_rss=yes ;;
-  --full) do_rss=yes ;;
-  --snapshots) mode=snapshots ;;
-  -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: bench/run.sh [--quick | --rss | --full | --snapshots]" >&2; exit 2 ;;
+  --snapshots|--churn|--strace|--rss|--full) mode=${1#--} ;;
+  -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
   FILES=${FILES:-20000}
@@ -53,11 +55,14 @@ else
   FILES=${FILES:-200000}
 fi
 FILES_RSS=${FILES_RSS:-1000000}
+CHURN_SIZES=${CHURN_SIZES:-50000 200000}
+CHURN_PERMILLES=${CHURN_PERMILLES:-0 10 100}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ -x "$ROTATOR" ] || die "no rotator binary at $ROTATOR (run make first)"
 command -v rsync >/dev/null || die "rsync is required"
 command -v g++ >/dev/null || die "g++ is required (to build bench/gentree.cpp)"
+[ -n "${EPOCHREALTIME:-}" ] || die "bash >= 5 is required (EPOCHREALTIME)"
 
 parent=${BENCH_DIR:-${TMPDIR:-/tmp}}
 S=$(mktemp -d "$parent/rotator-bench.XXXXXX")
@@ -72,27 +77,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "rotator bench: $(date -u '+%Y-%m-%d %H:%M UTC'), mode $mode, FILES=$FILES, RUNS=$RUNS"
+echo "rotator bench: $(date -u '+%Y-%m-%d %H:%M UTC'), mode $mode, FILES=$FILES, RUNS=$RUNS (interleaved)"
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)), \
 kernel $(uname -r), $(df -PT "$S" | awk 'NR==2 {print $2}') at $(df -P "$S" | awk 'NR==2 {print $6}'), \
 rsync $(rsync --version | awk 'NR==1 {print $3}'), rotator $("$ROTATOR" --version 2>/dev/null | head -n1)"
+echo "load at start: $(uptime)"
 echo "scratch: $S"
 
 g++ -O2 -std=c++17 -o "$S/gentree" "$here/gentree.cpp" || die "cannot build bench/gentree.cpp"
 
 # ---------------------------------------------------------------- helpers ---
 
-now() { echo "${EPOCHREALTIME/,/.}"; }   # bash >= 5
-[ -n "${EPOCHREALTIME:-}" ] || die "bash >= 5 is required (EPOCHREALTIME)"
-# Before every timed run: write back dirty data (of the scratch filesystem
-# only, where sync -f is supported) so no contender pays for the writeback
-# of the previous preparation. This drops no cache.
-# The machine may be shared: say how busy it was (1-minute load average).
-load() { echo "  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
+now() { echo "${EPOCHREALTIME/,/.}"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+# Before every timed run: write back dirty data of the scratch filesystem (so
+# no contender pays for the writeback of the previous one). Drops no cache.
 settle() { sync -f "$S" 2>/dev/null || sync; }
-quiesce() { settle; sleep "${QUIET:-15}"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
+# stats V...: "min median max" of the numbers.
+stats() {
+  printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+    END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f", a[1], m, a[NR] }'
+}
+median() { stats "$@" | cut -d' ' -f2; }
 
 # Peak RSS in KB of a command: /usr/bin/time -f %M, or VmHWM from /proc.
 have_gnu_time=no
@@ -117,159 +124,68 @@ run_rss() {
   fi
 }
 
-# Result table rows: "operation|seconds|baseline|seconds|ratio|target|met?"
+# Contenders. A contender NAME is three functions: prep_NAME I (make start
+# state I, untimed), run_NAME I (the timed work), check_NAME I (sanity,
+# untimed). Times go to T_NAME (an array), loads to L_NAME.
+timed() {
+  local name=$1 i=$2 t0 t1 t l
+  warm_"$name" "$i"
+  settle
+  l=$(load1)
+  t0=$(now)
+  "run_$name" "$i"
+  t1=$(now)
+  t=$(elapsed "$t0" "$t1")
+  local -n times="T_$name" loads="L_$name"
+  times+=("$t"); loads+=("$l")
+  printf '  %-10s round %d: %8s s  (load %s)\n' "$name" "$i" "$t" "$l"
+  "check_$name" "$i"
+}
+# interleave NAME...: prepares RUNS start states of every NAME, then RUNS
+# rounds, each running every NAME once in the order given.
+interleave() {
+  local i n
+  for n in "$@"; do
+    declare -g -a "T_$n=()" "L_$n=()"
+    for i in $(seq 1 "$RUNS"); do "prep_$n" "$i"; done
+  done
+  settle
+  for i in $(seq 1 "$RUNS"); do
+    for n in "$@"; do timed "$n" "$i"; done
+  done
+}
+
+# Result rows: "operation|A min/med/max|baseline|B min/med/max|ratio|target|met?|load"
 rows=()
 missed=0
-# row OP T BASE TB TARGET: ratio = T / TB, met when ratio <= TARGET.
+# row OP A B TARGET BASELINE-LABEL: ratio of the medians of T_A and T_B.
 row() {
-  local ratio met
-  ratio=$(awk -v a="$2" -v b="$4" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')
-  if awk -v r="$ratio" -v t="$5" 'BEGIN { exit !(r != "n/a" && r + 0 <= t + 0) }'; then
+  local op=$1 a=$2 b=$3 target=$4 label=$5 sa sb ratio met loads
+  local -n ta="T_$a" tb="T_$b" la="L_$a" lb="L_$b"
+  sa=$(stats "${ta[@]}"); sb=$(stats "${tb[@]}")
+  loads=$(stats "${la[@]}" "${lb[@]}")
+  ratio=$(awk -v a="${sa#* }" -v b="${sb#* }" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    if (y[1] > 0) printf "%.3f", x[1] / y[1]; else print "n/a" }')
+  if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r != "n/a" && r + 0 <= t + 0) }'; then
     met=yes
   else
     met=MISSED; missed=$((missed + 1))
   fi
-  rows+=("$1|$2|$3|$4|$ratio|≤ $5|$met")
-  printf '  -> %s: %ss vs %s: %ss, ratio %s (target ≤ %s) %s\n' "$1" "$2" "$3" "$4" "$ratio" "$5" "$met"
+  local load_range
+  load_range=$(echo "$loads" | awk '{ printf "%s–%s", $1, $3 }')
+  rows+=("$op|${sa// //}|$label|${sb// //}|$ratio|≤ $target|$met|$load_range")
+  printf '  -> %s: %s s vs %s: %s s (min/median/max), ratio of medians %s (target ≤ %s) %s; load %s\n' \
+    "$op" "${sa// //}" "$label" "${sb// //}" "$ratio" "$target" "$met" "$load_range"
 }
 print_table() {
+  [ ${#rows[@]} -gt 0 ] || return 0
   echo
-  echo "| operation | seconds | baseline | seconds | ratio | target | met? |"
-  echo "|---|---:|---|---:|---:|---:|---|"
+  echo "| operation | s (min/med/max) | baseline | s (min/med/max) | ratio | target | met? | load |"
+  echo "|---|---:|---|---:|---:|---:|---|---|"
   local r
   for r in "${rows[@]}"; do
     echo "| ${r//|/ | } |"
   done
-}
-
-# Sorted "path inode" list of a tree's non-directories, and its directories.
-nondirs() { (cd "$1" && find . ! -type d -printf '%P %i\n' | LC_ALL=C sort); }
-dirs_of() { (cd "$1" && find . -mindepth 1 -type d -printf '%P\n' | LC_ALL=C sort); }
-# Directories that hold at least one non-directory below them (what rsync -m keeps).
-needed_dirs() {
-  (cd "$1" && find . ! -type d -printf '%P\n') |
-    awk -F/ '{ p = $1; for (i = 2; i <= NF; i++) { print p; p = p "/" $i } }' | LC_ALL=C sort -u
-}
-check() { if ! "$@"; then die "SANITY CHECK FAILED: $*"; fi; }
-# shellcheck disable=SC2317  # invoked through check
-same_file() { cmp -s "$1" "$2"; }
-
-# ------------------------------------------------------- the trees ---------
-
-# prepare_trees DIR N: DIR/clone0 (pre-churn, kept pristine), DIR/base (a
-# hard-link mirror of it: last week's backup), DIR/clone (churned), DIR/list.*
-prepare_trees() {
-  local d=$1 n=$2 t0 t1
-  mkdir -p "$d"
-  t0=$(now)
-  "$S/gentree" gen "$d/clone" "$n" "$SEED"
-  t1=$(now); echo "  generated in $(elapsed "$t0" "$t1") s"
-  cp -al "$d/clone" "$d/base"
-  t0=$(now)
-  "$S/gentree" churn "$d/clone" "$n" "$SEED" "$d/list"
-  t1=$(now); echo "  churned in $(elapsed "$t0" "$t1") s"
-  LC_ALL=C sort -o "$d/list.displaced" "$d/list.changed" "$d/list.deleted"
-}
-
-# weekly_conf ROOT FROM: a config whose backup job (no filter, prune_empty_dirs,
-# holding) maps FROM -> ROOT/backup, holding ROOT/holding.
-weekly_conf() {
-  cat >"$1.conf" <<EOF
-[rotator]
-root     = $1
-timezone = UTC
-
-[backup]
-type             = backup
-run_on           = weekly
-from             = $2
-path             = backup
-prune_empty_dirs = yes
-holding          = holding
-EOF
-}
-
-# ------------------------------------------------------------ weekly --------
-
-bench_weekly() {
-  local d=$S/w t0 t1 best_rot="" best_rs="" best_find="" i rss peak=0
-  echo
-  echo "== weekly backup (issue 3): $FILES files"
-  prepare_trees "$d" "$FILES"
-  echo "  clone: $(find "$d/clone" -type d | wc -l) dirs, $(find "$d/clone" ! -type d | wc -l) files; \
-$(wc -l <"$d/list.changed") changed, $(wc -l <"$d/list.deleted") deleted, $(wc -l <"$d/list.added") added"
-  nondirs "$d/clone" >"$d/clone.nondirs"
-  needed_dirs "$d/clone" >"$d/clone.dirs"
-
-  # a. rotator weekly
-  local r
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rot$i; mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
-  done
-  load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rot$i
-    find "$d/clone" "$r/backup" >/dev/null
-    settle
-    t0=$(now)
-    run_rss "$r.rss" "$ROTATOR" -q -c "$r.conf" weekly
-    t1=$(now)
-    rss=$(cat "$r.rss"); [ "$rss" -gt "$peak" ] && peak=$rss
-    echo "  rotator weekly run $i: $(elapsed "$t0" "$t1") s, peak RSS $rss KB"
-    best_rot=$(min "$best_rot" "$(elapsed "$t0" "$t1")")
-    # Sanity: backup = clone (same paths, same inodes; directories as rsync -m),
-    # holding/<date> = exactly the changed + deleted files.
-    nondirs "$r/backup" >"$r.nondirs"
-    check same_file "$d/clone.nondirs" "$r.nondirs"
-    dirs_of "$r/backup" >"$r.dirs"
-    check same_file "$d/clone.dirs" "$r.dirs"
-    check test "$(find "$r/holding" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1
-    (cd "$r/holding"/* && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
-    check same_file "$d/list.displaced" "$r.held"
-  done
-  ROT_RSS_KB=$peak
-
-  # b. the seed's two rsync passes
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rs$i; mkdir "$r"; cp -al "$d/base" "$r/backup"
-  done
-  load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rs$i
-    find "$d/clone" "$r/backup" >/dev/null
-    settle
-    t0=$(now)
-    rsync -aum --delete --backup --backup-dir="$r/holding" "$d/clone/" "$r/backup/"
-    rsync -aum --delete --link-dest="$d/clone" "$d/clone/" "$r/backup/"
-    t1=$(now)
-    echo "  two-pass rsync run $i: $(elapsed "$t0" "$t1") s"
-    best_rs=$(min "$best_rs" "$(elapsed "$t0" "$t1")")
-    # Sanity (paths only: whether pass 2 relinks is rsync's business).
-    (cd "$r/backup" && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.paths"
-    check same_file <(cut -d' ' -f1 "$d/clone.nondirs") "$r.paths"
-    (cd "$r/holding" && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
-    check same_file "$d/list.displaced" "$r.held"
-    RSYNC_RELINKED=$(join -j1 -o 1.2,2.2 <(LC_ALL=C sort "$d/clone.nondirs") \
-      <(cd "$r/backup" && find . ! -type d -printf '%P %i\n' | LC_ALL=C sort) | awk '$1 == $2' | wc -l)
-  done
-  echo "  (after two-pass rsync, $RSYNC_RELINKED of $(wc -l <"$d/clone.nondirs") backup files share the clone's inode)"
-
-  # c. the floor: find clone backup (a backup = last week's mirror)
-  load
-  find "$d/clone" "$d/base" >/dev/null
-  for i in $(seq 1 "$RUNS"); do
-    settle
-    t0=$(now)
-    find "$d/clone" "$d/base" >/dev/null
-    t1=$(now)
-    echo "  find clone backup run $i: $(elapsed "$t0" "$t1") s"
-    best_find=$(min "$best_find" "$(elapsed "$t0" "$t1")")
-  done
-
-  row "rotator weekly ($FILES files)" "$best_rot" "two-pass rsync" "$best_rs" 0.1
-  row "rotator weekly ($FILES files)" "$best_rot" "find clone backup" "$best_find" 2.0
-  rss_row "rotator weekly peak RSS ($FILES files)" "$ROT_RSS_KB"
-  rm -rf "$d"
 }
 
 rss_rows=()
@@ -290,48 +206,47 @@ print_rss_table() {
   done
 }
 
-# ------------------------------------------------------------ RSS (1M) ------
+# Sorted "path inode" list of a tree's non-directories, and its directories.
+nondirs() { (cd "$1" && find . ! -type d -printf '%P %i\n' | LC_ALL=C sort); }
+dirs_of() { (cd "$1" && find . -mindepth 1 -type d -printf '%P\n' | LC_ALL=C sort); }
+# Directories that hold at least one non-directory below them (what rsync -m keeps).
+needed_dirs() {
+  (cd "$1" && find . ! -type d -printf '%P\n') |
+    awk -F/ '{ p = $1; for (i = 2; i <= NF; i++) { print p; p = p "/" $i } }' | LC_ALL=C sort -u
+}
+check() { if ! "$@"; then die "SANITY CHECK FAILED: $*"; fi; }
+# shellcheck disable=SC2317  # invoked through check
+same_file() { cmp -s "$1" "$2"; }
 
-bench_rss() {
-  local d=$S/m r t0 t1
-  echo
-  echo "== peak RSS of rotator weekly: $FILES_RSS files"
-  prepare_trees "$d" "$FILES_RSS"
-  r=$d/rot; mkdir "$r"; cp -al "$d/base" "$r/backup"; weekly_conf "$r" "$d/clone"
-  find "$d/clone" "$r/backup" >/dev/null
-  settle
+# ------------------------------------------------------- the trees ---------
+
+# prepare_trees DIR N [PERMILLE]: DIR/base (a hard-link mirror of the
+# pre-churn clone: last week's backup), DIR/clone (churned), DIR/list.*
+prepare_trees() {
+  local d=$1 n=$2 pm=${3:-20} t0 t1
+  mkdir -p "$d"
   t0=$(now)
-  run_rss "$r.rss" "$ROTATOR" -q -c "$r.conf" weekly
-  t1=$(now)
-  echo "  rotator weekly: $(elapsed "$t0" "$t1") s, peak RSS $(cat "$r.rss") KB"
-  (cd "$r/holding"/* && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
-  check same_file "$d/list.displaced" "$r.held"
-  settle
-  t0=$(now); find "$d/clone" "$d/base" >/dev/null; t1=$(now)
-  echo "  (find clone backup: $(elapsed "$t0" "$t1") s)"
-  rss_row "rotator weekly peak RSS ($FILES_RSS files)" "$(cat "$r.rss")"
-  rm -rf "$d"
+  "$S/gentree" gen "$d/clone" "$n" "$SEED" >/dev/null
+  t1=$(now); echo "  generated $n files in $(elapsed "$t0" "$t1") s"
+  cp -al "$d/clone" "$d/base"
+  "$S/gentree" churn "$d/clone" "$n" "$SEED" "$d/list" "$pm"
+  LC_ALL=C sort -o "$d/list.displaced" "$d/list.changed" "$d/list.deleted"
 }
 
-# --------------------------------------------------------- snapshots -------
-
-# The snapshot job is probed, not assumed: a tiny config through `rotator check`.
-snapshot_supported() {
-  local p=$S/probe
-  mkdir -p "$p/root" "$p/from"
-  cat >"$p/conf" <<EOF
+weekly_conf() {  # weekly_conf ROOT FROM
+  cat >"$1.conf" <<EOF
 [rotator]
-root     = $p/root
+root     = $1
 timezone = UTC
 
-[snap]
-type   = snapshot
-from   = $p/from
-path   = snaps
-naming = rotate
-keep   = daily:2
+[backup]
+type             = backup
+run_on           = weekly
+from             = $2
+path             = backup
+prune_empty_dirs = yes
+holding          = holding
 EOF
-  "$ROTATOR" -c "$p/conf" check >"$p/out" 2>&1
 }
 
 snap_conf() {  # snap_conf ROOT FROM KEEP
@@ -352,143 +267,254 @@ EOF
 # copy_tpl TPL ROOT: the generations as hard links (same inodes: rotator only
 # renames, links and unlinks in them), rotator's own files (lock, state) copied.
 copy_tpl() { mkdir "$2"; cp -al "$1/snaps" "$2/"; cp -a "$1/.rotator" "$2/"; }
-
-# Generations of a rotate snapshot job: snaps/daily.N.
 gens() { (cd "$1/snaps" && find . -mindepth 1 -maxdepth 1 -name 'daily.*' -printf '%P\n' | LC_ALL=C sort); }
 
-bench_snapshots() {
-  local d=$S/s t0 t1 i r best_fresh="" best_cp="" best_rec="" best_rsn="" best_exp="" best_rm=""
-  echo
-  echo "== snapshots (issue 4): $FILES files"
-  if ! snapshot_supported; then
-    echo "snapshot benches skipped: type = snapshot not available in this build"
-    echo "  (rotator check said: $(head -n1 "$S/probe/out"))"
-    SNAP_SKIPPED=yes
-    return 0
-  fi
-  prepare_trees "$d" "$FILES"
-  nondirs "$d/clone" >"$d/clone.nondirs"
-
-  # d. a fresh generation (first run) vs cp -al clone snap
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/fresh$i; mkdir "$r"; snap_conf "$r" "$d/clone" daily:2
-  done
-  quiesce; load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/fresh$i
-    find "$d/clone" >/dev/null
-    settle
-    t0=$(now)
-    "$ROTATOR" -q -c "$r.conf" --now 2026-11-20T02:00 daily
-    t1=$(now)
-    echo "  rotator daily, first generation, run $i: $(elapsed "$t0" "$t1") s"
-    best_fresh=$(min "$best_fresh" "$(elapsed "$t0" "$t1")")
-    check test "$(gens "$r")" = daily.0
-    nondirs "$r/snaps/daily.0" >"$r.nondirs"
-    check same_file "$d/clone.nondirs" "$r.nondirs"
-  done
-  for i in $(seq 1 "$RUNS"); do
-    find "$d/clone" >/dev/null
-    settle
-    t0=$(now); cp -al "$d/clone" "$d/cp$i"; t1=$(now)
-    echo "  cp -al clone snap run $i: $(elapsed "$t0" "$t1") s"
-    best_cp=$(min "$best_cp" "$(elapsed "$t0" "$t1")")
-  done
-  row "snapshot: fresh generation" "$best_fresh" "cp -al clone snap" "$best_cp" 0.7
-
-  # e. a daily run whose oldest generation expires (keep = daily:2, two
-  # generations made from last week's state) vs rm -rf oldest && cp -al.
-  # The template is made once; each run starts from copy_tpl of it.
-  local tpl=$d/tpl
-  mkdir "$tpl"; snap_conf "$tpl" "$d/base" daily:2
+# make_tpl D FROM: D/tpl with daily.0 and daily.1 made from FROM (keep = daily:2).
+make_tpl() {
+  local tpl=$1/tpl
+  mkdir "$tpl"; snap_conf "$tpl" "$2" daily:2
   "$ROTATOR" -q -c "$tpl.conf" --now 2026-11-20T02:00 daily
   "$ROTATOR" -q -c "$tpl.conf" --now 2026-11-21T02:00 daily
   check test "$(gens "$tpl" | tr '\n' ' ')" = "daily.0 daily.1 "
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rec$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/clone" daily:2
-  done
-  quiesce; load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rec$i
-    find "$d/clone" "$r" >/dev/null
-    settle
-    t0=$(now)
-    "$ROTATOR" -q -c "$r.conf" --now 2026-11-22T02:00 daily
-    t1=$(now)
-    echo "  rotator daily, oldest recycled, run $i: $(elapsed "$t0" "$t1") s"
-    best_rec=$(min "$best_rec" "$(elapsed "$t0" "$t1")")
-    check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
-    nondirs "$r/snaps/daily.0" >"$r.nondirs"
-    check same_file "$d/clone.nondirs" "$r.nondirs"
-  done
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rsn$i; mkdir "$r"; cp -al "$d/base" "$r/daily.1"
-  done
-  quiesce; load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/rsn$i
-    find "$d/clone" "$r" >/dev/null
-    settle
-    t0=$(now); rm -rf "$r/daily.1" && cp -al "$d/clone" "$r/daily.0"; t1=$(now)
-    echo "  rm -rf oldest && cp -al clone new, run $i: $(elapsed "$t0" "$t1") s"
-    best_rsn=$(min "$best_rsn" "$(elapsed "$t0" "$t1")")
-  done
-  row "snapshot: daily, oldest recycled" "$best_rec" "rm -rf oldest && cp -al" "$best_rsn" 0.1
+}
 
-  # f. expiry alone: lower keep to daily:1 and run `rotator prune` (daily.1
-  # expires) vs rm -rf of an equivalent hard-linked tree.
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/exp$i; copy_tpl "$tpl" "$r"; snap_conf "$r" "$d/base" daily:1
-  done
-  quiesce; load
-  for i in $(seq 1 "$RUNS"); do
-    r=$d/exp$i
-    find "$r" >/dev/null
-    settle
-    t0=$(now)
-    if ! "$ROTATOR" -q -c "$r.conf" --now 2026-11-21T03:00 prune; then
-      echo "  rotator prune failed or is not available; expiry bench skipped"
-      best_exp=""; break
-    fi
-    t1=$(now)
-    echo "  rotator prune (one generation expires), run $i: $(elapsed "$t0" "$t1") s"
-    best_exp=$(min "$best_exp" "$(elapsed "$t0" "$t1")")
-    check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 "
-    if [ -d "$r/snaps/.trash" ] && [ -n "$(ls -A "$r/snaps/.trash" | grep -vx .rotator-trash)" ]; then
-      echo "  note: snaps/.trash still holds $(find "$r/snaps/.trash" | wc -l) entries after prune (deletion deferred)"
-    fi
-  done
-  if [ -n "$best_exp" ]; then
-    for i in $(seq 1 "$RUNS"); do cp -al "$d/base" "$d/old$i"; done
-    quiesce; load
-    for i in $(seq 1 "$RUNS"); do
-      find "$d/old$i" >/dev/null
-      settle
-      t0=$(now); rm -rf "$d/old$i"; t1=$(now)
-      echo "  rm -rf generation run $i: $(elapsed "$t0" "$t1") s"
-      best_rm=$(min "$best_rm" "$(elapsed "$t0" "$t1")")
-    done
-    row "snapshot: expiry (prune)" "$best_exp" "rm -rf generation" "$best_rm" 0.8
+# ------------------------------------------------------------ weekly --------
+
+D=  # the section's directory
+prep_weekly() { local r=$D/rot$1; mkdir "$r"; cp -al "$D/base" "$r/backup"; weekly_conf "$r" "$D/clone"; }
+warm_weekly() { find "$D/clone" "$D/rot$1/backup" >/dev/null; }
+run_weekly() { run_rss "$D/rot$1.rss" "$ROTATOR" -q -c "$D/rot$1.conf" weekly; }
+check_weekly() {
+  local r=$D/rot$1 rss
+  rss=$(cat "$r.rss"); [ "$rss" -gt "${WEEKLY_RSS:-0}" ] && WEEKLY_RSS=$rss
+  nondirs "$r/backup" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
+  dirs_of "$r/backup" >"$r.dirs"; check same_file "$D/clone.dirs" "$r.dirs"
+  check test "$(find "$r/holding" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1
+  (cd "$r/holding"/* && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
+  check same_file "$D/list.displaced" "$r.held"
+}
+prep_rsync() { local r=$D/rs$1; mkdir "$r"; cp -al "$D/base" "$r/backup"; }
+warm_rsync() { find "$D/clone" "$D/rs$1/backup" >/dev/null; }
+run_rsync() {
+  local r=$D/rs$1
+  rsync -aum --delete --backup --backup-dir="$r/holding" "$D/clone/" "$r/backup/"
+  rsync -aum --delete --link-dest="$D/clone" "$D/clone/" "$r/backup/"
+}
+check_rsync() {
+  local r=$D/rs$1
+  (cd "$r/backup" && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.paths"
+  check same_file <(cut -d' ' -f1 "$D/clone.nondirs") "$r.paths"
+  (cd "$r/holding" && find . ! -type d -printf '%P\n' | LC_ALL=C sort) >"$r.held"
+  check same_file "$D/list.displaced" "$r.held"
+}
+prep_find() { :; }
+warm_find() { find "$D/clone" "$D/base" >/dev/null; }
+run_find() { find "$D/clone" "$D/base" >/dev/null; }
+check_find() { :; }
+
+bench_weekly() {
+  D=$S/w
+  echo
+  echo "== weekly backup: $FILES files"
+  prepare_trees "$D" "$FILES"
+  nondirs "$D/clone" >"$D/clone.nondirs"
+  needed_dirs "$D/clone" >"$D/clone.dirs"
+  WEEKLY_RSS=0
+  if [ "${RSYNC:-yes}" = yes ]; then
+    interleave weekly find rsync
+  else
+    interleave weekly find
   fi
-  rm -rf "$d"
+  row "rotator weekly ($FILES files)" weekly find 1.3 "find clone backup (names-only floor)"
+  [ "${RSYNC:-yes}" != yes ] || row "rotator weekly ($FILES files)" weekly rsync 0.1 "two-pass rsync"
+  rss_row "rotator weekly peak RSS ($FILES files)" "$WEEKLY_RSS"
+  rm -rf "$D"
+}
+
+# --------------------------------------------------------- snapshots -------
+
+prep_fresh() { local r=$D/fresh$1; mkdir "$r"; snap_conf "$r" "$D/clone" daily:2; }
+warm_fresh() { find "$D/clone" >/dev/null; }
+run_fresh() { "$ROTATOR" -q -c "$D/fresh$1.conf" --now 2026-11-20T02:00 daily; }
+check_fresh() {
+  local r=$D/fresh$1
+  check test "$(gens "$r")" = daily.0
+  nondirs "$r/snaps/daily.0" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
+}
+prep_cpal() { :; }
+warm_cpal() { find "$D/clone" >/dev/null; }
+run_cpal() { cp -al "$D/clone" "$D/cp$1"; }
+check_cpal() { :; }
+
+# The recycled run: daily.0 and daily.1 made from last week's state, keep =
+# daily:2, so daily.1 is recycled into the new daily.0.
+prep_recycled() { local r=$D/rec$1; copy_tpl "$D/tpl" "$r"; snap_conf "$r" "$D/clone" daily:2; }
+warm_recycled() { find "$D/clone" "$D/rec$1" >/dev/null; }
+run_recycled() { "$ROTATOR" -q -c "$D/rec$1.conf" --now 2026-11-22T02:00 daily; }
+check_recycled() {
+  local r=$D/rec$1
+  check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
+  nondirs "$r/snaps/daily.0" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
+}
+prep_rsnap() { local r=$D/rsn$1; mkdir "$r"; cp -al "$D/base" "$r/daily.1"; }
+warm_rsnap() { find "$D/clone" "$D/rsn$1" >/dev/null; }
+run_rsnap() { rm -rf "$D/rsn$1/daily.1" && cp -al "$D/clone" "$D/rsn$1/daily.0"; }
+check_rsnap() { :; }
+
+# Expiry alone: keep lowered to daily:1, `rotator prune` expires daily.1.
+prep_expiry() { local r=$D/exp$1; copy_tpl "$D/tpl" "$r"; snap_conf "$r" "$D/base" daily:1; }
+warm_expiry() { find "$D/exp$1" >/dev/null; }
+run_expiry() { "$ROTATOR" -q -c "$D/exp$1.conf" --now 2026-11-21T03:00 prune; }
+check_expiry() { check test "$(gens "$D/exp$1" | tr '\n' ' ')" = "daily.0 "; }
+prep_rmrf() { cp -al "$D/base" "$D/old$1"; }
+warm_rmrf() { find "$D/old$1" >/dev/null; }
+run_rmrf() { rm -rf "$D/old$1"; }
+check_rmrf() { :; }
+
+bench_snapshots() {
+  D=$S/s
+  echo
+  echo "== snapshots: $FILES files"
+  prepare_trees "$D" "$FILES"
+  nondirs "$D/clone" >"$D/clone.nondirs"
+  interleave fresh cpal
+  row "snapshot: fresh generation" fresh cpal 0.6 "cp -al clone snap"
+  make_tpl "$D" "$D/base"
+  interleave recycled rsnap
+  row "snapshot: daily, oldest recycled" recycled rsnap 0.1 "rm -rf oldest && cp -al"
+  interleave expiry rmrf
+  row "snapshot: expiry (prune)" expiry rmrf 0.8 "rm -rf generation"
+  rm -rf "$D"
+}
+
+# ------------------------------------------------------------ churn ---------
+
+# The recycled run's cost against the size of the tree and of the change:
+# median of RUNS runs at each (FILES, PERMILLE), then a least-squares fit
+#   seconds = a + b * entries + c * changed_entries
+# (changed = changed + deleted + added files of the churn).
+# shellcheck disable=SC2154  # T_recycled, L_recycled: set by interleave
+bench_churn() {
+  echo
+  echo "== churn: recycled daily run at ${CHURN_PERMILLES// /, } permille x ${CHURN_SIZES// /, } files"
+  local n pm pts=() med changed
+  for n in $CHURN_SIZES; do
+    for pm in $CHURN_PERMILLES; do
+      D=$S/c$n-$pm
+      prepare_trees "$D" "$n" "$pm"
+      nondirs "$D/clone" >"$D/clone.nondirs"
+      make_tpl "$D" "$D/base"
+      interleave recycled
+      med=$(median "${T_recycled[@]}")
+      changed=$(cat "$D/list.changed" "$D/list.deleted" "$D/list.added" | wc -l)
+      echo "  -> recycled run, $n files, churn $pm permille ($changed changed): $(stats "${T_recycled[@]}" | tr ' ' /) s, load $(stats "${L_recycled[@]}" | awk '{print $1 "–" $3}')"
+      pts+=("$n $changed $med")
+      rm -rf "$D"
+    done
+  done
+  echo
+  echo "| files | changed | median s |"
+  echo "|---:|---:|---:|"
+  printf '%s\n' "${pts[@]}" | awk '{ printf "| %d | %d | %.3f |\n", $1, $2, $3 }'
+  printf '%s\n' "${pts[@]}" | awk '
+    { x1[NR] = $1; x2[NR] = $2; y[NR] = $3 }
+    END {
+      # normal equations for y = a + b x1 + c x2
+      for (i = 1; i <= NR; i++) {
+        v[1] = 1; v[2] = x1[i]; v[3] = x2[i]
+        for (r = 1; r <= 3; r++) { for (c = 1; c <= 3; c++) M[r, c] += v[r] * v[c]; R[r] += v[r] * y[i] }
+      }
+      for (p = 1; p <= 3; p++) {   # Gauss-Jordan
+        if (M[p, p] == 0) { print "fit: singular (need at least 2 sizes and 2 churn levels)"; exit }
+        for (r = 1; r <= 3; r++) if (r != p) {
+          f = M[r, p] / M[p, p]
+          for (c = 1; c <= 3; c++) M[r, c] -= f * M[p, c]
+          R[r] -= f * R[p]
+        }
+      }
+      a = R[1] / M[1, 1]; b = R[2] / M[2, 2]; c = R[3] / M[3, 3]
+      printf "fit: seconds = %.4f + %.3f us x entries + %.2f us x changed entries\n", a, b * 1e6, c * 1e6
+    }'
+}
+
+# ----------------------------------------------------------- strace ---------
+
+# System calls per entry (files + directories of the clone) of each
+# operation, from strace -c -f (counts; strace slows the run, so no times).
+strace_one() {  # strace_one LABEL ENTRIES CMD...
+  local label=$1 entries=$2 out=$S/strace.out total; shift 2
+  strace -c -f -o "$out" "$@" >/dev/null
+  total=$(awk '$NF == "total" { print $3 }' "$out")
+  awk -v l="$label" -v t="$total" -v e="$entries" -v load="$(load1)" \
+    'BEGIN { printf "  -> %s: %d calls, %.2f per entry (load %s)\n", l, t, t / e, load }'
+  awk 'NR > 2 && !/^-/ && $NF != "total" { printf "       %-16s %9d %6.2f/entry\n", $NF, $4, $4 / e }' \
+    e="$entries" "$out" | sort -k2 -n -r | head -n 10
+}
+
+bench_strace() {
+  command -v strace >/dev/null || die "--strace needs strace (apt-get install strace)"
+  D=$S/t
+  echo
+  echo "== system calls per entry: $FILES files"
+  prepare_trees "$D" "$FILES"
+  local entries
+  entries=$(find "$D/clone" -mindepth 1 | wc -l)
+  echo "  clone: $entries entries"
+  prep_fresh 1; strace_one "rotator daily, fresh" "$entries" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-20T02:00 daily
+  strace_one "cp -al clone snap" "$entries" cp -al "$D/clone" "$D/cp1"
+  make_tpl "$D" "$D/base"
+  prep_recycled 1; strace_one "rotator daily, recycled" "$entries" "$ROTATOR" -q -c "$D/rec1.conf" --now 2026-11-22T02:00 daily
+  prep_rsnap 1; strace_one "rm -rf oldest && cp -al" "$entries" sh -c "rm -rf '$D/rsn1/daily.1' && cp -al '$D/clone' '$D/rsn1/daily.0'"
+  prep_weekly 1; strace_one "rotator weekly" "$entries" "$ROTATOR" -q -c "$D/rot1.conf" weekly
+  strace_one "find clone backup" "$entries" find "$D/clone" "$D/base"
+  rm -rf "$D"
+}
+
+# ------------------------------------------------------------ RSS (1M) ------
+
+bench_rss() {
+  D=$S/m
+  echo
+  echo "== peak RSS of every command: $FILES_RSS files"
+  prepare_trees "$D" "$FILES_RSS"
+  local r=$D/rot t0 t1 file
+  mkdir "$r"; cp -al "$D/base" "$r/backup"; weekly_conf "$r" "$D/clone"
+  rss_cmd() {  # rss_cmd LABEL CMD...
+    local label=$1; shift
+    t0=$(now); run_rss "$D/rss" "$@" >/dev/null; t1=$(now)
+    echo "  $label: $(elapsed "$t0" "$t1") s (load $(load1))"
+    rss_row "$label ($FILES_RSS files)" "$(cat "$D/rss")"
+  }
+  rss_cmd "rotator weekly" "$ROTATOR" -q -c "$r.conf" weekly
+  prep_fresh 1
+  rss_cmd "rotator daily, fresh" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-20T02:00 daily
+  rss_cmd "rotator daily, second" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-21T02:00 daily
+  rss_cmd "rotator daily, recycled" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-22T02:00 daily
+  file=$(head -n1 "$D/list.changed")
+  rss_cmd "rotator versions FILE" "$ROTATOR" -q -c "$D/fresh1.conf" versions "$file"
+  rss_cmd "rotator find '*7*'" "$ROTATOR" -q -c "$D/fresh1.conf" find '*7*'
+  rss_cmd "rotator diff daily.1 daily.0" "$ROTATOR" -q -c "$D/fresh1.conf" diff daily.1 daily.0
+  rss_cmd "rotator du" "$ROTATOR" -q -c "$D/fresh1.conf" du
+  snap_conf "$D/fresh1" "$D/clone" daily:1
+  rss_cmd "rotator prune" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-22T03:00 prune
+  rm -rf "$D"
 }
 
 # -------------------------------------------------------------- main --------
 
-SNAP_SKIPPED=no
 case $mode in
-  full|quick) bench_weekly; bench_snapshots ;;
+  default|quick) bench_weekly; bench_snapshots ;;
   snapshots) bench_snapshots ;;
+  churn) bench_churn ;;
+  strace) bench_strace ;;
+  rss) bench_rss ;;
+  full) bench_weekly; bench_snapshots; bench_churn; bench_strace; bench_rss ;;
 esac
-if [ "$do_rss" = yes ]; then
-  bench_rss
-fi
 
 echo
-echo "== results ($(date -u '+%Y-%m-%d %H:%M UTC'), FILES=$FILES, best of $RUNS)"
-[ ${#rows[@]} -gt 0 ] && print_table
+echo "== results ($(date -u '+%Y-%m-%d %H:%M UTC'), FILES=$FILES, $RUNS interleaved rounds; load now: $(cut -d' ' -f1-3 /proc/loadavg))"
+print_table
 print_rss_table
-[ "$SNAP_SKIPPED" = yes ] && { echo; echo "snapshot benches skipped: type = snapshot not available in this build"; }
 echo
 if [ "$missed" -gt 0 ]; then
   echo "MISSED: $missed target(s) not met (see the rows marked MISSED)"

@@ -1,5 +1,7 @@
 #include "engine/mirror.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -37,7 +39,17 @@ struct Level {
   bool modified = false;        // this run added or removed entries of T's directory
   bool archived_below = false;  // an entry below went to the sink
   AddKind add_kind = AddKind::fresh;  // pending: what its creation will be
+  // t_stat is a real stat of T's directory (mode and owner are as it says;
+  // the times are too unless this walk changed the directory's entries).
+  bool t_known = false;
+  // A mkdir in T's directory gives what fs::Creation says (no setgid bit,
+  // no default ACL); for a created directory: so did its own mkdir.
+  bool plain = false;
 };
+
+// The mode a new T directory is made with: S's permission bits, and always
+// the owner's (it is filled before its metadata is set).
+mode_t creation_mode(const fs::Stat& s) { return (s.mode & 0777) | 0700; }
 
 bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
   return a.mode != b.mode || a.uid != b.uid || a.gid != b.gid ||
@@ -46,6 +58,15 @@ bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
 
 bool by_name(const DirEntry& a, const DirEntry& b) { return a.name < b.name; }
 
+// Which part of a walk a Walker does. mirror() is Part::whole; mirror_fresh
+// splits a fresh build into one Part::subtree per top-level directory (run
+// by the workers) and one Part::top (the root level, after them).
+enum class Part {
+  whole,
+  subtree,  // T's root was just created for this walk (empty): a created directory
+  top,      // T's root is the fresh build's (empty but for the prebuilt subtrees)
+};
+
 Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
   return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
 }
@@ -53,8 +74,11 @@ Error with_context(const Error& e, std::string op, std::string path, std::string
 class Walker {
  public:
   Walker(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
-         const MirrorOptions& opt)
+         const MirrorOptions& opt, Part part = Part::whole,
+         const std::vector<std::string>* prebuilt = nullptr)
       : m_fs(fs),
+        m_part(part),
+        m_prebuilt(prebuilt),
         m_opt(opt),
         m_src_root(src_root),
         m_dst_root(dst_root),
@@ -84,6 +108,9 @@ class Walker {
   Status remove_pruned(Level& dir, Level& child);
 
   Result<std::vector<DirEntry>> list_sorted(int fd, const std::string& disp_root);
+  Result<bool> plain_root(const Level& root);
+  Status check_prediction(const Level& dir);
+  fs::MetaParts parts_needed(const Level& dir) const;
   void emit(std::string_view action, std::string_view path, std::string_view target = {});
   std::string src_path(std::string_view rel) const { return join(m_src_disp, rel); }
   std::string dst_path(std::string_view rel) const { return join(m_dst_disp, rel); }
@@ -106,6 +133,8 @@ class Walker {
   }
 
   fs::Fs& m_fs;
+  Part m_part;
+  const std::vector<std::string>* m_prebuilt;  // Part::top: sorted top-level directories already built
   // Progress counting: atomic increments only (no system call).
   void progress_done() {
     if (m_opt.progress) {
@@ -136,7 +165,9 @@ class Walker {
   std::vector<int> m_tfds;    // T descriptors from the root down (-1: pending)
   std::string m_line;         // reused plan line buffer
   MirrorStats m_stats;
-  long m_link_max = 0;  // S's filesystem link limit; 0: not asked yet
+  long m_link_max = 0;        // S's filesystem link limit; 0: not asked yet
+  fs::Creation m_creation;    // known: predict what mkdir makes
+  enum class Prediction { unchecked, right, wrong } m_prediction = Prediction::unchecked;
 };
 
 void Walker::emit(std::string_view action, std::string_view path, std::string_view target) {
@@ -175,6 +206,74 @@ Result<std::vector<DirEntry>> Walker::list_sorted(int fd, const std::string& dis
   return std::move(*listed);
 }
 
+// True when a mkdir in T's root gives what m_creation says: no setgid bit
+// (the group would be the root's) and no default ACL (it, not the umask,
+// would decide the mode). Below the root, directories this walk creates have
+// neither until their metadata is set, after their own subdirectories.
+Result<bool> Walker::plain_root(const Level& root) {
+  if ((root.t_stat.mode & S_ISGID) != 0) {
+    return false;
+  }
+  auto x = m_fs.get_xattrs(root.t.fd(), "");
+  if (!x) {
+    return with_context(x.error(), "read xattrs of", m_dst_disp);
+  }
+  for (const auto& kv : *x) {
+    if (kv.first == "system.posix_acl_default") {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first directory this walk creates is stat'ed once: a filesystem that
+// maps owners (NFS root squash) or modes gives no prediction to trust.
+Status Walker::check_prediction(const Level& dir) {
+  auto st = m_fs.lstat(dir.t.fd(), "");
+  if (!st) {
+    return with_context(st.error(), "stat", dst_path(rel_of(dir)));
+  }
+  bool right = st->uid == m_creation.uid && st->gid == m_creation.gid &&
+               (st->mode & 07777) == (creation_mode(dir.s_stat) & ~m_creation.umask);
+  m_prediction = right ? Prediction::right : Prediction::wrong;
+  return ok();
+}
+
+// The writes a finished directory needs: what differs from what T's
+// directory is known to have (its stat, or what its mkdir gave); times
+// whenever this walk changed its entries. Everything when nothing is known.
+fs::MetaParts Walker::parts_needed(const Level& dir) const {
+  fs::Stat predicted;
+  const fs::Stat* cur = nullptr;
+  if (dir.t_known) {
+    cur = &dir.t_stat;
+  } else if (dir.tstate == TState::created && dir.plain && m_prediction == Prediction::right) {
+    predicted.uid = m_creation.uid;
+    predicted.gid = m_creation.gid;
+    predicted.mode = creation_mode(dir.s_stat) & ~m_creation.umask;
+    cur = &predicted;
+  }
+  if (cur == nullptr) {
+    return fs::MetaParts::all;
+  }
+  const fs::Stat& s = dir.s_stat;
+  fs::MetaParts parts = fs::MetaParts::none;
+  if (cur->uid != s.uid || cur->gid != s.gid) {
+    parts = parts | fs::MetaParts::owner;
+    if ((s.mode & (S_ISUID | S_ISGID)) != 0) {
+      parts = parts | fs::MetaParts::mode;  // a chown may clear those bits
+    }
+  }
+  if ((cur->mode & 07777) != (s.mode & 07777)) {
+    parts = parts | fs::MetaParts::mode;
+  }
+  if (dir.tstate == TState::created || dir.modified || cur->mtime.tv_sec != s.mtime.tv_sec ||
+      cur->mtime.tv_nsec != s.mtime.tv_nsec) {
+    parts = parts | fs::MetaParts::times;
+  }
+  return parts;
+}
+
 Result<MirrorStats> Walker::run() {
   Level root;
   root.tstate = TState::existing;
@@ -194,7 +293,6 @@ Result<MirrorStats> Walker::run() {
     }
     root.tstate = TState::created;
     TRY(walk(root));
-    root.s.reset();
     TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
     return m_stats;
   }
@@ -212,9 +310,21 @@ Result<MirrorStats> Walker::run() {
     // Equal inode numbers would mean nothing, and no link could be made.
     return sys_error(EXDEV, "mirror", m_src_disp, "to '" + m_dst_disp + "'");
   }
+  root.t_known = true;
+  if (!m_dry) {
+    m_creation = m_fs.creation();
+    if (m_creation.known) {
+      TRY_ASSIGN(root.plain, plain_root(root));
+    }
+  }
+  if (m_part != Part::whole) {
+    // A fresh build's directory: nothing in T to list or compare.
+    root.tstate = TState::created;
+    if (m_part == Part::subtree) {
+      ++m_stats.dirs_created;
+    }
+  }
   TRY(walk(root));
-  root.s.reset();
-  root.t.reset();
   TRY(finish_meta(root, fs::k_cwd, m_src_root, fs::k_cwd, m_dst_root));
   return m_stats;
 }
@@ -260,6 +370,13 @@ Status Walker::walk(Level& dir) {
 // null). m_rel is the entry's relative path.
 Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
   bool selected = s && (m_all || m_sel->included(m_rel, s->type == FileType::directory));
+  if (selected && m_prebuilt && dir.depth == 0 && s->type == FileType::directory &&
+      std::binary_search(m_prebuilt->begin(), m_prebuilt->end(), s->name)) {
+    // Built by a mirror_fresh worker (counted there); named here in walk order.
+    emit("mkdir", m_rel);
+    emit("meta", m_rel);
+    return ok();
+  }
   if (selected) {
     if (t) {
       if (s->type == FileType::directory && t->type == FileType::directory) {
@@ -362,10 +479,10 @@ Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kin
       return with_context(tst.error(), "stat", dst_path(m_rel));
     }
     child.t_stat = *tst;
+    child.t_known = true;
   }
   TRY(walk(child));
-  child.s.reset();
-  child.t.reset();
+  // The descriptors stay open for finish_child: xattrs are read through them.
   return finish_child(dir, child);
 }
 
@@ -397,7 +514,9 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
   std::string_view rel = rel_of(dir);
   bool need = dir.tstate == TState::created || dir.modified ||
               metadata_differs(dir.s_stat, dir.t_stat);
-  auto sx = m_fs.get_xattrs(s_parent, s_name);
+  // Read through the held descriptors (flistxattr: no path walk); the
+  // writes go by name (the Fs journals them so).
+  auto sx = dir.s.valid() ? m_fs.get_xattrs(dir.s.fd(), "") : m_fs.get_xattrs(s_parent, s_name);
   if (!sx) {
     return with_context(sx.error(), "read xattrs of", src_path(rel));
   }
@@ -405,7 +524,7 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
   if (!sx->empty()) {
     std::vector<std::pair<std::string, std::string>> tx;
     if (!(m_dry && dir.tstate == TState::created)) {
-      auto got = m_fs.get_xattrs(t_parent, t_name);
+      auto got = dir.t.valid() ? m_fs.get_xattrs(dir.t.fd(), "") : m_fs.get_xattrs(t_parent, t_name);
       if (!got) {
         return with_context(got.error(), "read xattrs of", dst_path(rel));
       }
@@ -428,7 +547,9 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
       }
     }
     if (need) {
-      auto st = m_fs.set_metadata(t_parent, t_name, fs::metadata_of(dir.s_stat));
+      fs::Metadata meta = fs::metadata_of(dir.s_stat);
+      meta.parts = parts_needed(dir);
+      auto st = m_fs.set_metadata(t_parent, t_name, meta);
       if (!st) {
         return with_context(st.error(), "set attributes of", dst_path(rel));
       }
@@ -452,7 +573,7 @@ Status Walker::materialize(Level& dir) {
     if (m_opt.before_add) {
       TRY(m_opt.before_add(std::string(rel), FileType::directory, dir.add_kind));
     }
-    auto made = m_fs.mkdir(parent.t.fd(), dir.name, 0700);
+    auto made = m_fs.mkdir(parent.t.fd(), dir.name, creation_mode(dir.s_stat));
     if (!made) {
       return with_context(made.error(), "create directory", dst_path(rel));
     }
@@ -461,6 +582,10 @@ Status Walker::materialize(Level& dir) {
       return with_context(td.error(), "open directory", dst_path(rel));
     }
     dir.t = std::move(*td);
+    dir.plain = parent.plain && m_creation.known;
+    if (dir.plain && m_prediction == Prediction::unchecked) {
+      TRY(check_prediction(dir));
+    }
     if (dir.depth < m_tfds.size()) {
       m_tfds[dir.depth] = dir.t.fd();
     }
@@ -722,30 +847,48 @@ Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::s
 Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
                                  const std::string& dst_root, const MirrorOptions& opt) {
   bool simple = opt.selector == nullptr && opt.sink == nullptr && !opt.before_add &&
-                opt.dry_run == DryRun::no && opt.target_root == MirrorOptions::TargetRoot::existing;
+                opt.dry_run == DryRun::no && opt.prune_empty == PruneEmpty::no &&
+                opt.target_root == MirrorOptions::TargetRoot::existing;
   if (!simple || !fs.concurrent_safe()) {
     return mirror(fs, src_root, dst_root, opt);
   }
-  TRY_ASSIGN(auto src, fs::open_dir(fs, fs::k_cwd, src_root));
-  TRY_ASSIGN(auto entries, fs.list_dir(src.fd()));
+  const std::string sd = opt.src_display.empty() ? src_root : opt.src_display;
+  const std::string dd = opt.dst_display.empty() ? dst_root : opt.dst_display;
   std::vector<std::string> dirs;
-  for (const auto& e : entries) {
-    fs::FileType t = e.type;
-    if (t == fs::FileType::unknown) {
-      TRY_ASSIGN(auto st, fs.lstat(src.fd(), e.name));
-      t = st.type();
+  {
+    auto src = fs::open_dir(fs, fs::k_cwd, src_root);
+    if (!src) {
+      return with_context(src.error(), "open directory", sd);
     }
-    if (t == fs::FileType::directory) {
-      dirs.push_back(e.name);
+    auto entries = fs.list_dir(src->fd());
+    if (!entries) {
+      return with_context(entries.error(), "read directory", sd);
+    }
+    for (const auto& e : *entries) {
+      fs::FileType t = e.type;
+      if (t == fs::FileType::unknown) {
+        auto st = fs.lstat(src->fd(), e.name);
+        if (!st) {
+          return with_context(st.error(), "stat", sd + "/" + e.name);
+        }
+        t = st->type();
+      }
+      if (t == fs::FileType::directory) {
+        dirs.push_back(e.name);
+      }
     }
   }
   std::sort(dirs.begin(), dirs.end());
-  TRY_ASSIGN(auto dst, fs::open_dir(fs, fs::k_cwd, dst_root));
-  for (const auto& d : dirs) {
-    auto made = fs.mkdir(dst.fd(), d, 0700);
-    if (!made && made.error().sys_errno != EEXIST) {
-      return sys_error(made.error().sys_errno, "create directory",
-                       (opt.dst_display.empty() ? dst_root : opt.dst_display) + "/" + d);
+  {
+    auto dst = fs::open_dir(fs, fs::k_cwd, dst_root);
+    if (!dst) {
+      return with_context(dst.error(), "open directory", dd);
+    }
+    for (const auto& d : dirs) {
+      auto made = fs.mkdir(dst->fd(), d, 0700);
+      if (!made) {
+        return with_context(made.error(), "create directory", dd + "/" + d);
+      }
     }
   }
   std::atomic<size_t> next{0};
@@ -755,12 +898,13 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < dirs.size();) {
       MirrorOptions sub = opt;
-      sub.plan = nullptr;  // the final pass reports the walk order
-      std::string sd = opt.src_display.empty() ? src_root : opt.src_display;
-      std::string dd = opt.dst_display.empty() ? dst_root : opt.dst_display;
+      sub.plan = nullptr;  // parallel: only the top level reports plan lines
       sub.src_display = sd + "/" + dirs[i];
       sub.dst_display = dd + "/" + dirs[i];
-      auto r = mirror(fs, src_root + "/" + dirs[i], dst_root + "/" + dirs[i], sub);
+      const std::string s_sub = src_root + "/" + dirs[i];
+      const std::string t_sub = dst_root + "/" + dirs[i];
+      Walker walker(fs, s_sub, t_sub, sub, Part::subtree);
+      auto r = walker.run();
       std::lock_guard<std::mutex> lock(mu);
       if (!r) {
         if (first_error) {
@@ -770,9 +914,12 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
         continue;
       }
       total.linked += r->linked;
+      total.unchanged += r->unchanged;
       total.dirs_created += r->dirs_created;
+      total.dirs_meta_set += r->dirs_meta_set;
       total.copied_emlink += r->copied_emlink;
       total.linked_bytes += r->linked_bytes;
+      total.emlink_copies_kept += r->emlink_copies_kept;
     }
   };
   std::vector<std::thread> threads;
@@ -783,24 +930,16 @@ Result<MirrorStats> mirror_fresh(fs::Fs& fs, const std::string& src_root,
     t.join();
   }
   TRY(first_error);
-  // The final ordered pass: top-level entries, the root's metadata; the
-  // subtrees are found complete (same inodes: no stat, no change).
-  // It counts progress itself: the subtree entries it finds unchanged were
-  // counted by the workers already.
-  MirrorOptions final_opt = opt;
-  final_opt.progress = nullptr;
-  TRY_ASSIGN(MirrorStats last, mirror(fs, src_root, dst_root, final_opt));
-  if (opt.progress) {
-    opt.progress->count_done(last.linked + last.copied_emlink + last.unchanged +
-                             last.emlink_copies_kept - total.linked - total.copied_emlink);
-    opt.progress->count_linked_bytes(last.linked_bytes);
-  }
-  last.linked_bytes += total.linked_bytes;
-  // The workers' EMLINK copies are found as such (S still at its limit).
+  // The root level: its non-directories, then the root's metadata. The
+  // prebuilt subtrees are neither listed nor entered again.
+  Walker top(fs, src_root, dst_root, opt, Part::top, &dirs);
+  TRY_ASSIGN(MirrorStats last, top.run());
   last.linked += total.linked;
-  last.unchanged -= total.linked;
-  last.emlink_copies_kept -= total.copied_emlink;
-  last.dirs_created += total.dirs_created + static_cast<long>(dirs.size());
+  last.unchanged += total.unchanged;
+  last.dirs_created += total.dirs_created;
+  last.dirs_meta_set += total.dirs_meta_set;
+  last.linked_bytes += total.linked_bytes;
+  last.emlink_copies_kept += total.emlink_copies_kept;
   last.copied_emlink += total.copied_emlink;
   return last;
 }

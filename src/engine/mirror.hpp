@@ -48,10 +48,15 @@
 // nothing, and a rerun with the same options and sink folder converges):
 //   * a displaced entry is renamed into the sink before its replacement is
 //     created (link/mkdir): the old inode is always in T or in the sink;
-//   * a new directory is created (mode 0700) just before the first entry
-//     goes in it (or, without PruneEmpty, after its walk found nothing to
-//     put in it), filled, then given S's metadata and xattrs: a crash leaves
-//     a directory whose metadata the rerun compares and fixes;
+//   * a new directory is created (with S's permission bits and always the
+//     owner's rwx; never setuid, setgid or sticky) just before the first
+//     entry goes in it (or, without PruneEmpty, after its walk found nothing
+//     to put in it), filled, then given S's metadata and xattrs: a crash
+//     leaves a directory whose metadata the rerun compares and fixes. Only
+//     the writes that are needed are made (fs::MetaParts): what differs from
+//     T's stat, or, for a created directory, from what its mkdir gave
+//     (fs::Creation, when T's root has no setgid bit and no default ACL, and
+//     the walk's first created directory, stat'ed once, agrees);
 //   * an existing directory's metadata is written after its contents are
 //     done (adding or removing entries changes its mtime);
 //   * the EMLINK copy goes through a temporary name that a rerun removes.
@@ -193,13 +198,18 @@ struct MirrorStats {
 Result<MirrorStats> mirror(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,
                            const MirrorOptions& opt);
 
-// A fresh build (T empty) with the same result as mirror(): the top-level
-// directories of S are mirrored by k_mirror_threads threads at once (linkat
-// in different directories proceeds in parallel in the kernel), then one
-// sequential mirror() pass links the top-level entries and finishes the
-// root. Falls back to mirror() unless fs.concurrent_safe().
+// A fresh build (T empty) with the same result and the same MirrorStats as
+// mirror(): the top-level directories of S are created, their subtrees
+// mirrored by k_mirror_threads threads at once (linkat in different
+// directories proceeds in parallel in the kernel; a subtree's directories are
+// created ones, never listed in T), then the root level's non-directories
+// are linked and the root's metadata set. No directory is listed twice (the
+// S root once more, to find the subtrees). Plan lines: only the root level,
+// in walk order (a subtree directory is `mkdir D` then `meta D`; the lines
+// below it are not reported). Falls back to mirror() unless
+// fs.concurrent_safe().
 // REQUIRES: `dst_root` exists and is empty; no selector, no sink, no hook,
-// not a dry run (those need the single ordered walk).
+// no PruneEmpty, not a dry run (those need the single ordered walk).
 // Crash safety is the caller's: a fresh build is staged and committed by
 // rename, and an uncommitted one is discarded as a whole.
 inline constexpr int k_mirror_threads = 4;

@@ -312,10 +312,15 @@ Result<int> FaultFs::open_dir(int d, const std::string& n) {
 }
 void FaultFs::close(int fd) {
   m_lock_files.erase(fd);
+  m_listed.erase(fd);
   FsWrapper::close(fd);
 }
 Result<std::vector<DirEntry>> FaultFs::list_dir(int d) {
   FAULT_GUARD("list_dir", false, std::string("<fd>"));
+  if (!m_listed.insert(d).second) {
+    // fs.hpp: PosixFs does not rewind, so a second listing would be empty.
+    return sys_error(EINVAL, "list_dir", "<fd>", "(descriptor listed twice: open it again)");
+  }
   return FsWrapper::list_dir(d);
 }
 Result<Stat> FaultFs::lstat(int d, const std::string& n) {

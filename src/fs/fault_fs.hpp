@@ -61,6 +61,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -203,6 +204,7 @@ class FaultFs final : public FsWrapper {
   std::map<DirId, long> m_synced;              // dir -> seq of its last fsync_dir
   std::vector<Change> m_changes;
   std::map<int, std::pair<std::string, std::string>> m_lock_files;  // fd -> path, durable content
+  std::set<int> m_listed;  // descriptors list_dir has read (fs.hpp: once each)
   long m_undone = 0;
   long m_kept = 0;
   std::vector<std::string> m_cut_errors;

@@ -83,6 +83,17 @@ struct XattrSupport {
 enum class RenameMode { replace, no_replace };  // no_replace: EEXIST if `new_name` exists
 enum class LockMode { no_wait, wait };
 
+// Which of set_metadata's three writes are made: the caller leaves out what
+// it knows is right already (a directory mkdir just made with that mode and
+// owner), saving the system call.
+enum class MetaParts : unsigned { none = 0, owner = 1, mode = 2, times = 4, all = 7 };
+constexpr MetaParts operator|(MetaParts a, MetaParts b) {
+  return static_cast<MetaParts>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr bool has(MetaParts set, MetaParts part) {
+  return (static_cast<unsigned>(set) & static_cast<unsigned>(part)) != 0;
+}
+
 // Attributes set by set_metadata. Owner changes need privilege; a failed
 // chown by a non-root user is ignored (as rsync -a without root does).
 struct Metadata {
@@ -91,6 +102,18 @@ struct Metadata {
   gid_t gid = 0;
   timespec atime{};
   timespec mtime{};
+  MetaParts parts = MetaParts::all;  // what set_metadata writes
+};
+
+// What mkdir gives a new directory when its parent has neither the setgid
+// bit nor a default ACL: owner `uid`, group `gid`, mode `mode & ~umask`.
+// `known` is false when the process could not find out (then nothing may be
+// assumed).
+struct Creation {
+  bool known = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t umask = 0;
 };
 
 class Fs {
@@ -105,6 +128,9 @@ class Fs {
   virtual void close(int fd) = 0;
   // All entries of the open directory except "." and "..", unsorted, with
   // d_ino and d_type (FileType::unknown when the filesystem gives none).
+  // REQUIRES: `dir_fd` was not listed before (a descriptor from open_dir is
+  // read from its start, and no rewind is made): to list a directory again,
+  // open it again. FaultFs refuses a second listing of one descriptor.
   virtual Result<std::vector<DirEntry>> list_dir(int dir_fd) = 0;
   // fstatat(AT_SYMLINK_NOFOLLOW); an empty `name` stats `dir_fd` itself.
   virtual Result<Stat> lstat(int dir_fd, const std::string& name) = 0;
@@ -120,7 +146,8 @@ class Fs {
   // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
   // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
-  // Extended attributes of `name` (not followed): list of (key, value).
+  // Extended attributes of `name` (not followed): list of (key, value). An
+  // empty `name` reads those of the open descriptor `dir_fd` itself.
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) = 0;
 
@@ -150,7 +177,8 @@ class Fs {
   // Creates (O_EXCL) or truncates-and-writes `name` with `content`, fsyncs it.
   // For atomic replacement write a temporary name then rename().
   virtual Status write_file(int dir_fd, const std::string& name, std::string_view content) = 0;
-  // chown (lchown semantics), chmod (not for symlinks), utimensat(NOFOLLOW).
+  // chown (lchown semantics), chmod (not for symlinks), utimensat(NOFOLLOW);
+  // only the writes named in meta.parts.
   virtual Status set_metadata(int dir_fd, const std::string& name, const Metadata& meta) = 0;
   virtual Status set_xattr(int dir_fd, const std::string& name, const std::string& key,
                            const std::string& value) = 0;
@@ -169,6 +197,10 @@ class Fs {
   // that could parallelise (remove_tree) stays sequential and
   // deterministic under fault injection.
   virtual bool concurrent_safe() const { return false; }
+
+  // The owner, group and umask of directories this process creates (see
+  // Creation). Makes no change; never counted or refused by FaultFs.
+  virtual Creation creation() { return Creation{}; }
 
   // --- locks and time ----------------------------------------------------
   // Opens/creates `path` and takes an exclusive flock. Returns the open
@@ -228,6 +260,7 @@ class FsWrapper : public Fs {
   Status set_metadata(int d, const std::string& n, const Metadata& m) override {
     return m_target.set_metadata(d, n, m);
   }
+  Creation creation() override { return m_target.creation(); }
   Status set_xattr(int d, const std::string& n, const std::string& k,
                    const std::string& v) override {
     return m_target.set_xattr(d, n, k, v);

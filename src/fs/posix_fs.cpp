@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 namespace rotator::fs {
@@ -80,10 +81,9 @@ void PosixFs::close(int fd) {
 }
 
 Result<std::vector<DirEntry>> PosixFs::list_dir(int dir_fd) {
+  // No lseek to 0: the descriptor is fresh (fs.hpp), and a rewind would be
+  // one more system call per directory of every walk.
   std::vector<DirEntry> out;
-  if (::lseek(dir_fd, 0, SEEK_SET) < 0) {
-    return sys_error(errno, "read directory", "<fd>");
-  }
   alignas(linux_dirent64) char buf[64 * 1024];
   for (;;) {
     long n = retry_eintr([&] { return ::syscall(SYS_getdents64, dir_fd, buf, sizeof buf); });
@@ -247,10 +247,19 @@ Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
 Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
     int dir_fd, const std::string& name) {
   std::vector<std::pair<std::string, std::string>> out;
-  // *xattr calls have no *at variant: go through /proc/self/fd for a
-  // descriptor-relative, non-following path.
-  std::string path = dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
-  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  // An empty name reads the descriptor's own inode (flistxattr, fgetxattr).
+  // Otherwise: *xattr calls have no *at variant, so go through
+  // /proc/self/fd for a descriptor-relative, non-following path.
+  const bool by_fd = name.empty() && dir_fd != k_cwd;
+  std::string path =
+      by_fd ? std::string() : dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+  auto list = [&](char* buf, size_t size) {
+    return by_fd ? ::flistxattr(dir_fd, buf, size) : ::llistxattr(path.c_str(), buf, size);
+  };
+  auto get = [&](const char* key, void* buf, size_t size) {
+    return by_fd ? ::fgetxattr(dir_fd, key, buf, size) : ::lgetxattr(path.c_str(), key, buf, size);
+  };
+  ssize_t len = list(nullptr, 0);
   if (len < 0) {
     if (errno == ENOTSUP || errno == ENODATA) {
       return out;
@@ -261,7 +270,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
     return out;
   }
   std::string names(static_cast<size_t>(len), '\0');
-  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  len = list(names.data(), names.size());
   if (len < 0) {
     return sys_error(errno, "list xattrs of", name);
   }
@@ -269,12 +278,12 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
   for (size_t pos = 0; pos < names.size();) {
     std::string key = names.c_str() + pos;
     pos += key.size() + 1;
-    ssize_t vlen = ::lgetxattr(path.c_str(), key.c_str(), nullptr, 0);
+    ssize_t vlen = get(key.c_str(), nullptr, 0);
     if (vlen < 0) {
       continue;  // vanished or not readable: skip that attribute
     }
     std::string value(static_cast<size_t>(vlen), '\0');
-    vlen = ::lgetxattr(path.c_str(), key.c_str(), value.data(), value.size());
+    vlen = get(key.c_str(), value.data(), value.size());
     if (vlen < 0) {
       continue;
     }
@@ -426,21 +435,41 @@ Status PosixFs::write_file(int dir_fd, const std::string& name, std::string_view
 }
 
 Status PosixFs::set_metadata(int dir_fd, const std::string& name, const Metadata& meta) {
-  if (::fchownat(dir_fd, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (has(meta.parts, MetaParts::owner) &&
+      ::fchownat(dir_fd, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno != EPERM) {
       return sys_error(errno, "change owner of", name);
     }
   }
-  if (!S_ISLNK(meta.mode)) {
-    if (::fchmodat(dir_fd, name.c_str(), meta.mode & 07777, 0) < 0) {
-      return sys_error(errno, "change mode of", name);
-    }
+  if (has(meta.parts, MetaParts::mode) && !S_ISLNK(meta.mode) &&
+      ::fchmodat(dir_fd, name.c_str(), meta.mode & 07777, 0) < 0) {
+    return sys_error(errno, "change mode of", name);
   }
   timespec times[2] = {meta.atime, meta.mtime};
-  if (::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (has(meta.parts, MetaParts::times) &&
+      ::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) {
     return sys_error(errno, "set times of", name);
   }
   return ok();
+}
+
+Creation PosixFs::creation() {
+  // The umask cannot be read without setting it (a race with other
+  // threads), except from procfs (Linux >= 4.7).
+  Creation c;
+  auto status = read_file(k_cwd, "/proc/self/status");
+  if (!status) {
+    return c;
+  }
+  size_t at = status->find("\nUmask:");
+  if (at == std::string::npos) {
+    return c;
+  }
+  c.umask = static_cast<mode_t>(std::strtoul(status->c_str() + at + 7, nullptr, 8)) & 0777;
+  c.uid = ::geteuid();
+  c.gid = ::getegid();
+  c.known = true;
+  return c;
 }
 
 Status PosixFs::set_xattr(int dir_fd, const std::string& name, const std::string& key,

@@ -38,6 +38,7 @@ class PosixFs final : public Fs {
   Result<int> lock_file_at(int dir_fd, const std::string& name, LockMode mode) override;
   Status write_fd(int fd, std::string_view content) override;
   bool concurrent_safe() const override { return true; }
+  Creation creation() override;
 };
 
 }  // namespace rotator::fs

@@ -117,7 +117,10 @@ Status remove_parallel(Fs& fs, int dir_fd, const std::string& display, RemoveSta
   }
   TRY(first_error);
   holders.clear();
-  return remove_contents(fs, dir_fd, display, stats);
+  // `dir_fd` was listed above: what is left is listed through a new
+  // descriptor (list_dir never rewinds).
+  TRY_ASSIGN(auto again, open_dir(fs, dir_fd, "."));
+  return remove_contents(fs, again.fd(), display, stats);
 }
 
 Status remove_one(Fs& fs, int parent_fd, const std::string& name, const std::string& display,

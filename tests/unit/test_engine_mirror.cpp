@@ -644,6 +644,103 @@ TEST_CASE("directory xattrs are copied when the filesystem supports user xattrs"
   CHECK(again.journal().empty());
 }
 
+namespace {
+// Records the names get_xattrs is asked for.
+class XattrNamesFs : public fs::FsWrapper {
+ public:
+  using fs::FsWrapper::FsWrapper;
+  Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
+      int d, const std::string& n) override {
+    names.push_back(n);
+    return fs::FsWrapper::get_xattrs(d, n);
+  }
+  std::vector<std::string> names;
+};
+}  // namespace
+
+TEST_CASE("directory xattrs are read through the held descriptors, once per directory") {
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/a/b/f.txt", "f");
+  write_file(p.backup + "/a/old.txt", "o");
+  fs::PosixFs real;
+  XattrNamesFs fs(real);
+  REQUIRE(run_mirror(fs, p, display_options()).result);
+  // T's root (its default ACL, once), then S's a/b, a and root (T's only
+  // when S has some): no path is walked.
+  CHECK(fs.names == std::vector<std::string>{"", "", "", ""});
+}
+
+namespace {
+// Records what set_metadata is asked to write, by name.
+class MetaPartsFs : public fs::FsWrapper {
+ public:
+  using fs::FsWrapper::FsWrapper;
+  Status set_metadata(int d, const std::string& n, const fs::Metadata& m) override {
+    parts[n] = m.parts;
+    return fs::FsWrapper::set_metadata(d, n, m);
+  }
+  std::map<std::string, fs::MetaParts> parts;
+};
+
+// Sets the process umask for a scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t m) : m_old(::umask(m)) {}
+  ~ScopedUmask() { ::umask(m_old); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t m_old;
+};
+}  // namespace
+
+TEST_CASE("a created directory gets only the metadata writes mkdir did not already do") {
+  ScopedUmask mask(022);
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  write_file(p.clone + "/plain/f.txt", "f");        // 0755 after umask: times only
+  write_file(p.clone + "/group/f.txt", "f");        // 0750: times only
+  write_file(p.clone + "/readonly/f.txt", "f");     // 0555: mode and times
+  ::chmod((p.clone + "/plain").c_str(), 0755);
+  ::chmod((p.clone + "/group").c_str(), 0750);
+  ::chmod((p.clone + "/readonly").c_str(), 0555);
+  fs::PosixFs real;
+  REQUIRE(real.creation().known);
+  MetaPartsFs fs(real);
+  REQUIRE(run_mirror(fs, p, display_options()).result);
+  CHECK(fs.parts["plain"] == fs::MetaParts::times);
+  CHECK(fs.parts["group"] == fs::MetaParts::times);
+  CHECK(fs.parts["readonly"] == (fs::MetaParts::mode | fs::MetaParts::times));
+  // The result is what every write gives.
+  CHECK(list_tree(p.backup, WithInodes::no) == list_tree(p.clone, WithInodes::no));
+  ::chmod((p.clone + "/readonly").c_str(), 0755);
+  ::chmod((p.backup + "/readonly").c_str(), 0755);
+}
+
+TEST_CASE("under a setgid target root every metadata write is made") {
+  ScopedUmask mask(022);
+  TestContext ctx;
+  Paths p(ctx);
+  make_dir(p.backup);
+  make_dir(p.holding);
+  REQUIRE(::chmod(p.backup.c_str(), 02755) == 0);
+  write_file(p.clone + "/d/f.txt", "f");
+  ::chmod((p.clone + "/d").c_str(), 0755);
+  fs::PosixFs real;
+  MetaPartsFs fs(real);
+  REQUIRE(run_mirror(fs, p, display_options()).result);
+  CHECK(fs.parts["d"] == fs::MetaParts::all);
+  struct stat st {};
+  REQUIRE(::lstat((p.backup + "/d").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0755);
+}
+
 TEST_CASE("EMLINK on link copies that one file through a temporary name") {
   // (a) link() of the 2nd file fails with EMLINK (inode at its link limit);
   // (b) that file becomes a copy with the same content, mode and mtime;

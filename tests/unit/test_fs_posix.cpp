@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/xattr.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "fs/fault_fs.hpp"
 #include "fs/posix_fs.hpp"
@@ -30,6 +33,53 @@ TEST_CASE("list_dir returns names, inodes and types without . and ..") {
   CHECK(by_name["a"].ino == test::inode_of(ctx.path("d/a")));
   CHECK(by_name["sub"].type == FileType::directory);
   CHECK(by_name["l"].type == FileType::symlink);
+}
+
+TEST_CASE("list_dir reads a descriptor once, without a rewind; FaultFs refuses a second listing") {
+  test::TestContext ctx;
+  test::write_file(ctx.path("d/a"), "x");
+  PosixFs fs;
+  auto dir = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(dir);
+  REQUIRE(fs.list_dir(dir->fd())->size() == 1);
+  // No lseek(0): the descriptor is at its end (fs.hpp: open it again).
+  CHECK(fs.list_dir(dir->fd())->empty());
+  auto again = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(again);
+  CHECK(fs.list_dir(again->fd())->size() == 1);
+
+  FaultFs faulty(fs);
+  auto held = open_dir(faulty, k_cwd, ctx.path("d"));
+  REQUIRE(held);
+  CHECK(faulty.list_dir(held->fd())->size() == 1);
+  auto twice = faulty.list_dir(held->fd());
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().sys_errno == EINVAL);
+  int number = held->fd();
+  held->reset();
+  // A closed and reused descriptor number is a new descriptor.
+  auto reopened = open_dir(faulty, k_cwd, ctx.path("d"));
+  REQUIRE(reopened);
+  CHECK(reopened->fd() == number);
+  CHECK(faulty.list_dir(reopened->fd())->size() == 1);
+}
+
+TEST_CASE("get_xattrs with an empty name reads the descriptor's own xattrs") {
+  test::TestContext ctx;
+  test::make_dir(ctx.path("d"));
+  if (::lsetxattr(ctx.path("d").c_str(), "user.rotator.t", "v", 1, 0) != 0) {
+    MESSAGE("skipped: no user xattrs on this filesystem (" << std::strerror(errno) << ")");
+    return;
+  }
+  PosixFs fs;
+  auto dir = open_dir(fs, k_cwd, ctx.path("d"));
+  REQUIRE(dir);
+  auto got = fs.get_xattrs(dir->fd(), "");
+  REQUIRE(got);
+  CHECK(*got == std::vector<std::pair<std::string, std::string>>{{"user.rotator.t", "v"}});
+  auto by_name = fs.get_xattrs(k_cwd, ctx.path("d"));
+  REQUIRE(by_name);
+  CHECK(*by_name == *got);
 }
 
 TEST_CASE("rename no_replace refuses to overwrite") {
