@@ -99,6 +99,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/types.hpp"
 #include "engine/sink.hpp"
 #include "filter/selector.hpp"
 #include "fs/fs.hpp"
@@ -107,8 +108,6 @@
 
 namespace rotator::engine {
 
-enum class PruneEmpty { no, yes };
-enum class DryRun { no, yes };
 // What an entry the engine is about to create is (see before_add).
 enum class AddKind {
   fresh,               // T had nothing at that path
