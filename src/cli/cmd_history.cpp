@@ -241,7 +241,7 @@ int cmd_restore(Invocation& inv) {
   }
   auto force = args->flags.count("--force") ? history::Force::yes : history::Force::no;
   bool json = args->flags.count("--json") > 0;
-  bool dry = inv.dry_run == jobs::DryRun::yes;
+  bool dry = inv.dry_run == DryRun::yes;
   auto checked = history::check_destination(inv.fs, dest, inv.cfg.root, force);
   if (!checked) {
     return fail(inv, checked.error().message());

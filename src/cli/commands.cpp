@@ -46,7 +46,7 @@ int cmd_check(Invocation& inv) {
 // and every status. A failure is a warning (the backups themselves are fine).
 bool write_metrics(Invocation& inv, const std::vector<jobs::JobStatus>& sts,
                    const std::string& root_bad) {
-  if (inv.cfg.metrics_file.empty() || inv.dry_run == jobs::DryRun::yes) {
+  if (inv.cfg.metrics_file.empty() || inv.dry_run == DryRun::yes) {
     return true;
   }
   auto w = jobs::write_metrics_file(inv.fs, inv.cfg.metrics_file,
@@ -101,9 +101,7 @@ int cmd_prune(Invocation& inv) {
   for (const auto& a : inv.args) {
     if (a == "--explain") {
       explain = jobs::Explain::yes;
-    } else if (a == "-n" || a == "--dry-run") {
-      inv.dry_run = jobs::DryRun::yes;
-    } else {
+    } else {  // -n / --dry-run is a global option: rotator_main took it
       fmt::print(stderr, "rotator: prune: unknown option '{}'\n", a);
       return k_exit_error;
     }
@@ -120,7 +118,7 @@ int cmd_prune(Invocation& inv) {
       continue;
     }
     any = true;
-    if (explain == jobs::Explain::yes || inv.dry_run == jobs::DryRun::yes) {
+    if (explain == jobs::Explain::yes || inv.dry_run == DryRun::yes) {
       fmt::print("[{}]\n", job.name);
     }
     auto r = jobs::prune_snapshot(ctx, job, explain);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/types.hpp"
 #include "fs/fs.hpp"
 #include "jobs/job.hpp"
 #include "log/log.hpp"
@@ -19,15 +20,13 @@
 
 namespace rotator::cli {
 
-enum ExitStatus { k_exit_ok = 0, k_exit_error = 1, k_exit_warning = 2 };
-
 struct Invocation {
   fs::Fs& fs;
   config::Config& cfg;
   log::Logger& log;
   Zone zone;
   Instant now;
-  jobs::DryRun dry_run = jobs::DryRun::no;
+  DryRun dry_run = DryRun::no;
   int wait_seconds = 0;  // --wait: -1 forever
   std::string command;
   std::vector<std::string> args;  // after the command

@@ -29,7 +29,7 @@ int usage_error(const std::string& msg) {
 
 int rotator_main(int argc, char** argv) {
   std::string config_file;
-  jobs::DryRun dry_run = jobs::DryRun::no;
+  DryRun dry_run = DryRun::no;
   int verbose = 0;
   bool quiet = false;
   std::string now_text;
@@ -48,7 +48,7 @@ int rotator_main(int argc, char** argv) {
   while ((c = getopt_long(argc, argv, "+:c:nvqhV", long_opts, nullptr)) != -1) {
     switch (c) {
       case 'c': config_file = optarg; break;
-      case 'n': dry_run = jobs::DryRun::yes; break;
+      case 'n': dry_run = DryRun::yes; break;
       case 'v': ++verbose; break;
       case 'q': quiet = true; break;
       case 'N': now_text = optarg; break;
@@ -97,7 +97,7 @@ int rotator_main(int argc, char** argv) {
     std::string v;
     int got = 0;
     if (a == "-n" || a == "--dry-run") {
-      dry_run = jobs::DryRun::yes;
+      dry_run = DryRun::yes;
     } else if (a == "-v" || a == "--verbose") {
       ++verbose;
     } else if (a == "-q" || a == "--quiet") {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/types.hpp"
 #include "fs/fs.hpp"
 #include "util/duration.hpp"
 #include "util/result.hpp"
@@ -23,7 +24,6 @@ namespace rotator::config {
 
 enum class JobType { clone, backup, snapshot };
 enum class Naming { rotate, dated };
-enum class PruneEmpty { no, yes };
 
 const char* job_type_name(JobType type);
 

@@ -108,6 +108,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/types.hpp"
 #include "engine/sink.hpp"
 #include "filter/selector.hpp"
 #include "fs/fs.hpp"
@@ -116,8 +117,6 @@
 
 namespace rotator::engine {
 
-enum class PruneEmpty { no, yes };
-enum class DryRun { no, yes };
 // Whether the walk sums the sizes of what it links (MirrorStats::linked_bytes).
 enum class CountBytes { no, yes };
 // What an entry the engine is about to create is (see before_add).

@@ -256,24 +256,24 @@ void RuleFilter::leave_dir() {
   }
 }
 
-bool RuleFilter::applies(const Rule& rule, Side side, bool skip_perishable) const {
-  if (skip_perishable && (rule.flags & k_rule_perishable) != 0) {
+bool RuleFilter::applies(const Rule& rule, Side side, InsideDeletedDir inside) const {
+  if (inside == InsideDeletedDir::yes && (rule.flags & k_rule_perishable) != 0) {
     return false;
   }
   return (rule.applies_to & (side == Side::sender ? k_on_sender : k_on_receiver)) != 0;
 }
 
 int RuleFilter::evaluate_list(const std::vector<const Rule*>& list, const Subject& subject,
-                              Side side, bool skip_perishable) {
+                              Side side, InsideDeletedDir inside) {
   for (const Rule* rule : list) {
-    if (!applies(*rule, side, skip_perishable)) {
+    if (!applies(*rule, side, inside)) {
       continue;
     }
     if (rule->kind == Rule::Kind::dir_merge) {
       // Activation order makes the nesting acyclic: a placeholder only ever
       // names a merge activated after the list that holds it.
       int rc = evaluate_list(m_frames.back().lists[static_cast<std::size_t>(rule->merge_index)],
-                             subject, side, skip_perishable);
+                             subject, side, inside);
       if (rc != 0) {
         return rc;
       }
@@ -287,7 +287,7 @@ int RuleFilter::evaluate_list(const std::vector<const Rule*>& list, const Subjec
 }
 
 int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
-                         bool skip_perishable, Scope scope) {
+                         InsideDeletedDir inside, Scope scope) {
   if (rel_path.empty()) {
     return 0;
   }
@@ -298,7 +298,7 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
   subject.root_rel = m_root_rel;
   subject.is_dir = is_dir;
   for (const Rule& rule : m_rules.rules) {
-    if (!applies(rule, side, skip_perishable)) {
+    if (!applies(rule, side, inside)) {
       continue;
     }
     if (rule.kind == Rule::Kind::dir_merge) {
@@ -306,7 +306,7 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
         continue;
       }
       int rc = evaluate_list(m_frames.back().lists[static_cast<std::size_t>(rule.merge_index)],
-                             subject, side, skip_perishable);
+                             subject, side, inside);
       if (rc != 0) {
         return rc;
       }
@@ -320,7 +320,7 @@ int RuleFilter::evaluate(const std::string& rel_path, bool is_dir, Side side,
 }
 
 bool RuleFilter::included(const std::string& rel_path, bool is_dir) {
-  return evaluate(rel_path, is_dir, Side::sender, false) >= 0;
+  return evaluate(rel_path, is_dir, Side::sender, InsideDeletedDir::no) >= 0;
 }
 
 bool RuleFilter::protects(const std::string& rel_path, bool is_dir) {
@@ -328,11 +328,11 @@ bool RuleFilter::protects(const std::string& rel_path, bool is_dir) {
 }
 
 bool RuleFilter::protects(const std::string& rel_path, bool is_dir, InsideDeletedDir inside) {
-  return evaluate(rel_path, is_dir, Side::receiver, inside == InsideDeletedDir::yes) < 0;
+  return evaluate(rel_path, is_dir, Side::receiver, inside) < 0;
 }
 
 bool RuleFilter::keeps_empty_dir(const std::string& rel_dir) {
-  return evaluate(rel_dir, true, Side::receiver, false, Scope::global_rules) < 0;
+  return evaluate(rel_dir, true, Side::receiver, InsideDeletedDir::no, Scope::global_rules) < 0;
 }
 
 }  // namespace rotator::filter

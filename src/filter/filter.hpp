@@ -122,10 +122,12 @@ class RuleFilter final : public Selector {
   enum class Side { sender, receiver };
   // +1 include, -1 exclude, 0 no rule matched.
   enum class Scope { all_rules, global_rules };  // global: skip per-directory rules
-  int evaluate(const std::string& rel_path, bool is_dir, Side side, bool skip_perishable,
+  // Perishable rules are skipped inside a deleted directory (rsync's
+  // check_filter on a deleted dir's contents).
+  int evaluate(const std::string& rel_path, bool is_dir, Side side, InsideDeletedDir inside,
                Scope scope = Scope::all_rules);
   int evaluate_list(const std::vector<const Rule*>& list, const Subject& subject, Side side,
-                    bool skip_perishable);
+                    InsideDeletedDir inside);
   Status enter(fs::Fs& fs, int dir_fd, const std::string& rel_dir, std::uint8_t sides);
   // Fills m_frames.back(): reads the files of the dir-merges in effect on
   // `sides` in `dir_fd`.
@@ -134,7 +136,7 @@ class RuleFilter final : public Selector {
   // mode) and returns their rules, newest (deepest) first. Read once; later
   // calls (a second walk, e.g. of the destination) get the same list.
   Result<std::vector<const Rule*>> read_parents(fs::Fs& fs, std::size_t index);
-  bool applies(const Rule& rule, Side side, bool skip_perishable) const;
+  bool applies(const Rule& rule, Side side, InsideDeletedDir inside) const;
   // Reads through the cache when it is on.
   Result<std::string> read_path(fs::Fs& fs, const std::string& path);
   // One cached read of `name` relative to `dir_fd`, keyed by `key`; a failed

@@ -14,13 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "core/types.hpp"
 #include "filter/selector.hpp"
 #include "fs/fs.hpp"
 #include "util/result.hpp"
 
 namespace rotator::filter {
-
-enum class PruneEmpty { no, yes };
 
 // Returns the included paths of `src_root` relative to it, in depth-first
 // order with the entries of each directory sorted by name; directories end in

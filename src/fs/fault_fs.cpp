@@ -6,7 +6,8 @@
 
 namespace rotator::fs {
 
-bool FaultFs::refuse(const char* op, bool mutating, const std::string& what, int* err) {
+bool FaultFs::refuse(const char* op, Call call, const std::string& what, int* err) {
+  bool mutating = call == Call::mutates;
   if (mutating) {
     m_journal.push_back(std::string(op) + " " + what);
   }
@@ -298,16 +299,16 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
 
 // --- the calls ----------------------------------------------------------------
 
-#define FAULT_GUARD(op, mutating, what)      \
+#define FAULT_GUARD(op, call, what)      \
   do {                                               \
     int fault_err_ = 0;                              \
-    if (refuse(op, mutating, what, &fault_err_)) {   \
+    if (refuse(op, call, what, &fault_err_)) {   \
       return sys_error(fault_err_, op, what);        \
     }                                                \
   } while (false)
 
 Result<int> FaultFs::open_dir(int d, const std::string& n) {
-  FAULT_GUARD("open_dir", false, n);
+  FAULT_GUARD("open_dir", Call::reads, n);
   return FsWrapper::open_dir(d, n);
 }
 void FaultFs::close(int fd) {
@@ -316,7 +317,7 @@ void FaultFs::close(int fd) {
   FsWrapper::close(fd);
 }
 Result<std::vector<DirEntry>> FaultFs::list_dir(int d) {
-  FAULT_GUARD("list_dir", false, std::string("<fd>"));
+  FAULT_GUARD("list_dir", Call::reads, std::string("<fd>"));
   if (!m_listed.insert(d).second) {
     // fs.hpp: PosixFs does not rewind, so a second listing would be empty.
     return sys_error(EINVAL, "list_dir", "<fd>", "(descriptor listed twice: open it again)");
@@ -324,15 +325,15 @@ Result<std::vector<DirEntry>> FaultFs::list_dir(int d) {
   return FsWrapper::list_dir(d);
 }
 Result<Stat> FaultFs::lstat(int d, const std::string& n) {
-  FAULT_GUARD("lstat", false, n);
+  FAULT_GUARD("lstat", Call::reads, n);
   return FsWrapper::lstat(d, n);
 }
 Result<std::string> FaultFs::readlink(int d, const std::string& n) {
-  FAULT_GUARD("readlink", false, n);
+  FAULT_GUARD("readlink", Call::reads, n);
   return FsWrapper::readlink(d, n);
 }
 Result<long> FaultFs::link_max(int d) {
-  FAULT_GUARD("link_max", false, std::string("<fd>"));
+  FAULT_GUARD("link_max", Call::reads, std::string("<fd>"));
   if (m_link_limit > 0) {
     return m_link_limit;
   }
@@ -340,16 +341,16 @@ Result<long> FaultFs::link_max(int d) {
 }
 Result<XattrSupport> FaultFs::probe_xattr_support(int d) {
   // Leaves the directory as it was: a read as far as faults are concerned.
-  FAULT_GUARD("probe_xattr_support", false, std::string("<fd>"));
+  FAULT_GUARD("probe_xattr_support", Call::reads, std::string("<fd>"));
   return FsWrapper::probe_xattr_support(d);
 }
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {
-  FAULT_GUARD("read_file", false, n);
+  FAULT_GUARD("read_file", Call::reads, n);
   return FsWrapper::read_file(d, n);
 }
 Result<std::vector<std::pair<std::string, std::string>>> FaultFs::get_xattrs(
     int d, const std::string& n) {
-  FAULT_GUARD("get_xattrs", false, n);
+  FAULT_GUARD("get_xattrs", Call::reads, n);
   return FsWrapper::get_xattrs(d, n);
 }
 
@@ -372,13 +373,13 @@ Result<std::vector<std::pair<std::string, std::string>>> FaultFs::get_xattrs(
   } while (false)
 
 Status FaultFs::mkdir(int d, const std::string& n, mode_t m) {
-  FAULT_GUARD("mkdir", true, n);
+  FAULT_GUARD("mkdir", Call::mutates, n);
   auto r = FsWrapper::mkdir(d, n, m);
   RECORD_CREATE(d, n);
   return r;
 }
 Status FaultFs::link(int od, const std::string& on, int nd, const std::string& nn) {
-  FAULT_GUARD("link", true, on + " -> " + nn);
+  FAULT_GUARD("link", Call::mutates, on + " -> " + nn);
   if (m_link_limit > 0) {
     auto st = target().lstat(od, on);
     if (st && static_cast<long>(st->nlink) >= m_link_limit) {
@@ -390,19 +391,19 @@ Status FaultFs::link(int od, const std::string& on, int nd, const std::string& n
   return r;
 }
 Status FaultFs::symlink(const std::string& t, int d, const std::string& n) {
-  FAULT_GUARD("symlink", true, n);
+  FAULT_GUARD("symlink", Call::mutates, n);
   auto r = FsWrapper::symlink(t, d, n);
   RECORD_CREATE(d, n);
   return r;
 }
 Status FaultFs::copy_data(int od, const std::string& on, int nd, const std::string& nn) {
-  FAULT_GUARD("copy_data", true, on + " -> " + nn);
+  FAULT_GUARD("copy_data", Call::mutates, on + " -> " + nn);
   auto r = FsWrapper::copy_data(od, on, nd, nn);
   RECORD_CREATE(nd, nn);
   return r;
 }
 Status FaultFs::write_file(int d, const std::string& n, std::string_view c) {
-  FAULT_GUARD("write_file", true, n);
+  FAULT_GUARD("write_file", Call::mutates, n);
   // Over an existing file only the (fsynced) content changes: durable.
   bool existed = recording() && target().lstat(d, n).has_value();
   auto r = FsWrapper::write_file(d, n, c);
@@ -418,7 +419,7 @@ Status FaultFs::write_file(int d, const std::string& n, std::string_view c) {
 
 Status FaultFs::rename(int od, const std::string& on, int nd, const std::string& nn,
                        RenameMode m) {
-  FAULT_GUARD("rename", true, on + " -> " + nn);
+  FAULT_GUARD("rename", Call::mutates, on + " -> " + nn);
   Change c{Kind::rename};
   bool rec = recording();
   if (rec) {
@@ -457,7 +458,7 @@ Status FaultFs::rename(int od, const std::string& on, int nd, const std::string&
   return r;
 }
 Status FaultFs::unlink(int d, const std::string& n) {
-  FAULT_GUARD("unlink", true, n);
+  FAULT_GUARD("unlink", Call::mutates, n);
   bool rec = recording();
   std::string saved = rec ? save(d, n) : std::string();
   auto r = FsWrapper::unlink(d, n);
@@ -475,7 +476,7 @@ Status FaultFs::unlink(int d, const std::string& n) {
   return r;
 }
 Status FaultFs::rmdir(int d, const std::string& n) {
-  FAULT_GUARD("rmdir", true, n);
+  FAULT_GUARD("rmdir", Call::mutates, n);
   bool rec = recording();
   auto old = rec ? target().lstat(d, n) : Result<Stat>(Stat{});
   // An empty directory is moved into the save area instead, so that an undo
@@ -507,7 +508,7 @@ Status FaultFs::rmdir(int d, const std::string& n) {
   return r;
 }
 Status FaultFs::set_metadata(int d, const std::string& n, const Metadata& m) {
-  FAULT_GUARD("set_metadata", true, n);
+  FAULT_GUARD("set_metadata", Call::mutates, n);
   bool rec = recording();
   auto old = rec ? target().lstat(d, n) : Result<Stat>(Stat{});
   auto r = FsWrapper::set_metadata(d, n, m);
@@ -526,13 +527,13 @@ Status FaultFs::set_metadata(int d, const std::string& n, const Metadata& m) {
 }
 Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k,
                           const std::string& v) {
-  FAULT_GUARD("set_xattr", true, n);
+  FAULT_GUARD("set_xattr", Call::mutates, n);
   auto r = FsWrapper::set_xattr(d, n, k, v);
   after_call();
   return r;
 }
 Status FaultFs::fsync_dir(int d) {
-  FAULT_GUARD("fsync_dir", true, std::string("<fd>"));
+  FAULT_GUARD("fsync_dir", Call::mutates, std::string("<fd>"));
   // Power-cut mode: the model decides what is durable; the real sync would
   // only make the enumeration wait for the disk.
   auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::fsync_dir(d);
@@ -546,7 +547,7 @@ Status FaultFs::fsync_dir(int d) {
   return r;
 }
 Status FaultFs::sync_fs(int d) {
-  FAULT_GUARD("sync_fs", true, std::string("<fd>"));
+  FAULT_GUARD("sync_fs", Call::mutates, std::string("<fd>"));
   auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::sync_fs(d);
   if (r && recording()) {
     m_fs_synced = ++m_seq;

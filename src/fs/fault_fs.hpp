@@ -166,8 +166,9 @@ class FaultFs final : public FsWrapper {
     std::string name;
   };
 
-  // Returns an Error when this call must not reach the disk.
-  bool refuse(const char* op, bool mutating, const std::string& what, int* err);
+  enum class Call { reads, mutates };  // mutating calls are journaled and always counted
+  // True (and *err set) when this call must not reach the disk.
+  bool refuse(const char* op, Call call, const std::string& what, int* err);
   // Power-cut mode, after a call went through: performs the cut if it is due.
   void after_call();
   bool recording() const { return m_mode == Mode::power_cut && !m_cut_done; }

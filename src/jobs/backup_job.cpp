@@ -101,10 +101,9 @@ Status validate_filter_walk(fs::Fs& fs, const config::Job& job, filter::RuleFilt
   engine::TreeSink sink(fs::k_cwd, "validate", "holding");
   engine::MirrorOptions opt;
   opt.selector = &rules;
-  opt.prune_empty = job.prune_empty_dirs == config::PruneEmpty::yes ? engine::PruneEmpty::yes
-                                                                      : engine::PruneEmpty::no;
+  opt.prune_empty = job.prune_empty_dirs;
   opt.sink = &sink;
-  opt.dry_run = engine::DryRun::yes;
+  opt.dry_run = DryRun::yes;
   opt.src_display = src_display;
   opt.dst_display = dst_display;
   if (!fs.lstat(fs::k_cwd, job.path)) {
@@ -226,10 +225,9 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   engine::TreeSink sink(holding.valid() ? holding.fd() : fs::k_cwd, folder, holding_disp);
   engine::MirrorOptions opt;
   opt.selector = rules.get();
-  opt.prune_empty = job.prune_empty_dirs == config::PruneEmpty::yes ? engine::PruneEmpty::yes
-                                                                      : engine::PruneEmpty::no;
+  opt.prune_empty = job.prune_empty_dirs;
   opt.sink = &sink;
-  opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
+  opt.dry_run = dry ? DryRun::yes : DryRun::no;
   if (target_absent) {
     opt.target_root = engine::MirrorOptions::TargetRoot::absent;
     ctx.plan("mkdir .");

@@ -12,14 +12,13 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/types.hpp"
 #include "fs/fs.hpp"
 #include "log/log.hpp"
 #include "state/state.hpp"
 #include "util/zone.hpp"
 
 namespace rotator::jobs {
-
-enum class DryRun { no, yes };
 
 struct RunContext {
   fs::Fs& fs;

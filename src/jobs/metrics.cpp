@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/types.hpp"
+
 namespace rotator::jobs {
 
 std::string prometheus_label(const std::string& value) {
@@ -21,16 +23,17 @@ long long seconds_of(Instant t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// The exit status the last run had; -1 for none.
 int result_code(state::Outcome o) {
   switch (o) {
     case state::Outcome::none: return -1;
-    case state::Outcome::ok: return 0;
+    case state::Outcome::ok: return k_exit_ok;
     case state::Outcome::warning:
-    case state::Outcome::partial: return 2;
+    case state::Outcome::partial: return k_exit_warning;
     case state::Outcome::error:
-    case state::Outcome::running: return 1;
+    case state::Outcome::running: return k_exit_error;
   }
-  return 1;
+  return k_exit_error;
 }
 
 struct Family {

@@ -69,7 +69,7 @@ JobResult dispatch(RunContext& ctx, const config::Job& job) {
 
 }  // namespace
 
-int run_level(RunContext& ctx, const std::string& level) {
+ExitStatus run_level(RunContext& ctx, const std::string& level) {
   std::set<std::string> failed;
   bool any_error = false;
   for (const auto& job : ctx.cfg.jobs) {
@@ -200,9 +200,9 @@ int run_level(RunContext& ctx, const std::string& level) {
     finish(r);
   }
   if (any_error || ctx.log.errors() > 0) {
-    return 1;
+    return k_exit_error;
   }
-  return ctx.log.warnings() > 0 ? 2 : 0;
+  return ctx.log.warnings() > 0 ? k_exit_warning : k_exit_ok;
 }
 
 }  // namespace rotator::jobs

@@ -8,8 +8,8 @@
 // `from` is a clone job that failed in this same run is skipped (it would
 // copy a stale or broken tree).
 //
-// Returns the exit status: 1 when any job failed, else 2 when any warning was
-// logged, else 0. In a dry run no state is written.
+// Returns the exit status: k_exit_error when any job failed, else
+// k_exit_warning when any warning was logged, else k_exit_ok. In a dry run no state is written.
 #pragma once
 
 #include <string>
@@ -18,7 +18,7 @@
 
 namespace rotator::jobs {
 
-int run_level(RunContext& ctx, const std::string& level);
+ExitStatus run_level(RunContext& ctx, const std::string& level);
 
 // Runs the job's fail_exec (if any, not in a dry run) after a failed run,
 // with ROTATOR_JOB, ROTATOR_RESULT ("error") and ROTATOR_MESSAGE (the error)

@@ -72,9 +72,9 @@ Status SnapDir::rename(const std::string& from, const std::string& to, fs::Renam
   return ok();
 }
 
-Status SnapDir::mkdir(const std::string& name, bool ignore_existing) {
+Status SnapDir::mkdir(const std::string& name, IfExists if_exists) {
   auto r = fs().mkdir(fs::k_cwd, p(name), 0700);
-  if (!r && !(ignore_existing && r.error().sys_errno == EEXIST)) {
+  if (!r && !(if_exists == IfExists::ok && r.error().sys_errno == EEXIST)) {
     return sys_error(r.error().sys_errno, "create directory", d(name));
   }
   return ok();
@@ -140,7 +140,7 @@ Status SnapDir::write_atomic(const std::string& name, const std::string& content
 }
 
 Status SnapDir::ensure_trash() {
-  TRY(mkdir(k_snap_trash, true));
+  TRY(mkdir(k_snap_trash, IfExists::ok));
   return check_trash_owned(Adopt::yes);
 }
 

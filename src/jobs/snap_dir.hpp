@@ -52,7 +52,8 @@ class SnapDir final : public rotation::OpTarget {
 
   Status rename(const std::string& from, const std::string& to,
                 fs::RenameMode mode = fs::RenameMode::no_replace);
-  Status mkdir(const std::string& name, bool ignore_existing);
+  enum class IfExists { fail, ok };  // ok: an existing `name` is success
+  Status mkdir(const std::string& name, IfExists if_exists);
   Status unlink_if_present(const std::string& name);
   // fsync of .trash (when present), then of the snapshot directory itself:
   // their entries (renames, expiries into .trash, markers) are durable, not

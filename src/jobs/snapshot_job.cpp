@@ -103,10 +103,10 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       }
       build_id = std::string(k_snap_trash) + "/" +
                  rotation::next_free_name(fmt::format("build-{}", ctx.now.time_since_epoch().count()), *in_trash);
-      prepared = dir.mkdir(build_id, false);
+      prepared = dir.mkdir(build_id, SnapDir::IfExists::fail);
     }
     if (prepared) {
-      prepared = dir.mkdir(build_id + "/undo", false);  // a rollback then only renames
+      prepared = dir.mkdir(build_id + "/undo", SnapDir::IfExists::fail);  // a rollback then only renames
     }
     if (prepared) {
       prepared = dir.write_atomic(k_snap_staging_from, recycle + "\n" + build_id + "\n");
@@ -129,7 +129,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       return fail(prepared.error().message() + "; nothing was changed");
     }
   } else if (!dry) {
-    if (auto made = dir.mkdir(k_snap_staging, false); !made) {
+    if (auto made = dir.mkdir(k_snap_staging, SnapDir::IfExists::fail); !made) {
       return fail(made.error().message() + "; nothing was changed");
     }
   }
@@ -149,7 +149,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   AddRecorder recorder(dir, build_id);
   engine::MirrorOptions opt;
   opt.sink = sink ? static_cast<engine::Sink*>(&*sink) : nullptr;
-  opt.dry_run = dry ? engine::DryRun::yes : engine::DryRun::no;
+  opt.dry_run = dry ? DryRun::yes : DryRun::no;
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
   if (build == Build::recycled && !dry) {

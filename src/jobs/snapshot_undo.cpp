@@ -42,7 +42,7 @@ Status AddRecorder::ensure(const std::string& name) {
   if (m_made.count(name)) {
     return ok();
   }
-  TRY(m_dir.mkdir(name, true));
+  TRY(m_dir.mkdir(name, SnapDir::IfExists::ok));
   m_made.insert(name);
   return ok();
 }
@@ -61,7 +61,7 @@ class UndoFolder {
   // a name not used there.
   Status take(const std::string& name) {
     if (!m_ready) {
-      TRY(m_dir.mkdir(m_path, true));
+      TRY(m_dir.mkdir(m_path, SnapDir::IfExists::ok));
       TRY_ASSIGN(auto list, m_dir.names(m_path));
       m_next = static_cast<long>(list.size());
       m_used.insert(list.begin(), list.end());

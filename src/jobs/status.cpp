@@ -102,13 +102,13 @@ Severity overall(const std::vector<JobStatus>& sts) {
   return worst;
 }
 
-int status_exit_code(const std::vector<JobStatus>& sts) {
+ExitStatus status_exit_code(const std::vector<JobStatus>& sts) {
   switch (overall(sts)) {
-    case Severity::ok: return 0;
-    case Severity::warning: return 2;
-    case Severity::critical: return 1;
+    case Severity::ok: return k_exit_ok;
+    case Severity::warning: return k_exit_warning;
+    case Severity::critical: return k_exit_error;
   }
-  return 1;
+  return k_exit_error;
 }
 
 namespace {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/types.hpp"
 #include "fs/fs.hpp"
 #include "state/state.hpp"
 #include "util/zone.hpp"
@@ -50,8 +51,9 @@ std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Ins
 
 // The worst severity (ok for no jobs).
 Severity overall(const std::vector<JobStatus>& sts);
-// rotator's exit status for `status`: 0 ok, 2 warning, 1 critical.
-int status_exit_code(const std::vector<JobStatus>& sts);
+// rotator's exit status for `status`: k_exit_ok, k_exit_warning, k_exit_error
+// for critical.
+ExitStatus status_exit_code(const std::vector<JobStatus>& sts);
 
 enum class OnlyProblems { no, yes };
 // The table; with OnlyProblems::yes (-q) only the header and the jobs that are

@@ -82,17 +82,17 @@ class SnapFixture {
   }
 
   jobs::RunContext context(fs::Fs& fs, const std::string& level, Instant now,
-                           jobs::DryRun dry = jobs::DryRun::no) {
+                           rotator::DryRun dry = rotator::DryRun::no) {
     return jobs::RunContext{fs, m_cfg, m_zone, now, dry, m_log,
                             [this](std::string_view l) { m_plan.emplace_back(l); }, level};
   }
 
   jobs::JobResult run(fs::Fs& fs, const std::string& level, Instant now,
-                      jobs::DryRun dry = jobs::DryRun::no) {
+                      rotator::DryRun dry = rotator::DryRun::no) {
     auto ctx = context(fs, level, now, dry);
     return jobs::run_snapshot(ctx, m_job);
   }
-  jobs::JobResult run(const std::string& level, Instant now, jobs::DryRun dry = jobs::DryRun::no) {
+  jobs::JobResult run(const std::string& level, Instant now, rotator::DryRun dry = rotator::DryRun::no) {
     return run(m_posix, level, now, dry);
   }
   Result<std::vector<std::string>> recover(fs::Fs& fs) {
@@ -100,11 +100,11 @@ class SnapFixture {
     return jobs::recover_snapshot(ctx, m_job);
   }
   jobs::JobResult prune(fs::Fs& fs, Instant now, jobs::Explain explain,
-                        jobs::DryRun dry = jobs::DryRun::no) {
+                        rotator::DryRun dry = rotator::DryRun::no) {
     auto ctx = context(fs, "", now, dry);
     return jobs::prune_snapshot(ctx, m_job, explain);
   }
-  jobs::JobResult prune(Instant now, jobs::Explain explain, jobs::DryRun dry = jobs::DryRun::no) {
+  jobs::JobResult prune(Instant now, jobs::Explain explain, rotator::DryRun dry = rotator::DryRun::no) {
     return prune(m_posix, now, explain, dry);
   }
 

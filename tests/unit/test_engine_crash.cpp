@@ -31,7 +31,7 @@
 using namespace rotator;
 using namespace rotator::test;
 using engine::MirrorOptions;
-using engine::PruneEmpty;
+using rotator::PruneEmpty;
 
 namespace {
 

@@ -229,7 +229,7 @@ inline SetSelector scenario_selector() {
 // uninterrupted run leaves them in holding/D.
 // With PruneEmpty::yes the existing empty/ directory is pruned and moves too.
 inline std::vector<std::string> scenario_displaced(
-    engine::PruneEmpty prune = engine::PruneEmpty::no) {
+    rotator::PruneEmpty prune = rotator::PruneEmpty::no) {
   std::vector<std::string> out = {
       "a.txt file", "b.txt file",     "d1 dir",        "d1/y.txt file",
       "ex dir",     "ex/e1.txt file", "gone dir",      "gone/g1.txt file",
@@ -237,7 +237,7 @@ inline std::vector<std::string> scenario_displaced(
       "t2 dir",     "t2/in.txt file", "olddir dir", "olddir/a.txt file",
       "willempty dir", "willempty/w.txt file"};
   std::sort(out.begin(), out.end());
-  if (prune == engine::PruneEmpty::yes) {
+  if (prune == rotator::PruneEmpty::yes) {
     out.push_back("empty dir");
     std::sort(out.begin(), out.end());
   }
@@ -292,7 +292,7 @@ inline std::vector<std::string> comparable(std::vector<std::string> listing) {
 inline std::string scenario_problems(const Paths& p,
                                                   const std::map<std::string, ino_t>& old_t,
                                                   const std::vector<std::string>& reference_t,
-                                                  engine::PruneEmpty prune = engine::PruneEmpty::no) {
+                                                  rotator::PruneEmpty prune = rotator::PruneEmpty::no) {
   std::vector<std::string> problems;
   auto final_t = all_inodes(p.backup);
   auto sink = all_inodes(p.sink());
@@ -305,7 +305,7 @@ inline std::string scenario_problems(const Paths& p,
   }
   for (auto& [rel, ino] : old_t) {
     struct stat st {};
-    if (prune == engine::PruneEmpty::yes && ::stat((p.clone + "/" + rel).c_str(), &st) == 0 &&
+    if (prune == rotator::PruneEmpty::yes && ::stat((p.clone + "/" + rel).c_str(), &st) == 0 &&
         S_ISDIR(st.st_mode)) {
       continue;
     }

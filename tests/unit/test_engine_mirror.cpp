@@ -21,7 +21,7 @@
 using namespace rotator;
 using namespace rotator::test;
 using engine::MirrorOptions;
-using engine::PruneEmpty;
+using rotator::PruneEmpty;
 
 namespace {
 
@@ -1009,7 +1009,7 @@ TEST_CASE("dry run makes no mutating call and plans exactly what the real run do
   fs::PosixFs real;
   fs::FaultFs fs(real);
   MirrorOptions dry = opt;
-  dry.dry_run = engine::DryRun::yes;
+  dry.dry_run = rotator::DryRun::yes;
   auto planned = run_mirror(fs, p, dry);
   REQUIRE(planned.result);
   CHECK(fs.journal().empty());

@@ -107,7 +107,7 @@ TEST_CASE("TargetRoot::absent plans into a missing target in a dry run only") {
   std::vector<std::string> plan;
   engine::MirrorOptions opt;
   opt.target_root = engine::MirrorOptions::TargetRoot::absent;
-  opt.dry_run = engine::DryRun::yes;
+  opt.dry_run = rotator::DryRun::yes;
   opt.plan = [&](std::string_view l) { plan.emplace_back(l); };
   auto r = engine::mirror(rec, t.path("s"), t.path("missing"), opt);
   REQUIRE(r);
@@ -116,7 +116,7 @@ TEST_CASE("TargetRoot::absent plans into a missing target in a dry run only") {
   CHECK(rec.journal().empty());
   CHECK_FALSE(exists(t.path("missing")));
 
-  opt.dry_run = engine::DryRun::no;
+  opt.dry_run = rotator::DryRun::no;
   auto refused = engine::mirror(posix, t.path("s"), t.path("missing"), opt);
   REQUIRE_FALSE(refused);
   CHECK_FALSE(exists(t.path("missing")));

@@ -554,7 +554,7 @@ Outcome engine_included(const Case& c, bool prune, const std::string& fresh_dir)
   test::make_dir(fresh_dir);
   engine::MirrorOptions opt;
   opt.selector = filter->get();
-  opt.prune_empty = prune ? engine::PruneEmpty::yes : engine::PruneEmpty::no;
+  opt.prune_empty = prune ? rotator::PruneEmpty::yes : rotator::PruneEmpty::no;
   auto st = engine::mirror(fs, c.src, fresh_dir, opt);
   if (!st) {
     o.failed = true;

@@ -69,7 +69,7 @@ int run(fs::Fs& fs, const std::string& root, const std::string& now_iso) {
   Zone zone = Zone::utc();
   auto now = zone.parse_iso(now_iso);
   REQUIRE(now);
-  jobs::RunContext ctx{fs, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {}, "weekly"};
+  jobs::RunContext ctx{fs, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
   return jobs::run_level(ctx, "weekly");
 }
 
@@ -456,7 +456,7 @@ TEST_CASE("weekly backup: a holding_format expanding to a name that is not a fol
     Zone zone = Zone::utc();
     auto now = zone.parse_iso("2026-11-29T03:00");
     REQUIRE(now);
-    jobs::RunContext rc{real, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {}, "weekly"};
+    jobs::RunContext rc{real, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
     CHECK(jobs::run_level(rc, "weekly") == 1);
     auto st = state::load(real, ctx.dir() + "/.rotator", "backup");
     REQUIRE(st);
@@ -496,7 +496,7 @@ TEST_CASE("weekly backup: a bad nested per-directory rule stops the run before a
   Zone zone = Zone::utc();
   auto now = zone.parse_iso("2026-11-29T03:00");
   REQUIRE(now);
-  jobs::RunContext rc{recorder, *cfg, zone, *now, jobs::DryRun::no, logger,
+  jobs::RunContext rc{recorder, *cfg, zone, *now, rotator::DryRun::no, logger,
                       [](std::string_view) {}, "weekly"};
   CHECK(jobs::run_level(rc, "weekly") == 1);
   CHECK(test::list_tree(root + "/backup") == backup_before);

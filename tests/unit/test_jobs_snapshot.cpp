@@ -14,7 +14,7 @@
 using namespace rotator;
 using namespace rotator::test;
 using config::Naming;
-using jobs::DryRun;
+using rotator::DryRun;
 using state::Outcome;
 
 TEST_SUITE_BEGIN("jobs::snapshot");
