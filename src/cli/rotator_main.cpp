@@ -178,7 +178,16 @@ int rotator_main(int argc, char** argv) {
     logger.enable_syslog();
   }
 
+  // The lock holder text and the log's start line: a dry run says so even
+  // when -n came before the command (rotator -n weekly).
   std::string command_line = "rotator";
+  bool dry_named = false;
+  for (int i = optind; i < argc; ++i) {
+    dry_named = dry_named || std::string(argv[i]) == "-n" || std::string(argv[i]) == "--dry-run";
+  }
+  if (dry_run == jobs::DryRun::yes && !dry_named) {
+    command_line += " -n";
+  }
   for (int i = optind; i < argc; ++i) {
     command_line += std::string(" ") + argv[i];
   }
