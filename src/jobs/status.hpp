@@ -5,9 +5,12 @@
 // Severity of a job:
 //   ok        last run ok or warning (rsync 24 counts: files vanished), not overdue
 //   warning   last run partial (rsync 23) and the last success not yet older
-//             than max_age: known, accepted until it becomes overdue
-//   critical  failed, interrupted, never succeeded, overdue, clock behind, or
-//             the root is missing (backup disk not mounted)
+//             than max_age: known, accepted until it becomes overdue; or the
+//             state file is empty or corrupt (its results are unknown, which
+//             is not "never run")
+//   critical  failed, interrupted, its last state could not be saved (a full
+//             disk: said so, not "interrupted"), never succeeded, overdue,
+//             clock behind, or the root is missing (backup disk not mounted)
 // `healthy` is severity == ok. The table, the JSON, the Nagios line and the
 // metrics carry the same facts.
 // The JSON is written with util/json.hpp: byte strings (name, last_summary,

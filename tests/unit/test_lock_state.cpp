@@ -255,6 +255,61 @@ TEST_CASE("save replaces the state atomically; a crash keeps the old state") {
   CHECK(missing->last_result == state::Outcome::none);
 }
 
+TEST_CASE("a state save that fails for a full disk is recorded, and cleared by the next save") {
+  // (a) The last run's state is "running" (saved at its start); (b) its final
+  // save fails with ENOSPC on the temporary's write. The next load must say
+  // so (it used to read as a run killed while running); (c) the next
+  // successful save removes the record.
+  test::TestContext ctx;
+  fs::PosixFs real;
+  state::JobState running;
+  running.last_result = state::Outcome::running;
+  REQUIRE(state::save(real, ctx.dir(), "job", running));
+  state::JobState done = running;
+  done.last_result = state::Outcome::ok;
+  fs::FaultFs full(real);
+  full.fail_at(1, ENOSPC, "write_file");
+  auto saved = state::save(full, ctx.dir(), "job", done);
+  REQUIRE_FALSE(saved);
+  CHECK(saved.error().sys_errno == ENOSPC);
+  CHECK_FALSE(test::exists(ctx.path("state/job.state.tmp")));
+  auto loaded = state::load(real, ctx.dir(), "job");
+  REQUIRE(loaded);
+  CHECK(loaded->last_result == state::Outcome::running);
+  CHECK(loaded->unsaved == "No space left on device");
+  CHECK(loaded->defect.empty());
+  REQUIRE(state::save(real, ctx.dir(), "job", done));
+  auto after = state::load(real, ctx.dir(), "job");
+  REQUIRE(after);
+  CHECK(after->last_result == state::Outcome::ok);
+  CHECK(after->unsaved.empty());
+  CHECK_FALSE(test::exists(ctx.path("state/job.unsaved")));
+}
+
+TEST_CASE("an empty or corrupt state file is a defect, never a state that was never run") {
+  CHECK(state::parse("").defect == "is empty");
+  CHECK(state::parse("\n  \n").defect == "is empty");
+  CHECK(state::parse("# rotator job state\nlast_result=ok\nlast_start=12\n").defect.empty());
+  CHECK(state::parse("last_result=none\n").defect.empty());
+  CHECK(state::parse("last_start=12\n").defect == "is corrupt (no last_result)");
+  CHECK(state::parse("last_result=ok\nlast_summ").defect ==
+        "is corrupt (line 2: 'last_summ' is not KEY=VALUE)");
+  CHECK(state::parse("last_result=bogus\n").defect == "is corrupt (line 1: unknown last_result 'bogus')");
+  CHECK(state::parse("last_result=ok\nlast_success=12x\n").defect ==
+        "is corrupt (line 2: bad time '12x')");
+  // What could be read is kept.
+  auto partial = state::parse("last_result=ok\nlast_success=1795000000\n\x01\x02garbage");
+  CHECK(partial.last_result == state::Outcome::ok);
+  CHECK(partial.last_success == Instant(std::chrono::seconds(1795000000)));
+  CHECK(partial.defect == "is corrupt (line 3: '\\x01\\x02garbage' is not KEY=VALUE)");
+  test::TestContext ctx;
+  fs::PosixFs fs;
+  test::write_file(ctx.path("state/job.state"), "");
+  auto loaded = state::load(fs, ctx.dir(), "job");
+  REQUIRE(loaded);
+  CHECK(loaded->defect == "state file '" + ctx.path("state/job.state") + "' is empty");
+}
+
 TEST_CASE("a .rotator that is a symlink is never written through") {
   // root/.rotator -> elsewhere: state files used to land in its target.
   test::TestContext ctx;
