@@ -29,7 +29,25 @@ jobs::RunContext run_context(Invocation& inv) {
                           [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
 }
 
+// A command's bad argument: "rotator: CMD: MESSAGE" and the usage hint, exit 1.
+int argument_error(const Invocation& inv, const std::string& message) {
+  fmt::print(stderr, "rotator: {}: {}\nTry 'rotator --help'.\n", inv.command, message);
+  return k_exit_error;
+}
+
+// "unknown option '-x'" for what looks like an option, else "unexpected
+// argument 'x'".
+int bad_argument(const Invocation& inv, const std::string& arg) {
+  return argument_error(inv, fmt::format("{} '{}'",
+                                         !arg.empty() && arg[0] == '-' ? "unknown option"
+                                                                       : "unexpected argument",
+                                         escape_control(arg)));
+}
+
 int cmd_check(Invocation& inv) {
+  if (!inv.args.empty()) {
+    return bad_argument(inv, inv.args.front());
+  }
   auto problems = jobs::check_environment(inv.fs, inv.cfg, inv.zone);
   if (problems.empty()) {
     fmt::print("config OK\n");
@@ -66,8 +84,7 @@ int cmd_status(Invocation& inv) {
     } else if (a == "--nagios") {
       format = Format::nagios;
     } else {
-      fmt::print(stderr, "rotator: status: unknown option '{}'\n", a);
-      return k_exit_error;
+      return bad_argument(inv, a);
     }
   }
   std::string root_bad = jobs::root_problem(inv.fs, inv.cfg);
@@ -102,8 +119,7 @@ int cmd_prune(Invocation& inv) {
     if (a == "--explain") {
       explain = jobs::Explain::yes;
     } else {  // -n / --dry-run is a global option: rotator_main took it
-      fmt::print(stderr, "rotator: prune: unknown option '{}'\n", a);
-      return k_exit_error;
+      return bad_argument(inv, a);
     }
   }
   auto lock = prepare_and_lock(inv);
@@ -193,8 +209,7 @@ std::optional<lock::LockFile> prepare_and_lock(Invocation& inv) {
 
 int cmd_level(Invocation& inv) {
   if (!inv.args.empty()) {
-    fmt::print(stderr, "rotator: {}: unexpected argument '{}'\n", inv.command, inv.args.front());
-    return k_exit_error;
+    return bad_argument(inv, inv.args.front());
   }
   auto lock = prepare_and_lock(inv);
   if (!lock) {

@@ -33,6 +33,7 @@ int rotator_main(int argc, char** argv) {
   int verbose = 0;
   bool quiet = false;
   std::string now_text;
+  bool now_given = false;  // --now '' is an error, not "no --now"
   int wait_seconds = 0;
 
   static const option long_opts[] = {
@@ -51,7 +52,10 @@ int rotator_main(int argc, char** argv) {
       case 'n': dry_run = DryRun::yes; break;
       case 'v': ++verbose; break;
       case 'q': quiet = true; break;
-      case 'N': now_text = optarg; break;
+      case 'N':
+        now_text = optarg;
+        now_given = true;
+        break;
       case 'W': {
         if (!optarg) {
           wait_seconds = -1;
@@ -105,6 +109,7 @@ int rotator_main(int argc, char** argv) {
     } else if ((got = value("--now", &v)) != 0) {
       if (got < 0) return usage_error("option '--now' needs a value");
       now_text = v;
+      now_given = true;
     } else if ((got = value("--config", &v)) != 0 || (got = value("-c", &v)) != 0) {
       if (got < 0) return usage_error("option '-c' needs a value");
       config_file = v;
@@ -120,6 +125,9 @@ int rotator_main(int argc, char** argv) {
     } else {
       args.push_back(a);
     }
+  }
+  if (now_given && now_text.empty()) {
+    return usage_error("--now: empty time (give e.g. 2026-11-01T02:00)");
   }
   if (config_file.empty()) {
     const char* env = std::getenv("ROTATOR_CONF");
@@ -178,7 +186,16 @@ int rotator_main(int argc, char** argv) {
     logger.enable_syslog();
   }
 
+  // The lock holder text and the log's start line: a dry run says so even
+  // when -n came before the command (rotator -n weekly).
   std::string command_line = "rotator";
+  bool dry_named = false;
+  for (int i = optind; i < argc; ++i) {
+    dry_named = dry_named || std::string(argv[i]) == "-n" || std::string(argv[i]) == "--dry-run";
+  }
+  if (dry_run == jobs::DryRun::yes && !dry_named) {
+    command_line += " -n";
+  }
   for (int i = optind; i < argc; ++i) {
     command_line += std::string(" ") + argv[i];
   }

@@ -605,6 +605,11 @@ void apply_global(Loader& l, const Section* global) {
     cfg.root_line = v->line;
     if (v->text.empty() || v->text[0] != '/') {
       l.error(v->line, fmt::format("root must be an absolute path, not '{}'", v->text));
+    } else if (normalize(v->text) == "/") {
+      // Its state, trash and every relative path would sit among the
+      // system's own directories, and a relative `path = etc` is /etc.
+      l.error(v->line, "root = / is refused: give the backup disk's own directory (e.g. "
+                       "/srv/backup)");
     } else {
       cfg.root = normalize(v->text);
     }

@@ -146,6 +146,11 @@ class Fs {
   // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
   // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
+  // Whether this process (its effective ids) may create and remove entries in
+  // directory `name`: faccessat(W_OK|X_OK, AT_EACCESS). ok(), or the Error
+  // (EACCES when permissions deny it, EROFS on a read-only mount). Changes
+  // nothing; never counted by FaultFs.
+  virtual Status check_writable(int dir_fd, const std::string& name) = 0;
   // Extended attributes of `name` (not followed): list of (key, value). An
   // empty `name` reads those of the open descriptor `dir_fd` itself.
   virtual Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
@@ -233,6 +238,9 @@ class FsWrapper : public Fs {
   }
   Result<std::string> read_file(int d, const std::string& n) override {
     return m_target.read_file(d, n);
+  }
+  Status check_writable(int d, const std::string& n) override {
+    return m_target.check_writable(d, n);
   }
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int d, const std::string& n) override {

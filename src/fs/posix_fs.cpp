@@ -491,6 +491,13 @@ Status PosixFs::fsync_dir(int dir_fd) {
   return ok();
 }
 
+Status PosixFs::check_writable(int dir_fd, const std::string& name) {
+  if (::faccessat(dir_fd, name.c_str(), W_OK | X_OK, AT_EACCESS) < 0) {
+    return sys_error(errno, "access", name);
+  }
+  return ok();
+}
+
 Status PosixFs::sync_fs(int dir_fd) {
   if (::syncfs(dir_fd) < 0) {
     return sys_error(errno, "sync", "<filesystem>");

@@ -34,6 +34,7 @@ class PosixFs final : public Fs {
                    const std::string& value) override;
   Status fsync_dir(int dir_fd) override;
   Status sync_fs(int dir_fd) override;
+  Status check_writable(int dir_fd, const std::string& name) override;
   Result<int> lock_file(const std::string& path, LockMode mode) override;
   Result<int> lock_file_at(int dir_fd, const std::string& name, LockMode mode) override;
   Status write_fd(int fd, std::string_view content) override;

@@ -1,6 +1,7 @@
 #include "jobs/check.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -56,6 +57,26 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
                                    cfg.root, root.error().message()));
   } else if (!root->is_dir()) {
     problems.push_back(fmt::format("root '{}' is not a directory", cfg.root));
+  } else {
+    // Every run writes there (state, lock, clone, backups): a read-only
+    // mount or a user without permission fails only at the first change.
+    // root may be a symlink (followed, "root/."); .rotator never is.
+    struct Place {
+      const char* what;
+      std::string path, probe;
+    };
+    for (const auto& [what, path, probe] : {Place{"root", cfg.root, cfg.root + "/."},
+                                            Place{"state directory", cfg.state_dir, cfg.state_dir}}) {
+      auto st = fs.lstat(fs::k_cwd, probe);
+      if (!st || !st->is_dir()) {
+        continue;  // the state directory is made by the first run
+      }
+      if (auto w = fs.check_writable(fs::k_cwd, probe); !w) {
+        problems.push_back(fmt::format("{} '{}' is not writable by this user: {} (rotator "
+                                       "keeps its lock, state and trees there)",
+                                       what, path, std::strerror(w.error().sys_errno)));
+      }
+    }
   }
   bool rsync_checked = false;
   for (const auto& job : cfg.jobs) {

@@ -83,8 +83,15 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
     state::JobState st = loaded ? *loaded : state::JobState{};
     if (!loaded) {
       ctx.log.warning("[{}] cannot read state: {}", job.name, loaded.error().message());
+    } else if (!st.defect.empty()) {
+      ctx.log.warning("[{}] {}; its last results are lost, this run starts a new state", job.name,
+                      st.defect);
     }
-    if (st.last_result == state::Outcome::running) {
+    if (st.last_result == state::Outcome::running && !st.unsaved.empty()) {
+      ctx.log.warning("[{}] the previous run could not save its state ({}): its result is "
+                      "unknown; resuming",
+                      job.name, st.unsaved);
+    } else if (st.last_result == state::Outcome::running) {
       ctx.log.warning("[{}] the previous run did not finish (crash or kill); resuming", job.name);
     }
     auto finish = [&](const JobResult& r) {
@@ -145,7 +152,10 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
         finish(job_error(fmt::format(
             "skipped: the last run of its source job [{}] {}; run it successfully first",
             job.from_job,
-            src->last_result == state::Outcome::error ? "failed" : "did not finish (killed?)")));
+            src->last_result == state::Outcome::error ? "failed"
+            : src->unsaved.empty()
+                ? "did not finish (killed?)"
+                : fmt::format("could not save its state ({})", src->unsaved))));
         continue;
       }
     }

@@ -8,8 +8,43 @@
 #include "jobs/snapshot_recover.hpp"
 #include "retention/select.hpp"
 #include "rotation/name.hpp"
+#include "state/state.hpp"
 
 namespace rotator::jobs {
+
+namespace {
+
+// A killed run of `job` left its state "running". Under the lock no run of
+// it is under way, and recovery has just rolled that run back or finished
+// it: record it as interrupted and recovered, so that the next run does not
+// warn again that it "did not finish", and status says what happened.
+void settle_interrupted_run(RunContext& ctx, const config::Job& job) {
+  if (ctx.dry_run == DryRun::yes) {
+    return;
+  }
+  auto st = state::load(ctx.fs, ctx.cfg.state_dir, job.name);
+  if (!st || st->last_result != state::Outcome::running) {
+    return;
+  }
+  std::string why = st->unsaved.empty()
+                        ? std::string("interrupted (crash or kill)")
+                        : fmt::format("could not save its state ({}), result unknown", st->unsaved);
+  st->last_result = state::Outcome::error;
+  st->last_summary = fmt::format("the run of {} was {}; rotator prune recovered it",
+                                 st->last_start ? ctx.zone.format("%Y-%m-%d %H:%M", *st->last_start)
+                                                : std::string("unknown time"),
+                                 why);
+  st->last_failure = ctx.now;
+  st->last_failure_message = st->last_summary;
+  st->resume.clear();
+  if (auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, *st); !saved) {
+    ctx.log.warning("[{}] cannot save state: {}", job.name, saved.error().message());
+  } else {
+    ctx.log.info("[{}] {}", job.name, st->last_summary);
+  }
+}
+
+}  // namespace
 
 JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explain) {
   SnapDir dir(ctx, job);
@@ -19,6 +54,7 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
     return job_error(sys_error(path_there.error().sys_errno, "stat", dir.disp()).message());
   }
   if (!*path_there) {
+    settle_interrupted_run(ctx, job);  // killed before it made anything
     JobResult r;
     r.summary = fmt::format("{} does not exist yet: nothing to prune", dir.disp());
     return r;
@@ -26,6 +62,7 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
   if (auto stop = recover_and_report(ctx, job)) {
     return *stop;
   }
+  settle_interrupted_run(ctx, job);
   auto names = dir.names();
   if (!names) {
     return job_error(names.error().message());

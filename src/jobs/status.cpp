@@ -54,7 +54,14 @@ std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Ins
     Outcome r = s.state.last_result;
     bool last_ok = r == Outcome::ok || r == Outcome::warning;
     s.severity = Severity::critical;
-    if (r == Outcome::none) {
+    if (!s.state.defect.empty()) {
+      // Unknown, not "never run": the file is there but says nothing usable.
+      s.severity = Severity::warning;
+      s.problem = s.state.defect + "; the last results are unknown until the next run";
+    } else if (r == Outcome::running && !s.state.unsaved.empty()) {
+      s.problem = fmt::format("the last run could not save its state: {} (its result is unknown)",
+                              s.state.unsaved);
+    } else if (r == Outcome::none) {
       s.problem = no_state_dir ? fmt::format("never run (no state directory '{}': is the backup "
                                              "disk mounted?)",
                                              cfg.state_dir)

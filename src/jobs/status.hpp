@@ -7,9 +7,12 @@
 //   warning   last run partial (rsync 23) and the last success not yet older
 //             than max_age: known, accepted until it becomes overdue; or the
 //             last run was ok but left a churn_warn warning (the clone's
-//             files got new inodes), until the next normal clone run
-//   critical  failed, interrupted, never succeeded, overdue, clock behind, or
-//             the root is missing (backup disk not mounted)
+//             files got new inodes), until the next normal clone run; or the
+//             state file is empty or corrupt (its results are unknown, which
+//             is not "never run")
+//   critical  failed, interrupted, its last state could not be saved (a full
+//             disk: said so, not "interrupted"), never succeeded, overdue,
+//             clock behind, or the root is missing (backup disk not mounted)
 // `healthy` is severity == ok. The table, the JSON, the Nagios line and the
 // metrics carry the same facts.
 // The JSON is written with util/json.hpp: byte strings (name, last_summary,

@@ -4,12 +4,17 @@
 //   auto lock = LockFile::acquire(fs, path, wait, "rotator weekly", now);
 //   ... run ...            // the lock is held while `lock` lives
 // flock cannot go stale: the kernel drops it when the process dies, however
-// it dies. The holder writes "pid=…\ncommand=…\nstarted=…\n" into the file so
-// a second run can say who holds it.
+// it dies. The holder writes "pid=…\ncommand=…\nstarted=…\n" into the file
+// after it took the lock, and empties it when it lets go, so a second run can
+// say who holds it.
 //
 // Error handling: held by another process -> Error whose message names the
-// holder ("another rotator run holds '…': pid 123 (rotator weekly) since …"),
-// after waiting up to `wait_seconds` when given (-1 = forever, 0 = no wait).
+// holder, after waiting up to `wait_seconds` when given (-1 = forever, 0 = no
+// wait). The file's text is believed only when its pid is the one the kernel
+// says holds the flock (/proc/locks): "another rotator run holds the lock
+// '…': pid 123 (rotator -n weekly) since …". Otherwise (a killed run's text,
+// a holder that is not rotator) the real holder from /proc/locks and its
+// command line: "another process holds the lock '…': pid 456 (flock …)".
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 #include "state/state.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -84,31 +85,60 @@ std::string serialize(const JobState& st) {
 
 JobState parse(const std::string& text) {
   JobState st;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    st.defect = "is empty";
+    return st;
+  }
+  bool has_result = false;
+  auto corrupt = [&](long line_no, const std::string& why) {
+    if (st.defect.empty()) {
+      st.defect = fmt::format("is corrupt (line {}: {})", line_no, why);
+    }
+  };
+  auto time_of = [&](long line_no, const std::string& v) {
+    auto t = get_time(v);
+    if (!t) {
+      corrupt(line_no, fmt::format("bad time '{}'", escape_control(v)));
+    }
+    return t;
+  };
   size_t pos = 0;
+  long line_no = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     pos = end == std::string::npos ? text.size() : end + 1;
+    ++line_no;
     if (line.empty() || line[0] == '#') {
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
+      corrupt(line_no, fmt::format("'{}' is not KEY=VALUE", escape_control(line.substr(0, 40))));
       continue;
     }
     std::string k = line.substr(0, eq), v = unescape(line.substr(eq + 1));
-    if (k == "last_start") st.last_start = get_time(v);
-    else if (k == "last_end") st.last_end = get_time(v);
-    else if (k == "last_result") st.last_result = parse_outcome(v);
+    if (k == "last_start") st.last_start = time_of(line_no, v);
+    else if (k == "last_end") st.last_end = time_of(line_no, v);
+    else if (k == "last_result") {
+      st.last_result = parse_outcome(v);
+      has_result = true;
+      if (st.last_result == Outcome::none && v != "none") {
+        corrupt(line_no, fmt::format("unknown last_result '{}'", escape_control(v)));
+      }
+    }
     else if (k == "last_summary") st.last_summary = v;
-    else if (k == "last_success") st.last_success = get_time(v);
+    else if (k == "last_success") st.last_success = time_of(line_no, v);
     else if (k == "last_success_summary") st.last_success_summary = v;
-    else if (k == "last_failure") st.last_failure = get_time(v);
+    else if (k == "last_failure") st.last_failure = time_of(line_no, v);
     else if (k == "last_failure_message") st.last_failure_message = v;
     else if (k == "last_entries") st.last_entries = get_count(v);
     else if (k == "last_bytes") st.last_bytes = get_count(v);
     else if (k == "churn_warning") st.churn_warning = v;
     else if (k.rfind("resume.", 0) == 0) st.resume[k.substr(7)] = v;
+  }
+  if (!has_result && st.defect.empty()) {
+    st.defect = "is corrupt (no last_result)";
   }
   return st;
 }
@@ -143,6 +173,14 @@ std::string parent_of(const std::string& path) {
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
+constexpr const char* k_unsaved_suffix = ".unsaved";
+
+// The text save() recorded for `job`'s last failed save, "" when none.
+std::string read_unsaved(fs::Fs& fs, int dir_fd, const std::string& job) {
+  auto target = fs.readlink(dir_fd, job + k_unsaved_suffix);
+  return target ? escape_control(*target) : std::string();
+}
+
 std::string base_of(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -173,10 +211,13 @@ Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::strin
   }
   std::string name = job + ".state";
   std::string display = state_dir + "/state/" + name;
+  std::string unsaved = read_unsaved(fs, dir->fd(), job);
   auto st = fs.lstat(dir->fd(), name);
   if (!st) {
     if (st.error().sys_errno == ENOENT) {
-      return JobState{};
+      JobState none;
+      none.unsaved = unsaved;
+      return none;
     }
     return sys_error(st.error().sys_errno, "stat", display);
   }
@@ -188,16 +229,41 @@ Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::strin
   if (!text) {
     return sys_error(text.error().sys_errno, "read", display);
   }
-  return parse(*text);
+  JobState parsed = parse(*text);
+  if (!parsed.defect.empty()) {
+    parsed.defect = fmt::format("state file '{}' {}", display, parsed.defect);
+  }
+  parsed.unsaved = unsaved;
+  return parsed;
 }
 
 Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st) {
   TRY_ASSIGN(auto top, open_state_dir(fs, state_dir, Create::yes));
   TRY_ASSIGN(auto handle, open_own_dir(fs, top.fd(), "state", state_dir + "/state", Create::yes));
   std::string tmp = job + ".state.tmp";
-  TRY(fs.write_file(handle.fd(), tmp, serialize(st)));
-  TRY(fs.rename(handle.fd(), tmp, handle.fd(), job + ".state", fs::RenameMode::replace));
-  return fs.fsync_dir(handle.fd());
+  Status saved = fs.write_file(handle.fd(), tmp, serialize(st));
+  if (saved) {
+    saved = fs.rename(handle.fd(), tmp, handle.fd(), job + ".state", fs::RenameMode::replace);
+  }
+  if (saved) {
+    saved = fs.fsync_dir(handle.fd());
+  }
+  std::string marker = job + k_unsaved_suffix;
+  if (!saved) {
+    // What a full disk leaves: free the temporary's blocks, then record the
+    // cause in an inode (a short symlink needs no data block).
+    (void)fs.unlink(handle.fd(), tmp);
+    (void)fs.unlink(handle.fd(), marker);
+    std::string why = saved.error().sys_errno != 0 ? std::strerror(saved.error().sys_errno)
+                                                   : saved.error().message();
+    (void)fs.symlink(why.substr(0, 59), handle.fd(), marker);
+    (void)fs.fsync_dir(handle.fd());
+    return saved;
+  }
+  if (fs.lstat(handle.fd(), marker)) {
+    (void)fs.unlink(handle.fd(), marker);
+  }
+  return saved;
 }
 
 }  // namespace rotator::state

@@ -45,9 +45,19 @@ struct JobState {
   std::string churn_warning;
   // Free-form resume data for an interrupted run (job-specific keys).
   std::map<std::string, std::string> resume;
+
+  // Not part of the file; set by parse() / load():
+  // Why the file is not a valid state ("is empty", "is corrupt (line 3: ...)";
+  // load() prefixes "state file 'PATH' "), empty when it is fine. What could
+  // be read is kept.
+  std::string defect;
+  // The last save of this state failed (save() recorded why, e.g. "No space
+  // left on device"): the file is older than the last run. Empty when not.
+  std::string unsaved;
 };
 
 std::string serialize(const JobState& st);
+// Never fails: a defect is reported in `defect`.
 JobState parse(const std::string& text);
 
 enum class Create { no, yes };
@@ -64,6 +74,11 @@ Result<fs::DirHandle> open_state_dir(fs::Fs& fs, const std::string& state_dir, C
 // state directory and the file are never followed through a symlink.
 Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::string& job);
 // Atomically replaces the state of `job`; creates `state_dir`/state if needed.
+// When it fails (a full disk: ENOSPC), the cause is recorded beside the state
+// as the symlink `<job>.unsaved` whose target is the strerror text (an
+// inode-only record, short enough to need no data block), so that the next
+// load() reports it in `unsaved` instead of a stale "running"; the next
+// successful save removes it.
 Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, const JobState& st);
 
 }  // namespace rotator::state

@@ -158,11 +158,40 @@ t_concurrent_run_refused() {
     sleep 0.05; n=$((n + 1))
   done
   expect_exit 1 R daily 2>"$TMP/err"
-  expect_grep "another rotator run holds the lock" "$TMP/err"
+  # The holder is flock(1), not the rotator run that last wrote the file.
+  expect_grep "another process holds the lock '$TMP/root/.rotator/lock': pid $holder (flock " "$TMP/err"
   # --wait=10 waits for the holder (released in a second), then runs.
   ( sleep 1; : >"$TMP/release" ) &
   R --wait=10 daily
   wait $holder
+}
+
+t_dry_run_holder_named_with_n() {
+  # A real `rotator -n daily` holds the lock (its rsync waits for `release`):
+  # a second run names it with its -n, and its pid.
+  rm -f "$TMP/ready" "$TMP/release"
+  cat >"$TMP/slow-rsync" <<SCRIPT
+#!/bin/sh
+: >"$TMP/ready"
+n=0
+while [ ! -e "$TMP/release" ] && [ \$n -lt 400 ]; do sleep 0.05; n=\$((n + 1)); done
+exec rsync "\$@"
+SCRIPT
+  chmod +x "$TMP/slow-rsync"
+  sed "s|^timezone = UTC\$|timezone = UTC\nrsync = $TMP/slow-rsync|" "$TMP/rotator.conf" >"$TMP/slow.conf"
+  "$ROTATOR" -c "$TMP/slow.conf" -n daily >/dev/null 2>&1 &
+  dry=$!
+  n=0
+  while [ ! -e "$TMP/ready" ]; do
+    [ $n -lt 400 ] || fail "the dry run did not start"
+    sleep 0.05; n=$((n + 1))
+  done
+  expect_exit 1 R daily 2>"$TMP/err"
+  : >"$TMP/release"
+  wait $dry
+  expect_grep "another rotator run holds the lock '$TMP/root/.rotator/lock': pid $dry (rotator -n daily) since " "$TMP/err"
+  # The finished run took its holder text with it.
+  [ ! -s "$TMP/root/.rotator/lock" ] || fail "lock file still names its last holder"
 }
 
 t_status_before_after_overdue() {
@@ -357,6 +386,7 @@ test_case "an empty source is refused and the clone untouched" t_empty_source_re
 test_case "deleting more than max_delete is refused with the numbers" t_max_delete_refused
 test_case "a source that empties between check and transfer is stopped" t_source_vanishing_after_the_check
 test_case "a concurrent run is refused; --wait waits" t_concurrent_run_refused
+test_case "a dry run holding the lock is named with its -n" t_dry_run_holder_named_with_n
 test_case "status before, after and when overdue (--now)" t_status_before_after_overdue
 test_case "rsync exit 24 and 23 warn (exit 2), others fail (exit 1)" t_rsync_exit_codes
 test_case "a failing pre_exec skips the job; post_exec runs" t_pre_exec_failure_skips_job

@@ -98,6 +98,11 @@ TEST_CASE("missing root, duplicate key, bad values") {
         "rotator.conf:3: duplicate key 'root' in [rotator] (first set on line 2)");
   CHECK(error_of("[rotator]\nroot = relative\n") ==
         "rotator.conf:2: root must be an absolute path, not 'relative'");
+  for (const char* slash : {"/", "//", "/./", "/.."}) {
+    CHECK(error_of(std::string("[rotator]\ntimezone = UTC\nroot = ") + slash + "\n") ==
+          "rotator.conf:3: root = / is refused: give the backup disk's own directory (e.g. "
+          "/srv/backup)");
+  }
   CHECK(error_of("[rotator]\nroot = /a\nsyslog = maybe\n") ==
         "rotator.conf:3: syslog: bad value 'maybe' (expected yes or no)");
   CHECK(error_of("[rotator]\nroot = /a\ntimezone = Mars/Base\n") ==

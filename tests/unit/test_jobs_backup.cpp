@@ -15,6 +15,7 @@
 #include "fs/posix_fs.hpp"
 #include "jobs/check.hpp"
 #include "jobs/runner.hpp"
+#include "jobs/status.hpp"
 #include "log/log.hpp"
 #include "state/state.hpp"
 #include "testutil.hpp"
@@ -464,6 +465,96 @@ TEST_CASE("weekly backup: a holding_format expanding to a name that is not a fol
     CHECK(test::list_tree(ctx.path("backup")) == before_backup);
     CHECK(test::list_tree(ctx.path("holding")) == before_holding);
   }
+}
+
+TEST_CASE("a final state save that fails for a full disk is reported as such by the next run") {
+  // (a) The weekly's work is done but its last state save fails with ENOSPC
+  // (FaultFs on the last write_file); (b) the next run and status used to
+  // say "did not finish (crash or kill)"; they say the state could not be
+  // saved: No space left on device.
+  test::TestContext twin, ctx;
+  for (const auto* c : {&twin, &ctx}) {
+    make_fixture(c->dir());
+  }
+  fs::PosixFs real;
+  long writes = 0;
+  {
+    fs::FaultFs recorder(real);
+    recorder.record();
+    REQUIRE(run(recorder, twin.dir(), "2026-11-22T03:00") == 0);
+    for (const auto& line : recorder.journal()) {
+      writes += line.rfind("write_file ", 0) == 0 ? 1 : 0;
+    }
+  }
+  REQUIRE(writes >= 2);
+  fs::FaultFs full(real);
+  full.fail_at(writes, ENOSPC, "write_file");
+  CHECK(run(full, ctx.dir(), "2026-11-22T03:00") == 1);
+  REQUIRE(full.triggered());
+  auto st = state::load(real, ctx.dir() + "/.rotator", "backup");
+  REQUIRE(st);
+  CHECK(st->last_result == state::Outcome::running);
+  CHECK(st->unsaved == "No space left on device");
+  auto cfg = config::parse_config("rotator.conf", config_for(ctx.dir()));
+  REQUIRE(cfg);
+  auto sts = jobs::collect_status(real, *cfg, Instant(std::chrono::seconds(1795400000)));
+  REQUIRE(sts.size() == 1);
+  CHECK(sts[0].problem ==
+        "the last run could not save its state: No space left on device (its result is unknown)");
+  // The next run: the warning names the cause, not a kill.
+  log::Logger logger;
+  std::string err;
+  REQUIRE(logger.open_file(ctx.path("run.log"), &err));
+  logger.set_verbosity(log::Verbosity::quiet);
+  Zone zone = Zone::utc();
+  auto now = zone.parse_iso("2026-11-22T04:00");
+  REQUIRE(now);
+  jobs::RunContext rc{real, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {},
+                      "weekly"};
+  CHECK(jobs::run_level(rc, "weekly") == 2);
+  std::string log_text = test::read_file(ctx.path("run.log"));
+  CAPTURE(log_text);
+  CHECK(log_text.find("[backup] the previous run could not save its state (No space left on "
+                      "device): its result is unknown; resuming") != std::string::npos);
+  CHECK(log_text.find("did not finish") == std::string::npos);
+  auto after = state::load(real, ctx.dir() + "/.rotator", "backup");
+  REQUIRE(after);
+  CHECK(after->last_result == state::Outcome::ok);
+  CHECK(after->unsaved.empty());
+}
+
+namespace {
+
+// A read-only mount as faccessat reports it: EROFS for the root only.
+class ReadOnlyRootFs : public fs::FsWrapper {
+ public:
+  ReadOnlyRootFs(fs::Fs& target, std::string root) : FsWrapper(target), m_root(std::move(root)) {}
+  Status check_writable(int d, const std::string& n) override {
+    if (d == fs::k_cwd && n == m_root + "/.") {
+      return sys_error(EROFS, "access", n);
+    }
+    return FsWrapper::check_writable(d, n);
+  }
+
+ private:
+  std::string m_root;
+};
+
+}  // namespace
+
+TEST_CASE("check reports a root this user cannot write") {
+  test::TestContext ctx;
+  make_fixture(ctx.dir());
+  auto cfg = config::parse_config("rotator.conf", config_for(ctx.dir()));
+  REQUIRE(cfg);
+  fs::PosixFs real;
+  CHECK(jobs::check_environment(real, *cfg).empty());
+  ReadOnlyRootFs read_only(real, ctx.dir());
+  auto problems = jobs::check_environment(read_only, *cfg);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "root '" + ctx.dir() +
+                           "' is not writable by this user: Read-only file system (rotator keeps "
+                           "its lock, state and trees there)");
 }
 
 TEST_SUITE_END();
