@@ -53,6 +53,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"rsync_args", Scope::job, k_clone},
     {"max_delete", Scope::job, k_clone},
     {"churn_warn", Scope::job, k_clone},
+    {"protect_metadata", Scope::job, k_clone},
     {"from", Scope::job, k_backup | k_snapshot},
     {"filter", Scope::job, k_backup},
     {"prune_empty_dirs", Scope::job, k_backup},
@@ -756,6 +757,14 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
             } else {
               job.churn_warn = d / 100.0;
             }
+          }
+        }
+        if (const Value* v = get("protect_metadata")) {
+          auto r = parse_bool(v->text);
+          if (!r) {
+            b.error(v->line, fmt::format("protect_metadata: {}", r.error().message()));
+          } else {
+            job.protect_metadata = *r ? ProtectMetadata::yes : ProtectMetadata::no;
           }
         }
         break;
