@@ -84,10 +84,10 @@ class DirCache {
 bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
 
 struct Work {
-  std::string dir;   // relative to the clone
+  std::string dir;  // relative to the clone
   std::string name;
-  std::string tmp;   // temporary name in `dir`
-  fs::Stat st;       // before anything was read (the atime to restore)
+  std::string tmp;  // temporary name in `dir`
+  fs::Stat st;      // before anything was read (the atime to restore)
 };
 
 }  // namespace
@@ -96,10 +96,10 @@ std::string unescape_rsync_name(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 4 < s.size() && s[i + 1] == '#' && s[i + 2] >= '0' &&
-        s[i + 2] <= '3' && s[i + 3] >= '0' && s[i + 3] <= '7' && s[i + 4] >= '0' &&
-        s[i + 4] <= '7') {
-      out.push_back(static_cast<char>((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 + (s[i + 4] - '0')));
+    if (s[i] == '\\' && i + 4 < s.size() && s[i + 1] == '#' && s[i + 2] >= '0' && s[i + 2] <= '3' &&
+        s[i + 3] >= '0' && s[i + 3] <= '7' && s[i + 4] >= '0' && s[i + 4] <= '7') {
+      out.push_back(
+          static_cast<char>((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 + (s[i + 4] - '0')));
       i += 4;
     } else {
       out.push_back(s[i]);
@@ -178,8 +178,8 @@ Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
     std::string disp = clone + "/" + rel;
     // Only names of the protect step's own form are ever removed.
     if (name.rfind(engine::k_partial_prefix, 0) != 0) {
-      return plain_error(fmt::format("refusing to remove '{}': not a temporary of protect_metadata",
-                                     disp));
+      return plain_error(
+          fmt::format("refusing to remove '{}': not a temporary of protect_metadata", disp));
     }
     auto dfd = dirs.get(dir);
     if (!dfd) {
@@ -228,7 +228,8 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
     std::vector<Work> batch;
     std::set<std::string> taken;
     size_t bytes = 0;
-    for (; i < items.size() && batch.size() < k_protect_batch && bytes < k_protect_batch_bytes; ++i) {
+    for (; i < items.size() && batch.size() < k_protect_batch && bytes < k_protect_batch_bytes;
+         ++i) {
       const Itemized& it = items[i];
       std::string rel = it.path;
       if (rel.empty() || rel.back() == '/') {
@@ -306,7 +307,8 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
         TRY_ASSIGN(fs::DirHandle gd, open_rel_dir(fs, root.fd(), gdir));
         auto ln = fs.link(gd.fd(), gname, dfd, w.tmp);
         if (!ln) {
-          return with_context(ln.error(), "link", clone + "/" + group->second, "to '" + tmp_disp + "'");
+          return with_context(ln.error(), "link", clone + "/" + group->second,
+                              "to '" + tmp_disp + "'");
         }
       } else {
         if (is_link) {

@@ -81,12 +81,12 @@ std::optional<Itemized> parse_itemized(std::string_view line);
 bool metadata_only(const Itemized& item);
 
 struct ProtectStats {
-  long files = 0;         // regular files given a new inode (a copy each)
-  long hard_links = 0;    // further names of an inode re-inoded in this run (linked to the copy)
-  long symlinks = 0;      // symlinks re-created
-  long unshared = 0;      // skipped: link count 1, nothing in history shares the inode
-  long gone = 0;          // skipped: missing, or not of the itemized type any more
-  long long bytes = 0;    // data copied
+  long files = 0;       // regular files given a new inode (a copy each)
+  long hard_links = 0;  // further names of an inode re-inoded in this run (linked to the copy)
+  long symlinks = 0;    // symlinks re-created
+  long unshared = 0;    // skipped: link count 1, nothing in history shares the inode
+  long gone = 0;        // skipped: missing, or not of the itemized type any more
+  long long bytes = 0;  // data copied
 };
 
 // Records (durably) the temporary names about to be created, relative to

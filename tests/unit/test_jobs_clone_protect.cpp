@@ -60,9 +60,10 @@ struct Fixture {
     clone_before = clone_listing();
   }
   std::vector<Itemized> items() const {
-    return {item(".f...p..... a.txt"),      item(".f..t.o...x d/b.txt"), item(".f...p..... d/e/c.txt"),
-            item(".f...p..... d/h2"),       item(".f...p..... h1"),      item(".L..t...... lnk"),
-            item(".f...p..... only.txt"),   item(".f...p..... gone.txt")};
+    return {item(".f...p..... a.txt"),     item(".f..t.o...x d/b.txt"),
+            item(".f...p..... d/e/c.txt"), item(".f...p..... d/h2"),
+            item(".f...p..... h1"),        item(".L..t...... lnk"),
+            item(".f...p..... only.txt"),  item(".f...p..... gone.txt")};
   }
   jobs::RecordTemps recorder(fs::Fs& fs) {
     return [&fs, this](const std::vector<std::string>& temps) -> Status {
@@ -108,9 +109,13 @@ struct Fixture {
     if (clone_listing() != clone_before) {
       out += "clone listing differs; ";
     }
-    for (auto [f, content] : std::vector<std::pair<std::string, std::string>>{
-             {"a.txt", "alpha"}, {"d/b.txt", "bravo bravo"}, {"d/e/c.txt", "charlie"},
-             {"h1", "hard"}, {"d/h2", "hard"}, {"only.txt", "only the clone"}}) {
+    for (auto [f, content] :
+         std::vector<std::pair<std::string, std::string>>{{"a.txt", "alpha"},
+                                                          {"d/b.txt", "bravo bravo"},
+                                                          {"d/e/c.txt", "charlie"},
+                                                          {"h1", "hard"},
+                                                          {"d/h2", "hard"},
+                                                          {"only.txt", "only the clone"}}) {
       if (read_file(clone + "/" + f) != content) {
         out += f + " content; ";
       }
@@ -166,16 +171,16 @@ TEST_CASE("itemized lines as rsync prints them") {
 }
 
 TEST_CASE("metadata_only: files and symlinks rsync will not transfer but changes in place") {
-  for (const char* line : {".f...p..... x", ".f....o.... x", ".f.....g... x", ".f..t...... x",
-                           ".f..T...... x", ".f.......a. x", ".f........x x", ".L..t...... x",
-                           ".L....og... x"}) {
+  for (const char* line :
+       {".f...p..... x", ".f....o.... x", ".f.....g... x", ".f..t...... x", ".f..T...... x",
+        ".f.......a. x", ".f........x x", ".L..t...... x", ".L....og... x"}) {
     CAPTURE(line);
     CHECK(jobs::metadata_only(item(line)));
   }
   // Transferred (a new inode anyway), created, directories, devices, atime only.
-  for (const char* line : {">f..t...... x", ">f.st...... x", ">f+++++++++ x", ".d..t...... x/",
-                           "cL.c....... x", "hf......... x", ".D...p..... x", ".f......u.. x",
-                           ".f......... x"}) {
+  for (const char* line :
+       {">f..t...... x", ">f.st...... x", ">f+++++++++ x", ".d..t...... x/", "cL.c....... x",
+        "hf......... x", ".D...p..... x", ".f......u.. x", ".f......... x"}) {
     CAPTURE(line);
     CHECK_FALSE(jobs::metadata_only(item(line)));
   }
@@ -187,7 +192,8 @@ TEST_CASE("the temporaries' record survives names with newlines and the state fi
   CHECK(jobs::decode_temps("").empty());
 }
 
-TEST_CASE("shared files get a new inode with their data, metadata and xattrs; history keeps the old") {
+TEST_CASE(
+    "shared files get a new inode with their data, metadata and xattrs; history keeps the old") {
   TestContext ctx;
   Fixture fx(ctx);
   auto old_a = inode_of(fx.clone + "/a.txt");
@@ -250,7 +256,8 @@ TEST_CASE("remove_protect_temps removes only recorded names of the step's form")
   make_symlink("x", fx.clone + "/.rotator-partial.78");
   fs::PosixFs real;
   auto r = jobs::remove_protect_temps(
-      real, fx.clone, {"d/.rotator-partial.77", ".rotator-partial.78", "no/such/.rotator-partial.1"});
+      real, fx.clone,
+      {"d/.rotator-partial.77", ".rotator-partial.78", "no/such/.rotator-partial.1"});
   REQUIRE(r);
   CHECK(*r == 2);
   CHECK_FALSE(exists(fx.clone + "/d/.rotator-partial.77"));
@@ -295,14 +302,16 @@ long enumerate(Fault fault) {
     auto removed = jobs::remove_protect_temps(real, fx.clone, fx.recorded());
     REQUIRE(removed);
     CHECK(fx.leftovers() == "");
-    auto again = jobs::protect_files(real, fx.clone, fx.items(), jobs::DryRun::no, fx.recorder(real), {});
+    auto again =
+        jobs::protect_files(real, fx.clone, fx.items(), jobs::DryRun::no, fx.recorder(real), {});
     REQUIRE(again);
     CHECK(fx.problems() == "");
     CHECK(fx.leftovers() == "");
     CHECK(fx.recorded().empty());
     for (const char* f : {"a.txt", "d/b.txt", "d/e/c.txt", "h1", "d/h2", "lnk"}) {
       CAPTURE(f);
-      std::string in_snap = f == std::string("d/h2") ? "h1" : std::filesystem::path(f).filename().string();
+      std::string in_snap =
+          f == std::string("d/h2") ? "h1" : std::filesystem::path(f).filename().string();
       CHECK(inode_of(fx.clone + "/" + f) != inode_of(fx.snap + "/" + in_snap));
     }
     if (finished) {
