@@ -20,18 +20,30 @@ namespace rotator::config {
 namespace {
 
 // ---------------------------------------------------------------------------
-// The key table. To add a key: add a row here, a field in Config/Job, a case
-// in apply_global/apply_job, and document it in man/rotator.conf.5 and
-// etc/rotator.conf (tests/unit/test_config.cpp checks the man page lists
-// every key).
+// The key table and the job types (k_job_types, below) drive parse_config:
+// grouping rejects a key the table does not list for its scope (with a
+// "did you mean"), and a job rejects a key whose row does not name its type.
+//
+// To add a key: add a row here, a field in Config/Job, its parsing in
+// apply_global or in the apply_<type> of each type it applies to, and
+// document it in man/rotator.conf.5 and etc/rotator.conf
+// (tests/unit/test_config.cpp checks the man page lists every key).
+// To add a job type: a JobType (config.hpp), a row in k_job_types with its
+// apply_<type>, and its bit in the rows of the keys it takes (a key for
+// every job type, k_all_jobs, applies to it already).
 
 enum class Scope { global, job };
-enum : unsigned { k_clone = 1, k_backup = 2, k_snapshot = 4, k_all_jobs = 7 };
+
+constexpr unsigned type_bit(JobType t) { return 1u << static_cast<unsigned>(t); }
+constexpr unsigned k_clone = type_bit(JobType::clone);
+constexpr unsigned k_backup = type_bit(JobType::backup);
+constexpr unsigned k_snapshot = type_bit(JobType::snapshot);
+constexpr unsigned k_all_jobs = ~0u;
 
 struct KeyInfo {
   const char* name;
   Scope scope;
-  unsigned types;  // for job keys: the job types it applies to
+  unsigned types;  // for job keys: the job types it applies to (type_bit)
 };
 
 constexpr KeyInfo k_config_keys[] = {
@@ -110,15 +122,6 @@ const KeyInfo* find_key(const std::string& name) {
   return nullptr;
 }
 
-unsigned type_bit(JobType t) {
-  switch (t) {
-    case JobType::clone: return k_clone;
-    case JobType::backup: return k_backup;
-    case JobType::snapshot: return k_snapshot;
-  }
-  return 0;
-}
-
 std::string suggest(const std::string& name, Scope scope) {
   std::string best;
   size_t best_d = 3;  // only close matches
@@ -156,6 +159,11 @@ bool valid_level_name(const std::string& s) {
   });
 }
 
+// A rotate snapshot's levels are those of its keep (it takes no run_on).
+bool levels_from_keep(const Job& job) {
+  return job.type == JobType::snapshot && job.naming == Naming::rotate;
+}
+
 // Lexical normalisation of an absolute path ("/a/./b/../c" -> "/a/c").
 std::string normalize(const std::string& path) {
   std::vector<std::string> parts;
@@ -180,56 +188,6 @@ std::string normalize(const std::string& path) {
     out += "/" + p;
   }
   return out.empty() ? "/" : out;
-}
-
-struct Value {
-  std::string text;
-  int line = 0;
-};
-
-class Builder {
- public:
-  explicit Builder(std::string file) : m_file(std::move(file)) {}
-
-  void error(int line, const std::string& msg) {
-    m_errors.push_back(fmt::format("{}:{}: {}", m_file, line, msg));
-  }
-  bool failed() const { return !m_errors.empty(); }
-  std::string errors() const {
-    std::string out;
-    for (const auto& e : m_errors) {
-      out += (out.empty() ? "" : "\n") + e;
-    }
-    return out;
-  }
-
-  const std::string& file() const { return m_file; }
-
- private:
-  std::string m_file;
-  std::vector<std::string> m_errors;
-};
-
-struct Section {
-  std::string name;
-  int line = 0;
-  std::map<std::string, Value> values;
-};
-
-Status parse_rotate_policy_status(const std::string& text) {
-  auto p = retention::parse_rotate_policy(text);
-  if (!p) {
-    return p.error();
-  }
-  return ok();
-}
-
-Status parse_dated_policy_status(const std::string& text) {
-  auto p = retention::parse_dated_policy(text);
-  if (!p) {
-    return p.error();
-  }
-  return ok();
 }
 
 
@@ -316,17 +274,8 @@ void report_overlaps(const std::vector<Tree>& trees, Within within, Note note, R
 }
 }  // namespace
 
-const char* job_type_name(JobType type) {
-  switch (type) {
-    case JobType::clone: return "clone";
-    case JobType::backup: return "backup";
-    case JobType::snapshot: return "snapshot";
-  }
-  return "?";
-}
-
 std::vector<std::string> Job::levels() const {
-  if (type == JobType::snapshot && naming == Naming::rotate) {
+  if (levels_from_keep(*this)) {
     std::vector<std::string> out;
     auto words = split_words(keep);
     if (words) {
@@ -449,42 +398,168 @@ Result<std::vector<std::string>> split_words(const std::string& text) {
   return out;
 }
 
-Result<Config> parse_config(const std::string& file, const std::string& text) {
-  TRY_ASSIGN(auto records, parse_ini(file, text));
-  Builder b(file);
+namespace {
 
-  // Line of each [section] header (inih reports only key lines).
-  std::map<std::string, int> header_lines;
-  {
-    int n = 0;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-      size_t end = text.find('\n', pos);
-      std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-      ++n;
-      size_t a = line.find_first_not_of(" \t");
-      if (a != std::string::npos && line[a] == '[') {
-        size_t close = line.find(']', a);
-        if (close != std::string::npos) {
-          header_lines.emplace(line.substr(a + 1, close - a - 1), n);
-        }
+// ---------------------------------------------------------------------------
+// parse_config, in stages: scan_headers, group_sections, apply_global,
+// apply_job (the keys every job has, then its type's apply_<type>),
+// resolve_from_jobs and the overlap check. Every stage reports all it finds
+// through the Loader and goes on, so one run lists every problem.
+
+struct Value {
+  std::string text;
+  int line = 0;
+};
+
+struct Section {
+  std::string name;
+  int line = 0;
+  std::map<std::string, Value> values;
+};
+
+// The configuration being built and the problems found so far.
+class Loader {
+ public:
+  explicit Loader(const std::string& file) { m_cfg.file = file; }
+
+  void error(int line, const std::string& msg) {
+    m_errors.push_back(fmt::format("{}:{}: {}", m_cfg.file, line, msg));
+  }
+  bool failed() const { return !m_errors.empty(); }
+  std::string errors() const { return fmt::format("{}", fmt::join(m_errors, "\n")); }
+
+  Config& cfg() { return m_cfg; }
+
+  // `v` as an absolute path: relative ones under root, which they may not
+  // escape. An empty value is an error (and resolves to "").
+  std::string resolve(const Value& v, const std::string& key, const std::string& section) {
+    if (v.text.empty()) {
+      error(v.line, fmt::format("empty value for '{}' in [{}]", key, section));
+      return {};
+    }
+    if (v.text[0] == '/') {
+      return normalize(v.text);
+    }
+    std::string joined = normalize(m_cfg.root + "/" + v.text);
+    if (m_cfg.root.empty()) {
+      return joined;
+    }
+    if (joined != m_cfg.root && joined.rfind(m_cfg.root + "/", 0) != 0 && m_cfg.root != "/") {
+      error(v.line, fmt::format("relative path '{}' for '{}' in [{}] escapes root '{}'", v.text,
+                                key, section, m_cfg.root));
+    }
+    return joined;
+  }
+
+ private:
+  Config m_cfg;
+  std::vector<std::string> m_errors;
+};
+
+// The values of one job section, read the way every job reads them.
+class JobKeys {
+ public:
+  JobKeys(Loader& loader, const Section& sec) : m_loader(loader), m_sec(sec) {}
+
+  const std::string& job() const { return m_sec.name; }
+  int line() const { return m_sec.line; }
+  const std::string& root() { return m_loader.cfg().root; }
+  void error(int line, const std::string& msg) { m_loader.error(line, msg); }
+
+  const Value* get(const char* key) const {
+    auto it = m_sec.values.find(key);
+    return it == m_sec.values.end() ? nullptr : &it->second;
+  }
+  // get(), reporting a missing key.
+  const Value* required(const char* key) {
+    const Value* v = get(key);
+    if (!v) {
+      error(m_sec.line, fmt::format("missing required key '{}' in [{}]", key, m_sec.name));
+    }
+    return v;
+  }
+  std::string path(const Value& v, const char* key) { return m_loader.resolve(v, key, m_sec.name); }
+  // A duration; an empty value leaves `out` unset.
+  void duration(const char* key, std::optional<Duration>& out) {
+    if (const Value* v = get(key)) {
+      if (v->text.empty()) {
+        return;
       }
-      if (end == std::string::npos) {
-        break;
+      auto d = parse_duration(v->text);
+      if (!d) {
+        error(v->line, fmt::format("{}: {}", key, d.error().message()));
+      } else {
+        out = *d;
       }
-      pos = end + 1;
+    }
+  }
+  // A command or argument list (split_words).
+  void command(const char* key, std::vector<std::string>& out) {
+    if (const Value* v = get(key)) {
+      auto words = split_words(v->text);
+      if (!words) {
+        error(v->line, fmt::format("{}: {}", key, words.error().message()));
+      } else {
+        out = *words;
+      }
     }
   }
 
-  // 1. Group records into sections, rejecting duplicates and unknown keys.
+ private:
+  Loader& m_loader;
+  const Section& m_sec;
+};
+
+// "50%", "50" or "12.5%" (0 to 100) as a fraction; none if malformed.
+std::optional<double> parse_percent(std::string t) {
+  bool percent = !t.empty() && t.back() == '%';
+  if (percent) {
+    t.pop_back();
+  }
+  char* end = nullptr;
+  double d = std::strtod(t.c_str(), &end);
+  if (t.empty() || *end != '\0' || d < 0 || d > 100) {
+    return std::nullopt;
+  }
+  return d / 100.0;
+}
+
+// Line of each [section] header (inih reports only key lines).
+std::map<std::string, int> scan_headers(const std::string& text) {
+  std::map<std::string, int> header_lines;
+  int n = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    ++n;
+    size_t a = line.find_first_not_of(" \t");
+    if (a != std::string::npos && line[a] == '[') {
+      size_t close = line.find(']', a);
+      if (close != std::string::npos) {
+        header_lines.emplace(line.substr(a + 1, close - a - 1), n);
+      }
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    pos = end + 1;
+  }
+  return header_lines;
+}
+
+// Groups the records into sections in file order, rejecting keys outside a
+// section, keys the table does not know for the section's scope and
+// duplicates; an indented continuation line appends to its key.
+std::vector<Section> group_sections(const std::vector<IniRecord>& records,
+                                    const std::map<std::string, int>& header_lines, Loader& l) {
   std::vector<Section> sections;
   std::map<std::string, size_t> section_index;
-  std::string last_key;
   for (const auto& r : records) {
     auto it = section_index.find(r.section);
     if (it == section_index.end()) {
       if (r.section.empty()) {
-        b.error(r.line, fmt::format("key '{}' outside any section", r.key));
+        l.error(r.line, fmt::format("key '{}' outside any section", r.key));
         continue;
       }
       section_index[r.section] = sections.size();
@@ -497,7 +572,7 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     const KeyInfo* info = find_key(r.key);
     if (!info || info->scope != scope) {
       std::string hint = suggest(r.key, scope);
-      b.error(r.line, fmt::format("unknown key '{}' in [{}]{}", r.key, r.section,
+      l.error(r.line, fmt::format("unknown key '{}' in [{}]{}", r.key, r.section,
                                   hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
       continue;
     }
@@ -506,24 +581,19 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
       if (r.continuation) {
         existing->second.text += " " + r.value;
       } else {
-        b.error(r.line, fmt::format("duplicate key '{}' in [{}] (first set on line {})", r.key,
+        l.error(r.line, fmt::format("duplicate key '{}' in [{}] (first set on line {})", r.key,
                                     r.section, existing->second.line));
       }
       continue;
     }
     sec.values[r.key] = Value{r.value, r.line};
   }
+  return sections;
+}
 
-  Config cfg;
-  cfg.file = file;
-
-  // 2. The global section.
-  const Section* global = nullptr;
-  for (const auto& s : sections) {
-    if (s.name == k_global_section) {
-      global = &s;
-    }
-  }
+// The [rotator] section (`global`, null when there is none).
+void apply_global(Loader& l, const Section* global) {
+  Config& cfg = l.cfg();
   auto gv = [&](const char* key) -> const Value* {
     if (!global) {
       return nullptr;
@@ -531,49 +601,32 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     auto it = global->values.find(key);
     return it == global->values.end() ? nullptr : &it->second;
   };
+  cfg.root_line = global ? global->line : 1;
   if (const Value* v = gv("root")) {
+    cfg.root_line = v->line;
     if (v->text.empty() || v->text[0] != '/') {
-      b.error(v->line, fmt::format("root must be an absolute path, not '{}'", v->text));
+      l.error(v->line, fmt::format("root must be an absolute path, not '{}'", v->text));
     } else {
       cfg.root = normalize(v->text);
     }
   } else {
-    b.error(global ? global->line : 1, "missing required key 'root' in [rotator]");
+    l.error(global ? global->line : 1, "missing required key 'root' in [rotator]");
   }
-  auto resolve = [&](const Value& v, const std::string& key, const std::string& section)
-      -> std::string {
-    if (v.text.empty()) {
-      b.error(v.line, fmt::format("empty value for '{}' in [{}]", key, section));
-      return {};
-    }
-    if (v.text[0] == '/') {
-      return normalize(v.text);
-    }
-    std::string joined = normalize(cfg.root + "/" + v.text);
-    if (cfg.root.empty()) {
-      return joined;
-    }
-    if (joined != cfg.root && joined.rfind(cfg.root + "/", 0) != 0 && cfg.root != "/") {
-      b.error(v.line, fmt::format("relative path '{}' for '{}' in [{}] escapes root '{}'", v.text,
-                                  key, section, cfg.root));
-    }
-    return joined;
-  };
   cfg.state_dir = cfg.root + "/.rotator";
   cfg.lockfile = cfg.state_dir + "/lock";
   if (const Value* v = gv("lockfile")) {
-    cfg.lockfile = resolve(*v, "lockfile", k_global_section);
+    cfg.lockfile = l.resolve(*v, "lockfile", k_global_section);
   }
   if (const Value* v = gv("logfile")) {
-    cfg.logfile = resolve(*v, "logfile", k_global_section);
+    cfg.logfile = l.resolve(*v, "logfile", k_global_section);
   }
   if (const Value* v = gv("metrics_file")) {
-    cfg.metrics_file = resolve(*v, "metrics_file", k_global_section);
+    cfg.metrics_file = l.resolve(*v, "metrics_file", k_global_section);
   }
   if (const Value* v = gv("syslog")) {
     auto r = parse_bool(v->text);
     if (!r) {
-      b.error(v->line, fmt::format("syslog: {}", r.error().message()));
+      l.error(v->line, fmt::format("syslog: {}", r.error().message()));
     } else {
       cfg.syslog = *r;
     }
@@ -582,269 +635,274 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
     cfg.timezone = v->text;
     auto z = Zone::from_name(v->text);
     if (!z) {
-      b.error(v->line, z.error().message());
+      l.error(v->line, z.error().message());
     }
   }
   if (const Value* v = gv("rsync")) {
     if (v->text.empty()) {
-      b.error(v->line, "empty value for 'rsync' in [rotator]");
+      l.error(v->line, "empty value for 'rsync' in [rotator]");
     } else {
       cfg.rsync = v->text;
     }
   }
+}
 
-  // 3. Jobs, in file order.
-  for (const auto& sec : sections) {
-    if (sec.name == k_global_section) {
-      continue;
-    }
-    Job job;
-    job.name = sec.name;
-    job.line = sec.line;
-    for (const auto& [key, val] : sec.values) {
-      job.key_lines[key] = val.line;
-    }
-    auto get = [&](const char* key) -> const Value* {
-      auto it = sec.values.find(key);
-      return it == sec.values.end() ? nullptr : &it->second;
-    };
-    const Value* type = get("type");
-    if (!type) {
-      b.error(sec.line, fmt::format("missing required key 'type' in [{}]", sec.name));
-      continue;
-    }
-    if (type->text == "clone") {
-      job.type = JobType::clone;
-    } else if (type->text == "backup") {
-      job.type = JobType::backup;
-    } else if (type->text == "snapshot") {
-      job.type = JobType::snapshot;
-    } else {
-      b.error(type->line, fmt::format("bad value '{}' for 'type' in [{}] (expected clone, backup or snapshot)",
-                                      type->text, sec.name));
-      continue;
-    }
-    if (!valid_level_name(sec.name) && sec.name.find_first_of("/ \t") != std::string::npos) {
-      b.error(sec.line, fmt::format("bad job name '{}' (no '/' or spaces)", sec.name));
-    }
-    // Keys that do not apply to this type.
-    for (const auto& [key, val] : sec.values) {
-      const KeyInfo* info = find_key(key);
-      if (info && !(info->types & type_bit(job.type))) {
-        b.error(val.line, fmt::format("key '{}' does not apply to type = {} in [{}]", key,
-                                      type->text, sec.name));
-      }
-    }
-    auto required = [&](const char* key) -> const Value* {
-      const Value* v = get(key);
-      if (!v) {
-        b.error(sec.line, fmt::format("missing required key '{}' in [{}]", key, sec.name));
-      }
-      return v;
-    };
-    auto duration = [&](const char* key, std::optional<Duration>& out) {
-      if (const Value* v = get(key)) {
-        if (v->text.empty()) {
-          return;  // empty = unset
-        }
-        auto d = parse_duration(v->text);
-        if (!d) {
-          b.error(v->line, fmt::format("{}: {}", key, d.error().message()));
-        } else {
-          out = *d;
-        }
-      }
-    };
-    auto command = [&](const char* key, std::vector<std::string>& out) {
-      if (const Value* v = get(key)) {
-        auto words = split_words(v->text);
-        if (!words) {
-          b.error(v->line, fmt::format("{}: {}", key, words.error().message()));
-        } else {
-          out = *words;
-        }
-      }
-    };
-
-    if (const Value* v = required("path")) {
-      job.path = resolve(*v, "path", sec.name);
-    }
-    duration("max_age", job.max_age);
-    command("pre_exec", job.pre_exec);
-    command("post_exec", job.post_exec);
-    command("fail_exec", job.fail_exec);
-    bool bad_level = false;
-    if (const Value* v = get("run_on")) {
-      auto words = split_words(v->text);
-      if (words) {
-        for (const auto& w : *words) {
-          for (size_t start = 0; start <= w.size();) {
-            size_t comma = w.find(',', start);
-            std::string level = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            if (!level.empty()) {
-              if (!valid_level_name(level)) {
-                bad_level = true;
-                b.error(v->line, fmt::format("bad level name '{}' in run_on (letters, digits, '_')", level));
-              } else if (k_reserved.count(level)) {
-                bad_level = true;
-                b.error(v->line, fmt::format("level name '{}' is a rotator command", level));
-              } else {
-                job.run_on.push_back(level);
-              }
-            }
-            if (comma == std::string::npos) {
-              break;
-            }
-            start = comma + 1;
-          }
-        }
-      }
-    }
-
-    switch (job.type) {
-      case JobType::clone: {
-        if (const Value* v = required("source")) {
-          if (v->text.empty()) {
-            b.error(v->line, fmt::format("empty value for 'source' in [{}]", sec.name));
-          }
-          job.source = v->text;
-        }
-        command("rsync_args", job.rsync_args);
-        for (const auto& a : job.rsync_args) {
-          std::string opt = a.substr(0, a.find('='));
-          if (std::string bad = blinding_option(a); !bad.empty()) {
-            b.error(get("rsync_args")->line,
-                    fmt::format("rsync_args: '{}' would hide what rotator checks before it lets "
-                                "rsync delete (or make every run a no-op); remove it (use "
-                                "max_delete, -n on the command line, -v for more output)",
-                                a));
-          }
-          if (k_inplace_args.count(opt)) {
-            b.error(get("rsync_args")->line,
-                    fmt::format("rsync_args: '{}' updates files in place{} and would rewrite the "
-                                "inodes backups and snapshots share with the clone; remove it",
-                                a, opt == "--write-devices" ? " (it implies --inplace)" : ""));
-          }
-        }
-        if (const Value* v = get("max_delete")) {
-          std::string t = v->text;
-          bool percent = !t.empty() && t.back() == '%';
-          if (percent) {
-            t.pop_back();
-          }
-          char* end = nullptr;
-          double d = std::strtod(t.c_str(), &end);
-          if (t.empty() || *end != '\0' || d < 0 || d > 100) {
-            b.error(v->line, fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
-          } else {
-            job.max_delete = d / 100.0;
-          }
-        }
-        if (const Value* v = get("churn_warn")) {
-          std::string t = v->text;
-          if (t == "none") {
-            job.churn_warn.reset();
-          } else {
-            bool percent = !t.empty() && t.back() == '%';
-            if (percent) {
-              t.pop_back();
-            }
-            char* end = nullptr;
-            double d = std::strtod(t.c_str(), &end);
-            if (t.empty() || *end != '\0' || d < 0 || d > 100) {
-              b.error(v->line, fmt::format(
-                  "churn_warn: bad value '{}' (expected a percentage such as 30%, or none)", v->text));
-            } else {
-              job.churn_warn = d / 100.0;
-            }
-          }
-        }
-        if (const Value* v = get("protect_metadata")) {
-          auto r = parse_bool(v->text);
-          if (!r) {
-            b.error(v->line, fmt::format("protect_metadata: {}", r.error().message()));
-          } else {
-            job.protect_metadata = *r ? ProtectMetadata::yes : ProtectMetadata::no;
-          }
-        }
-        break;
-      }
-      case JobType::backup:
-      case JobType::snapshot: {
-        if (const Value* v = required("from")) {
-          job.from_job.clear();
-          job.from = v->text;  // resolved after all jobs are known
-        }
-        if (job.type == JobType::backup) {
-          if (const Value* v = get("filter")) {
-            if (!v->text.empty()) {
-              job.filter = v->text[0] == '/' ? normalize(v->text) : normalize(cfg.root + "/" + v->text);
-            }
-          }
-          if (const Value* v = get("prune_empty_dirs")) {
-            auto r = parse_bool(v->text);
-            if (!r) {
-              b.error(v->line, fmt::format("prune_empty_dirs: {}", r.error().message()));
-            } else {
-              job.prune_empty_dirs = *r ? PruneEmpty::yes : PruneEmpty::no;
-            }
-          }
-          Value holding{"holding", sec.line};
-          if (const Value* v = get("holding")) {
-            holding = *v;
-          }
-          job.holding = resolve(holding, "holding", sec.name);
-          if (const Value* v = get("holding_format")) {
-            if (auto checked = rotation::check_name_format(v->text); !checked) {
-              b.error(v->line, fmt::format("holding_format: {}", checked.error().message()));
-            } else {
-              job.holding_format = v->text;
-            }
-          }
-          duration("holding_keep", job.holding_keep);
-        } else {
-          if (const Value* v = get("naming")) {
-            if (v->text == "rotate") {
-              job.naming = Naming::rotate;
-            } else if (v->text == "dated") {
-              job.naming = Naming::dated;
-            } else {
-              b.error(v->line, fmt::format("bad value '{}' for 'naming' in [{}] (expected rotate or dated)", v->text, sec.name));
-            }
-          }
-          if (const Value* v = required("keep")) {
-            job.keep = v->text;
-            Status parsed = job.naming == Naming::rotate
-                                ? Status(parse_rotate_policy_status(v->text))
-                                : Status(parse_dated_policy_status(v->text));
-            if (!parsed) {
-              b.error(v->line, parsed.error().message());
-            }
-          }
-          if (const Value* v = get("name_format")) {
-            if (job.naming == Naming::rotate) {
-              b.error(v->line, fmt::format("name_format does not apply to naming = rotate in [{}]", sec.name));
-            } else if (auto checked = rotation::check_name_format(v->text); !checked) {
-              b.error(v->line, fmt::format("name_format: {}", checked.error().message()));
-            } else {
-              job.name_format = v->text;
-            }
-          }
-        }
-        break;
-      }
-    }
-    bool rotate_snapshot = job.type == JobType::snapshot && job.naming == Naming::rotate;
-    if (rotate_snapshot && !job.run_on.empty()) {
-      b.error(get("run_on")->line, fmt::format("run_on does not apply to naming = rotate in [{}]: the levels are those of 'keep'", sec.name));
-    }
-    if (!rotate_snapshot && job.run_on.empty() && !bad_level) {
-      b.error(sec.line, fmt::format("job [{}] is run by no level: set run_on (e.g. run_on = daily)", sec.name));
-    }
-    cfg.jobs.push_back(std::move(job));
+// The keys every job has (type, path, max_age, the hooks, run_on).
+// `bad_level`: run_on named a level that cannot be one.
+void apply_common(JobKeys& keys, Job& job, bool& bad_level) {
+  if (const Value* v = keys.required("path")) {
+    job.path = keys.path(*v, "path");
   }
+  keys.duration("max_age", job.max_age);
+  keys.command("pre_exec", job.pre_exec);
+  keys.command("post_exec", job.post_exec);
+  keys.command("fail_exec", job.fail_exec);
+  const Value* v = keys.get("run_on");
+  if (!v) {
+    return;
+  }
+  auto words = split_words(v->text);
+  if (!words) {
+    return;
+  }
+  for (const auto& w : *words) {
+    for (size_t start = 0; start <= w.size();) {
+      size_t comma = w.find(',', start);
+      std::string level = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!level.empty()) {
+        if (!valid_level_name(level)) {
+          bad_level = true;
+          keys.error(v->line, fmt::format("bad level name '{}' in run_on (letters, digits, '_')", level));
+        } else if (k_reserved.count(level)) {
+          bad_level = true;
+          keys.error(v->line, fmt::format("level name '{}' is a rotator command", level));
+        } else {
+          job.run_on.push_back(level);
+        }
+      }
+      if (comma == std::string::npos) {
+        break;
+      }
+      start = comma + 1;
+    }
+  }
+}
 
-  // 4. Cross-job checks: `from` naming a clone job, duplicate paths.
+void apply_clone(JobKeys& keys, Job& job) {
+  if (const Value* v = keys.required("source")) {
+    if (v->text.empty()) {
+      keys.error(v->line, fmt::format("empty value for 'source' in [{}]", keys.job()));
+    }
+    job.source = v->text;
+  }
+  keys.command("rsync_args", job.rsync_args);
+  for (const auto& a : job.rsync_args) {
+    std::string opt = a.substr(0, a.find('='));
+    if (std::string bad = blinding_option(a); !bad.empty()) {
+      keys.error(keys.get("rsync_args")->line,
+                 fmt::format("rsync_args: '{}' would hide what rotator checks before it lets "
+                             "rsync delete (or make every run a no-op); remove it (use "
+                             "max_delete, -n on the command line, -v for more output)",
+                             a));
+    }
+    if (k_inplace_args.count(opt)) {
+      keys.error(keys.get("rsync_args")->line,
+                 fmt::format("rsync_args: '{}' updates files in place{} and would rewrite the "
+                             "inodes backups and snapshots share with the clone; remove it",
+                             a, opt == "--write-devices" ? " (it implies --inplace)" : ""));
+    }
+  }
+  if (const Value* v = keys.get("max_delete")) {
+    if (auto fraction = parse_percent(v->text)) {
+      job.max_delete = *fraction;
+    } else {
+      keys.error(v->line, fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
+    }
+  }
+  if (const Value* v = keys.get("churn_warn")) {
+    if (v->text == "none") {
+      job.churn_warn.reset();
+    } else if (auto fraction = parse_percent(v->text)) {
+      job.churn_warn = *fraction;
+    } else {
+      keys.error(v->line, fmt::format(
+          "churn_warn: bad value '{}' (expected a percentage such as 30%, or none)", v->text));
+    }
+  }
+  if (const Value* v = keys.get("protect_metadata")) {
+    auto r = parse_bool(v->text);
+    if (!r) {
+      keys.error(v->line, fmt::format("protect_metadata: {}", r.error().message()));
+    } else {
+      job.protect_metadata = *r ? ProtectMetadata::yes : ProtectMetadata::no;
+    }
+  }
+}
+
+// `from`: kept as written; resolve_from_jobs() makes it a path once all
+// jobs are known.
+void apply_from(JobKeys& keys, Job& job) {
+  if (const Value* v = keys.required("from")) {
+    job.from = v->text;
+  }
+}
+
+void apply_backup(JobKeys& keys, Job& job) {
+  apply_from(keys, job);
+  if (const Value* v = keys.get("filter")) {
+    if (!v->text.empty()) {
+      job.filter = v->text[0] == '/' ? normalize(v->text) : normalize(keys.root() + "/" + v->text);
+    }
+  }
+  if (const Value* v = keys.get("prune_empty_dirs")) {
+    auto r = parse_bool(v->text);
+    if (!r) {
+      keys.error(v->line, fmt::format("prune_empty_dirs: {}", r.error().message()));
+    } else {
+      job.prune_empty_dirs = *r ? PruneEmpty::yes : PruneEmpty::no;
+    }
+  }
+  Value holding{"holding", keys.line()};
+  if (const Value* v = keys.get("holding")) {
+    holding = *v;
+  }
+  job.holding = keys.path(holding, "holding");
+  if (const Value* v = keys.get("holding_format")) {
+    if (auto checked = rotation::check_name_format(v->text); !checked) {
+      keys.error(v->line, fmt::format("holding_format: {}", checked.error().message()));
+    } else {
+      job.holding_format = v->text;
+    }
+  }
+  keys.duration("holding_keep", job.holding_keep);
+}
+
+// `keep` parsed by the retention grammar of `naming`.
+Status check_keep(Naming naming, const std::string& text) {
+  if (naming == Naming::rotate) {
+    auto p = retention::parse_rotate_policy(text);
+    if (!p) {
+      return p.error();
+    }
+  } else {
+    auto p = retention::parse_dated_policy(text);
+    if (!p) {
+      return p.error();
+    }
+  }
+  return ok();
+}
+
+void apply_snapshot(JobKeys& keys, Job& job) {
+  apply_from(keys, job);
+  if (const Value* v = keys.get("naming")) {
+    if (v->text == "rotate") {
+      job.naming = Naming::rotate;
+    } else if (v->text == "dated") {
+      job.naming = Naming::dated;
+    } else {
+      keys.error(v->line, fmt::format("bad value '{}' for 'naming' in [{}] (expected rotate or dated)",
+                                      v->text, keys.job()));
+    }
+  }
+  if (const Value* v = keys.required("keep")) {
+    job.keep = v->text;
+    if (Status parsed = check_keep(job.naming, v->text); !parsed) {
+      keys.error(v->line, parsed.error().message());
+    }
+  }
+  if (const Value* v = keys.get("name_format")) {
+    if (job.naming == Naming::rotate) {
+      keys.error(v->line, fmt::format("name_format does not apply to naming = rotate in [{}]", keys.job()));
+    } else if (auto checked = rotation::check_name_format(v->text); !checked) {
+      keys.error(v->line, fmt::format("name_format: {}", checked.error().message()));
+    } else {
+      job.name_format = v->text;
+    }
+  }
+  if (levels_from_keep(job) && !job.run_on.empty()) {
+    keys.error(keys.get("run_on")->line,
+               fmt::format("run_on does not apply to naming = rotate in [{}]: the levels are those of 'keep'",
+                           keys.job()));
+  }
+}
+
+struct JobTypeInfo {
+  JobType type;
+  const char* name;  // the value of `type`
+  void (*apply)(JobKeys& keys, Job& job);  // the keys of this type, after apply_common
+};
+
+constexpr JobTypeInfo k_job_types[] = {
+    {JobType::clone, "clone", apply_clone},
+    {JobType::backup, "backup", apply_backup},
+    {JobType::snapshot, "snapshot", apply_snapshot},
+};
+
+const JobTypeInfo* find_job_type(const std::string& name) {
+  for (const auto& t : k_job_types) {
+    if (name == t.name) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+// "clone, backup or snapshot"
+std::string job_type_names() {
+  std::string out;
+  size_t n = std::size(k_job_types);
+  for (size_t i = 0; i < n; ++i) {
+    out += (i == 0 ? "" : i + 1 == n ? " or " : ", ") + std::string(k_job_types[i].name);
+  }
+  return out;
+}
+
+// One job section; none when its type is missing or unknown (nothing else
+// about it can be checked then).
+std::optional<Job> apply_job(Loader& l, const Section& sec) {
+  JobKeys keys(l, sec);
+  Job job;
+  job.name = sec.name;
+  job.line = sec.line;
+  for (const auto& [key, val] : sec.values) {
+    job.key_lines[key] = val.line;
+  }
+  const Value* type = keys.get("type");
+  if (!type) {
+    l.error(sec.line, fmt::format("missing required key 'type' in [{}]", sec.name));
+    return std::nullopt;
+  }
+  const JobTypeInfo* info = find_job_type(type->text);
+  if (!info) {
+    l.error(type->line, fmt::format("bad value '{}' for 'type' in [{}] (expected {})", type->text,
+                                    sec.name, job_type_names()));
+    return std::nullopt;
+  }
+  job.type = info->type;
+  if (!valid_level_name(sec.name) && sec.name.find_first_of("/ \t") != std::string::npos) {
+    l.error(sec.line, fmt::format("bad job name '{}' (no '/' or spaces)", sec.name));
+  }
+  for (const auto& [key, val] : sec.values) {
+    const KeyInfo* k = find_key(key);
+    if (k && !(k->types & type_bit(job.type))) {
+      l.error(val.line, fmt::format("key '{}' does not apply to type = {} in [{}]", key, info->name,
+                                    sec.name));
+    }
+  }
+  bool bad_level = false;
+  apply_common(keys, job, bad_level);
+  info->apply(keys, job);
+  if (!levels_from_keep(job) && job.run_on.empty() && !bad_level) {
+    l.error(sec.line, fmt::format("job [{}] is run by no level: set run_on (e.g. run_on = daily)", sec.name));
+  }
+  return job;
+}
+
+// Cross-job: a `from` naming a clone job takes that job's path; any other
+// `from` is a path.
+void resolve_from_jobs(Loader& l) {
+  Config& cfg = l.cfg();
   for (auto& job : cfg.jobs) {
     if (job.type == JobType::clone || job.from.empty()) {
       continue;
@@ -860,30 +918,61 @@ Result<Config> parse_config(const std::string& file, const std::string& text) {
       job.from = ref->path;
     } else {
       Value v{job.from, job.key_lines["from"]};
-      job.from = resolve(v, "from", job.name);
+      job.from = l.resolve(v, "from", job.name);
     }
   }
+}
 
-  // 5. Trees rotator writes never overlap (by their configured names here;
-  // check_real_overlaps() compares where they really are).
-  if (!b.failed()) {
-    cfg.root_line = global ? global->line : 1;
-    if (const Value* v = gv("root")) {
-      cfg.root_line = v->line;
+// Trees rotator writes never overlap, by their configured names
+// (check_real_overlaps() compares where they really are).
+void check_overlaps(Loader& l) {
+  auto trees = config_trees(l.cfg());
+  report_overlaps(
+      trees, [&](size_t i, size_t j) { return lexically_within(trees[i].path, trees[j].path); },
+      [&](size_t, size_t) { return std::string(); },
+      [&](int line, const std::string& msg) { l.error(line, msg); });
+}
+
+}  // namespace
+
+const char* job_type_name(JobType type) {
+  for (const auto& t : k_job_types) {
+    if (t.type == type) {
+      return t.name;
     }
-    auto trees = config_trees(cfg);
-    report_overlaps(
-        trees, [&](size_t i, size_t j) { return lexically_within(trees[i].path, trees[j].path); },
-        [&](size_t, size_t) { return std::string(); },
-        [&](int line, const std::string& msg) { b.error(line, msg); });
   }
-  if (global == nullptr && !b.failed() && records.empty()) {
-    b.error(1, "empty configuration");
+  return "?";
+}
+
+Result<Config> parse_config(const std::string& file, const std::string& text) {
+  TRY_ASSIGN(auto records, parse_ini(file, text));
+  Loader l(file);
+  std::vector<Section> sections = group_sections(records, scan_headers(text), l);
+  const Section* global = nullptr;
+  for (const auto& s : sections) {
+    if (s.name == k_global_section) {
+      global = &s;
+    }
   }
-  if (b.failed()) {
-    return plain_error(b.errors());
+  apply_global(l, global);
+  for (const auto& sec : sections) {
+    if (&sec != global) {
+      if (auto job = apply_job(l, sec)) {
+        l.cfg().jobs.push_back(std::move(*job));
+      }
+    }
   }
-  return cfg;
+  resolve_from_jobs(l);
+  if (!l.failed()) {
+    check_overlaps(l);
+  }
+  if (global == nullptr && !l.failed() && records.empty()) {
+    l.error(1, "empty configuration");
+  }
+  if (l.failed()) {
+    return plain_error(l.errors());
+  }
+  return std::move(l.cfg());
 }
 
 Status check_real_overlaps(fs::Fs& fs, const Config& cfg) {

@@ -1,7 +1,7 @@
 // The typed configuration and its loader.
 //
 // load_config() reads the INI file through the Fs, validates every key
-// against k_config_keys (config_keys.cpp) and returns a Config or an Error
+// against the key table (k_config_keys in config.cpp) and returns a Config or an Error
 // whose message lists every problem, one per line, each as
 // "FILE:LINE: message" (e.g. "rotator.conf:12: unknown key 'holdng' in
 // [backup]; did you mean 'holding'?").

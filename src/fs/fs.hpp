@@ -76,7 +76,7 @@ struct Stat {
 enum class RenameMode { replace, no_replace };  // no_replace: EEXIST if `new_name` exists
 enum class LockMode { no_wait, wait };
 
-// Attributes copied by copy_metadata. Owner changes need privilege; a failed
+// Attributes set by set_metadata. Owner changes need privilege; a failed
 // chown by a non-root user is ignored (as rsync -a without root does).
 struct Metadata {
   mode_t mode = 0;
@@ -125,7 +125,7 @@ class Fs {
   virtual Status unlink(int dir_fd, const std::string& name) = 0;
   virtual Status rmdir(int dir_fd, const std::string& name) = 0;
   // Creates `new_name` (O_EXCL) with the data of regular file `old_name`.
-  // Metadata is not copied; see copy_metadata.
+  // Metadata is not copied; see set_metadata.
   virtual Status copy_data(int old_dir, const std::string& old_name, int new_dir,
                            const std::string& new_name) = 0;
   // Creates (O_EXCL) or truncates-and-writes `name` with `content`, fsyncs it.
@@ -264,7 +264,7 @@ Result<DirHandle> open_dir(Fs& fs, int dir_fd, const std::string& name);
 // cannot look never guesses "absent".
 Result<bool> exists(Fs& fs, int dir_fd, const std::string& name);
 
-// Metadata of a Stat, for copy_metadata-style calls.
+// Metadata of a Stat, for set_metadata (copying one entry's attributes to another).
 Metadata metadata_of(const Stat& st);
 
 }  // namespace rotator::fs
