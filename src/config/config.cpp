@@ -65,6 +65,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"rsync_args", Scope::job, k_clone},
     {"max_delete", Scope::job, k_clone},
     {"churn_warn", Scope::job, k_clone},
+    {"protect_metadata", Scope::job, k_clone},
     {"from", Scope::job, k_backup | k_snapshot},
     {"filter", Scope::job, k_backup},
     {"prune_empty_dirs", Scope::job, k_backup},
@@ -731,6 +732,14 @@ void apply_clone(JobKeys& keys, Job& job) {
     } else {
       keys.error(v->line, fmt::format(
           "churn_warn: bad value '{}' (expected a percentage such as 30%, or none)", v->text));
+    }
+  }
+  if (const Value* v = keys.get("protect_metadata")) {
+    auto r = parse_bool(v->text);
+    if (!r) {
+      keys.error(v->line, fmt::format("protect_metadata: {}", r.error().message()));
+    } else {
+      job.protect_metadata = *r ? ProtectMetadata::yes : ProtectMetadata::no;
     }
   }
 }

@@ -24,6 +24,7 @@ namespace rotator::config {
 
 enum class JobType { clone, backup, snapshot };
 enum class Naming { rotate, dated };
+enum class ProtectMetadata { no, yes };
 
 const char* job_type_name(JobType type);
 
@@ -46,6 +47,9 @@ struct Job {
   // Warn when more than this share of the clone's existing files got a new
   // inode in one run (hard links to backups and snapshots broken); none = off.
   std::optional<double> churn_warn = 0.3;
+  // yes: a file whose metadata rsync would change in place first gets a new
+  // inode in the clone, so history keeps the old metadata (clone_protect.hpp).
+  ProtectMetadata protect_metadata = ProtectMetadata::no;
 
   // type = backup, snapshot
   std::string from;      // absolute path of the source tree

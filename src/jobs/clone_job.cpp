@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "jobs/clone_protect.hpp"
 #include "util/process.hpp"
 
 namespace rotator::jobs {
@@ -170,7 +171,25 @@ std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const confi
 }
 
 JobResult run_clone(RunContext& ctx, const config::Job& job) {
-  // 0. What the clone's filesystem keeps: -A / -X only where it stores them.
+  // 0. An interrupted protect_metadata step left temporaries: remove exactly
+  // those (whatever protect_metadata says now), then clear the record.
+  if (auto it = ctx.resume_in.find(k_protect_resume_key);
+      it != ctx.resume_in.end() && ctx.dry_run == DryRun::no) {
+    auto removed = remove_protect_temps(ctx.fs, job.path, decode_temps(it->second));
+    if (!removed) {
+      return job_error("cannot remove the temporaries of an interrupted protect_metadata step: " +
+                       removed.error().message());
+    }
+    if (*removed > 0) {
+      ctx.log.info("[{}] removed {} temporaries of an interrupted protect_metadata step", job.name,
+                   *removed);
+    }
+    if (auto cleared = ctx.save_resume({}); !cleared) {
+      return job_error("cannot save state: " + cleared.error().message());
+    }
+  }
+
+  // 0b. What the clone's filesystem keeps: -A / -X only where it stores them.
   auto fidelity = probe_clone_fidelity(ctx.fs, job);
   if (!fidelity) {
     return job_error(fidelity.error().message());
@@ -178,13 +197,20 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   for (const auto& dropped : fidelity->dropped) {
     ctx.log.warning("[{}] {}", job.name, dropped);
   }
-  // 1. Dry run: what does the source hold, what would be deleted?
+  // 1. Dry run: what does the source hold, what would be deleted? With
+  // protect_metadata: which files change only in metadata?
   std::vector<std::string> argv = clone_rsync_argv(ctx.cfg, job, *fidelity);
   std::vector<std::string> check = argv;
   // After the user's rsync_args, so they cannot switch this output off.
   check.insert(check.end() - 2, {"-n", "--stats", "--out-format=%i %n"});
   long source_files = -1, deletions = 0, changes = 0, source_bytes = -1;
+  std::vector<Itemized> meta_only;
   auto dry = run_rsync(ctx, check, [&](std::string_view line) {
+    if (job.protect_metadata == config::ProtectMetadata::yes) {
+      if (auto item = parse_itemized(line); item && metadata_only(*item)) {
+        meta_only.push_back(std::move(*item));
+      }
+    }
     if (line.substr(0, 10) == "*deleting ") {
       ++deletions;
       ++changes;
@@ -240,13 +266,43 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
         deletions, *existing, job.path, 100.0 * static_cast<double>(deletions) / static_cast<double>(*existing),
         100.0 * job.max_delete));
   }
+  // 2. protect_metadata: a new inode for each file whose metadata rsync is
+  // about to change in place, so history keeps the old inode as it is.
+  ProtectStats protect;
+  if (!meta_only.empty()) {
+    auto record = [&](const std::vector<std::string>& temps) -> Status {
+      std::map<std::string, std::string> resume;
+      if (!temps.empty()) {
+        resume[k_protect_resume_key] = encode_temps(temps);
+      }
+      return ctx.save_resume(resume);
+    };
+    auto plan = [&](std::string_view line) {
+      if (ctx.dry_run == DryRun::yes) {
+        ctx.plan(line);
+      } else {
+        ctx.log.debug("[{}] {}", job.name, line);
+      }
+    };
+    auto done = protect_files(ctx.fs, job.path, meta_only, ctx.dry_run, record, plan);
+    if (!done) {
+      return job_error("protect_metadata: " + done.error().message() +
+                       " (rsync did not run; history is unchanged)");
+    }
+    protect = *done;
+    meta_only.clear();
+    meta_only.shrink_to_fit();
+  }
   if (ctx.dry_run == DryRun::yes) {
     JobResult r;
     r.summary = fmt::format("dry run: {} changes, {} deletions", changes, deletions);
+    if (protect.files + protect.symlinks + protect.hard_links > 0) {
+      r.summary += fmt::format(", {} files to protect", protect.files + protect.symlinks + protect.hard_links);
+    }
     return r;
   }
 
-  // 2. The real run, with rsync's own deletion limit too: the source could
+  // 3. The real run, with rsync's own deletion limit too: the source could
   // vanish (an unmount) between the check and this run.
   if (*existing > 0) {
     long limit = static_cast<long>(job.max_delete * static_cast<double>(*existing));
@@ -311,6 +367,15 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
                                    join_errors(run->last_errors)));
   }
+  long reinoded = protect.files + protect.symlinks + protect.hard_links;
+  if (reinoded > 0) {
+    r.summary += fmt::format(
+        "; {} files given a new inode so that history keeps their old metadata ({} bytes copied)",
+        reinoded, protect.bytes);
+  }
+  // A protected file got its new inode before rsync ran (rsync then shows
+  // it as a metadata change): it costs the next generations a copy too.
+  replaced += protect.files + protect.hard_links;
   long existed = regular - created;
   if (job.churn_warn && existed > 0) {
     double share = static_cast<double>(replaced) / static_cast<double>(existed);

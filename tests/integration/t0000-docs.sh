@@ -30,6 +30,20 @@ t_rendered_quotes() {
     expect_grep 'rendered text' "$TMP/$page.err"
   done
 }
+# Every key of the configuration's key table is described in rotator.conf(5)
+# and shown in the sample configuration.
+t_keys_documented() {
+  keys=$(grep -ho '{"[a-z_]*", Scope::' "$top"/src/config/*.cpp | sed 's/{"\([a-z_]*\)".*/\1/')
+  [ -n "$keys" ] || fail "no keys found in src/config"
+  for key in $keys; do
+    grep -q "^\.It Cm $key\( \|\$\)" "$top/man/rotator.conf.5" || fail "key '$key' not described in rotator.conf.5"
+    grep -q "^;\{0,1\}$key *=" "$top/etc/rotator.conf" || fail "key '$key' not in etc/rotator.conf"
+  done
+  for key in protect_metadata; do
+    grep -q "\b$key\b" "$top/man/rotator.1" || fail "key '$key' not in rotator.1"
+    grep -q "\b$key\b" "$top/README.md" || fail "key '$key' not in README.md"
+  done
+}
 t_readme_quick_start() {
   grep -q '^make demo' "$top/README.md" && grep -q '^make check' "$top/README.md"
   grep -q 'make deps' "$top/.ci/run" && grep -q 'make DEVELOPER=1 check' "$top/.ci/run"
@@ -42,5 +56,6 @@ else skip_case "no filesystem call bypasses the Fs seam" "make lint needs mandoc
 test_case "every command and exit code is documented" t_commands_documented
 if have mandoc; then test_case "rendered man pages: quotes and brackets balanced" t_rendered_quotes
 else skip_case "rendered man pages: quotes and brackets balanced" "mandoc not installed"; fi
+test_case "every config key is in rotator.conf(5) and etc/rotator.conf" t_keys_documented
 test_case "README quick start and .ci/run use the same commands" t_readme_quick_start
 [ "$nfail" -eq 0 ]

@@ -456,4 +456,18 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
         "rotator.conf:13: bad value 'hourly' for 'naming' in [snaps] (expected rotate or dated)");
 }
 
+TEST_CASE("protect_metadata: a clone key, default no, yes or no") {
+  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  auto def = parse_config("rotator.conf", head);
+  REQUIRE(def);
+  CHECK(def->jobs[0].protect_metadata == ProtectMetadata::no);
+  auto on = parse_config("rotator.conf", head + "protect_metadata = yes\n");
+  REQUIRE(on);
+  CHECK(on->jobs[0].protect_metadata == ProtectMetadata::yes);
+  CHECK(error_of(head + "protect_metadata = maybe\n") ==
+        "rotator.conf:8: protect_metadata: bad value 'maybe' (expected yes or no)");
+  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nprotect_metadata = yes\n") ==
+        "rotator.conf:13: key 'protect_metadata' does not apply to type = backup in [b]");
+}
+
 TEST_SUITE_END();

@@ -1,0 +1,373 @@
+#include "jobs/clone_protect.hpp"
+
+#include <cerrno>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "engine/mirror.hpp"
+
+namespace rotator::jobs {
+
+namespace {
+
+Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
+  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
+}
+
+bool is_attr_char(char c) {
+  return c == '.' || c == ' ' || c == '+' || c == '?' || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
+// "a/b/c" -> ("a/b", "c"); "c" -> ("", "c").
+std::pair<std::string, std::string> split_rel(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  if (slash == std::string::npos) {
+    return {"", rel};
+  }
+  return {rel.substr(0, slash), rel.substr(slash + 1)};
+}
+
+std::string join_rel(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+// Opens directory `rel` below `root_fd` one component at a time, never
+// following a symlink (open_dir is O_NOFOLLOW).
+Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& rel) {
+  fs::DirHandle cur;
+  int at = root_fd;
+  size_t pos = 0;
+  std::string comp = ".";
+  if (rel.empty()) {
+    return fs::open_dir(fs, root_fd, ".");
+  }
+  while (pos <= rel.size()) {
+    size_t slash = rel.find('/', pos);
+    comp = rel.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    pos = slash == std::string::npos ? rel.size() + 1 : slash + 1;
+    if (comp.empty()) {
+      continue;
+    }
+    TRY_ASSIGN(fs::DirHandle next, fs::open_dir(fs, at, comp));
+    cur = std::move(next);
+    at = cur.fd();
+  }
+  return cur;
+}
+
+// The directory of the items being worked on, reopened only when it changes
+// (rsync lists a directory's files together).
+class DirCache {
+ public:
+  DirCache(fs::Fs& fs, int root_fd) : m_fs(fs), m_root(root_fd) {}
+  // The open directory `rel`; ENOENT/ENOTDIR as such.
+  Result<int> get(const std::string& rel) {
+    if (!m_dir.valid() || rel != m_rel) {
+      m_dir.reset();
+      TRY_ASSIGN(m_dir, open_rel_dir(m_fs, m_root, rel));
+      m_rel = rel;
+    }
+    return m_dir.fd();
+  }
+
+ private:
+  fs::Fs& m_fs;
+  int m_root;
+  std::string m_rel;
+  fs::DirHandle m_dir;
+};
+
+bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
+
+struct Work {
+  std::string dir;  // relative to the clone
+  std::string name;
+  std::string tmp;  // temporary name in `dir`
+  fs::Stat st;      // before anything was read (the atime to restore)
+};
+
+}  // namespace
+
+std::string unescape_rsync_name(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 4 < s.size() && s[i + 1] == '#' && s[i + 2] >= '0' && s[i + 2] <= '3' &&
+        s[i + 3] >= '0' && s[i + 3] <= '7' && s[i + 4] >= '0' && s[i + 4] <= '7') {
+      out.push_back(
+          static_cast<char>((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 + (s[i + 4] - '0')));
+      i += 4;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::optional<Itemized> parse_itemized(std::string_view line) {
+  static constexpr std::string_view k_updates = "<>ch.";
+  static constexpr std::string_view k_types = "fdLDS";
+  if (line.size() < 13 || line[11] != ' ' || k_updates.find(line[0]) == std::string_view::npos ||
+      k_types.find(line[1]) == std::string_view::npos) {
+    return std::nullopt;
+  }
+  for (size_t i = 2; i < 11; ++i) {
+    if (!is_attr_char(line[i])) {
+      return std::nullopt;
+    }
+  }
+  Itemized it;
+  it.update = line[0];
+  it.type = line[1];
+  it.attrs = std::string(line.substr(2, 9));
+  it.path = unescape_rsync_name(line.substr(12));
+  return it;
+}
+
+bool metadata_only(const Itemized& item) {
+  if (item.update != '.' || (item.type != 'f' && item.type != 'L') || item.attrs.size() != 9) {
+    return false;
+  }
+  // Columns: c0 s1 t2 p3 o4 g5 u6 a7 x8.
+  for (size_t i : {2, 3, 4, 5, 7, 8}) {
+    if (item.attrs[i] != '.' && item.attrs[i] != ' ') {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string encode_temps(const std::vector<std::string>& temps) {
+  std::string out;
+  for (const auto& t : temps) {
+    if (!out.empty()) {
+      out.push_back('\0');
+    }
+    out += t;
+  }
+  return out;
+}
+
+std::vector<std::string> decode_temps(std::string_view text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\0', pos);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    if (end > pos) {
+      out.emplace_back(text.substr(pos, end - pos));
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
+                                  const std::vector<std::string>& temps) {
+  TRY_ASSIGN(fs::DirHandle root, fs::open_dir(fs, fs::k_cwd, clone));
+  DirCache dirs(fs, root.fd());
+  long removed = 0;
+  for (const auto& rel : temps) {
+    auto [dir, name] = split_rel(rel);
+    std::string disp = clone + "/" + rel;
+    // Only names of the protect step's own form are ever removed.
+    if (name.rfind(engine::k_partial_prefix, 0) != 0) {
+      return plain_error(
+          fmt::format("refusing to remove '{}': not a temporary of protect_metadata", disp));
+    }
+    auto dfd = dirs.get(dir);
+    if (!dfd) {
+      if (missing(dfd.error())) {
+        continue;
+      }
+      return with_context(dfd.error(), "open directory", clone + "/" + dir);
+    }
+    auto st = fs.lstat(*dfd, name);
+    if (!st) {
+      if (missing(st.error())) {
+        continue;
+      }
+      return with_context(st.error(), "stat", disp);
+    }
+    if (st->type() != fs::FileType::regular && st->type() != fs::FileType::symlink) {
+      continue;  // not what the step creates
+    }
+    auto un = fs.unlink(*dfd, name);
+    if (!un) {
+      return with_context(un.error(), "remove", disp);
+    }
+    ++removed;
+  }
+  if (removed > 0) {
+    auto synced = fs.sync_fs(root.fd());
+    if (!synced) {
+      return with_context(synced.error(), "sync the filesystem of", clone);
+    }
+  }
+  return removed;
+}
+
+Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
+                                   const std::vector<Itemized>& items, DryRun dry,
+                                   const RecordTemps& record,
+                                   const std::function<void(std::string_view)>& plan) {
+  ProtectStats stats;
+  TRY_ASSIGN(fs::DirHandle root, fs::open_dir(fs, fs::k_cwd, clone));
+  DirCache dirs(fs, root.fd());
+  // Old inode -> the clone path of its new inode (hard links within the clone).
+  std::map<ino_t, std::string> reinoded;
+  size_t i = 0;
+  while (i < items.size()) {
+    // 1. Choose a batch: stat each item, pick a free temporary name.
+    std::vector<Work> batch;
+    std::set<std::string> taken;
+    size_t bytes = 0;
+    for (; i < items.size() && batch.size() < k_protect_batch && bytes < k_protect_batch_bytes;
+         ++i) {
+      const Itemized& it = items[i];
+      std::string rel = it.path;
+      if (rel.empty() || rel.back() == '/') {
+        continue;
+      }
+      auto [dir, name] = split_rel(rel);
+      auto dfd = dirs.get(dir);
+      if (!dfd) {
+        if (missing(dfd.error())) {
+          ++stats.gone;
+          continue;
+        }
+        return with_context(dfd.error(), "open directory", clone + "/" + dir);
+      }
+      auto st = fs.lstat(*dfd, name);
+      if (!st) {
+        if (missing(st.error())) {
+          ++stats.gone;
+          continue;
+        }
+        return with_context(st.error(), "stat", clone + "/" + rel);
+      }
+      fs::FileType want = it.type == 'L' ? fs::FileType::symlink : fs::FileType::regular;
+      if (st->type() != want) {
+        ++stats.gone;
+        continue;
+      }
+      if (st->nlink <= 1) {
+        ++stats.unshared;
+        continue;
+      }
+      std::string base = std::string(engine::k_partial_prefix) + std::to_string(st->ino);
+      std::string tmp = base;
+      for (int n = 1;; ++n) {
+        if (!taken.count(join_rel(dir, tmp))) {
+          TRY_ASSIGN(bool there, fs::exists(fs, *dfd, tmp));
+          if (!there) {
+            break;
+          }
+        }
+        tmp = base + "." + std::to_string(n);
+      }
+      taken.insert(join_rel(dir, tmp));
+      bytes += dir.size() + tmp.size() + 2;
+      batch.push_back(Work{dir, name, tmp, *st});
+    }
+    if (batch.empty()) {
+      continue;
+    }
+    if (dry == DryRun::yes) {
+      for (const auto& w : batch) {
+        if (plan) {
+          plan("protect " + join_rel(w.dir, w.name));
+        }
+      }
+      continue;
+    }
+    // 2. Record the names before any of them exists.
+    std::vector<std::string> temps;
+    temps.reserve(batch.size());
+    for (const auto& w : batch) {
+      temps.push_back(join_rel(w.dir, w.tmp));
+    }
+    TRY(record(temps));
+    // 3. Copy (or link, or re-create), then rename over.
+    for (const auto& w : batch) {
+      std::string rel = join_rel(w.dir, w.name);
+      std::string disp = clone + "/" + rel;
+      std::string tmp_disp = clone + "/" + join_rel(w.dir, w.tmp);
+      TRY_ASSIGN(int dfd, dirs.get(w.dir));
+      bool is_link = w.st.type() == fs::FileType::symlink;
+      auto group = reinoded.find(w.st.ino);
+      if (group != reinoded.end()) {
+        auto [gdir, gname] = split_rel(group->second);
+        TRY_ASSIGN(fs::DirHandle gd, open_rel_dir(fs, root.fd(), gdir));
+        auto ln = fs.link(gd.fd(), gname, dfd, w.tmp);
+        if (!ln) {
+          return with_context(ln.error(), "link", clone + "/" + group->second,
+                              "to '" + tmp_disp + "'");
+        }
+      } else {
+        if (is_link) {
+          auto target = fs.readlink(dfd, w.name);
+          if (!target) {
+            return with_context(target.error(), "read symlink", disp);
+          }
+          auto made = fs.symlink(*target, dfd, w.tmp);
+          if (!made) {
+            return with_context(made.error(), "create symlink", tmp_disp);
+          }
+        } else {
+          auto copied = fs.copy_data(dfd, w.name, dfd, w.tmp);
+          if (!copied) {
+            return with_context(copied.error(), "copy", disp, "to '" + tmp_disp + "'");
+          }
+        }
+        auto xattrs = fs.get_xattrs(dfd, w.name);
+        if (!xattrs) {
+          return with_context(xattrs.error(), "read xattrs of", disp);
+        }
+        for (auto& [key, value] : *xattrs) {
+          auto set = fs.set_xattr(dfd, w.tmp, key, value);
+          if (!set) {
+            return with_context(set.error(), "set xattr " + key + " on", tmp_disp);
+          }
+        }
+        auto meta = fs.set_metadata(dfd, w.tmp, fs::metadata_of(w.st));
+        if (!meta) {
+          return with_context(meta.error(), "set attributes of", tmp_disp);
+        }
+      }
+      auto moved = fs.rename(dfd, w.tmp, dfd, w.name, fs::RenameMode::replace);
+      if (!moved) {
+        return with_context(moved.error(), "rename", tmp_disp, "to '" + disp + "'");
+      }
+      if (group != reinoded.end()) {
+        ++stats.hard_links;
+      } else {
+        reinoded.emplace(w.st.ino, rel);
+        if (is_link) {
+          ++stats.symlinks;
+        } else {
+          ++stats.files;
+          stats.bytes += w.st.size;
+        }
+      }
+      if (plan) {
+        plan("protect " + rel);
+      }
+    }
+    // 4. The renames durable, then the record cleared.
+    auto synced = fs.sync_fs(root.fd());
+    if (!synced) {
+      return with_context(synced.error(), "sync the filesystem of", clone);
+    }
+    TRY(record({}));
+  }
+  return stats;
+}
+
+}  // namespace rotator::jobs

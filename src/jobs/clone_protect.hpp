@@ -1,0 +1,118 @@
+// protect_metadata = yes: the history of metadata survives a clone run.
+//
+// rsync changes the mode, owner, group, mtime, ACLs and xattrs of a file
+// whose content it does not transfer in place (`.f...p.....` in its
+// itemized output), and the clone's inode is the same inode as the weekly
+// backup's and every snapshot's: without this step the old metadata
+// vanishes from all of history. A transferred file (`>f`) is written to a
+// temporary name and renamed over (the clone always runs with --no-inplace),
+// so it gets a new inode anyway and history keeps the old one untouched.
+//
+// Calling sequence (jobs/clone_job.cpp):
+//   1. remove_protect_temps(fs, clone, decode_temps(resume[k_protect_resume_key]))
+//      when an interrupted run left a record; then clear the record;
+//   2. the dry run (`-n --out-format='%i %n'`, which is --itemize-changes):
+//      parse_itemized() each line, keep those metadata_only() says;
+//   3. protect_files(fs, clone, items, ...) before the real rsync run: each
+//      such file whose inode is shared (link count > 1) gets a new inode in
+//      the clone with the same data, metadata and xattrs;
+//   4. the real rsync run then changes the new inode only.
+//
+// Crash safety (a crash or power cut between any two Fs calls): a file is
+// copied (Fs::copy_data: FICLONE where the filesystem can, data fsynced) to
+// `.rotator-partial.<inode>` beside it (`.N` appended when that name is
+// taken), given the old metadata and xattrs, and renamed over the name, so
+// the name is either the old inode or the complete copy. The temporary
+// names of a batch (at most k_protect_batch files) are recorded durably
+// through `record` (the job's resume state) BEFORE any of them is created,
+// and each was checked absent just before: after a crash the rerun removes
+// exactly those names that still exist (nothing else creates them: rsync
+// has not run yet), never a user's file. After a batch: sync_fs (the renames
+// are durable), then `record({})`; the record is cleared durably before
+// rsync runs, so a later power cut cannot bring back a list that names a
+// file rsync created.
+//
+// Error handling: the first failing Fs call stops with an Error naming the
+// clone path; nothing of history is ever touched (old inodes are only read),
+// and the record of the current batch stays for the rerun.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fs/fs.hpp"
+#include "jobs/job.hpp"
+#include "util/result.hpp"
+
+namespace rotator::jobs {
+
+// The resume key (in the clone job's state) of the recorded temporaries.
+inline constexpr const char* k_protect_resume_key = "protect_tmp";
+// Files per recorded batch (and at most k_protect_batch_bytes of names): a
+// bounded state file, one state save and one sync_fs per batch.
+inline constexpr size_t k_protect_batch = 1000;
+inline constexpr size_t k_protect_batch_bytes = 256 * 1024;
+
+// One line of rsync's itemized output (`%i %n`, rsync(1) --itemize-changes:
+// YXcstpoguax, a space, the name).
+struct Itemized {
+  char update = 0;    // Y: '<' sent, '>' received, 'c' local change, 'h' hard link, '.' not updated
+  char type = 0;      // X: 'f' file, 'd' directory, 'L' symlink, 'D' device, 'S' special
+  std::string attrs;  // the nine columns c s t p o g u a x ('.', ' ', '+', '?' or the letter)
+  std::string path;   // the name, rsync's \#ooo escapes undone (a directory ends with '/')
+};
+
+// rsync's output escaping undone: `\#ooo` (three octal digits) is that byte;
+// every other backslash is itself (rsync escapes a literal "\#ddd" as
+// "\#134#ddd", so this is exact).
+std::string unescape_rsync_name(std::string_view s);
+
+// The line parsed, or nullopt when it is not an itemized change line
+// (`*deleting` messages, --stats lines, "created directory", ...).
+std::optional<Itemized> parse_itemized(std::string_view line);
+
+// True for a regular file or symlink that rsync will not transfer but whose
+// mtime (t/T), permissions (p), owner (o), group (g), ACL (a) or xattrs (x)
+// it will change in place. Access and creation times (u/n/b) are not
+// history: they do not count.
+bool metadata_only(const Itemized& item);
+
+struct ProtectStats {
+  long files = 0;       // regular files given a new inode (a copy each)
+  long hard_links = 0;  // further names of an inode re-inoded in this run (linked to the copy)
+  long symlinks = 0;    // symlinks re-created
+  long unshared = 0;    // skipped: link count 1, nothing in history shares the inode
+  long gone = 0;        // skipped: missing, or not of the itemized type any more
+  long long bytes = 0;  // data copied
+};
+
+// Records (durably) the temporary names about to be created, relative to
+// the clone; an empty list clears the record.
+using RecordTemps = std::function<Status(const std::vector<std::string>& temps)>;
+
+// Gives every item (each metadata_only()) whose inode is shared a new inode
+// in `clone` as the file comment says; hard-linked names of one inode keep
+// sharing the new one. With DryRun::yes nothing is changed and only `plan`
+// is called. `plan` (may be empty) gets "protect PATH" per file re-inoded
+// (in a real run after it was done).
+// Returns the counts, or the first Error (see Error handling).
+Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
+                                   const std::vector<Itemized>& items, DryRun dry,
+                                   const RecordTemps& record,
+                                   const std::function<void(std::string_view)>& plan);
+
+// Removes those of `temps` (relative to `clone`, as recorded) that exist and
+// are regular files or symlinks, then makes the removal durable (sync_fs).
+// Returns how many were removed; an Error other than ENOENT/ENOTDIR on the
+// way stops it.
+Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
+                                  const std::vector<std::string>& temps);
+
+// The record's text form (one state value): names separated by NUL.
+std::string encode_temps(const std::vector<std::string>& temps);
+std::vector<std::string> decode_temps(std::string_view text);
+
+}  // namespace rotator::jobs
