@@ -193,7 +193,7 @@ int rotator_main(int argc, char** argv) {
   for (int i = optind; i < argc; ++i) {
     dry_named = dry_named || std::string(argv[i]) == "-n" || std::string(argv[i]) == "--dry-run";
   }
-  if (dry_run == jobs::DryRun::yes && !dry_named) {
+  if (dry_run == DryRun::yes && !dry_named) {
     command_line += " -n";
   }
   for (int i = optind; i < argc; ++i) {
