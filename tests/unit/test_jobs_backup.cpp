@@ -407,7 +407,7 @@ TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next
     Zone zone = Zone::utc();
     auto now = zone.parse_iso("2026-11-22T03:00");
     REQUIRE(now);
-    jobs::RunContext rc{limit, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {},
+    jobs::RunContext rc{limit, *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
                         "weekly"};
     CHECK(jobs::run_level(rc, "weekly") == 2);
   }
@@ -509,7 +509,7 @@ TEST_CASE("a final state save that fails for a full disk is reported as such by 
   Zone zone = Zone::utc();
   auto now = zone.parse_iso("2026-11-22T04:00");
   REQUIRE(now);
-  jobs::RunContext rc{real, *cfg, zone, *now, jobs::DryRun::no, logger, [](std::string_view) {},
+  jobs::RunContext rc{real, *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
                       "weekly"};
   CHECK(jobs::run_level(rc, "weekly") == 2);
   std::string log_text = test::read_file(ctx.path("run.log"));

@@ -200,7 +200,7 @@ TEST_CASE(
   auto old_only = inode_of(fx.clone + "/only.txt");
   fs::PosixFs real;
   std::vector<std::string> plan;
-  auto r = jobs::protect_files(real, fx.clone, fx.items(), jobs::DryRun::no, fx.recorder(real),
+  auto r = jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real),
                                [&](std::string_view l) { plan.emplace_back(l); });
   REQUIRE(r);
   CHECK(r->files == 4);  // a.txt d/b.txt d/e/c.txt and one of h1/h2
@@ -239,7 +239,7 @@ TEST_CASE("a dry run changes nothing and plans each file") {
   rec.record();
   auto before = list_tree(fx.clone, WithInodes::yes);
   std::vector<std::string> plan;
-  auto r = jobs::protect_files(rec, fx.clone, fx.items(), jobs::DryRun::yes, fx.recorder(rec),
+  auto r = jobs::protect_files(rec, fx.clone, fx.items(), DryRun::yes, fx.recorder(rec),
                                [&](std::string_view l) { plan.emplace_back(l); });
   REQUIRE(r);
   CHECK(rec.journal().empty());
@@ -291,7 +291,7 @@ long enumerate(Fault fault) {
     } else {
       faulty.power_cut_after(k, ctx.dir());
     }
-    auto first = jobs::protect_files(faulty, fx.clone, fx.items(), jobs::DryRun::no,
+    auto first = jobs::protect_files(faulty, fx.clone, fx.items(), DryRun::no,
                                      fx.recorder(faulty), {});
     bool finished = first && !faulty.triggered();
     if (!first) {
@@ -303,7 +303,7 @@ long enumerate(Fault fault) {
     REQUIRE(removed);
     CHECK(fx.leftovers() == "");
     auto again =
-        jobs::protect_files(real, fx.clone, fx.items(), jobs::DryRun::no, fx.recorder(real), {});
+        jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real), {});
     REQUIRE(again);
     CHECK(fx.problems() == "");
     CHECK(fx.leftovers() == "");
