@@ -148,7 +148,7 @@ uninstall:
 	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d 2>/dev/null
 
 DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
-	   nlohmann-json3-dev rsync mandoc tzdata jq attr acl clang-format-14
+	   nlohmann-json3-dev rsync mandoc tzdata jq attr acl clang-format-14 strace
 # make deb-deps: what `make deb`, tests/deb-check.sh and the systemd and
 # completion tests need besides DEB_DEPS (.ci/run installs both lists).
 deb-deps:

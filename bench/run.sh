@@ -7,6 +7,8 @@
 #   bench/run.sh --churn    recycled run at CHURN_PERMILLES x CHURN_SIZES, with a fit
 #   bench/run.sh --strace   system calls per entry (strace -c -f), FILES files
 #   bench/run.sh --rss      peak RSS of every command at FILES_RSS (default 1000000)
+#   bench/run.sh --sync     the cost of `sync = commit` (the default) against
+#                           `sync = none`: weekly, fresh and recycled, FILES files
 #   bench/run.sh --full     the default run, then --churn, --strace and --rss
 #
 # Every comparison is interleaved: round i runs rotator's i-th start state,
@@ -45,9 +47,9 @@ mode=default
 case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
-  --snapshots|--churn|--strace|--rss|--full) mode=${1#--} ;;
-  -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --full]" >&2; exit 2 ;;
+  --snapshots|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
+  -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
   FILES=${FILES:-20000}
@@ -159,6 +161,7 @@ interleave() {
 rows=()
 missed=0
 # row OP A B TARGET BASELINE-LABEL: ratio of the medians of T_A and T_B.
+# TARGET "-": a measurement without a target (never MISSED).
 row() {
   local op=$1 a=$2 b=$3 target=$4 label=$5 sa sb ratio met loads
   local -n ta="T_$a" tb="T_$b" la="L_$a" lb="L_$b"
@@ -166,7 +169,9 @@ row() {
   loads=$(stats "${la[@]}" "${lb[@]}")
   ratio=$(awk -v a="${sa#* }" -v b="${sb#* }" 'BEGIN { split(a, x, " "); split(b, y, " ");
     if (y[1] > 0) printf "%.3f", x[1] / y[1]; else print "n/a" }')
-  if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r != "n/a" && r + 0 <= t + 0) }'; then
+  if [ "$target" = - ]; then
+    met=-
+  elif awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r != "n/a" && r + 0 <= t + 0) }'; then
     met=yes
   else
     met=MISSED; missed=$((missed + 1))
@@ -500,6 +505,42 @@ bench_rss() {
   rm -rf "$D"
 }
 
+# ------------------------------------------------------------- sync ---------
+
+# sync = commit (every run above) against sync = none, interleaved: what the
+# commit-point syncfs/fsync cost. Contender NAMEns is NAME with `sync = none`
+# in its configuration (same start states, same checks).
+nosync_conf() { sed -i 's/^timezone = UTC$/&\nsync     = none/' "$1"; }
+prep_weeklyns() { prep_weekly "ns$1"; nosync_conf "$D/rotns$1.conf"; }
+warm_weeklyns() { warm_weekly "ns$1"; }
+run_weeklyns() { run_weekly "ns$1"; }
+check_weeklyns() { check_weekly "ns$1"; }
+prep_freshns() { prep_fresh "ns$1"; nosync_conf "$D/freshns$1.conf"; }
+warm_freshns() { warm_fresh "ns$1"; }
+run_freshns() { run_fresh "ns$1"; }
+check_freshns() { check_fresh "ns$1"; }
+prep_recycledns() { prep_recycled "ns$1"; nosync_conf "$D/recns$1.conf"; }
+warm_recycledns() { warm_recycled "ns$1"; }
+run_recycledns() { run_recycled "ns$1"; }
+check_recycledns() { check_recycled "ns$1"; }
+bench_sync() {
+  D=$S/y
+  echo
+  echo "== sync = commit vs sync = none: $FILES files"
+  prepare_trees "$D" "$FILES"
+  nondirs "$D/clone" >"$D/clone.nondirs"
+  needed_dirs "$D/clone" >"$D/clone.dirs"
+  WEEKLY_RSS=0
+  interleave weekly weeklyns
+  row "weekly, sync = commit" weekly weeklyns - "sync = none"
+  interleave fresh freshns
+  row "fresh generation, sync = commit" fresh freshns - "sync = none"
+  make_tpl "$D" "$D/base"
+  interleave recycled recycledns
+  row "daily recycled, sync = commit" recycled recycledns - "sync = none"
+  rm -rf "$D"
+}
+
 # -------------------------------------------------------------- main --------
 
 case $mode in
@@ -508,6 +549,7 @@ case $mode in
   churn) bench_churn ;;
   strace) bench_strace ;;
   rss) bench_rss ;;
+  sync) bench_sync ;;
   full) bench_weekly; bench_snapshots; bench_churn; bench_strace; bench_rss ;;
 esac
 

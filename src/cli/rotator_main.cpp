@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "jobs/status.hpp"
 #include "config/config.hpp"
+#include "fs/nosync_fs.hpp"
 #include "fs/posix_fs.hpp"
 #include "log/log.hpp"
 
@@ -199,7 +200,10 @@ int rotator_main(int argc, char** argv) {
   for (int i = optind; i < argc; ++i) {
     command_line += std::string(" ") + argv[i];
   }
-  Invocation inv{posix, *cfg, logger, *zone, now, dry_run, wait_seconds, command, args, command_line};
+  // sync = none: the same calls minus the commit-point syncs.
+  fs::NoSyncFs nosync(posix);
+  fs::Fs& fsys = cfg->sync == config::Sync::none ? static_cast<fs::Fs&>(nosync) : posix;
+  Invocation inv{fsys, *cfg, logger, *zone, now, dry_run, wait_seconds, command, args, command_line};
   if (const Command* cmd = find_command(command)) {
     return cmd->run(inv);
   }

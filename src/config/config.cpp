@@ -54,6 +54,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"metrics_file", Scope::global, 0},
     {"timezone", Scope::global, 0},
     {"rsync", Scope::global, 0},
+    {"sync", Scope::global, 0},
     {"type", Scope::job, k_all_jobs},
     {"run_on", Scope::job, k_all_jobs},
     {"path", Scope::job, k_all_jobs},
@@ -648,6 +649,15 @@ void apply_global(Loader& l, const Section* global) {
       l.error(v->line, "empty value for 'rsync' in [rotator]");
     } else {
       cfg.rsync = v->text;
+    }
+  }
+  if (const Value* v = gv("sync")) {
+    if (v->text == "commit") {
+      cfg.sync = Sync::commit;
+    } else if (v->text == "none") {
+      cfg.sync = Sync::none;
+    } else {
+      l.error(v->line, fmt::format("sync: '{}' is not commit or none", v->text));
     }
   }
 }

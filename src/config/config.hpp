@@ -25,6 +25,9 @@ namespace rotator::config {
 enum class JobType { clone, backup, snapshot };
 enum class Naming { rotate, dated };
 enum class ProtectMetadata { no, yes };
+// sync: commit = make each run durable at its commit points (fsync_dir,
+// syncfs); none = skip those syncs (fs/nosync_fs.hpp states the cost).
+enum class Sync { commit, none };
 
 const char* job_type_name(JobType type);
 
@@ -81,6 +84,7 @@ struct Config {
   std::string metrics_file;  // Prometheus textfile; empty = none
   std::string timezone = "local";
   std::string rsync = "rsync";
+  Sync sync = Sync::commit;
   std::string state_dir;  // <root>/.rotator
   std::vector<Job> jobs;  // in file order
 

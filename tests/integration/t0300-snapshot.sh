@@ -136,6 +136,30 @@ t_foreign_untouched() {
   [ "$(cat "$D/keep-me/f")" = mine ]
 }
 
+# sync = none: the same generations, without a syncfs; sync = commit (the
+# default) makes one per run. strace counts the calls (skipped without it).
+t_sync_none() {
+  have strace || skip_inside "strace is not installed"
+  strace -f -qq -o /dev/null true 2>/dev/null || skip_inside "strace cannot trace here (ptrace refused)"
+  for mode in commit none; do
+    mkdir -p "$TMP/sync-$mode"
+    sed -e "s|^root = .*|root = $TMP/sync-$mode\nsync = $mode|" "$TMP/rotator.conf" >"$TMP/sync-$mode.conf"
+    cp -a "$TMP/root/clone" "$TMP/sync-$mode/clone"
+    for day in 01 02 03 04; do
+      strace -f -qq -e trace=syncfs,fsync -o "$TMP/sync-$mode.$day.trace" \
+        "$ROTATOR" -q -c "$TMP/sync-$mode.conf" --now "2026-12-${day}T02:00" daily
+    done
+    [ -d "$TMP/sync-$mode/snapshots/daily.2" ]
+    expect_same_inode "$TMP/sync-$mode/clone/top.txt" "$TMP/sync-$mode/snapshots/daily.0/top.txt"
+    cat "$TMP/sync-$mode".*.trace >"$TMP/sync-$mode.trace"
+  done
+  [ "$(grep -c '^[0-9]* *syncfs(' "$TMP/sync-commit.trace")" -ge 4 ] || fail "sync = commit: no syncfs per run"
+  ! grep '^[0-9]* *syncfs(' "$TMP/sync-none.trace" || fail "sync = none made a syncfs"
+  commit_fsyncs=$(grep -c '^[0-9]* *fsync(' "$TMP/sync-commit.trace")
+  none_fsyncs=$(grep -c '^[0-9]* *fsync(' "$TMP/sync-none.trace" || true)
+  [ "$none_fsyncs" -lt "$commit_fsyncs" ] || fail "sync = none: $none_fsyncs fsyncs, commit $commit_fsyncs"
+}
+
 setup
 test_case "first dailies fill daily.0, daily.1 and dated generations" t_first_dailies
 test_case "weekly with nothing to promote exits 1 and changes nothing" t_weekly_nothing_to_promote
@@ -145,4 +169,5 @@ test_case "-n prints the plan and changes nothing" t_dry_run_changes_nothing
 test_case "prune -n --explain gives reasons; prune expires after keep shrank" t_prune_explain
 test_case "an interrupted build is rolled back by the next run" t_interrupted_build_rolled_back
 test_case "entries that are not generations are never touched" t_foreign_untouched
+test_case "sync = none makes the same snapshots without syncfs" t_sync_none
 [ "$nfail" -eq 0 ]

@@ -111,6 +111,20 @@ TEST_CASE("missing root, duplicate key, bad values") {
         "rotator.conf:4: bad value 'tape' for 'type' in [j] (expected clone, backup or snapshot)");
 }
 
+TEST_CASE("sync is commit by default, none when asked, and nothing else") {
+  auto d = parse_config("rotator.conf", k_good);
+  REQUIRE(d);
+  CHECK(d->sync == Sync::commit);
+  auto n = parse_config("rotator.conf", "[rotator]\nroot = /a\nsync = none\n");
+  REQUIRE(n);
+  CHECK(n->sync == Sync::none);
+  auto c = parse_config("rotator.conf", "[rotator]\nroot = /a\nsync = commit\n");
+  REQUIRE(c);
+  CHECK(c->sync == Sync::commit);
+  CHECK(error_of("[rotator]\nroot = /a\nsync = yes\n") ==
+        "rotator.conf:3: sync: 'yes' is not commit or none");
+}
+
 TEST_CASE("a relative path escaping root is an error") {
   std::string text = "[rotator]\nroot = /srv/b\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = ../etc\n";
   CHECK(error_of(text) == "rotator.conf:7: relative path '../etc' for 'path' in [c] escapes root '/srv/b'");

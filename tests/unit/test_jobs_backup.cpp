@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "fs/fault_fs.hpp"
+#include "fs/nosync_fs.hpp"
 #include "fs/posix_fs.hpp"
 #include "jobs/check.hpp"
 #include "jobs/runner.hpp"
@@ -618,4 +619,35 @@ TEST_CASE("weekly backup: a bad nested per-directory rule stops the run before a
   test::write_file(root + "/clone/docs/sub/.g", "- skip.me\n");
   CHECK(run(real, root, "2026-11-29T03:00") == 0);
   CHECK(test::exists(root + "/backup/added/deep/f.txt"));
+}
+
+TEST_CASE("sync = none: a weekly backup makes no fsync_dir or syncfs call, and the same tree") {
+  // The FaultFs under NoSyncFs fails the first fsync_dir and the first
+  // sync_fs it sees: with sync = none neither may reach it. The control run
+  // (no NoSyncFs) shows the faults would have fired.
+  for (const char* op : {"fsync_dir", "sync_fs"}) {
+    CAPTURE(op);
+    fs::PosixFs real;
+    test::TestContext ctx;
+    make_fixture(ctx.dir());
+    fs::FaultFs control(real);
+    control.fail_at(1, EIO, op);
+    CHECK(run(control, ctx.dir(), "2026-11-22T03:00") == 1);
+    CHECK(control.triggered());
+
+    test::TestContext ctx2;
+    make_fixture(ctx2.dir());
+    fs::FaultFs faulty(real);
+    faulty.fail_at(1, EIO, op);
+    fs::NoSyncFs nosync(faulty);
+    REQUIRE(run(nosync, ctx2.dir(), "2026-11-22T03:00") == 0);
+    change_clone(ctx2.dir());
+    REQUIRE(run(nosync, ctx2.dir(), "2026-11-29T03:00") == 0);
+    CHECK_FALSE(faulty.triggered());
+    CHECK(test::read_file(ctx2.path("backup/docs/a.txt")) == "a2");
+    CHECK(test::inode_of(ctx2.path("backup/docs/a.txt")) ==
+          test::inode_of(ctx2.path("clone/docs/a.txt")));
+    std::set<std::string> folders;
+    CHECK(holding_map(ctx2.dir(), &folders).count("docs/a.txt") == 1);  // the old version kept
+  }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fs/fault_fs.hpp"
+#include "fs/nosync_fs.hpp"
 #include "snapshot_fixture.hpp"
 
 using namespace rotator;
@@ -381,6 +382,41 @@ TEST_CASE("EMLINK: the file is copied, the run warns and counts it") {
     CHECK(read_file(fx.snap("daily.0/" + rel)) == read_file(fx.clone(rel)));
   }
   CHECK(copies == 1);
+}
+
+TEST_CASE("sync = none: fresh and recycled snapshots make no fsync_dir or syncfs call") {
+  for (const char* op : {"fsync_dir", "sync_fs"}) {
+    CAPTURE(op);
+    SnapFixture control(Naming::rotate, "daily:2");
+    fs::FaultFs failing(control.posix());
+    failing.fail_at(1, EIO, op);
+    CHECK(control.run(failing, "daily", at(2026, 11, 1)).outcome == Outcome::error);
+    CHECK(failing.triggered());
+
+    SnapFixture fx(Naming::rotate, "daily:2");
+    fs::FaultFs faulty(fx.posix());
+    faulty.fail_at(1, EIO, op);
+    fs::NoSyncFs nosync(faulty);
+    CHECK_FALSE(nosync.concurrent_safe());  // as its FaultFs: deterministic
+    CHECK(fs::NoSyncFs(fx.posix()).concurrent_safe());  // as PosixFs: parallel builds stay
+    for (unsigned day = 1; day <= 4; ++day) {  // fresh, fresh, then recycled twice
+      CAPTURE(day);
+      if (day > 1) {
+        fx.change_clone(static_cast<int>(day));
+      }
+      auto r = fx.run(nosync, "daily", at(2026, 11, day));
+      REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
+    }
+    CHECK_FALSE(faulty.triggered());
+    auto files = fx.gen_files("daily.0");
+    auto clone = fx.clone_files();
+    CHECK(files.size() == clone.size());
+    for (const auto& [rel, ino] : clone) {
+      CAPTURE(rel);
+      CHECK(files.count(rel) == 1);
+      CHECK(files[rel] == ino);  // hard links to the clone, as with sync = commit
+    }
+  }
 }
 
 TEST_CASE("dry run: plan lines, and nothing changes") {
