@@ -169,8 +169,10 @@ demo: deps
 
 # The Fs seam: no direct file syscalls outside src/fs/posix_fs.cpp.
 # make lint: the shape checks, none of which needs mandoc:
-#   tools/lint-seam.sh    no file syscall, stdio open, stream or std::filesystem
-#                         outside src/fs and src/util/process (the Fs seam);
+#   tools/lint-seam.sh    no file syscall (path or descriptor: fsync, ioctl,
+#                         copy_file_range, f*xattr ...), stdio open, stream or
+#                         std::filesystem outside src/fs/posix_fs and
+#                         src/util/process (the Fs seam), qualified or not;
 #   tools/lint-layers.sh  no include of a higher layer (order: ARCHITECTURE.md);
 #   nlohmann only through util/json.hpp. (make format-check is separate: the
 #   tree is not clang-formatted yet.)

@@ -140,7 +140,7 @@ Status SnapDir::write_atomic(const std::string& name, const std::string& content
 }
 
 Status SnapDir::ensure_trash() {
-  TRY(mkdir(k_snap_trash, IfExists::ok));
+  TRY(this->mkdir(k_snap_trash, IfExists::ok));
   return check_trash_owned(Adopt::yes);
 }
 
@@ -176,7 +176,7 @@ Result<std::string> SnapDir::move_to_trash(const std::string& name) {
     base = "_" + base.substr(1);  // keep trash entries visible in listings
   }
   std::string to = std::string(k_snap_trash) + "/" + rotation::next_free_name(base, in_trash);
-  TRY(rename(name, to));
+  TRY(this->rename(name, to));
   return to;
 }
 
