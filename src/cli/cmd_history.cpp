@@ -118,7 +118,7 @@ int cmd_versions(Invocation& inv) {
     return fail(inv, path.error().message());
   }
   bool json = args->flags.count("--json") > 0;
-  auto only = args->flags.count("--deleted") ? history::OnlyDeleted::yes : history::OnlyDeleted::no;
+  bool only_deleted = args->flags.count("--deleted") > 0;
   auto file = history::file_versions(inv.fs, *cat, *path);
   if (!file) {
     return fail(inv, file.error().message());
@@ -129,7 +129,7 @@ int cmd_versions(Invocation& inv) {
                                  history::show_path(path->rel)));
   }
   if (newest->type != fs::FileType::directory) {
-    if (only == history::OnlyDeleted::yes) {
+    if (only_deleted) {
       return fail(inv, "--deleted lists the deleted paths below a directory; "
                        "'" + history::show_path(path->rel) + "' is not one");
     }
@@ -140,14 +140,35 @@ int cmd_versions(Invocation& inv) {
     }
     return vanished_exit(file->vanished);
   }
-  auto tree = history::tree_versions(inv.fs, *cat, *path);
+  // Printed as the walk finds the paths (a tree of a million paths is
+  // never held in memory).
+  json::ArrayStream stream("paths");
+  if (json) {
+    json::Json head = json::Json::object();
+    json::put_bytes(head, "path", path->rel);
+    head["type"] = "directory";
+    fmt::print("{}", stream.begin(head));
+  }
+  auto tree = history::tree_versions(
+      inv.fs, *cat, *path, [&](const std::string& rel, const history::PathHistory& h) {
+        if (only_deleted && h.in_clone) {
+          return;
+        }
+        if (json) {
+          fmt::print("{}", stream.item(history::path_history_json(rel, h, inv.zone)));
+        } else {
+          fmt::print("{}", history::format_tree_path(rel, h, inv.zone));
+        }
+      });
   if (!tree) {
     return fail(inv, tree.error().message());
   }
   if (json) {
-    print_json(history::tree_versions_json(*tree, inv.zone, only));
+    json::Json tail = json::Json::object();
+    tail["vanished"] = tree->vanished;
+    fmt::print("{}\n", stream.end(tail));
   } else {
-    fmt::print("{}", history::format_tree_versions(*tree, inv.zone, only));
+    fmt::print("{}", history::format_vanished(tree->vanished));
   }
   return vanished_exit(tree->vanished);
 }
@@ -171,16 +192,34 @@ int cmd_find(Invocation& inv) {
                  done == all ? "\n" : "");
     }
   };
-  auto found = history::find_paths(inv.fs, *cat, args->positional[0], progress);
+  bool json = args->flags.count("--json") > 0;
+  json::ArrayStream stream("paths");
+  if (json) {
+    json::Json head = json::Json::object();
+    json::put_bytes(head, "pattern", args->positional[0]);
+    fmt::print("{}", stream.begin(head));
+  }
+  auto found = history::find_paths(
+      inv.fs, *cat, args->positional[0], progress,
+      [&](const std::string& key, const history::PathHistory& h) {
+        if (json) {
+          fmt::print("{}", stream.item(history::path_history_json(key, h, inv.zone)));
+        } else {
+          fmt::print("{}", history::format_find_path(key, h, inv.zone));
+        }
+      });
   if (!found) {
     return fail(inv, found.error().message());
   }
-  if (args->flags.count("--json")) {
-    print_json(history::find_json(*found, args->positional[0], inv.zone));
+  if (json) {
+    json::Json tail = json::Json::object();
+    tail["entries_read"] = found->entries;
+    tail["vanished"] = found->vanished;
+    fmt::print("{}\n", stream.end(tail));
   } else {
-    fmt::print("{}", history::format_find(*found, inv.zone));
+    fmt::print("{}", history::format_vanished(found->vanished));
   }
-  if (found->paths.empty()) {
+  if (found->paths == 0) {
     return std::max(vanished_exit(found->vanished), static_cast<int>(k_exit_error));
   }
   return vanished_exit(found->vanished);
