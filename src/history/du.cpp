@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "history/inode_marks.hpp"
 #include "history/versions.hpp"
 #include "history/walk.hpp"
 
@@ -21,7 +22,8 @@ struct KeyHash {
   size_t operator()(const Key& k) const { return std::hash<ino_t>()(k.ino) * 31 + k.dev; }
 };
 
-struct Pending {
+// An inode met twice or more in one place (a hard link inside it).
+struct Repeat {
   nlink_t nlink = 0;
   nlink_t seen = 0;
   long long blocks = 0;
@@ -29,17 +31,21 @@ struct Pending {
 
 long long disk_bytes(const fs::Stat& st) { return static_cast<long long>(st.blocks) * 512; }
 
-// Walks one place; fills `row` and the cross-place `pending` counts.
-Status du_place(fs::Fs& fs, const Place& p, DuRow& row,
-                std::unordered_map<Key, Pending, KeyHash>& pending, long long& freed) {
-  std::unordered_map<Key, Pending, KeyHash> here;  // files with st_nlink > 1
+// Walks place number `index`; fills `row` and adds to `freed`. `marks`
+// carries, per inode with st_nlink > 1, the links seen in the places walked
+// so far and the last place seen in: an inode is freed by the place where
+// its count reaches st_nlink, exclusive to a place holding all its links.
+Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMarks& marks,
+                long long& freed) {
+  std::unordered_map<Key, Repeat, KeyHash> repeats;  // rare: most inodes occur once
   auto root = fs.lstat(fs::k_cwd, p.path);
   if (!root) {
     return sys_error(root.error().sys_errno, "stat", p.path);
   }
   row.apparent += root->size;
   row.exclusive += disk_bytes(*root);
-  long long dirs_and_singles = disk_bytes(*root);
+  long long freed_here = disk_bytes(*root);
+  uint32_t here = index + 1;
   TRY(walk_path(fs, p.path, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
     ++row.entries;
     auto st = fs.lstat(parent, e.name);
@@ -49,32 +55,29 @@ Status du_place(fs::Fs& fs, const Place& p, DuRow& row,
     if (st->is_dir() || st->nlink <= 1) {
       row.apparent += st->size;
       row.exclusive += disk_bytes(*st);
-      dirs_and_singles += disk_bytes(*st);
+      freed_here += disk_bytes(*st);
       return Result<Descend>(Descend::yes);
     }
-    auto [it, fresh] = here.try_emplace(Key{st->dev, st->ino});
-    if (fresh) {
-      it->second.nlink = st->nlink;
-      it->second.blocks = disk_bytes(*st);
+    auto m = marks.get(st->dev, st->ino);
+    if (m.place != here) {
       row.apparent += st->size;
+      m.place = here;
+    } else {
+      auto [it, fresh] = repeats.try_emplace(Key{st->dev, st->ino},
+                                             Repeat{st->nlink, 1, disk_bytes(*st)});
+      ++it->second.seen;
     }
-    ++it->second.seen;
+    if (m.links != InodeMarks::k_done && ++m.links >= st->nlink) {
+      freed_here += disk_bytes(*st);  // its last link outside older places
+      m.links = InodeMarks::k_done;
+    }
+    marks.set(st->dev, st->ino, m);
     return Result<Descend>(Descend::yes);
   }));
-  freed += dirs_and_singles;
-  for (const auto& [k, h] : here) {
-    if (h.seen >= h.nlink) {
-      row.exclusive += h.blocks;
-      freed += h.blocks;
-      continue;
-    }
-    auto [it, fresh] = pending.try_emplace(k, h);
-    if (!fresh) {
-      it->second.seen += h.seen;
-    }
-    if (it->second.seen >= it->second.nlink) {
-      freed += it->second.blocks;
-      pending.erase(it);
+  freed += freed_here;
+  for (const auto& [k, r] : repeats) {
+    if (r.seen >= r.nlink) {
+      row.exclusive += r.blocks;
     }
   }
   return ok();
@@ -89,29 +92,32 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
   if (!job.empty() && !cfg.find_job(job)) {
     return plain_error(fmt::format("unknown job '{}'", job));
   }
-  std::unordered_map<Key, Pending, KeyHash> pending;
-  long long freed = 0;
-  for (const auto& p : cat.places()) {
-    if (p.kind == PlaceKind::clone || (!job.empty() && p.job->name != job)) {
-      continue;
-    }
-    DuRow row;
-    row.place = &p;
-    long long before = freed;
-    auto done = du_place(fs, p, row, pending, freed);
-    if (!done) {
-      if (done.error().sys_errno == ENOENT && vanished(fs, p)) {
-        row.vanished = true;
-        freed = before;
-      } else {
-        return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
+  {
+    InodeMarks marks;
+    long long freed = 0;
+    uint32_t index = 0;
+    for (const auto& p : cat.places()) {
+      if (p.kind == PlaceKind::clone || (!job.empty() && p.job->name != job)) {
+        continue;
       }
+      DuRow row;
+      row.place = &p;
+      long long before = freed;
+      auto done = du_place(fs, p, index++, row, marks, freed);
+      if (!done) {
+        if (done.error().sys_errno == ENOENT && vanished(fs, p)) {
+          row.vanished = true;
+          freed = before;
+        } else {
+          return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
+        }
+      }
+      row.freed = freed;
+      out.rows.push_back(row);
     }
-    row.freed = freed;
-    out.rows.push_back(row);
   }
   // The root's real total: every inode once.
-  std::unordered_map<Key, char, KeyHash> seen;
+  InodeMarks seen;
   auto rst = fs.lstat(fs::k_cwd, cfg.root);
   if (!rst) {
     return sys_error(rst.error().sys_errno, "stat", cfg.root);
@@ -125,8 +131,11 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
       }
       return Result<Descend>(sys_error(st.error().sys_errno, "stat", rel));
     }
-    if (st->nlink > 1 && !st->is_dir() && !seen.emplace(Key{st->dev, st->ino}, 1).second) {
-      return Result<Descend>(Descend::yes);
+    if (st->nlink > 1 && !st->is_dir()) {
+      if (seen.get(st->dev, st->ino).place != 0) {
+        return Result<Descend>(Descend::yes);
+      }
+      seen.set(st->dev, st->ino, InodeMarks::Mark{0, 1});
     }
     out.root_bytes += disk_bytes(*st);
     return Result<Descend>(Descend::yes);
