@@ -1,5 +1,6 @@
 #include "history/du.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <unordered_map>
 
@@ -35,8 +36,12 @@ long long disk_bytes(const fs::Stat& st) { return static_cast<long long>(st.bloc
 // carries, per inode with st_nlink > 1, the links seen in the places walked
 // so far and the last place seen in: an inode is freed by the place where
 // its count reaches st_nlink, exclusive to a place holding all its links.
+//
+// `root_bytes` (when not null) also gets the place's share of the root total:
+// its directories and single-link files, and each inode with more links the
+// first time any place shows it (InodeMarks::Mark::place still 0).
 Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMarks& marks,
-                long long& freed) {
+                long long& freed, long long* root_bytes, Key& root_key) {
   std::unordered_map<Key, Repeat, KeyHash> repeats;  // rare: most inodes occur once
   auto root = fs.lstat(fs::k_cwd, p.path);
   if (!root) {
@@ -45,6 +50,8 @@ Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMar
   row.apparent += root->size;
   row.exclusive += disk_bytes(*root);
   long long freed_here = disk_bytes(*root);
+  long long root_share = disk_bytes(*root);
+  root_key = Key{root->dev, root->ino};
   uint32_t here = index + 1;
   TRY(walk_path(fs, p.path, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
     ++row.entries;
@@ -56,15 +63,19 @@ Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMar
       row.apparent += st->size;
       row.exclusive += disk_bytes(*st);
       freed_here += disk_bytes(*st);
+      root_share += disk_bytes(*st);
       return Result<Descend>(Descend::yes);
     }
     auto m = marks.get(st->dev, st->ino);
+    if (m.place == 0) {
+      root_share += disk_bytes(*st);
+    }
     if (m.place != here) {
       row.apparent += st->size;
       m.place = here;
     } else {
-      auto [it, fresh] = repeats.try_emplace(Key{st->dev, st->ino},
-                                             Repeat{st->nlink, 1, disk_bytes(*st)});
+      auto it =
+          repeats.try_emplace(Key{st->dev, st->ino}, Repeat{st->nlink, 1, disk_bytes(*st)}).first;
       ++it->second.seen;
     }
     if (m.links != InodeMarks::k_done && ++m.links >= st->nlink) {
@@ -75,6 +86,9 @@ Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMar
     return Result<Descend>(Descend::yes);
   }));
   freed += freed_here;
+  if (root_bytes) {
+    *root_bytes += root_share;
+  }
   for (const auto& [k, r] : repeats) {
     if (r.seen >= r.nlink) {
       row.exclusive += r.blocks;
@@ -92,37 +106,62 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
   if (!job.empty() && !cfg.find_job(job)) {
     return plain_error(fmt::format("unknown job '{}'", job));
   }
-  {
-    InodeMarks marks;
-    long long freed = 0;
-    uint32_t index = 0;
-    for (const auto& p : cat.places()) {
-      if (p.kind == PlaceKind::clone || (!job.empty() && p.job->name != job)) {
-        continue;
-      }
-      DuRow row;
-      row.place = &p;
-      long long before = freed;
-      auto done = du_place(fs, p, index++, row, marks, freed);
-      if (!done) {
-        if (done.error().sys_errno == ENOENT && vanished(fs, p)) {
-          row.vanished = true;
-          freed = before;
-        } else {
-          return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
-        }
-      }
-      row.freed = freed;
-      out.rows.push_back(row);
+  // The root total shares the places' walks when every place walked lies
+  // under the root (the usual layout): the root walk then skips the place
+  // directories and counts only the rest (state, staging, other jobs' trees),
+  // so du reads each entry once, as `du -s ROOT` does. Else it walks the
+  // whole root on its own.
+  std::string under = cfg.root + (cfg.root.size() > 1 && cfg.root.back() == '/' ? "" : "/");
+  bool shared = true;
+  for (const auto& p : cat.places()) {
+    if (p.kind != PlaceKind::clone && (job.empty() || p.job->name == job) &&
+        p.path.rfind(under, 0) != 0) {
+      shared = false;
     }
   }
-  // The root's real total: every inode once.
-  InodeMarks seen;
+  InodeMarks marks;
+  std::vector<Key> walked;  // the place directories the root walk skips
+  long long place_bytes = 0;
+  long long freed = 0;
+  uint32_t index = 0;
+  for (const auto& p : cat.places()) {
+    if (p.kind == PlaceKind::clone || (!job.empty() && p.job->name != job)) {
+      continue;
+    }
+    DuRow row;
+    row.place = &p;
+    long long before = freed;
+    Key root_key{};
+    auto done =
+        du_place(fs, p, index++, row, marks, freed, shared ? &place_bytes : nullptr, root_key);
+    if (!done) {
+      if (done.error().sys_errno == ENOENT && vanished(fs, p)) {
+        row.vanished = true;
+        freed = before;
+      } else {
+        return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
+      }
+    } else if (shared) {
+      walked.push_back(root_key);
+    }
+    row.freed = freed;
+    out.rows.push_back(row);
+  }
+  // The root's real total: every inode once. A place that vanished left
+  // marks without its share: then the root is walked on its own.
+  bool gone =
+      std::any_of(out.rows.begin(), out.rows.end(), [](const DuRow& r) { return r.vanished; });
+  if (!shared || gone) {
+    shared = false;
+    walked.clear();
+    marks = InodeMarks();
+  }
+  uint32_t in_root = index + 1;  // a mark's place for "counted by the root walk"
   auto rst = fs.lstat(fs::k_cwd, cfg.root);
   if (!rst) {
     return sys_error(rst.error().sys_errno, "stat", cfg.root);
   }
-  out.root_bytes = disk_bytes(*rst);
+  out.root_bytes = disk_bytes(*rst) + (shared ? place_bytes : 0);
   TRY(walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
     auto st = fs.lstat(parent, e.name);
     if (!st) {
@@ -131,11 +170,15 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
       }
       return Result<Descend>(sys_error(st.error().sys_errno, "stat", rel));
     }
+    if (st->is_dir() &&
+        std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
+      return Result<Descend>(Descend::no);  // a place: counted by its walk
+    }
     if (st->nlink > 1 && !st->is_dir()) {
-      if (seen.get(st->dev, st->ino).place != 0) {
+      if (marks.get(st->dev, st->ino).place != 0) {
         return Result<Descend>(Descend::yes);
       }
-      seen.set(st->dev, st->ino, InodeMarks::Mark{0, 1});
+      marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
     }
     out.root_bytes += disk_bytes(*st);
     return Result<Descend>(Descend::yes);
