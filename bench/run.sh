@@ -6,7 +6,8 @@
 #   bench/run.sh --snapshots  only the snapshot benches (on FILES files)
 #   bench/run.sh --churn    recycled run at CHURN_PERMILLES x CHURN_SIZES, with a fit
 #   bench/run.sh --strace   system calls per entry (strace -c -f), FILES files
-#   bench/run.sh --rss      peak RSS of every command at FILES_RSS (default 1000000)
+#   bench/run.sh --rss      peak RSS of every command at FILES_RSS (default 1000000),
+#                           history commands included (target 16 MB each: MISSED above)
 #   bench/run.sh --sync     the cost of `sync = commit` (the default) against
 #                           `sync = none`: weekly, fresh and recycled, FILES files
 #   bench/run.sh --full     the default run, then --churn, --strace and --rss
@@ -48,7 +49,7 @@ case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
   --snapshots|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
-  -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
@@ -497,9 +498,13 @@ bench_rss() {
   rss_cmd "rotator daily, recycled" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-22T02:00 daily
   file=$(head -n1 "$D/list.changed")
   rss_cmd "rotator versions FILE" "$ROTATOR" -q -c "$D/fresh1.conf" versions "$file"
+  rss_cmd "rotator versions DIR (the whole tree)" "$ROTATOR" -q -c "$D/fresh1.conf" versions .
   rss_cmd "rotator find '*7*'" "$ROTATOR" -q -c "$D/fresh1.conf" find '*7*'
+  rss_cmd "rotator find --json '*7*'" "$ROTATOR" -q -c "$D/fresh1.conf" find --json '*7*'
   rss_cmd "rotator diff daily.1 daily.0" "$ROTATOR" -q -c "$D/fresh1.conf" diff daily.1 daily.0
   rss_cmd "rotator du" "$ROTATOR" -q -c "$D/fresh1.conf" du
+  rss_cmd "rotator restore FILE" "$ROTATOR" -q -c "$D/fresh1.conf" restore "$file" --to "$D/restored"
+  rss_cmd "rotator status" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-22T03:00 status
   snap_conf "$D/fresh1" "$D/clone" daily:1
   rss_cmd "rotator prune" "$ROTATOR" -q -c "$D/fresh1.conf" --now 2026-11-22T03:00 prune
   rm -rf "$D"

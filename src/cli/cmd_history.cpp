@@ -99,6 +99,45 @@ const history::Version* newest_row(const history::FileVersions& v) {
   return best;
 }
 
+// The paths of `versions DIR` and `find`, printed as the walk finds them (a
+// tree of a million paths is never held in memory): text lines made by
+// `line`, or one JSON document whose "paths" array is streamed.
+class PathPrinter {
+ public:
+  using Line = std::string (*)(const std::string&, const history::PathHistory&, const Zone&);
+  PathPrinter(bool json, const Zone& zone, Line line)
+      : m_json(json), m_zone(zone), m_line(line), m_stream("paths") {}
+
+  // `head`: the document's members before "paths".
+  void begin(const json::Json& head) {
+    if (m_json) {
+      fmt::print("{}", m_stream.begin(head));
+    }
+  }
+  void path(const std::string& rel, const history::PathHistory& h) {
+    if (m_json) {
+      fmt::print("{}", m_stream.item(history::path_history_json(rel, h, m_zone)));
+    } else {
+      fmt::print("{}", m_line(rel, h, m_zone));
+    }
+  }
+  // `tail`: the members after "paths" (JSON), ending with "vanished".
+  void end(json::Json tail, const std::vector<std::string>& vanished) {
+    if (m_json) {
+      tail["vanished"] = vanished;
+      fmt::print("{}\n", m_stream.end(tail));
+    } else {
+      fmt::print("{}", history::format_vanished(vanished));
+    }
+  }
+
+ private:
+  bool m_json;
+  const Zone& m_zone;
+  Line m_line;
+  json::ArrayStream m_stream;
+};
+
 }  // namespace
 
 int cmd_versions(Invocation& inv) {
@@ -118,7 +157,7 @@ int cmd_versions(Invocation& inv) {
     return fail(inv, path.error().message());
   }
   bool json = args->flags.count("--json") > 0;
-  auto only = args->flags.count("--deleted") ? history::OnlyDeleted::yes : history::OnlyDeleted::no;
+  bool only_deleted = args->flags.count("--deleted") > 0;
   auto file = history::file_versions(inv.fs, *cat, *path);
   if (!file) {
     return fail(inv, file.error().message());
@@ -129,7 +168,7 @@ int cmd_versions(Invocation& inv) {
                                  history::show_path(path->rel)));
   }
   if (newest->type != fs::FileType::directory) {
-    if (only == history::OnlyDeleted::yes) {
+    if (only_deleted) {
       return fail(inv, "--deleted lists the deleted paths below a directory; "
                        "'" + history::show_path(path->rel) + "' is not one");
     }
@@ -140,15 +179,21 @@ int cmd_versions(Invocation& inv) {
     }
     return vanished_exit(file->vanished);
   }
-  auto tree = history::tree_versions(inv.fs, *cat, *path);
+  PathPrinter out(json, inv.zone, history::format_tree_path);
+  json::Json head = json::Json::object();
+  json::put_bytes(head, "path", path->rel);
+  head["type"] = "directory";
+  out.begin(head);
+  auto tree = history::tree_versions(
+      inv.fs, *cat, *path, [&](const std::string& rel, const history::PathHistory& h) {
+        if (!only_deleted || !h.in_clone) {
+          out.path(rel, h);
+        }
+      });
   if (!tree) {
     return fail(inv, tree.error().message());
   }
-  if (json) {
-    print_json(history::tree_versions_json(*tree, inv.zone, only));
-  } else {
-    fmt::print("{}", history::format_tree_versions(*tree, inv.zone, only));
-  }
+  out.end(json::Json::object(), tree->vanished);
   return vanished_exit(tree->vanished);
 }
 
@@ -171,16 +216,21 @@ int cmd_find(Invocation& inv) {
                  done == all ? "\n" : "");
     }
   };
-  auto found = history::find_paths(inv.fs, *cat, args->positional[0], progress);
+  PathPrinter out(args->flags.count("--json") > 0, inv.zone, history::format_find_path);
+  json::Json head = json::Json::object();
+  json::put_bytes(head, "pattern", args->positional[0]);
+  out.begin(head);
+  auto found = history::find_paths(inv.fs, *cat, args->positional[0], progress,
+                                   [&](const std::string& key, const history::PathHistory& h) {
+                                     out.path(key, h);
+                                   });
   if (!found) {
     return fail(inv, found.error().message());
   }
-  if (args->flags.count("--json")) {
-    print_json(history::find_json(*found, args->positional[0], inv.zone));
-  } else {
-    fmt::print("{}", history::format_find(*found, inv.zone));
-  }
-  if (found->paths.empty()) {
+  json::Json tail = json::Json::object();
+  tail["entries_read"] = found->entries;
+  out.end(tail, found->vanished);
+  if (found->paths == 0) {
     return std::max(vanished_exit(found->vanished), static_cast<int>(k_exit_error));
   }
   return vanished_exit(found->vanished);

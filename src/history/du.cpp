@@ -1,10 +1,12 @@
 #include "history/du.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "history/inode_marks.hpp"
 #include "history/versions.hpp"
 #include "history/walk.hpp"
 
@@ -21,7 +23,8 @@ struct KeyHash {
   size_t operator()(const Key& k) const { return std::hash<ino_t>()(k.ino) * 31 + k.dev; }
 };
 
-struct Pending {
+// An inode met twice or more in one place (a hard link inside it).
+struct Repeat {
   nlink_t nlink = 0;
   nlink_t seen = 0;
   long long blocks = 0;
@@ -29,17 +32,27 @@ struct Pending {
 
 long long disk_bytes(const fs::Stat& st) { return static_cast<long long>(st.blocks) * 512; }
 
-// Walks one place; fills `row` and the cross-place `pending` counts.
-Status du_place(fs::Fs& fs, const Place& p, DuRow& row,
-                std::unordered_map<Key, Pending, KeyHash>& pending, long long& freed) {
-  std::unordered_map<Key, Pending, KeyHash> here;  // files with st_nlink > 1
+// Walks place number `index`; fills `row` and adds to `freed`. `marks`
+// carries, per inode with st_nlink > 1, the links seen in the places walked
+// so far and the last place seen in: an inode is freed by the place where
+// its count reaches st_nlink, exclusive to a place holding all its links.
+//
+// `root_bytes` (when not null) also gets the place's share of the root total:
+// its directories and single-link files, and each inode with more links the
+// first time any place shows it (InodeMarks::Mark::place still 0).
+Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMarks& marks,
+                long long& freed, long long* root_bytes, Key& root_key) {
+  std::unordered_map<Key, Repeat, KeyHash> repeats;  // rare: most inodes occur once
   auto root = fs.lstat(fs::k_cwd, p.path);
   if (!root) {
     return sys_error(root.error().sys_errno, "stat", p.path);
   }
   row.apparent += root->size;
   row.exclusive += disk_bytes(*root);
-  long long dirs_and_singles = disk_bytes(*root);
+  long long freed_here = disk_bytes(*root);
+  long long root_share = disk_bytes(*root);
+  root_key = Key{root->dev, root->ino};
+  uint32_t here = index + 1;
   TRY(walk_path(fs, p.path, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
     ++row.entries;
     auto st = fs.lstat(parent, e.name);
@@ -49,32 +62,36 @@ Status du_place(fs::Fs& fs, const Place& p, DuRow& row,
     if (st->is_dir() || st->nlink <= 1) {
       row.apparent += st->size;
       row.exclusive += disk_bytes(*st);
-      dirs_and_singles += disk_bytes(*st);
+      freed_here += disk_bytes(*st);
+      root_share += disk_bytes(*st);
       return Result<Descend>(Descend::yes);
     }
-    auto [it, fresh] = here.try_emplace(Key{st->dev, st->ino});
-    if (fresh) {
-      it->second.nlink = st->nlink;
-      it->second.blocks = disk_bytes(*st);
-      row.apparent += st->size;
+    auto m = marks.get(st->dev, st->ino);
+    if (m.place == 0) {
+      root_share += disk_bytes(*st);
     }
-    ++it->second.seen;
+    if (m.place != here) {
+      row.apparent += st->size;
+      m.place = here;
+    } else {
+      auto it =
+          repeats.try_emplace(Key{st->dev, st->ino}, Repeat{st->nlink, 1, disk_bytes(*st)}).first;
+      ++it->second.seen;
+    }
+    if (m.links != InodeMarks::k_done && ++m.links >= st->nlink) {
+      freed_here += disk_bytes(*st);  // its last link outside older places
+      m.links = InodeMarks::k_done;
+    }
+    marks.set(st->dev, st->ino, m);
     return Result<Descend>(Descend::yes);
   }));
-  freed += dirs_and_singles;
-  for (const auto& [k, h] : here) {
-    if (h.seen >= h.nlink) {
-      row.exclusive += h.blocks;
-      freed += h.blocks;
-      continue;
-    }
-    auto [it, fresh] = pending.try_emplace(k, h);
-    if (!fresh) {
-      it->second.seen += h.seen;
-    }
-    if (it->second.seen >= it->second.nlink) {
-      freed += it->second.blocks;
-      pending.erase(it);
+  freed += freed_here;
+  if (root_bytes) {
+    *root_bytes += root_share;
+  }
+  for (const auto& [k, r] : repeats) {
+    if (r.seen >= r.nlink) {
+      row.exclusive += r.blocks;
     }
   }
   return ok();
@@ -89,8 +106,24 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
   if (!job.empty() && !cfg.find_job(job)) {
     return plain_error(fmt::format("unknown job '{}'", job));
   }
-  std::unordered_map<Key, Pending, KeyHash> pending;
+  // The root total shares the places' walks when every place walked lies
+  // under the root (the usual layout): the root walk then skips the place
+  // directories and counts only the rest (state, staging, other jobs' trees),
+  // so du reads each entry once, as `du -s ROOT` does. Else it walks the
+  // whole root on its own.
+  std::string under = cfg.root + (cfg.root.size() > 1 && cfg.root.back() == '/' ? "" : "/");
+  bool shared = true;
+  for (const auto& p : cat.places()) {
+    if (p.kind != PlaceKind::clone && (job.empty() || p.job->name == job) &&
+        p.path.rfind(under, 0) != 0) {
+      shared = false;
+    }
+  }
+  InodeMarks marks;
+  std::vector<Key> walked;  // the place directories the root walk skips
+  long long place_bytes = 0;
   long long freed = 0;
+  uint32_t index = 0;
   for (const auto& p : cat.places()) {
     if (p.kind == PlaceKind::clone || (!job.empty() && p.job->name != job)) {
       continue;
@@ -98,7 +131,9 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
     DuRow row;
     row.place = &p;
     long long before = freed;
-    auto done = du_place(fs, p, row, pending, freed);
+    Key root_key{};
+    auto done =
+        du_place(fs, p, index++, row, marks, freed, shared ? &place_bytes : nullptr, root_key);
     if (!done) {
       if (done.error().sys_errno == ENOENT && vanished(fs, p)) {
         row.vanished = true;
@@ -106,17 +141,27 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
       } else {
         return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
       }
+    } else if (shared) {
+      walked.push_back(root_key);
     }
     row.freed = freed;
     out.rows.push_back(row);
   }
-  // The root's real total: every inode once.
-  std::unordered_map<Key, char, KeyHash> seen;
+  // The root's real total: every inode once. A place that vanished left
+  // marks without its share: then the root is walked on its own.
+  bool gone =
+      std::any_of(out.rows.begin(), out.rows.end(), [](const DuRow& r) { return r.vanished; });
+  if (!shared || gone) {
+    shared = false;
+    walked.clear();
+    marks = InodeMarks();
+  }
+  uint32_t in_root = index + 1;  // a mark's place for "counted by the root walk"
   auto rst = fs.lstat(fs::k_cwd, cfg.root);
   if (!rst) {
     return sys_error(rst.error().sys_errno, "stat", cfg.root);
   }
-  out.root_bytes = disk_bytes(*rst);
+  out.root_bytes = disk_bytes(*rst) + (shared ? place_bytes : 0);
   TRY(walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
     auto st = fs.lstat(parent, e.name);
     if (!st) {
@@ -125,8 +170,15 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
       }
       return Result<Descend>(sys_error(st.error().sys_errno, "stat", rel));
     }
-    if (st->nlink > 1 && !st->is_dir() && !seen.emplace(Key{st->dev, st->ino}, 1).second) {
-      return Result<Descend>(Descend::yes);
+    if (st->is_dir() &&
+        std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
+      return Result<Descend>(Descend::no);  // a place: counted by its walk
+    }
+    if (st->nlink > 1 && !st->is_dir()) {
+      if (marks.get(st->dev, st->ino).place != 0) {
+        return Result<Descend>(Descend::yes);
+      }
+      marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
     }
     out.root_bytes += disk_bytes(*st);
     return Result<Descend>(Descend::yes);

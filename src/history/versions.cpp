@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "filter/wildmatch.hpp"
-#include "history/walk.hpp"
+#include "history/merge_walk.hpp"
 #include "rotation/name.hpp"
 
 namespace rotator::history {
@@ -156,39 +156,53 @@ void sight(PathHistory& h, const Place* p, fs::FileType type, ino_t ino) {
   h.in_clone = h.in_clone || p->current;
 }
 
-// For every path not in the clone: when it was gone by (file comment).
-void settle(std::map<std::string, PathHistory>& paths, const std::vector<const Place*>& order,
-            const std::map<std::string, std::vector<Instant>>& held) {
-  for (auto& [rel, h] : paths) {
-    if (h.in_clone) {
-      continue;
-    }
-    std::optional<Instant> by;
-    for (const Place* p : order) {
-      if (p->kind != PlaceKind::holding && (!h.last_present || p->time > *h.last_present)) {
-        by = p->time;
-        break;
-      }
-    }
-    if (auto it = held.find(rel); it != held.end()) {
-      for (Instant t : it->second) {
-        if ((!h.last_present || t >= *h.last_present) && (!by || t < *by)) {
-          by = t;
-        }
-      }
-    }
-    h.gone_by = by;
+// For a path not in the clone: when it was gone by (file comment). `order`
+// are the places of its lineage, `held` the times of the holding folders
+// holding it, in the order they were sighted.
+void settle(PathHistory& h, const std::vector<const Place*>& order,
+            const std::vector<Instant>& held) {
+  if (h.in_clone) {
+    return;
   }
+  std::optional<Instant> by;
+  for (const Place* p : order) {
+    if (p->kind != PlaceKind::holding && (!h.last_present || p->time > *h.last_present)) {
+      by = p->time;
+      break;
+    }
+  }
+  for (Instant t : held) {
+    if ((!h.last_present || t >= *h.last_present) && (!by || t < *by)) {
+      by = t;
+    }
+  }
+  h.gone_by = by;
+}
+
+// The history of one path from its sightings in `starts`.
+PathHistory history_of(const std::vector<MergeStart>& starts, const std::vector<Sighting>& seen,
+                       const std::vector<const Place*>& order, std::vector<Instant>& held) {
+  PathHistory h;
+  held.clear();
+  for (const Sighting& s : seen) {
+    const Place* p = starts[s.start].place;
+    sight(h, p, s.type, s.ino);
+    if (p->kind == PlaceKind::holding) {
+      held.push_back(p->time);
+    }
+  }
+  settle(h, order, held);
+  return h;
 }
 
 }  // namespace
 
 Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
-                                   const Catalogue::Resolved& path) {
+                                   const Catalogue::Resolved& path, const PathSink& sink) {
   TreeVersions out;
   out.rel = path.rel;
   auto places = cat.of_lineage(path.lineage);
-  std::map<std::string, std::vector<Instant>> held;
+  std::vector<MergeStart> starts;
   for (const Place* p : places) {
     std::string start = join(p->path, path.rel);
     auto st = fs.lstat(fs::k_cwd, start);
@@ -201,27 +215,23 @@ Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
       }
       continue;
     }
-    auto walked = walk_path(fs, start, path.rel, [&](const std::string& rel, const fs::DirEntry& e, int) {
-      sight(out.paths[rel], p, e.type, e.ino);
-      if (p->kind == PlaceKind::holding) {
-        held[rel].push_back(p->time);
-      }
-      return Result<Descend>(Descend::yes);
-    });
-    if (!walked) {
-      if (walked.error().sys_errno == ENOENT && vanished(fs, *p)) {
-        out.vanished.push_back(p->qualified());
-        continue;
-      }
-      return sys_error(walked.error().sys_errno, "read", join(p->path, walked.error().path));
-    }
+    starts.push_back(MergeStart{p, start});
   }
-  settle(out.paths, places, held);
+  MergeCounts counts;
+  std::vector<Instant> held;
+  TRY(merge_walk(fs, starts, path.rel,
+                 [&](const std::string& rel, const std::string&, const std::vector<Sighting>& seen) {
+                   ++out.paths;
+                   sink(rel, history_of(starts, seen, places, held));
+                 },
+                 counts));
+  out.vanished.insert(out.vanished.end(), counts.vanished.begin(), counts.vanished.end());
   return out;
 }
 
 Result<FindResult> find_paths(fs::Fs& fs, const Catalogue& cat, const std::string& pattern,
-                              const std::function<void(size_t, size_t, long)>& progress) {
+                              const std::function<void(size_t, size_t, long)>& progress,
+                              const PathSink& sink) {
   FindResult out;
   bool whole = pattern.find('/') != std::string::npos;
   std::string pat = pattern;
@@ -229,51 +239,51 @@ Result<FindResult> find_paths(fs::Fs& fs, const Catalogue& cat, const std::strin
     pat.erase(0, 1);
   }
   bool several = cat.lineages().size() > 1;
-  std::map<std::string, std::vector<Instant>> held;
   const auto& places = cat.places();
-  std::map<std::string, std::vector<const Place*>> order;
-  for (const auto& p : places) {
-    order[p.lineage].push_back(&p);
-  }
+  // The paths are reported as "LINEAGE:rel" with several lineages: one
+  // merged walk per lineage, in the order of those keys.
+  std::vector<std::string> lineages = cat.lineages();
+  std::sort(lineages.begin(), lineages.end(),
+            [](const std::string& x, const std::string& y) { return x + ":" < y + ":"; });
   size_t done = 0;
-  for (const auto& p : places) {
-    std::string key_prefix = several ? p.lineage + ":" : "";
-    auto walked = walk_path(fs, p.path, "", [&](const std::string& rel, const fs::DirEntry& e, int) {
-      ++out.entries;
-      const std::string& subject = whole ? rel : e.name;
-      if (filter::wildmatch(pat, subject)) {
-        std::string key = key_prefix + rel;
-        sight(out.paths[key], &p, e.type, e.ino);
-        if (p.kind == PlaceKind::holding) {
-          held[key].push_back(p.time);
-        }
-      }
-      return Result<Descend>(Descend::yes);
-    });
-    if (!walked) {
-      if (walked.error().sys_errno == ENOENT && vanished(fs, p)) {
-        out.vanished.push_back(p.qualified());
-      } else {
-        return sys_error(walked.error().sys_errno, "read", join(p.path, walked.error().path));
+  long next_report = 1 << 16;
+  std::string key;
+  std::vector<Instant> held;
+  for (const auto& lineage : lineages) {
+    std::vector<const Place*> order;
+    std::vector<MergeStart> starts;
+    for (const auto& p : places) {
+      if (p.lineage == lineage) {
+        order.push_back(&p);
+        starts.push_back(MergeStart{&p, p.path});
       }
     }
-    ++done;
+    std::string key_prefix = several ? lineage + ":" : "";
+    MergeCounts counts;
+    auto walked = merge_walk(
+        fs, starts, "",
+        [&](const std::string& rel, const std::string& name, const std::vector<Sighting>& seen) {
+          if (progress && out.entries + counts.entries >= next_report) {
+            progress(done, places.size(), out.entries + counts.entries);
+            next_report = out.entries + counts.entries + (1 << 16);
+          }
+          if (!filter::wildmatch(pat, whole ? rel : name)) {
+            return;
+          }
+          key = key_prefix;
+          key += rel;
+          ++out.paths;
+          sink(key, history_of(starts, seen, order, held));
+        },
+        counts);
+    if (!walked) {
+      return walked.error();
+    }
+    out.entries += counts.entries;
+    out.vanished.insert(out.vanished.end(), counts.vanished.begin(), counts.vanished.end());
+    done += starts.size();
     if (progress) {
       progress(done, places.size(), out.entries);
-    }
-  }
-  // Deletion intervals, per lineage.
-  for (const auto& [lineage, ps] : order) {
-    std::map<std::string, PathHistory> part;
-    std::string prefix = several ? lineage + ":" : "";
-    for (auto it = out.paths.begin(); it != out.paths.end(); ++it) {
-      if (it->first.rfind(prefix, 0) == 0) {
-        part.emplace(it->first, it->second);
-      }
-    }
-    settle(part, ps, held);
-    for (auto& [k, h] : part) {
-      out.paths[k] = h;
     }
   }
   return out;
@@ -306,6 +316,19 @@ std::string status_text(const PathHistory& h, const Zone& zone) {
   return "deleted";
 }
 
+// "docs/" for a directory, "docs/a.txt" else (escaped).
+std::string shown_name(const std::string& rel, const PathHistory& h) {
+  return show_path(rel) + (h.type == fs::FileType::directory ? "/" : "");
+}
+
+std::string version_count(const PathHistory& h) {
+  return h.type == fs::FileType::directory
+             ? "directory"
+             : fmt::format("{} version{}", h.inodes.size(), h.inodes.size() == 1 ? "" : "s");
+}
+
+}  // namespace
+
 json::Json path_history_json(const std::string& rel, const PathHistory& h, const Zone& zone) {
   json::Json j = json::Json::object();
   json::put_bytes(j, "path", rel);
@@ -321,8 +344,6 @@ json::Json path_history_json(const std::string& rel, const PathHistory& h, const
   }
   return j;
 }
-
-}  // namespace
 
 std::string format_file_versions(const FileVersions& v, const Zone& zone) {
   std::string out = fmt::format("{}: {} version{}\n", show_path(v.rel), v.versions.size(),
@@ -340,10 +361,7 @@ std::string format_file_versions(const FileVersions& v, const Zone& zone) {
                        place_list(ver.places),
                        ver.type == fs::FileType::symlink ? " -> " + show_path(ver.target) : "");
   }
-  for (const auto& name : v.vanished) {
-    out += fmt::format("note: place {} vanished while it was read\n", name);
-  }
-  return out;
+  return out + format_vanished(v.vanished);
 }
 
 json::Json file_versions_json(const FileVersions& v, const Zone& zone) {
@@ -380,66 +398,22 @@ json::Json file_versions_json(const FileVersions& v, const Zone& zone) {
   return j;
 }
 
-std::string format_tree_versions(const TreeVersions& v, const Zone& zone, OnlyDeleted only) {
+std::string format_tree_path(const std::string& rel, const PathHistory& h, const Zone& zone) {
+  return fmt::format("{}  {}  {}\n", shown_name(rel, h), version_count(h), status_text(h, zone));
+}
+
+std::string format_find_path(const std::string& rel, const PathHistory& h, const Zone& zone) {
+  return fmt::format("{}  {}  last seen {} in {}  {}\n", shown_name(rel, h), version_count(h),
+                     h.last_seen ? show_time(*h.last_seen, zone) : "-",
+                     h.last_place ? h.last_place->name : "-", status_text(h, zone));
+}
+
+std::string format_vanished(const std::vector<std::string>& vanished) {
   std::string out;
-  for (const auto& [rel, h] : v.paths) {
-    if (only == OnlyDeleted::yes && h.in_clone) {
-      continue;
-    }
-    std::string count = h.type == fs::FileType::directory
-                            ? "directory"
-                            : fmt::format("{} version{}", h.inodes.size(), h.inodes.size() == 1 ? "" : "s");
-    out += fmt::format("{}  {}  {}\n", show_path(rel) + (h.type == fs::FileType::directory ? "/" : ""),
-                       count, status_text(h, zone));
-  }
-  for (const auto& name : v.vanished) {
+  for (const auto& name : vanished) {
     out += fmt::format("note: place {} vanished while it was read\n", name);
   }
   return out;
-}
-
-json::Json tree_versions_json(const TreeVersions& v, const Zone& zone, OnlyDeleted only) {
-  json::Json j = json::Json::object();
-  json::put_bytes(j, "path", v.rel);
-  j["type"] = "directory";
-  j["paths"] = json::Json::array();
-  for (const auto& [rel, h] : v.paths) {
-    if (only == OnlyDeleted::yes && h.in_clone) {
-      continue;
-    }
-    j["paths"].push_back(path_history_json(rel, h, zone));
-  }
-  j["vanished"] = v.vanished;
-  return j;
-}
-
-std::string format_find(const FindResult& f, const Zone& zone) {
-  std::string out;
-  for (const auto& [rel, h] : f.paths) {
-    std::string count = h.type == fs::FileType::directory
-                            ? "directory"
-                            : fmt::format("{} version{}", h.inodes.size(), h.inodes.size() == 1 ? "" : "s");
-    out += fmt::format("{}  {}  last seen {} in {}  {}\n",
-                       show_path(rel) + (h.type == fs::FileType::directory ? "/" : ""), count,
-                       h.last_seen ? show_time(*h.last_seen, zone) : "-",
-                       h.last_place ? h.last_place->name : "-", status_text(h, zone));
-  }
-  for (const auto& name : f.vanished) {
-    out += fmt::format("note: place {} vanished while it was read\n", name);
-  }
-  return out;
-}
-
-json::Json find_json(const FindResult& f, const std::string& pattern, const Zone& zone) {
-  json::Json j = json::Json::object();
-  json::put_bytes(j, "pattern", pattern);
-  j["paths"] = json::Json::array();
-  for (const auto& [rel, h] : f.paths) {
-    j["paths"].push_back(path_history_json(rel, h, zone));
-  }
-  j["entries_read"] = f.entries;
-  j["vanished"] = f.vanished;
-  return j;
 }
 
 }  // namespace rotator::history

@@ -11,25 +11,28 @@
 //   (a holding folder's time is the day its entries were displaced: they
 //   were current until then); `current` when the clone holds it.
 //
-// tree_versions(DIR): walks DIR in every place and reports each path below
-// it: number of versions (distinct inodes of non-directories), whether the
-// clone has it, and for a path gone from the clone the interval in which it
-// was deleted: after `last_present` (its newest sighting in a clone, backup
-// or snapshot) and by `gone_by` (the next such place lacking it, or an
-// earlier holding folder holding it).
+// tree_versions(DIR): walks DIR in every place at once (merge_walk) and
+// gives each path below it to a sink, in path order, as it is found: number
+// of versions (distinct inodes of non-directories), whether the clone has
+// it, and for a path gone from the clone the interval in which it was
+// deleted: after `last_present` (its newest sighting in a clone, backup or
+// snapshot) and by `gone_by` (the next such place lacking it, or an earlier
+// holding folder holding it).
 //
-// find_paths(PATTERN): walks every place; an entry whose name (or, when the
-// pattern contains '/', whose whole relative path; a leading '/' is ignored)
-// matches the rsync wildmatch PATTERN is reported, grouped by path, with its
-// number of versions (distinct d_ino: no stat) and last sighting. Below a
-// matching directory the walk goes on (a match inside it is reported too).
+// find_paths(PATTERN): walks the places of each lineage at once (memory
+// O(the listings on the current path), not O(the tree)); an entry whose
+// name (or, when the pattern contains '/', whose whole relative path; a
+// leading '/' is ignored) matches the rsync wildmatch PATTERN goes to the
+// sink, grouped by path, with its number of versions (distinct d_ino: no
+// stat) and last sighting. Below a matching directory the walk goes on (a
+// match inside it is reported too).
 //
 // Tolerance: a place that vanishes while it is read (a run holds the lock
 // and expires it) is listed in `vanished` and skipped; any other error is
 // returned.
 #pragma once
 
-#include <map>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,25 +76,31 @@ struct PathHistory {
   const Place* last_place = nullptr;
 };
 
+// Called once per path, in the order of the paths as strings (bytewise).
+using PathSink = std::function<void(const std::string& rel, const PathHistory& h)>;
+
 struct TreeVersions {
   std::string rel;
-  std::map<std::string, PathHistory> paths;  // relative to the clone root
   std::vector<std::string> vanished;
+  long paths = 0;  // paths given to the sink
 };
 
+// Gives every path below DIR to `sink` as the walk finds it (memory: the
+// listings on the current path, not the tree).
 Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
-                                   const Catalogue::Resolved& path);
+                                   const Catalogue::Resolved& path, const PathSink& sink);
 
 struct FindResult {
-  std::map<std::string, PathHistory> paths;  // "rel" (or "LINEAGE:rel" with several)
   std::vector<std::string> vanished;
   long entries = 0;  // entries looked at
+  long paths = 0;    // paths given to the sink: "rel" (or "LINEAGE:rel" with several)
 };
 
-// `progress(done_places, all_places, entries)` is called after each place
-// (may be empty).
+// `progress(done_places, all_places, entries)` is called after each lineage
+// and every 65536 entries (may be empty). Matches go to `sink` as found.
 Result<FindResult> find_paths(fs::Fs& fs, const Catalogue& cat, const std::string& pattern,
-                              const std::function<void(size_t, size_t, long)>& progress);
+                              const std::function<void(size_t, size_t, long)>& progress,
+                              const PathSink& sink);
 
 // Place names of `places`, runs of one rotate level compressed: "daily.0..3,
 // weekly.1, backup, holding/2026-11-22".
@@ -100,11 +109,12 @@ std::string place_list(const std::vector<const Place*>& places);
 // Text and JSON renderings (the JSON carries the same facts).
 std::string format_file_versions(const FileVersions& v, const Zone& zone);
 json::Json file_versions_json(const FileVersions& v, const Zone& zone);
-enum class OnlyDeleted { no, yes };
-std::string format_tree_versions(const TreeVersions& v, const Zone& zone, OnlyDeleted only);
-json::Json tree_versions_json(const TreeVersions& v, const Zone& zone, OnlyDeleted only);
-std::string format_find(const FindResult& f, const Zone& zone);
-json::Json find_json(const FindResult& f, const std::string& pattern, const Zone& zone);
+// One line of `versions DIR` / of `find` for a path; the notes for places
+// that vanished; the JSON object of a path (of both commands).
+std::string format_tree_path(const std::string& rel, const PathHistory& h, const Zone& zone);
+std::string format_find_path(const std::string& rel, const PathHistory& h, const Zone& zone);
+std::string format_vanished(const std::vector<std::string>& vanished);
+json::Json path_history_json(const std::string& rel, const PathHistory& h, const Zone& zone);
 
 // "2026-11-22 02:00" in `zone`; JSON times are ISO 8601 with offset.
 std::string show_time(Instant t, const Zone& zone);

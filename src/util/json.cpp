@@ -191,4 +191,34 @@ std::string dump(const Json& j, int indent) {
 
 std::string quote(std::string_view s) { return dump(text(s), -1); }
 
+std::string ArrayStream::begin(const Json& head) const {
+  std::string out = "{\n";
+  if (!head.empty()) {
+    out = dump(head, 2);
+    out.resize(out.size() - 2);  // "\n}"
+    out += ",\n";
+  }
+  return out + "  " + quote(m_key) + ": [";
+}
+
+std::string ArrayStream::item(const Json& element) {
+  std::string out = m_any ? ",\n    " : "\n    ";
+  m_any = true;
+  for (char c : dump(element, 2)) {
+    out += c;
+    if (c == '\n') {
+      out += "    ";
+    }
+  }
+  return out;
+}
+
+std::string ArrayStream::end(const Json& tail) const {
+  std::string out = m_any ? "\n  ]" : "]";
+  if (tail.empty()) {
+    return out + "\n}";
+  }
+  return out + "," + dump(tail, 2).substr(1);  // without its "{"
+}
+
 }  // namespace rotator::json

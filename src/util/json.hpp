@@ -63,4 +63,20 @@ std::string dump(const Json& j, int indent = 2);
 // One JSON string literal (with quotes) for bytes `s`, escaped as dump() does.
 std::string quote(std::string_view s);
 
+// dump(doc, 2) of an object `doc` with one long array member, written in
+// pieces so the array never has to be in memory: begin(head) + item(e) for
+// every element + end(tail) is byte for byte dump() of the object holding
+// head's members, then `key`: [the elements], then tail's members.
+class ArrayStream {
+ public:
+  explicit ArrayStream(std::string key) : m_key(std::move(key)) {}
+  std::string begin(const Json& head) const;
+  std::string item(const Json& element);
+  std::string end(const Json& tail) const;
+
+ private:
+  std::string m_key;
+  bool m_any = false;
+};
+
 }  // namespace rotator::json

@@ -104,3 +104,45 @@ TEST_CASE("dump: control characters, newlines, DEL and C1 are escaped; output al
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("util::json");
+
+TEST_CASE("ArrayStream: the pieces are dump() of the whole object") {
+  Json e1 = Json::object();
+  e1["path"] = "a\nb";
+  e1["n"] = {1, 2};
+  Json e2 = Json::object();
+  e2["path"] = "c";
+  e2["empty"] = Json::array();
+  for (int count : {0, 1, 2}) {
+    Json head = Json::object();
+    head["pattern"] = "*x*";
+    Json tail = Json::object();
+    tail["entries_read"] = 5;
+    tail["vanished"] = {"snap:daily.0"};
+    Json whole = head;
+    whole["paths"] = Json::array();
+    json::ArrayStream s("paths");
+    std::string text = s.begin(head);
+    for (int i = 0; i < count; ++i) {
+      whole["paths"].push_back(i == 0 ? e1 : e2);
+      text += s.item(i == 0 ? e1 : e2);
+    }
+    whole["entries_read"] = 5;
+    whole["vanished"] = {"snap:daily.0"};
+    text += s.end(tail);
+    CHECK(text == json::dump(whole));
+    // No members before or after the array.
+    json::ArrayStream bare("paths");
+    Json only = Json::object();
+    only["paths"] = Json::array();
+    std::string t2 = bare.begin(Json::object());
+    for (int i = 0; i < count; ++i) {
+      only["paths"].push_back(e2);
+      t2 += bare.item(e2);
+    }
+    CHECK(t2 + bare.end(Json::object()) == json::dump(only));
+  }
+}
+
+TEST_SUITE_END();
