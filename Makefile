@@ -49,9 +49,9 @@ UNITS = rotator-daily.timer rotator-weekly.timer rotator-monthly.timer
 INSTALL_STRIP ?= -s
 
 CXX ?= g++
-PKGS = fmt inih INIReader
+PKGS = fmt inih INIReader libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfmt -lINIReader -linih)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfmt -lINIReader -linih -lxxhash)
 
 WARN = -Wall -Wextra -Wshadow -Wno-missing-field-initializers
 ifeq ($(DEVELOPER),1)
@@ -147,7 +147,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/rotator $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@daily.service.d \
 	  $(DESTDIR)$(SYSTEMDUNITDIR)/rotator@weekly.service.d 2>/dev/null
 
-DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev \
+DEB_DEPS = g++ make pkg-config libfmt-dev libinih-dev libhowardhinnant-date-dev doctest-dev libxxhash-dev \
 	   nlohmann-json3-dev rsync mandoc tzdata jq attr acl clang-format-14 strace
 # make deb-deps: what `make deb`, tests/deb-check.sh and the systemd and
 # completion tests need besides DEB_DEPS (.ci/run installs both lists).

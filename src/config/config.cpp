@@ -67,6 +67,7 @@ constexpr KeyInfo k_config_keys[] = {
     {"max_delete", Scope::job, k_clone},
     {"churn_warn", Scope::job, k_clone},
     {"protect_metadata", Scope::job, k_clone},
+    {"relink", Scope::job, k_clone},
     {"from", Scope::job, k_backup | k_snapshot},
     {"filter", Scope::job, k_backup},
     {"prune_empty_dirs", Scope::job, k_backup},
@@ -750,6 +751,14 @@ void apply_clone(JobKeys& keys, Job& job) {
       keys.error(v->line, fmt::format("protect_metadata: {}", r.error().message()));
     } else {
       job.protect_metadata = *r ? ProtectMetadata::yes : ProtectMetadata::no;
+    }
+  }
+  if (const Value* v = keys.get("relink")) {
+    auto r = parse_bool(v->text);
+    if (!r) {
+      keys.error(v->line, fmt::format("relink: {}", r.error().message()));
+    } else {
+      job.relink = *r ? Relink::yes : Relink::no;
     }
   }
 }

@@ -28,6 +28,7 @@ enum class ProtectMetadata { no, yes };
 // sync: commit = make each run durable at its commit points (fsync_dir,
 // syncfs); none = skip those syncs (fs/nosync_fs.hpp states the cost).
 enum class Sync { commit, none };
+enum class Relink { no, yes };
 
 const char* job_type_name(JobType type);
 
@@ -53,6 +54,10 @@ struct Job {
   // yes: a file whose metadata rsync would change in place first gets a new
   // inode in the clone, so history keeps the old metadata (clone_protect.hpp).
   ProtectMetadata protect_metadata = ProtectMetadata::no;
+  // yes: after the rsync run, a new file equal (content, mode, owner, mtime,
+  // xattrs) to one the newest generation holds becomes a hard link to that
+  // inode, so a rename or copy on the source costs no space (clone_relink.hpp).
+  Relink relink = Relink::no;
 
   // type = backup, snapshot
   std::string from;      // absolute path of the source tree

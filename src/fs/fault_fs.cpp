@@ -344,6 +344,14 @@ Result<XattrSupport> FaultFs::probe_xattr_support(int d) {
   FAULT_GUARD("probe_xattr_support", Call::reads, std::string("<fd>"));
   return FsWrapper::probe_xattr_support(d);
 }
+Result<int> FaultFs::open_read(int d, const std::string& n) {
+  FAULT_GUARD("open_read", Call::reads, n);
+  return FsWrapper::open_read(d, n);
+}
+Result<size_t> FaultFs::read_fd(int fd, char* b, size_t n) {
+  FAULT_GUARD("read_fd", Call::reads, std::string("<fd>"));
+  return FsWrapper::read_fd(fd, b, n);
+}
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {
   FAULT_GUARD("read_file", Call::reads, n);
   return FsWrapper::read_file(d, n);

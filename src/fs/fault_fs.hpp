@@ -122,6 +122,8 @@ class FaultFs final : public FsWrapper {
   Result<long> link_max(int d) override;
   Result<XattrSupport> probe_xattr_support(int d) override;
   Result<std::string> read_file(int d, const std::string& n) override;
+  Result<int> open_read(int d, const std::string& n) override;
+  Result<size_t> read_fd(int fd, char* b, size_t n) override;
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int d, const std::string& n) override;
   Status mkdir(int d, const std::string& n, mode_t m) override;

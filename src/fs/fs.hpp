@@ -146,6 +146,15 @@ class Fs {
   // regular file: a fifo)"), and so is a file larger than k_max_read_file (EFBIG).
   // read_failure() words these for messages.
   virtual Result<std::string> read_file(int dir_fd, const std::string& name) = 0;
+  // Opens regular file `name` under `dir_fd` for streaming reads with
+  // read_fd (O_RDONLY|O_NOFOLLOW|O_NONBLOCK, and O_NOATIME where the process
+  // may use it, so reading leaves the access time alone). Anything but a
+  // regular file is refused as read_file refuses it. The caller closes the
+  // descriptor with close().
+  virtual Result<int> open_read(int dir_fd, const std::string& name) = 0;
+  // Reads up to `size` bytes from the current offset of `fd` (from
+  // open_read) into `buf`: the count read, 0 at the end of the file.
+  virtual Result<size_t> read_fd(int fd, char* buf, size_t size) = 0;
   // Whether this process (its effective ids) may create and remove entries in
   // directory `name`: faccessat(W_OK|X_OK, AT_EACCESS). ok(), or the Error
   // (EACCES when permissions deny it, EROFS on a read-only mount). Changes
@@ -239,6 +248,8 @@ class FsWrapper : public Fs {
   Result<std::string> read_file(int d, const std::string& n) override {
     return m_target.read_file(d, n);
   }
+  Result<int> open_read(int d, const std::string& n) override { return m_target.open_read(d, n); }
+  Result<size_t> read_fd(int fd, char* b, size_t n) override { return m_target.read_fd(fd, b, n); }
   Status check_writable(int d, const std::string& n) override {
     return m_target.check_writable(d, n);
   }

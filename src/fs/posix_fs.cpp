@@ -200,6 +200,43 @@ Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
   return out;
 }
 
+Result<int> PosixFs::open_read(int dir_fd, const std::string& name) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  int fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags | O_NOATIME); });
+  if (fd < 0 && errno == EPERM) {
+    // O_NOATIME needs the file's owner or CAP_FOWNER.
+    fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags); });
+  }
+  if (fd < 0) {
+    return sys_error(errno, "open", name);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0) {
+    int e = errno;
+    ::close(fd);
+    return sys_error(e, "stat", name);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) {
+      return sys_error(EISDIR, "read", name);
+    }
+    Stat typed;
+    typed.mode = st.st_mode;
+    return sys_error(EINVAL, "read", name,
+                     std::string("(not a regular file: a ") + file_type_name(typed.type()) + ")");
+  }
+  return fd;
+}
+
+Result<size_t> PosixFs::read_fd(int fd, char* buf, size_t size) {
+  ssize_t n = retry_eintr([&] { return ::read(fd, buf, size); });
+  if (n < 0) {
+    return sys_error(errno, "read", "<fd>");
+  }
+  return static_cast<size_t>(n);
+}
+
 Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
   int fd = retry_eintr(
       [&] { return ::openat(dir_fd, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); });

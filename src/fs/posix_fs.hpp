@@ -16,6 +16,8 @@ class PosixFs final : public Fs {
   Result<long> link_max(int dir_fd) override;
   Result<XattrSupport> probe_xattr_support(int dir_fd) override;
   Result<std::string> read_file(int dir_fd, const std::string& name) override;
+  Result<int> open_read(int dir_fd, const std::string& name) override;
+  Result<size_t> read_fd(int fd, char* buf, size_t size) override;
   Result<std::vector<std::pair<std::string, std::string>>> get_xattrs(
       int dir_fd, const std::string& name) override;
   Status mkdir(int dir_fd, const std::string& name, mode_t mode) override;

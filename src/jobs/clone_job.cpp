@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "history/catalogue.hpp"
 #include "jobs/clone_protect.hpp"
+#include "jobs/clone_relink.hpp"
 #include "util/process.hpp"
 
 namespace rotator::jobs {
@@ -102,6 +104,42 @@ bool user_turned_off(const config::Job& job, const char* long_name, const char* 
          }) != job.rsync_args.end();
 }
 
+// The previous generation of clone `job`: every backup tree and the newest
+// generation of every snapshot job fed by it (history/catalogue.hpp).
+Result<std::vector<std::string>> previous_generation(RunContext& ctx, const config::Job& job) {
+  TRY_ASSIGN(auto cat, history::Catalogue::load(ctx.fs, ctx.cfg, ctx.zone, ctx.now));
+  std::vector<std::string> roots;
+  std::map<const config::Job*, std::string> newest;  // places are oldest first
+  for (const history::Place* p : cat.of_lineage(history::lineage_of(ctx.cfg, job))) {
+    if (p->kind == history::PlaceKind::backup) {
+      roots.push_back(p->path);
+    } else if (p->kind == history::PlaceKind::snapshot) {
+      newest[p->job] = p->path;
+    }
+  }
+  for (const auto& [j, path] : newest) {
+    roots.push_back(path);
+  }
+  return roots;
+}
+
+// `pending` is the last recorded batch of temporaries (cleared with it).
+Result<RelinkStats> relink_pass(RunContext& ctx, const config::Job& job,
+                                const std::vector<std::string>& written,
+                                std::vector<std::string>& pending) {
+  TRY_ASSIGN(auto roots, previous_generation(ctx, job));
+  auto record = [&](const std::vector<std::string>& temps) -> Status {
+    pending = temps;
+    std::map<std::string, std::string> resume;
+    if (!temps.empty()) {
+      resume[k_relink_resume_key] = encode_temps(temps);
+    }
+    return ctx.save_resume(resume);
+  };
+  auto plan = [&](std::string_view line) { ctx.log.debug("[{}] {}", job.name, line); };
+  return relink_files(ctx.fs, job.path, written, roots, record, plan);
+}
+
 }  // namespace
 
 Result<CloneFidelity> probe_clone_fidelity(fs::Fs& fs, const config::Job& job) {
@@ -171,18 +209,22 @@ std::vector<std::string> clone_rsync_argv(const config::Config& cfg, const confi
 }
 
 JobResult run_clone(RunContext& ctx, const config::Job& job) {
-  // 0. An interrupted protect_metadata step left temporaries: remove exactly
-  // those (whatever protect_metadata says now), then clear the record.
-  if (auto it = ctx.resume_in.find(k_protect_resume_key);
-      it != ctx.resume_in.end() && ctx.dry_run == DryRun::no) {
-    auto removed = remove_protect_temps(ctx.fs, job.path, decode_temps(it->second));
+  // 0. An interrupted protect_metadata or relink step left temporaries:
+  // remove exactly those (whatever the keys say now), then clear the record.
+  for (auto [key, what] : {std::pair{k_protect_resume_key, "protect_metadata"},
+                           std::pair{k_relink_resume_key, "relink"}}) {
+    auto it = ctx.resume_in.find(key);
+    if (it == ctx.resume_in.end() || ctx.dry_run == DryRun::yes) {
+      continue;
+    }
+    auto removed = remove_protect_temps(ctx.fs, job.path, decode_temps(it->second), what);
     if (!removed) {
-      return job_error("cannot remove the temporaries of an interrupted protect_metadata step: " +
-                       removed.error().message());
+      return job_error(fmt::format("cannot remove the temporaries of an interrupted {} step: {}",
+                                   what, removed.error().message()));
     }
     if (*removed > 0) {
-      ctx.log.info("[{}] removed {} temporaries of an interrupted protect_metadata step", job.name,
-                   *removed);
+      ctx.log.info("[{}] removed {} temporaries of an interrupted {} step", job.name, *removed,
+                   what);
     }
     if (auto cleared = ctx.save_resume({}); !cleared) {
       return job_error("cannot save state: " + cleared.error().message());
@@ -312,9 +354,13 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // existed and got a new inode (rsync never updates in place here).
   argv.insert(argv.end() - 2, {"--stats", "--out-format=%i %n"});
   long replaced = 0, created = 0, regular = -1, clone_bytes = -1;
+  std::vector<std::string> written;  // relink: the files rsync gave a new inode
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
     ctx.log.debug("rsync: {}", line);
     if (line.size() > 12 && line[0] == '>' && line[1] == 'f' && line[11] == ' ') {
+      if (job.relink == config::Relink::yes) {
+        written.push_back(unescape_rsync_name(line.substr(12)));
+      }
       if (line.substr(2, 9) == "+++++++++") {
         ++created;
       } else {
@@ -366,6 +412,35 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     default:
       return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
                                    join_errors(run->last_errors)));
+  }
+  // 4. relink: new inodes equal to an older one become links to it.
+  if (job.relink == config::Relink::yes && run->exit_code != 25 && !written.empty()) {
+    std::vector<std::string> pending;
+    auto relinked = relink_pass(ctx, job, written, pending);
+    written.clear();
+    written.shrink_to_fit();
+    if (!relinked) {
+      // The clone is complete and correct (a name is the new inode or an
+      // equal older one): remove the batch's temporaries now, and warn.
+      auto removed = remove_protect_temps(ctx.fs, job.path, pending, "relink");
+      if (!removed) {
+        return job_error(fmt::format(
+            "relink: {}; cannot remove its temporaries ({}): the next run removes them",
+            relinked.error().message(), removed.error().message()));
+      }
+      if (auto cleared = ctx.save_resume({}); !cleared) {
+        return job_error("cannot save state: " + cleared.error().message());
+      }
+      ctx.log.warning("[{}] relink: {} (the clone is complete; nothing was relinked further)",
+                      job.name, relinked.error().message());
+      r.summary += "; relink failed: " + relinked.error().message();
+      if (r.outcome == state::Outcome::ok) {
+        r.outcome = state::Outcome::warning;
+      }
+    } else if (relinked->linked > 0) {
+      r.summary += fmt::format("; {} files relinked to history ({} bytes saved)",
+                               relinked->linked, relinked->bytes);
+    }
   }
   long reinoded = protect.files + protect.symlinks + protect.hard_links;
   if (reinoded > 0) {

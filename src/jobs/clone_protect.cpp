@@ -35,8 +35,17 @@ std::string join_rel(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
-// Opens directory `rel` below `root_fd` one component at a time, never
-// following a symlink (open_dir is O_NOFOLLOW).
+bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
+
+struct Work {
+  std::string dir;  // relative to the clone
+  std::string name;
+  std::string tmp;  // temporary name in `dir`
+  fs::Stat st;      // before anything was read (the atime to restore)
+};
+
+}  // namespace
+
 Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& rel) {
   fs::DirHandle cur;
   int at = root_fd;
@@ -58,39 +67,6 @@ Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& r
   }
   return cur;
 }
-
-// The directory of the items being worked on, reopened only when it changes
-// (rsync lists a directory's files together).
-class DirCache {
- public:
-  DirCache(fs::Fs& fs, int root_fd) : m_fs(fs), m_root(root_fd) {}
-  // The open directory `rel`; ENOENT/ENOTDIR as such.
-  Result<int> get(const std::string& rel) {
-    if (!m_dir.valid() || rel != m_rel) {
-      m_dir.reset();
-      TRY_ASSIGN(m_dir, open_rel_dir(m_fs, m_root, rel));
-      m_rel = rel;
-    }
-    return m_dir.fd();
-  }
-
- private:
-  fs::Fs& m_fs;
-  int m_root;
-  std::string m_rel;
-  fs::DirHandle m_dir;
-};
-
-bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
-
-struct Work {
-  std::string dir;  // relative to the clone
-  std::string name;
-  std::string tmp;  // temporary name in `dir`
-  fs::Stat st;      // before anything was read (the atime to restore)
-};
-
-}  // namespace
 
 std::string unescape_rsync_name(std::string_view s) {
   std::string out;
@@ -169,7 +145,7 @@ std::vector<std::string> decode_temps(std::string_view text) {
 }
 
 Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
-                                  const std::vector<std::string>& temps) {
+                                  const std::vector<std::string>& temps, std::string_view what) {
   TRY_ASSIGN(fs::DirHandle root, fs::open_dir(fs, fs::k_cwd, clone));
   DirCache dirs(fs, root.fd());
   long removed = 0;
@@ -178,8 +154,7 @@ Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
     std::string disp = clone + "/" + rel;
     // Only names of the protect step's own form are ever removed.
     if (name.rfind(engine::k_partial_prefix, 0) != 0) {
-      return plain_error(
-          fmt::format("refusing to remove '{}': not a temporary of protect_metadata", disp));
+      return plain_error(fmt::format("refusing to remove '{}': not a temporary of {}", disp, what));
     }
     auto dfd = dirs.get(dir);
     if (!dfd) {

@@ -108,8 +108,36 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
 // are regular files or symlinks, then makes the removal durable (sync_fs).
 // Returns how many were removed; an Error other than ENOENT/ENOTDIR on the
 // way stops it.
+// `what` names the step for the refusal's message ("protect_metadata").
 Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
-                                  const std::vector<std::string>& temps);
+                                  const std::vector<std::string>& temps,
+                                  std::string_view what = "protect_metadata");
+
+// Opens directory `rel` (relative, "" = `root_fd` itself) below `root_fd`
+// one component at a time, never following a symlink.
+Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& rel);
+
+// The directory of the items being worked on, reopened only when it changes
+// (rsync lists a directory's files together).
+class DirCache {
+ public:
+  DirCache(fs::Fs& fs, int root_fd) : m_fs(fs), m_root(root_fd) {}
+  // The open directory `rel`; ENOENT/ENOTDIR as such.
+  Result<int> get(const std::string& rel) {
+    if (!m_dir.valid() || rel != m_rel) {
+      m_dir.reset();
+      TRY_ASSIGN(m_dir, open_rel_dir(m_fs, m_root, rel));
+      m_rel = rel;
+    }
+    return m_dir.fd();
+  }
+
+ private:
+  fs::Fs& m_fs;
+  int m_root;
+  std::string m_rel;
+  fs::DirHandle m_dir;
+};
 
 // The record's text form (one state value): names separated by NUL.
 std::string encode_temps(const std::vector<std::string>& temps);

@@ -407,6 +407,20 @@ TEST_CASE("every key of the table is documented in rotator.conf(5) and the sampl
   }
 }
 
+TEST_CASE("relink: a clone key, default no, yes or no") {
+  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  auto def = parse_config("rotator.conf", head);
+  REQUIRE(def);
+  CHECK(def->jobs[0].relink == Relink::no);
+  auto on = parse_config("rotator.conf", head + "relink = yes\n");
+  REQUIRE(on);
+  CHECK(on->jobs[0].relink == Relink::yes);
+  CHECK(error_of(head + "relink = sometimes\n") ==
+        "rotator.conf:8: relink: bad value 'sometimes' (expected yes or no)");
+  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nrelink = yes\n") ==
+        "rotator.conf:13: key 'relink' does not apply to type = backup in [b]");
+}
+
 TEST_SUITE_END();
 
 TEST_SUITE_BEGIN("config snapshot");

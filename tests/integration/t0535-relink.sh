@@ -1,0 +1,90 @@
+#!/bin/sh
+# relink = yes, with the real rsync: a directory of large files renamed on
+# the source costs the clone, the next snapshot and the weekly holding no new
+# data blocks (du of the whole root against the total before the rename).
+. "$(dirname "$0")/lib.sh"
+SRC="$TMP/src"
+C="$TMP/root/clone"
+S="$TMP/root/snapshots"
+R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
+total_kib() { du -sk "$TMP/root" | cut -f1; }
+setup() { # setup RELINK
+  rm -rf "$SRC" "$TMP/root"
+  mkdir -p "$SRC/big" "$SRC/small" "$TMP/root"
+  i=0; while [ $i -lt 4 ]; do head -c 2097152 /dev/urandom >"$SRC/big/f$i"; i=$((i + 1)); done
+  echo small >"$SRC/small/s"
+  cat >"$TMP/rotator.conf" <<CONF
+[rotator]
+root = $TMP/root
+timezone = UTC
+
+[clone]
+type = clone
+run_on = daily
+source = $SRC/
+path = clone
+relink = $1
+max_delete = 90%
+
+[snaps]
+type = snapshot
+from = clone
+path = snapshots
+naming = rotate
+keep = daily:3
+
+[backup]
+type = backup
+run_on = weekly
+from = clone
+path = backup
+holding = holding
+CONF
+  R --now 2026-11-01T02:00 daily 2>/dev/null || fail "first daily run"
+  R --now 2026-11-01T03:00 weekly 2>/dev/null || fail "first weekly run"
+}
+# rename_and_run: the rename on the source, a daily run (clone + snapshot),
+# a weekly run (backup; the old names go to holding); prints the growth in KiB.
+rename_and_run() {
+  before=$(total_kib)
+  mv "$SRC/big" "$SRC/moved"
+  R -v --now 2026-11-02T02:00 daily 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "daily run after the rename"; }
+  R --now 2026-11-08T03:00 weekly 2>/dev/null || fail "weekly run after the rename"
+  after=$(total_kib)
+  echo $((after - before))
+}
+t_rename_costs_nothing() {
+  setup yes
+  grown=$(rename_and_run)
+  expect_grep 'clone\] ok: .*4 files relinked to history (8388608 bytes saved)' "$TMP/err"
+  expect_same_inode "$C/moved/f0" "$S/daily.1/big/f0"
+  expect_same_inode "$C/moved/f3" "$S/daily.0/moved/f3"
+  expect_same_inode "$C/moved/f2" "$TMP/root/backup/moved/f2"
+  [ -e "$TMP/root/holding/2026-11-08/big/f1" ] || fail "the old names are not in holding"
+  expect_same_inode "$C/moved/f1" "$TMP/root/holding/2026-11-08/big/f1"
+  # Directories, state and logs only: far below one of the 2 MiB files.
+  [ "$grown" -lt 512 ] || fail "the rename cost $grown KiB of new blocks"
+  ! find "$C" -name '.rotator-partial.*' | grep -q . || fail "a temporary is left in the clone"
+}
+t_without_relink_costs_a_copy() {
+  setup no
+  grown=$(rename_and_run)
+  [ "$grown" -ge 8192 ] || fail "without relink the rename should cost 8 MiB, cost $grown KiB"
+  ! grep -q relinked "$TMP/err" || fail "relink = no relinked"
+}
+t_edited_file_not_linked() {
+  setup yes
+  # Same size and mtime, different bytes: never merged.
+  t=$(stat -c %y "$SRC/big/f0")
+  printf 'X' | dd of="$SRC/big/f0" bs=1 seek=1000 conv=notrunc 2>/dev/null
+  touch -d "$t" "$SRC/big/f0"
+  mv "$SRC/big" "$SRC/moved"
+  R -v --now 2026-11-02T02:00 daily 2>"$TMP/err" || fail "daily run"
+  expect_grep '3 files relinked to history (6291456 bytes saved)' "$TMP/err"
+  [ ! "$C/moved/f0" -ef "$S/daily.1/big/f0" ] || fail "different content was linked"
+  cmp -s "$C/moved/f0" "$SRC/moved/f0" || fail "the clone's f0 is not the source's"
+}
+test_case "a renamed directory of large files costs no new data blocks" t_rename_costs_nothing
+test_case "relink = no: the same rename costs a full copy (the control)" t_without_relink_costs_a_copy
+test_case "a file with equal size and mtime but other bytes is not linked" t_edited_file_not_linked
+[ "$nfail" -eq 0 ]
