@@ -513,14 +513,34 @@ class JobKeys {
 };
 
 // "50%", "50" or "12.5%" (0 to 100) as a fraction; none if malformed.
+// Only decimal digits with an optional fraction are a number here: strtod
+// alone would also take "nan" (which compares false with every bound, so a
+// guard set to it never fires), "inf", "-0", "+5", "1e1" and "0x32".
 std::optional<double> parse_percent(std::string t) {
   bool percent = !t.empty() && t.back() == '%';
   if (percent) {
     t.pop_back();
   }
-  char* end = nullptr;
-  double d = std::strtod(t.c_str(), &end);
-  if (t.empty() || *end != '\0' || d < 0 || d > 100) {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t i = 0;
+  while (i < t.size() && is_digit(t[i])) {
+    ++i;
+  }
+  size_t int_digits = i;
+  if (i < t.size() && t[i] == '.') {
+    size_t frac_start = ++i;
+    while (i < t.size() && is_digit(t[i])) {
+      ++i;
+    }
+    if (i == frac_start) {
+      return std::nullopt;  // "5." has no fraction digits
+    }
+  }
+  if (int_digits == 0 || i != t.size()) {
+    return std::nullopt;
+  }
+  double d = std::strtod(t.c_str(), nullptr);
+  if (!(d >= 0 && d <= 100)) {
     return std::nullopt;
   }
   return d / 100.0;

@@ -67,10 +67,6 @@ enum class Part {
   top,      // T's root is the fresh build's (empty but for the prebuilt subtrees)
 };
 
-Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
-  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
-}
-
 class Walker {
  public:
   Walker(fs::Fs& fs, const std::string& src_root, const std::string& dst_root,

@@ -21,10 +21,6 @@ std::vector<std::string_view> split_path(const std::string& path) {
   }
 }
 
-Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
-  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
-}
-
 }  // namespace
 
 TreeSink::TreeSink(int parent_fd, std::string folder_name, std::string display_parent)

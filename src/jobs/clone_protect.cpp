@@ -13,10 +13,6 @@ namespace rotator::jobs {
 
 namespace {
 
-Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
-  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
-}
-
 bool is_attr_char(char c) {
   return c == '.' || c == ' ' || c == '+' || c == '?' || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z');

@@ -24,6 +24,16 @@ Error sys_error(int err, std::string op, std::string path, std::string detail) {
   return Error{err, std::move(op), std::move(path), std::move(detail)};
 }
 
+Error with_context(Error e, std::string_view op, std::string path, std::string detail) {
+  if (e.op.empty()) {
+    return e;
+  }
+  e.op = op;
+  e.path = std::move(path);
+  e.detail = std::move(detail);
+  return e;
+}
+
 Error plain_error(std::string text) {
   return Error{0, {}, {}, std::move(text)};
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -26,6 +27,19 @@ struct Error {
 Error sys_error(int err, std::string op, std::string path, std::string detail = {});
 // Builds a non-system Error whose message() is exactly `text`.
 Error plain_error(std::string text);
+
+// with_context(e, op, path, detail): `e` restated by a caller that knows what
+// the failed call was about, so that the message names the path as the user
+// knows it. Lower layers name what they were given: a name relative to a
+// directory descriptor ("daily.1"), or nothing at all for a call that only
+// has a descriptor (Fs::list_dir, fsync_dir, sync_fs, ...: path is empty).
+//
+// Returns an Error with e.sys_errno kept (callers still branch on ENOENT,
+// EMLINK, ENOSPC ...) and op, path and detail replaced by the given ones
+// (`detail` empty unless given: the callee's detail names the callee's
+// relative paths). An Error without op is a complete message already (a
+// plain_error: a refusal, a config error) and is returned unchanged.
+Error with_context(Error e, std::string_view op, std::string path, std::string detail = {});
 
 template <typename T>
 class [[nodiscard]] Result {
@@ -89,4 +103,26 @@ inline Status ok() { return {}; }
   if (!tmp) {                                         \
     return std::move(tmp.error());                    \
   }                                                   \
+  lhs = std::move(tmp).value()
+
+// TRY_CONTEXT(expr, op, path[, detail]): like TRY, but the Error returned is
+// with_context(error, op, path[, detail]). The context arguments are
+// evaluated only on failure.
+#define TRY_CONTEXT(expr, ...)                                                  \
+  do {                                                                          \
+    auto&& try_result_ = (expr);                                                \
+    if (!try_result_) {                                                         \
+      return ::rotator::with_context(std::move(try_result_.error()), __VA_ARGS__); \
+    }                                                                           \
+  } while (false)
+
+// TRY_ASSIGN_CONTEXT(lhs, expr, op, path[, detail]): TRY_ASSIGN with the
+// context of TRY_CONTEXT.
+#define TRY_ASSIGN_CONTEXT(lhs, expr, ...) \
+  TRY_ASSIGN_CONTEXT_IMPL(ROTATOR_CONCAT(try_tmp_, __LINE__), lhs, expr, __VA_ARGS__)
+#define TRY_ASSIGN_CONTEXT_IMPL(tmp, lhs, expr, ...)                   \
+  auto tmp = (expr);                                                   \
+  if (!tmp) {                                                          \
+    return ::rotator::with_context(std::move(tmp.error()), __VA_ARGS__); \
+  }                                                                    \
   lhs = std::move(tmp).value()

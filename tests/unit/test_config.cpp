@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 
@@ -482,6 +483,34 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
         "rotator.conf:8: job [snaps] is run by no level: set run_on (e.g. run_on = daily)");
   CHECK(error_of(snapshot_conf("keep = daily:7\nnaming = hourly\n")) ==
         "rotator.conf:13: bad value 'hourly' for 'naming' in [snaps] (expected rotate or dated)");
+}
+
+TEST_CASE("max_delete and churn_warn: a percentage from 0 to 100, never nan, inf or a sign") {
+  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  for (const char* good : {"0", "0%", "100%", "12.5%", "7.25", "50"}) {
+    CAPTURE(good);
+    auto r = parse_config("rotator.conf", head + "max_delete = " + good + "\nchurn_warn = " + good + "\n");
+    REQUIRE(r);
+    double want = std::strtod(good, nullptr) / 100.0;
+    CHECK(r->jobs[0].max_delete == doctest::Approx(want));
+    REQUIRE(r->jobs[0].churn_warn);
+    CHECK(*r->jobs[0].churn_warn == doctest::Approx(want));
+  }
+  // strtod takes every one of these; a nan guard would compare false with
+  // every share and never fire.
+  for (const char* bad : {"nan", "nan%", "NaN", "-nan", "inf", "inf%", "infinity", "-inf", "-0",
+                          "-0%", "+5%", "-5%", "1e1", "0x32", "5.", ".5", "5%%", "%", "101%",
+                          "100.5%", "1 0"}) {
+    CAPTURE(bad);
+    CHECK(error_of(head + "max_delete = " + bad + "\n") ==
+          fmt::format("rotator.conf:8: max_delete: bad value '{}' (expected a percentage such as "
+                      "50%)",
+                      bad));
+    CHECK(error_of(head + "churn_warn = " + bad + "\n") ==
+          fmt::format("rotator.conf:8: churn_warn: bad value '{}' (expected a percentage such as "
+                      "30%, or none)",
+                      bad));
+  }
 }
 
 TEST_CASE("protect_metadata: a clone key, default no, yes or no") {
