@@ -13,16 +13,19 @@ using Range = std::pair<std::size_t, std::size_t>;  // [first, last) in the outp
 // appending to `out`. Sets `has_file` when something that is not a directory
 // is listed below. Under -m, every subdirectory without a non-directory below
 // it is recorded in `empty` (its range holds only directories).
-Status walk_dir(fs::Fs& fs, int fd, const std::string& rel, Selector& selector,
-                PruneEmpty prune, std::vector<std::string>& out, bool& has_file,
-                std::vector<Range>& empty) {
-  TRY_ASSIGN(auto entries, fs.list_dir(fd));
+// `root` names the walk's root in errors.
+Status walk_dir(fs::Fs& fs, int fd, const std::string& root, const std::string& rel,
+                Selector& selector, PruneEmpty prune, std::vector<std::string>& out,
+                bool& has_file, std::vector<Range>& empty) {
+  auto shown = [&](const std::string& sub) { return sub.empty() ? root : root + "/" + sub; };
+  TRY_ASSIGN_CONTEXT(auto entries, fs.list_dir(fd), "read directory", shown(rel));
   std::sort(entries.begin(), entries.end(),
             [](const fs::DirEntry& a, const fs::DirEntry& b) { return a.name < b.name; });
   for (const auto& entry : entries) {
     fs::FileType type = entry.type;
     if (type == fs::FileType::unknown) {
-      TRY_ASSIGN(auto st, fs.lstat(fd, entry.name));
+      TRY_ASSIGN_CONTEXT(auto st, fs.lstat(fd, entry.name), "stat",
+                         shown(rel.empty() ? entry.name : rel + "/" + entry.name));
       type = st.type();
     }
     const bool is_dir = type == fs::FileType::directory;
@@ -37,10 +40,10 @@ Status walk_dir(fs::Fs& fs, int fd, const std::string& rel, Selector& selector,
     }
     std::size_t mark = out.size();
     out.push_back(path + "/");
-    TRY_ASSIGN(auto sub, fs::open_dir(fs, fd, entry.name));
+    TRY_ASSIGN_CONTEXT(auto sub, fs::open_dir(fs, fd, entry.name), "open directory", shown(path));
     TRY(selector.enter_dir(fs, sub.fd(), path));
     bool sub_has_file = false;
-    Status st = walk_dir(fs, sub.fd(), path, selector, prune, out, sub_has_file, empty);
+    Status st = walk_dir(fs, sub.fd(), root, path, selector, prune, out, sub_has_file, empty);
     selector.leave_dir();
     TRY(st);
     if (sub_has_file) {
@@ -103,12 +106,12 @@ void prune_empty(Selector& selector, const std::vector<Range>& empty,
 
 Result<std::vector<std::string>> select_paths(fs::Fs& fs, const std::string& src_root,
                                               Selector& selector, PruneEmpty prune) {
-  TRY_ASSIGN(auto root, fs::open_dir(fs, fs::k_cwd, src_root));
+  TRY_ASSIGN_CONTEXT(auto root, fs::open_dir(fs, fs::k_cwd, src_root), "open directory", src_root);
   TRY(selector.enter_dir(fs, root.fd(), ""));
   std::vector<std::string> out;
   std::vector<Range> empty;
   bool has_file = false;
-  Status st = walk_dir(fs, root.fd(), "", selector, prune, out, has_file, empty);
+  Status st = walk_dir(fs, root.fd(), src_root, "", selector, prune, out, has_file, empty);
   selector.leave_dir();
   TRY(st);
   if (prune == PruneEmpty::yes) {

@@ -307,6 +307,16 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
     }                                                \
   } while (false)
 
+// For a call that has only a descriptor: the journal says "<fd>", the Error
+// has an empty path, as PosixFs's (the caller names the directory).
+#define FAULT_GUARD_FD(op, call)                     \
+  do {                                               \
+    int fault_err_ = 0;                              \
+    if (refuse(op, call, "<fd>", &fault_err_)) {     \
+      return sys_error(fault_err_, op, "");          \
+    }                                                \
+  } while (false)
+
 Result<int> FaultFs::open_dir(int d, const std::string& n) {
   FAULT_GUARD("open_dir", Call::reads, n);
   return FsWrapper::open_dir(d, n);
@@ -317,10 +327,10 @@ void FaultFs::close(int fd) {
   FsWrapper::close(fd);
 }
 Result<std::vector<DirEntry>> FaultFs::list_dir(int d) {
-  FAULT_GUARD("list_dir", Call::reads, std::string("<fd>"));
+  FAULT_GUARD_FD("list_dir", Call::reads);
   if (!m_listed.insert(d).second) {
     // fs.hpp: PosixFs does not rewind, so a second listing would be empty.
-    return sys_error(EINVAL, "list_dir", "<fd>", "(descriptor listed twice: open it again)");
+    return sys_error(EINVAL, "list_dir", "", "(descriptor listed twice: open it again)");
   }
   return FsWrapper::list_dir(d);
 }
@@ -333,7 +343,7 @@ Result<std::string> FaultFs::readlink(int d, const std::string& n) {
   return FsWrapper::readlink(d, n);
 }
 Result<long> FaultFs::link_max(int d) {
-  FAULT_GUARD("link_max", Call::reads, std::string("<fd>"));
+  FAULT_GUARD_FD("link_max", Call::reads);
   if (m_link_limit > 0) {
     return m_link_limit;
   }
@@ -341,7 +351,7 @@ Result<long> FaultFs::link_max(int d) {
 }
 Result<XattrSupport> FaultFs::probe_xattr_support(int d) {
   // Leaves the directory as it was: a read as far as faults are concerned.
-  FAULT_GUARD("probe_xattr_support", Call::reads, std::string("<fd>"));
+  FAULT_GUARD_FD("probe_xattr_support", Call::reads);
   return FsWrapper::probe_xattr_support(d);
 }
 Result<int> FaultFs::open_read(int d, const std::string& n) {
@@ -541,7 +551,7 @@ Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k,
   return r;
 }
 Status FaultFs::fsync_dir(int d) {
-  FAULT_GUARD("fsync_dir", Call::mutates, std::string("<fd>"));
+  FAULT_GUARD_FD("fsync_dir", Call::mutates);
   // Power-cut mode: the model decides what is durable; the real sync would
   // only make the enumeration wait for the disk.
   auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::fsync_dir(d);
@@ -555,7 +565,7 @@ Status FaultFs::fsync_dir(int d) {
   return r;
 }
 Status FaultFs::sync_fs(int d) {
-  FAULT_GUARD("sync_fs", Call::mutates, std::string("<fd>"));
+  FAULT_GUARD_FD("sync_fs", Call::mutates);
   auto r = m_mode == Mode::power_cut ? ok() : FsWrapper::sync_fs(d);
   if (r && recording()) {
     m_fs_synced = ++m_seq;

@@ -16,7 +16,11 @@
 // fstatat(AT_SYMLINK_NOFOLLOW), open_dir uses O_NOFOLLOW.
 //
 // Error handling: every call returns Result; the Error carries errno, the
-// operation and the path as given (callers add context with display paths).
+// operation and the path as given (callers add context with display paths,
+// with_context / TRY_CONTEXT in util/result.hpp). A call that is given only
+// a descriptor (list_dir, link_max, probe_xattr_support, fsync_dir, sync_fs,
+// write_fd) cannot name it: its Error has an empty path, and the caller,
+// which knows what it opened, names it.
 #pragma once
 
 #include <sys/types.h>

@@ -88,7 +88,7 @@ Result<std::vector<DirEntry>> PosixFs::list_dir(int dir_fd) {
   for (;;) {
     long n = retry_eintr([&] { return ::syscall(SYS_getdents64, dir_fd, buf, sizeof buf); });
     if (n < 0) {
-      return sys_error(errno, "read directory", "<fd>");
+      return sys_error(errno, "read directory", "");
     }
     if (n == 0) {
       break;
@@ -148,7 +148,7 @@ Result<long> PosixFs::link_max(int dir_fd) {
     if (errno == 0) {
       return LONG_MAX;  // no limit
     }
-    return sys_error(errno, "query the link limit of", "<fd>");
+    return sys_error(errno, "query the link limit of", "");
   }
   return n;
 }
@@ -166,7 +166,7 @@ Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
     }
   }
   if (fd < 0) {
-    return sys_error(errno, "create a probe file in", "<fd>");
+    return sys_error(errno, "create a probe file in", "");
   }
   XattrSupport out;
   int failed = 0;
@@ -195,7 +195,7 @@ Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
     ::unlinkat(dir_fd, named, 0);
   }
   if (failed != 0) {
-    return sys_error(failed, "probe extended attributes in", "<fd>");
+    return sys_error(failed, "probe extended attributes in", "");
   }
   return out;
 }
@@ -523,7 +523,7 @@ Status PosixFs::set_xattr(int dir_fd, const std::string& name, const std::string
 
 Status PosixFs::fsync_dir(int dir_fd) {
   if (::fsync(dir_fd) < 0 && errno != EINVAL) {
-    return sys_error(errno, "fsync", "<directory>");
+    return sys_error(errno, "fsync", "");
   }
   return ok();
 }
@@ -537,7 +537,7 @@ Status PosixFs::check_writable(int dir_fd, const std::string& name) {
 
 Status PosixFs::sync_fs(int dir_fd) {
   if (::syncfs(dir_fd) < 0) {
-    return sys_error(errno, "sync", "<filesystem>");
+    return sys_error(errno, "sync", "");
   }
   return ok();
 }
@@ -570,9 +570,9 @@ Result<int> PosixFs::lock_file_at(int dir_fd, const std::string& name, LockMode 
 
 Status PosixFs::write_fd(int fd, std::string_view content) {
   if (::ftruncate(fd, 0) < 0 || ::lseek(fd, 0, SEEK_SET) < 0) {
-    return sys_error(errno, "write", "<lock file>");
+    return sys_error(errno, "write", "");
   }
-  return write_all(fd, content, "<lock file>");
+  return write_all(fd, content, "");
 }
 
 }  // namespace rotator::fs

@@ -11,16 +11,16 @@ namespace rotator::fs {
 namespace {
 
 Status remove_contents(Fs& fs, int dir_fd, const std::string& display, RemoveStats* stats) {
-  TRY_ASSIGN(auto entries, fs.list_dir(dir_fd));
+  TRY_ASSIGN_CONTEXT(auto entries, fs.list_dir(dir_fd), "read directory", display);
   for (const auto& e : entries) {
     FileType t = e.type;
+    std::string sub = display + "/" + e.name;
     if (t == FileType::unknown) {
-      TRY_ASSIGN(auto st, fs.lstat(dir_fd, e.name));
+      TRY_ASSIGN_CONTEXT(auto st, fs.lstat(dir_fd, e.name), "stat", sub);
       t = st.type();
     }
-    std::string sub = display + "/" + e.name;
     if (t == FileType::directory) {
-      TRY_ASSIGN(auto child, open_dir(fs, dir_fd, e.name));
+      TRY_ASSIGN_CONTEXT(auto child, open_dir(fs, dir_fd, e.name), "open directory", sub);
       TRY(remove_contents(fs, child.fd(), sub, stats));
       child.reset();
       auto r = fs.rmdir(dir_fd, e.name);
@@ -66,11 +66,11 @@ Status remove_parallel(Fs& fs, int dir_fd, const std::string& display, RemoveSta
     for (const auto& f : frontier) {
       int fd = f.parent_fd;
       if (!f.name.empty()) {
-        TRY_ASSIGN(auto h, open_dir(fs, f.parent_fd, f.name));
+        TRY_ASSIGN_CONTEXT(auto h, open_dir(fs, f.parent_fd, f.name), "open directory", f.display);
         fd = h.fd();
         holders.push_back(std::move(h));
       }
-      TRY_ASSIGN(auto entries, fs.list_dir(fd));
+      TRY_ASSIGN_CONTEXT(auto entries, fs.list_dir(fd), "read directory", f.display);
       for (const auto& e : entries) {
         if (e.type == FileType::directory) {
           next.push_back({fd, e.name, f.display + "/" + e.name});
@@ -119,7 +119,7 @@ Status remove_parallel(Fs& fs, int dir_fd, const std::string& display, RemoveSta
   holders.clear();
   // `dir_fd` was listed above: what is left is listed through a new
   // descriptor (list_dir never rewinds).
-  TRY_ASSIGN(auto again, open_dir(fs, dir_fd, "."));
+  TRY_ASSIGN_CONTEXT(auto again, open_dir(fs, dir_fd, "."), "open directory", display);
   return remove_contents(fs, again.fd(), display, stats);
 }
 

@@ -389,7 +389,7 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
   }
   if (auto synced = fs.fsync_dir(pdir->fd()); !synced) {
     return plain_error(fmt::format("restored to '{}', but syncing its directory failed: {}", dest,
-                                   synced.error().message()));
+                                   with_context(std::move(synced.error()), "sync the directory of", dest).message()));
   }
   return stats;
 }

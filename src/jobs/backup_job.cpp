@@ -150,7 +150,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     }
     auto entries = ctx.fs.list_dir(from_dir->fd());
     if (!entries) {
-      return job_error(entries.error().message());
+      return job_error(with_context(std::move(entries.error()), "read directory", job.from).message());
     }
     if (entries->empty() && !target_absent) {
       auto to = fs::open_dir(ctx.fs, fs::k_cwd, job.path);
@@ -260,7 +260,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   // state below and the run's success then record as done.
   if (!dry) {
     if (auto synced = ctx.fs.sync_fs(holding.fd()); !synced) {
-      return job_error("cannot sync the backup to disk: " + synced.error().message() +
+      return job_error("cannot sync the backup to disk: " +
+                       with_context(std::move(synced.error()), "sync the filesystem of", job.holding).message() +
                        "; nothing was lost, holding not pruned, the next run resumes");
     }
   }

@@ -16,24 +16,26 @@ namespace rotator::jobs {
 namespace {
 
 // Counts every entry under `dir` (not the root itself); 0 when missing.
-Result<long> count_entries(fs::Fs& fs, int parent, const std::string& name) {
+// Errors name `display`, the path of `name`.
+Result<long> count_entries(fs::Fs& fs, int parent, const std::string& name,
+                           const std::string& display) {
   auto dir = fs::open_dir(fs, parent, name);
   if (!dir) {
     if (dir.error().sys_errno == ENOENT) {
       return 0L;
     }
-    return dir.error();
+    return with_context(std::move(dir.error()), "open directory", display);
   }
-  TRY_ASSIGN(auto entries, fs.list_dir(dir->fd()));
+  TRY_ASSIGN_CONTEXT(auto entries, fs.list_dir(dir->fd()), "read directory", display);
   long n = static_cast<long>(entries.size());
   for (const auto& e : entries) {
     fs::FileType t = e.type;
     if (t == fs::FileType::unknown) {
-      TRY_ASSIGN(auto st, fs.lstat(dir->fd(), e.name));
+      TRY_ASSIGN_CONTEXT(auto st, fs.lstat(dir->fd(), e.name), "stat", display + "/" + e.name);
       t = st.type();
     }
     if (t == fs::FileType::directory) {
-      TRY_ASSIGN(long sub, count_entries(fs, dir->fd(), e.name));
+      TRY_ASSIGN(long sub, count_entries(fs, dir->fd(), e.name, display + "/" + e.name));
       n += sub;
     }
   }
@@ -297,7 +299,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
         job.source, job.path,
         dry->last_errors.empty() ? "" : " (rsync: " + join_errors(dry->last_errors) + ")"));
   }
-  auto existing = count_entries(ctx.fs, fs::k_cwd, job.path);
+  auto existing = count_entries(ctx.fs, fs::k_cwd, job.path, job.path);
   if (!existing) {
     return job_error(existing.error().message());
   }

@@ -102,9 +102,12 @@ Status write_metrics_file(fs::Fs& fs, const std::string& path, const std::string
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   TRY_ASSIGN(auto handle, fs::open_dir(fs, fs::k_cwd, dir));
   std::string tmp = "." + name + ".tmp";
-  TRY(fs.write_file(handle.fd(), tmp, text));
-  TRY(fs.rename(handle.fd(), tmp, handle.fd(), name, fs::RenameMode::replace));
-  return fs.fsync_dir(handle.fd());
+  std::string tmp_path = (dir == "/" ? "" : dir) + "/" + tmp;
+  TRY_CONTEXT(fs.write_file(handle.fd(), tmp, text), "write", tmp_path);
+  TRY_CONTEXT(fs.rename(handle.fd(), tmp, handle.fd(), name, fs::RenameMode::replace), "rename",
+              tmp_path, "to '" + path + "'");
+  TRY_CONTEXT(fs.fsync_dir(handle.fd()), "sync directory", dir);
+  return ok();
 }
 
 }  // namespace rotator::jobs

@@ -155,7 +155,8 @@ Result<LockFile> LockFile::acquire_at(fs::Fs& fs, int dir_fd, const std::string&
       LockFile lock;
       lock.m_fs = &fs;
       lock.m_fd = *fd;
-      TRY(fs.write_fd(*fd, fmt::format("pid={}\n{}", ::getpid(), holder_info)));
+      TRY_CONTEXT(fs.write_fd(*fd, fmt::format("pid={}\n{}", ::getpid(), holder_info)), "write",
+                  display);
       return lock;
     }
     int err = fd.error().sys_errno;

@@ -247,6 +247,9 @@ Status save(fs::Fs& fs, const std::string& state_dir, const std::string& job, co
   }
   if (saved) {
     saved = fs.fsync_dir(handle.fd());
+    if (!saved) {
+      saved = with_context(std::move(saved.error()), "sync directory", state_dir + "/state");
+    }
   }
   std::string marker = job + k_unsaved_suffix;
   if (!saved) {
