@@ -23,10 +23,6 @@ namespace {
 
 constexpr size_t k_chunk = 64 * 1024;
 
-Error with_context(const Error& e, std::string op, std::string path, std::string detail = {}) {
-  return sys_error(e.sys_errno, std::move(op), std::move(path), std::move(detail));
-}
-
 std::pair<std::string, std::string> split_rel(const std::string& rel) {
   size_t slash = rel.rfind('/');
   if (slash == std::string::npos) {
