@@ -121,6 +121,18 @@ class PathPrinter {
       fmt::print("{}", m_line(rel, h, m_zone));
     }
   }
+  // A walk that failed after begin(): the JSON document is still closed (its
+  // "paths" hold what was found, "error" says why it stops there), so that
+  // --json output stays one valid document; then the usual message and exit 1.
+  int fail_after_begin(const Invocation& inv, const std::string& msg) {
+    if (m_json) {
+      json::Json tail = json::Json::object();
+      tail["error"] = msg;
+      tail["vanished"] = std::vector<std::string>{};
+      fmt::print("{}\n", m_stream.end(tail));
+    }
+    return fail(inv, msg);
+  }
   // `tail`: the members after "paths" (JSON), ending with "vanished".
   void end(json::Json tail, const std::vector<std::string>& vanished) {
     if (m_json) {
@@ -191,7 +203,7 @@ int cmd_versions(Invocation& inv) {
         }
       });
   if (!tree) {
-    return fail(inv, tree.error().message());
+    return out.fail_after_begin(inv, tree.error().message());
   }
   out.end(json::Json::object(), tree->vanished);
   return vanished_exit(tree->vanished);
@@ -225,7 +237,7 @@ int cmd_find(Invocation& inv) {
                                      out.path(key, h);
                                    });
   if (!found) {
-    return fail(inv, found.error().message());
+    return out.fail_after_begin(inv, found.error().message());
   }
   json::Json tail = json::Json::object();
   tail["entries_read"] = found->entries;

@@ -440,8 +440,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
         r.outcome = state::Outcome::warning;
       }
     } else if (relinked->linked > 0) {
-      r.summary += fmt::format("; {} files relinked to history ({} bytes saved)",
-                               relinked->linked, relinked->bytes);
+      r.summary += fmt::format("; {} file{} relinked to history ({} bytes saved)",
+                               relinked->linked, relinked->linked == 1 ? "" : "s", relinked->bytes);
     }
   }
   long reinoded = protect.files + protect.symlinks + protect.hard_links;
