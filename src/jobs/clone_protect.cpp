@@ -1,4 +1,5 @@
 #include "jobs/clone_protect.hpp"
+#include "util/text.hpp"
 
 #include <cerrno>
 #include <map>
@@ -16,19 +17,6 @@ namespace {
 bool is_attr_char(char c) {
   return c == '.' || c == ' ' || c == '+' || c == '?' || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z');
-}
-
-// "a/b/c" -> ("a/b", "c"); "c" -> ("", "c").
-std::pair<std::string, std::string> split_rel(const std::string& rel) {
-  size_t slash = rel.rfind('/');
-  if (slash == std::string::npos) {
-    return {"", rel};
-  }
-  return {rel.substr(0, slash), rel.substr(slash + 1)};
-}
-
-std::string join_rel(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
 }
 
 bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }

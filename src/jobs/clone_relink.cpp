@@ -1,4 +1,5 @@
 #include "jobs/clone_relink.hpp"
+#include "util/text.hpp"
 
 #include <xxhash.h>
 
@@ -22,18 +23,6 @@ namespace rotator::jobs {
 namespace {
 
 constexpr size_t k_chunk = 64 * 1024;
-
-std::pair<std::string, std::string> split_rel(const std::string& rel) {
-  size_t slash = rel.rfind('/');
-  if (slash == std::string::npos) {
-    return {"", rel};
-  }
-  return {rel.substr(0, slash), rel.substr(slash + 1)};
-}
-
-std::string join_rel(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
 
 bool missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <string_view>
 
 namespace rotator {
@@ -22,5 +23,18 @@ std::string unescape_text(std::string_view s);
 // A byte count for humans, binary units with one decimal above 1 KiB:
 // "0 B", "1023 B", "1.0 KiB", "3.4 MiB", "1.2 GiB", "5.0 TiB". Negative: "? B".
 std::string format_size(long long bytes);
+
+// A relative path split at its last '/': "a/b/c" -> ("a/b", "c"); "c" -> ("", "c").
+inline std::pair<std::string, std::string> split_rel(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  if (slash == std::string::npos) {
+    return {"", rel};
+  }
+  return {rel.substr(0, slash), rel.substr(slash + 1)};
+}
+// The inverse: "" + "c" -> "c", "a/b" + "c" -> "a/b/c".
+inline std::string join_rel(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
 
 }  // namespace rotator
