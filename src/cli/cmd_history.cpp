@@ -82,8 +82,10 @@ void print_json(const json::Json& j) { fmt::print("{}\n", json::dump(j)); }
 
 int vanished_exit(const std::vector<std::string>& vanished) {
   for (const auto& v : vanished) {
-    fmt::print(stderr, "rotator: warning: place {} vanished while it was read (a run is under "
-                       "way?); its answer is missing\n", v);
+    fmt::print(stderr,
+               "rotator: warning: place {} vanished while it was read (a run is under "
+               "way?); its answer is missing\n",
+               v);
   }
   return vanished.empty() ? k_exit_ok : k_exit_warning;
 }
@@ -181,8 +183,10 @@ int cmd_versions(Invocation& inv) {
   }
   if (newest->type != fs::FileType::directory) {
     if (only_deleted) {
-      return fail(inv, "--deleted lists the deleted paths below a directory; "
-                       "'" + history::show_path(path->rel) + "' is not one");
+      return fail(inv,
+                  "--deleted lists the deleted paths below a directory; "
+                  "'" +
+                      history::show_path(path->rel) + "' is not one");
     }
     if (json) {
       print_json(history::file_versions_json(*file, inv.zone));
@@ -196,12 +200,12 @@ int cmd_versions(Invocation& inv) {
   json::put_bytes(head, "path", path->rel);
   head["type"] = "directory";
   out.begin(head);
-  auto tree = history::tree_versions(
-      inv.fs, *cat, *path, [&](const std::string& rel, const history::PathHistory& h) {
-        if (!only_deleted || !h.in_clone) {
-          out.path(rel, h);
-        }
-      });
+  auto tree = history::tree_versions(inv.fs, *cat, *path,
+                                     [&](const std::string& rel, const history::PathHistory& h) {
+                                       if (!only_deleted || !h.in_clone) {
+                                         out.path(rel, h);
+                                       }
+                                     });
   if (!tree) {
     return out.fail_after_begin(inv, tree.error().message());
   }
@@ -232,10 +236,9 @@ int cmd_find(Invocation& inv) {
   json::Json head = json::Json::object();
   json::put_bytes(head, "pattern", args->positional[0]);
   out.begin(head);
-  auto found = history::find_paths(inv.fs, *cat, args->positional[0], progress,
-                                   [&](const std::string& key, const history::PathHistory& h) {
-                                     out.path(key, h);
-                                   });
+  auto found = history::find_paths(
+      inv.fs, *cat, args->positional[0], progress,
+      [&](const std::string& key, const history::PathHistory& h) { out.path(key, h); });
   if (!found) {
     return out.fail_after_begin(inv, found.error().message());
   }
@@ -295,7 +298,8 @@ int cmd_restore(Invocation& inv) {
   if (auto it = args->values.find("--to"); it != args->values.end()) {
     dest = it->second;
   } else {
-    std::string last = path->rel.empty() ? choice->place->entry : path->rel.substr(path->rel.rfind('/') + 1);
+    std::string last =
+        path->rel.empty() ? choice->place->entry : path->rel.substr(path->rel.rfind('/') + 1);
     dest = "./" + last;
   }
   while (dest.size() > 1 && dest.back() == '/') {
@@ -336,13 +340,14 @@ int cmd_restore(Invocation& inv) {
     }
     print_json(j);
   } else {
-    fmt::print("{} '{}' version {} from {} ({}) {} '{}': {} file{}, {} bytes, {} hard link{}, {} "
-               "symlink{}, {} director{}\n",
-               dry ? "would copy" : "restored", history::show_path(history::join(p.path, path->rel)),
-               choice->version, p.name, history::show_time(p.time, inv.zone), dry ? "to" : "to",
-               history::show_path(dest), stats->files, stats->files == 1 ? "" : "s", stats->bytes,
-               stats->links, stats->links == 1 ? "" : "s", stats->symlinks,
-               stats->symlinks == 1 ? "" : "s", stats->dirs, stats->dirs == 1 ? "y" : "ies");
+    fmt::print(
+        "{} '{}' version {} from {} ({}) {} '{}': {} file{}, {} bytes, {} hard link{}, {} "
+        "symlink{}, {} director{}\n",
+        dry ? "would copy" : "restored", history::show_path(history::join(p.path, path->rel)),
+        choice->version, p.name, history::show_time(p.time, inv.zone), dry ? "to" : "to",
+        history::show_path(dest), stats->files, stats->files == 1 ? "" : "s", stats->bytes,
+        stats->links, stats->links == 1 ? "" : "s", stats->symlinks,
+        stats->symlinks == 1 ? "" : "s", stats->dirs, stats->dirs == 1 ? "y" : "ies");
     if (!stats->backup_name.empty()) {
       fmt::print("the existing '{}' was renamed to '{}'\n", history::show_path(dest),
                  history::show_path(stats->backup_name));
@@ -423,10 +428,14 @@ int cmd_diff(Invocation& inv) {
     json::put_bytes(j, "path", rel);
     j["changes"] = std::move(changes);
     const auto& s = *summary;
-    j["summary"] = {{"added", s.added},           {"deleted", s.deleted},
-                    {"changed", s.changed},       {"type_changed", s.type_changed},
-                    {"metadata", s.metadata},     {"bytes_added", s.bytes_added},
-                    {"bytes_deleted", s.bytes_deleted}, {"bytes_changed", s.bytes_changed}};
+    j["summary"] = {{"added", s.added},
+                    {"deleted", s.deleted},
+                    {"changed", s.changed},
+                    {"type_changed", s.type_changed},
+                    {"metadata", s.metadata},
+                    {"bytes_added", s.bytes_added},
+                    {"bytes_deleted", s.bytes_deleted},
+                    {"bytes_changed", s.bytes_changed}};
     print_json(j);
   } else {
     fmt::print("{} -> {}: {}\n", (*a)->name, (*b)->name, history::format_diff_summary(*summary));

@@ -25,8 +25,14 @@ namespace {
 
 // The context jobs run in: plan lines of a dry run go to stdout.
 jobs::RunContext run_context(Invocation& inv) {
-  return jobs::RunContext{inv.fs, inv.cfg, inv.zone, inv.now, inv.dry_run, inv.log,
-                          [](std::string_view line) { fmt::print("{}\n", line); }, inv.command};
+  return jobs::RunContext{inv.fs,
+                          inv.cfg,
+                          inv.zone,
+                          inv.now,
+                          inv.dry_run,
+                          inv.log,
+                          [](std::string_view line) { fmt::print("{}\n", line); },
+                          inv.command};
 }
 
 // A command's bad argument: "rotator: CMD: MESSAGE" and the usage hint, exit 1.
@@ -38,10 +44,10 @@ int argument_error(const Invocation& inv, const std::string& message) {
 // "unknown option '-x'" for what looks like an option, else "unexpected
 // argument 'x'".
 int bad_argument(const Invocation& inv, const std::string& arg) {
-  return argument_error(inv, fmt::format("{} '{}'",
-                                         !arg.empty() && arg[0] == '-' ? "unknown option"
-                                                                       : "unexpected argument",
-                                         escape_control(arg)));
+  return argument_error(
+      inv, fmt::format("{} '{}'",
+                       !arg.empty() && arg[0] == '-' ? "unknown option" : "unexpected argument",
+                       escape_control(arg)));
 }
 
 int cmd_check(Invocation& inv) {
@@ -56,7 +62,8 @@ int cmd_check(Invocation& inv) {
   for (const auto& p : problems) {
     fmt::print(stderr, "rotator: {}\n", p);
   }
-  fmt::print(stderr, "rotator: {} problem{} found\n", problems.size(), problems.size() == 1 ? "" : "s");
+  fmt::print(stderr, "rotator: {} problem{} found\n", problems.size(),
+             problems.size() == 1 ? "" : "s");
   return k_exit_error;
 }
 
@@ -91,7 +98,9 @@ int cmd_status(Invocation& inv) {
   auto sts = jobs::collect_status(inv.fs, inv.cfg, inv.now);
   write_metrics(inv, sts, root_bad);
   switch (format) {
-    case Format::json: fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now, root_bad)); break;
+    case Format::json:
+      fmt::print("{}", jobs::format_status_json(sts, inv.zone, inv.now, root_bad));
+      break;
     case Format::nagios: {
       auto report = jobs::format_status_nagios(sts, root_bad);
       fmt::print("{}", report.line);
@@ -102,8 +111,9 @@ int cmd_status(Invocation& inv) {
       if (!root_bad.empty()) {
         fmt::print("rotator: {}\n", escape_control(root_bad));
       } else {
-        fmt::print("{}", jobs::format_status_table(
-                             sts, inv.zone, quiet ? jobs::OnlyProblems::yes : jobs::OnlyProblems::no));
+        fmt::print("{}",
+                   jobs::format_status_table(
+                       sts, inv.zone, quiet ? jobs::OnlyProblems::yes : jobs::OnlyProblems::no));
       }
       break;
     }
@@ -182,9 +192,10 @@ const Command* find_command(const std::string& name) {
 std::optional<lock::LockFile> prepare_and_lock(Invocation& inv) {
   auto root = inv.fs.lstat(fs::k_cwd, inv.cfg.root + "/.");
   if (!root || !root->is_dir()) {
-    inv.log.error("root '{}' does not exist or is not a directory (rotator never creates it; is "
-                  "the backup disk mounted?)",
-                  inv.cfg.root);
+    inv.log.error(
+        "root '{}' does not exist or is not a directory (rotator never creates it; is "
+        "the backup disk mounted?)",
+        inv.cfg.root);
     return std::nullopt;
   }
   // .rotator is opened O_NOFOLLOW and the default lock relative to it, so

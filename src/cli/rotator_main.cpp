@@ -1,7 +1,7 @@
 #include "cli/rotator_main.hpp"
 
-#include <memory>
 #include <getopt.h>
+#include <memory>
 
 #include <cstdlib>
 #include <string>
@@ -9,10 +9,10 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "jobs/status.hpp"
 #include "config/config.hpp"
 #include "fs/nosync_fs.hpp"
 #include "fs/posix_fs.hpp"
+#include "jobs/status.hpp"
 #include "log/log.hpp"
 
 namespace rotator::cli {
@@ -37,22 +37,33 @@ int rotator_main(int argc, char** argv) {
   bool now_given = false;  // --now '' is an error, not "no --now"
   int wait_seconds = 0;
 
-  static const option long_opts[] = {
-      {"config", required_argument, nullptr, 'c'}, {"dry-run", no_argument, nullptr, 'n'},
-      {"verbose", no_argument, nullptr, 'v'},      {"quiet", no_argument, nullptr, 'q'},
-      {"now", required_argument, nullptr, 'N'},    {"wait", optional_argument, nullptr, 'W'},
-      {"help", no_argument, nullptr, 'h'},         {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0}};
+  static const option long_opts[] = {{"config", required_argument, nullptr, 'c'},
+                                     {"dry-run", no_argument, nullptr, 'n'},
+                                     {"verbose", no_argument, nullptr, 'v'},
+                                     {"quiet", no_argument, nullptr, 'q'},
+                                     {"now", required_argument, nullptr, 'N'},
+                                     {"wait", optional_argument, nullptr, 'W'},
+                                     {"help", no_argument, nullptr, 'h'},
+                                     {"version", no_argument, nullptr, 'V'},
+                                     {nullptr, 0, nullptr, 0}};
   opterr = 0;
   optind = 1;
   int c;
   // '+': stop at the command; its own arguments follow it.
   while ((c = getopt_long(argc, argv, "+:c:nvqhV", long_opts, nullptr)) != -1) {
     switch (c) {
-      case 'c': config_file = optarg; break;
-      case 'n': dry_run = DryRun::yes; break;
-      case 'v': ++verbose; break;
-      case 'q': quiet = true; break;
+      case 'c':
+        config_file = optarg;
+        break;
+      case 'n':
+        dry_run = DryRun::yes;
+        break;
+      case 'v':
+        ++verbose;
+        break;
+      case 'q':
+        quiet = true;
+        break;
       case 'N':
         now_text = optarg;
         now_given = true;
@@ -70,10 +81,16 @@ int rotator_main(int argc, char** argv) {
         wait_seconds = static_cast<int>(v);
         break;
       }
-      case 'h': fmt::print("{}", k_usage_text); return k_exit_ok;
-      case 'V': fmt::print("rotator {}\n", k_version); return k_exit_ok;
-      case ':': return usage_error(fmt::format("option '{}' needs a value", argv[optind - 1]));
-      default: return usage_error(fmt::format("unknown option '{}'", argv[optind - 1]));
+      case 'h':
+        fmt::print("{}", k_usage_text);
+        return k_exit_ok;
+      case 'V':
+        fmt::print("rotator {}\n", k_version);
+        return k_exit_ok;
+      case ':':
+        return usage_error(fmt::format("option '{}' needs a value", argv[optind - 1]));
+      default:
+        return usage_error(fmt::format("unknown option '{}'", argv[optind - 1]));
     }
   }
   if (optind >= argc) {
@@ -171,7 +188,7 @@ int rotator_main(int argc, char** argv) {
 
   log::Logger logger;
   logger.set_zone(*zone);
-  logger.set_verbosity(quiet ? log::Verbosity::quiet
+  logger.set_verbosity(quiet          ? log::Verbosity::quiet
                        : verbose >= 2 ? log::Verbosity::debug
                        : verbose == 1 ? log::Verbosity::verbose
                                       : log::Verbosity::normal);
@@ -203,7 +220,8 @@ int rotator_main(int argc, char** argv) {
   // sync = none: the same calls minus the commit-point syncs.
   fs::NoSyncFs nosync(posix);
   fs::Fs& fsys = cfg->sync == config::Sync::none ? static_cast<fs::Fs&>(nosync) : posix;
-  Invocation inv{fsys, *cfg, logger, *zone, now, dry_run, wait_seconds, command, args, command_line};
+  Invocation inv{fsys,    *cfg,         logger,  *zone, now,
+                 dry_run, wait_seconds, command, args,  command_line};
   if (const Command* cmd = find_command(command)) {
     return cmd->run(inv);
   }

@@ -82,8 +82,8 @@ constexpr KeyInfo k_config_keys[] = {
 constexpr const char* k_global_section = "rotator";
 
 // Words rotator uses as commands: never level names.
-const std::set<std::string> k_reserved = {"check", "status", "prune", "versions", "restore", "find",
-                                          "du",    "diff",   "help",  "version"};
+const std::set<std::string> k_reserved = {"check", "status", "prune", "versions", "restore",
+                                          "find",  "du",     "diff",  "help",     "version"};
 
 // rsync options that rewrite destination files in place (shared inodes!).
 // --write-devices implies --inplace (rsync(1)). The clone job also passes
@@ -94,8 +94,10 @@ const std::set<std::string> k_inplace_args = {"--inplace", "--append", "--append
 // rsync options that would silence the output the clone job's safety checks
 // read, or turn every run into a no-op reported as success.
 const std::set<std::string> k_blinding_args = {
-    "-n", "--dry-run", "--list-only", "-q", "--quiet", "--info", "--out-format", "--log-format",
-    "--max-delete", "--existing", "--only-write-batch", "--read-batch", "--write-batch"};
+    "-n",           "--dry-run",  "--list-only",        "-q",
+    "--quiet",      "--info",     "--out-format",       "--log-format",
+    "--max-delete", "--existing", "--only-write-batch", "--read-batch",
+    "--write-batch"};
 
 // Returns the offending option of `arg`, or empty. Short-option clusters
 // ("-aqz") are checked letter by letter for q and n.
@@ -192,7 +194,6 @@ std::string normalize(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
-
 // The trees rotator reads and writes, with the line that configured each.
 // A holding inside a clone is wiped by the clone's rsync --delete, two jobs
 // sharing a holding prune each other's history, a backup inside its own
@@ -219,7 +220,8 @@ std::vector<Tree> config_trees(const Config& cfg) {
       trees.push_back({job.path, fmt::format("[{}] path", job.name), line_of("path"), true, &job});
     }
     if (job.type == JobType::backup && !job.holding.empty()) {
-      trees.push_back({job.holding, fmt::format("[{}] holding", job.name), line_of("holding"), true, &job});
+      trees.push_back(
+          {job.holding, fmt::format("[{}] holding", job.name), line_of("holding"), true, &job});
     }
     if (job.type != JobType::clone && !job.from.empty()) {
       trees.push_back({job.from, fmt::format("[{}] from", job.name), line_of("from"), false, &job});
@@ -320,7 +322,7 @@ std::optional<std::chrono::seconds> effective_max_age(const Job& job) {
     return std::nullopt;
   }
   static const std::map<std::string, long> periods = {
-      {"hourly", 3600},       {"daily", 86400},        {"weekly", 7 * 86400},
+      {"hourly", 3600},        {"daily", 86400},        {"weekly", 7 * 86400},
       {"monthly", 31 * 86400}, {"yearly", 366 * 86400},
   };
   auto it = periods.find(levels.front());
@@ -586,7 +588,8 @@ std::vector<Section> group_sections(const std::vector<IniRecord>& records,
       }
       section_index[r.section] = sections.size();
       auto header = header_lines.find(r.section);
-      sections.push_back(Section{r.section, header == header_lines.end() ? r.line : header->second, {}});
+      sections.push_back(
+          Section{r.section, header == header_lines.end() ? r.line : header->second, {}});
       it = section_index.find(r.section);
     }
     Section& sec = sections[it->second];
@@ -631,8 +634,9 @@ void apply_global(Loader& l, const Section* global) {
     } else if (normalize(v->text) == "/") {
       // Its state, trash and every relative path would sit among the
       // system's own directories, and a relative `path = etc` is /etc.
-      l.error(v->line, "root = / is refused: give the backup disk's own directory (e.g. "
-                       "/srv/backup)");
+      l.error(v->line,
+              "root = / is refused: give the backup disk's own directory (e.g. "
+              "/srv/backup)");
     } else {
       cfg.root = normalize(v->text);
     }
@@ -704,11 +708,13 @@ void apply_common(JobKeys& keys, Job& job, bool& bad_level) {
   for (const auto& w : *words) {
     for (size_t start = 0; start <= w.size();) {
       size_t comma = w.find(',', start);
-      std::string level = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string level =
+          w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!level.empty()) {
         if (!valid_level_name(level)) {
           bad_level = true;
-          keys.error(v->line, fmt::format("bad level name '{}' in run_on (letters, digits, '_')", level));
+          keys.error(v->line,
+                     fmt::format("bad level name '{}' in run_on (letters, digits, '_')", level));
         } else if (k_reserved.count(level)) {
           bad_level = true;
           keys.error(v->line, fmt::format("level name '{}' is a rotator command", level));
@@ -752,7 +758,9 @@ void apply_clone(JobKeys& keys, Job& job) {
     if (auto fraction = parse_percent(v->text)) {
       job.max_delete = *fraction;
     } else {
-      keys.error(v->line, fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
+      keys.error(
+          v->line,
+          fmt::format("max_delete: bad value '{}' (expected a percentage such as 50%)", v->text));
     }
   }
   if (const Value* v = keys.get("churn_warn")) {
@@ -761,8 +769,10 @@ void apply_clone(JobKeys& keys, Job& job) {
     } else if (auto fraction = parse_percent(v->text)) {
       job.churn_warn = *fraction;
     } else {
-      keys.error(v->line, fmt::format(
-          "churn_warn: bad value '{}' (expected a percentage such as 30%, or none)", v->text));
+      keys.error(
+          v->line,
+          fmt::format("churn_warn: bad value '{}' (expected a percentage such as 30%, or none)",
+                      v->text));
     }
   }
   if (const Value* v = keys.get("protect_metadata")) {
@@ -845,8 +855,9 @@ void apply_snapshot(JobKeys& keys, Job& job) {
     } else if (v->text == "dated") {
       job.naming = Naming::dated;
     } else {
-      keys.error(v->line, fmt::format("bad value '{}' for 'naming' in [{}] (expected rotate or dated)",
-                                      v->text, keys.job()));
+      keys.error(v->line,
+                 fmt::format("bad value '{}' for 'naming' in [{}] (expected rotate or dated)",
+                             v->text, keys.job()));
     }
   }
   if (const Value* v = keys.required("keep")) {
@@ -857,7 +868,8 @@ void apply_snapshot(JobKeys& keys, Job& job) {
   }
   if (const Value* v = keys.get("name_format")) {
     if (job.naming == Naming::rotate) {
-      keys.error(v->line, fmt::format("name_format does not apply to naming = rotate in [{}]", keys.job()));
+      keys.error(v->line,
+                 fmt::format("name_format does not apply to naming = rotate in [{}]", keys.job()));
     } else if (auto checked = rotation::check_name_format(v->text); !checked) {
       keys.error(v->line, fmt::format("name_format: {}", checked.error().message()));
     } else {
@@ -865,15 +877,17 @@ void apply_snapshot(JobKeys& keys, Job& job) {
     }
   }
   if (levels_from_keep(job) && !job.run_on.empty()) {
-    keys.error(keys.get("run_on")->line,
-               fmt::format("run_on does not apply to naming = rotate in [{}]: the levels are those of 'keep'",
-                           keys.job()));
+    keys.error(
+        keys.get("run_on")->line,
+        fmt::format(
+            "run_on does not apply to naming = rotate in [{}]: the levels are those of 'keep'",
+            keys.job()));
   }
 }
 
 struct JobTypeInfo {
   JobType type;
-  const char* name;  // the value of `type`
+  const char* name;                        // the value of `type`
   void (*apply)(JobKeys& keys, Job& job);  // the keys of this type, after apply_common
 };
 
@@ -938,7 +952,8 @@ std::optional<Job> apply_job(Loader& l, const Section& sec) {
   apply_common(keys, job, bad_level);
   info->apply(keys, job);
   if (!levels_from_keep(job) && job.run_on.empty() && !bad_level) {
-    l.error(sec.line, fmt::format("job [{}] is run by no level: set run_on (e.g. run_on = daily)", sec.name));
+    l.error(sec.line,
+            fmt::format("job [{}] is run by no level: set run_on (e.g. run_on = daily)", sec.name));
   }
   return job;
 }

@@ -33,13 +33,13 @@ enum class Relink { no, yes };
 const char* job_type_name(JobType type);
 
 struct Job {
-  std::string name;  // the INI section name
-  int line = 0;      // line of the [section] header
+  std::string name;                      // the INI section name
+  int line = 0;                          // line of the [section] header
   std::map<std::string, int> key_lines;  // line of each key set in the section
   JobType type = JobType::clone;
-  std::vector<std::string> run_on;  // levels that run this job
-  std::string path;                 // absolute
-  std::optional<Duration> max_age;  // explicit max_age; see effective_max_age()
+  std::vector<std::string> run_on;     // levels that run this job
+  std::string path;                    // absolute
+  std::optional<Duration> max_age;     // explicit max_age; see effective_max_age()
   std::vector<std::string> pre_exec;   // argv; empty = none
   std::vector<std::string> post_exec;  // argv; empty = none
   std::vector<std::string> fail_exec;  // argv run when the job fails; empty = none
@@ -66,7 +66,7 @@ struct Job {
   // type = backup
   std::string filter;  // absolute path of the rules file; empty = everything
   PruneEmpty prune_empty_dirs = PruneEmpty::no;
-  std::string holding;                 // absolute
+  std::string holding;  // absolute
   std::string holding_format = "%Y-%m-%d";
   std::optional<Duration> holding_keep;  // empty = keep forever
 
@@ -80,8 +80,8 @@ struct Job {
 };
 
 struct Config {
-  std::string file;  // as given (used in messages)
-  std::string root;  // absolute
+  std::string file;   // as given (used in messages)
+  std::string root;   // absolute
   int root_line = 0;  // line of the root key (for messages)
   std::string lockfile;
   std::string logfile;  // empty = none

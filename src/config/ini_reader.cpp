@@ -72,8 +72,8 @@ Result<std::vector<IniRecord>> parse_ini(const std::string& file_name, const std
   Stream stream{&text, 0, 0, {}, &records};
   int rc = ini_parse_stream(read_line, &stream, on_value, &stream);
   if (rc > 0) {
-    return plain_error(fmt::format(
-        "{}:{}: syntax error (expected 'key = value' or '[section]')", file_name, rc));
+    return plain_error(
+        fmt::format("{}:{}: syntax error (expected 'key = value' or '[section]')", file_name, rc));
   }
   if (rc < 0) {
     return plain_error(fmt::format("{}: cannot parse (out of memory)", file_name));

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <mutex>
 #include <thread>
-#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -30,14 +30,14 @@ struct Level {
   size_t rel_len = 0;  // length of this directory's relative path
   size_t depth = 0;    // 0 for the root
   fs::DirHandle s;
-  fs::DirHandle t;     // invalid while pending (and in a dry run when created)
+  fs::DirHandle t;  // invalid while pending (and in a dry run when created)
   TState tstate = TState::pending;
   fs::Stat s_stat;
-  fs::Stat t_stat;              // valid when existing
-  bool content = false;         // a selected non-directory is below
-  bool kept = false;            // a protected T entry stays below
-  bool modified = false;        // this run added or removed entries of T's directory
-  bool archived_below = false;  // an entry below went to the sink
+  fs::Stat t_stat;                    // valid when existing
+  bool content = false;               // a selected non-directory is below
+  bool kept = false;                  // a protected T entry stays below
+  bool modified = false;              // this run added or removed entries of T's directory
+  bool archived_below = false;        // an entry below went to the sink
   AddKind add_kind = AddKind::fresh;  // pending: what its creation will be
   // t_stat is a real stat of T's directory (mode and owner are as it says;
   // the times are too unless this walk changed the directory's entries).
@@ -52,8 +52,8 @@ struct Level {
 mode_t creation_mode(const fs::Stat& s) { return (s.mode & 0777) | 0700; }
 
 bool metadata_differs(const fs::Stat& a, const fs::Stat& b) {
-  return a.mode != b.mode || a.uid != b.uid || a.gid != b.gid ||
-         a.mtime.tv_sec != b.mtime.tv_sec || a.mtime.tv_nsec != b.mtime.tv_nsec;
+  return a.mode != b.mode || a.uid != b.uid || a.gid != b.gid || a.mtime.tv_sec != b.mtime.tv_sec ||
+         a.mtime.tv_nsec != b.mtime.tv_nsec;
 }
 
 bool by_name(const DirEntry& a, const DirEntry& b) { return a.name < b.name; }
@@ -130,7 +130,8 @@ class Walker {
 
   fs::Fs& m_fs;
   Part m_part;
-  const std::vector<std::string>* m_prebuilt;  // Part::top: sorted top-level directories already built
+  const std::vector<std::string>*
+      m_prebuilt;  // Part::top: sorted top-level directories already built
   // Progress counting: atomic increments only (no system call).
   void progress_done() {
     if (m_opt.progress) {
@@ -157,12 +158,12 @@ class Walker {
   filter::Selector* m_sel;
   bool m_all;
   bool m_dry;
-  std::string m_rel;          // relative path of the entry being processed
-  std::vector<int> m_tfds;    // T descriptors from the root down (-1: pending)
-  std::string m_line;         // reused plan line buffer
+  std::string m_rel;        // relative path of the entry being processed
+  std::vector<int> m_tfds;  // T descriptors from the root down (-1: pending)
+  std::string m_line;       // reused plan line buffer
   MirrorStats m_stats;
-  long m_link_max = 0;        // S's filesystem link limit; 0: not asked yet
-  fs::Creation m_creation;    // known: predict what mkdir makes
+  long m_link_max = 0;      // S's filesystem link limit; 0: not asked yet
+  fs::Creation m_creation;  // known: predict what mkdir makes
   enum class Prediction { unchecked, right, wrong } m_prediction = Prediction::unchecked;
 };
 
@@ -501,15 +502,14 @@ Status Walker::finish_child(Level& dir, Level& child) {
   } else if (child.tstate == TState::existing && prune) {
     return remove_pruned(dir, child);
   }
-  return finish_meta(child, dir.s.fd(), child.name, dir.t.valid() ? dir.t.fd() : -1,
-                     child.name);
+  return finish_meta(child, dir.s.fd(), child.name, dir.t.valid() ? dir.t.fd() : -1, child.name);
 }
 
 Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, int t_parent,
                            const std::string& t_name) {
   std::string_view rel = rel_of(dir);
-  bool need = dir.tstate == TState::created || dir.modified ||
-              metadata_differs(dir.s_stat, dir.t_stat);
+  bool need =
+      dir.tstate == TState::created || dir.modified || metadata_differs(dir.s_stat, dir.t_stat);
   // Read through the held descriptors (flistxattr: no path walk); the
   // writes go by name (the Fs journals them so).
   auto sx = dir.s.valid() ? m_fs.get_xattrs(dir.s.fd(), "") : m_fs.get_xattrs(s_parent, s_name);
@@ -520,7 +520,8 @@ Status Walker::finish_meta(Level& dir, int s_parent, const std::string& s_name, 
   if (!sx->empty()) {
     std::vector<std::pair<std::string, std::string>> tx;
     if (!(m_dry && dir.tstate == TState::created)) {
-      auto got = dir.t.valid() ? m_fs.get_xattrs(dir.t.fd(), "") : m_fs.get_xattrs(t_parent, t_name);
+      auto got =
+          dir.t.valid() ? m_fs.get_xattrs(dir.t.fd(), "") : m_fs.get_xattrs(t_parent, t_name);
       if (!got) {
         return with_context(got.error(), "read xattrs of", dst_path(rel));
       }
@@ -809,8 +810,8 @@ Status Walker::remove_pruned(Level& dir, Level& child) {
     }
     m_rel.resize(child.rel_len);
     TRY_ASSIGN(Taken taken,
-               m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1),
-                                m_rel, dst_path(rel), Collision::report));
+               m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
+                                dst_path(rel), Collision::report));
     if (taken == Taken::moved) {
       ++m_stats.archived;
       progress_archived();

@@ -172,15 +172,15 @@ struct MirrorOptions {
 };
 
 struct MirrorStats {
-  long linked = 0;            // non-directories hard-linked into T
-  long unchanged = 0;         // non-directories already the same inode
+  long linked = 0;     // non-directories hard-linked into T
+  long unchanged = 0;  // non-directories already the same inode
   long dirs_created = 0;
-  long dirs_meta_set = 0;     // directories whose metadata was written
-  long archived = 0;          // entries sent to the sink (one rename each)
-  long copied_emlink = 0;     // files copied because link failed with EMLINK
+  long dirs_meta_set = 0;       // directories whose metadata was written
+  long archived = 0;            // entries sent to the sink (one rename each)
+  long copied_emlink = 0;       // files copied because link failed with EMLINK
   long emlink_copies_kept = 0;  // earlier EMLINK copies found unchanged (S still at the limit)
-  long pruned_removed = 0;    // empty pruned directories removed with rmdir
-  long protected_kept = 0;    // T entries kept because the selector protects them
+  long pruned_removed = 0;      // empty pruned directories removed with rmdir
+  long protected_kept = 0;      // T entries kept because the selector protects them
   // CountBytes::yes only (else 0): st_size sum of the regular files and
   // symlinks linked or copied into T by this walk (each path once).
   long long linked_bytes = 0;

@@ -52,9 +52,8 @@ class Sink {
   // Returns Taken::moved when the entry is now in the sink; Taken::occupied
   // only with Collision::report; an Error when a call failed (the entry is
   // then still in T, or already in the sink if only a later call failed).
-  virtual Result<Taken> take(fs::Fs& fs, std::span<const int> t_dirs,
-                             const std::string& rel_path, std::string_view from_display,
-                             Collision on_collision) = 0;
+  virtual Result<Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
+                             std::string_view from_display, Collision on_collision) = 0;
 
   // Where take() would put `rel_path` now, as the user names it
   // ("holding/2026-11-22/dir/old.txt"). Used for plan lines; it does not
@@ -63,10 +62,10 @@ class Sink {
 };
 
 struct SinkStats {
-  long taken = 0;           // take() calls that moved an entry: one rename each
-                            // (a directory with its whole subtree counts once)
-  long dirs_created = 0;    // sink folders and parent directories created
-  long folder_switches = 0; // collisions that moved the run to the next folder
+  long taken = 0;            // take() calls that moved an entry: one rename each
+                             // (a directory with its whole subtree counts once)
+  long dirs_created = 0;     // sink folders and parent directories created
+  long folder_switches = 0;  // collisions that moved the run to the next folder
 };
 
 // A sink that is one folder `<parent>/<folder_name>`, created on the first
@@ -106,7 +105,7 @@ class TreeSink final : public Sink {
   Result<Taken> open_parents(fs::Fs& fs, std::span<const int> t_dirs,
                              const std::vector<std::string_view>& parts);
   Result<int> ensure_dir(fs::Fs& fs, int parent, const std::string& name, int meta_fd,
-                          const std::string& display);
+                         const std::string& display);
 
   int m_parent_fd;
   std::string m_base;

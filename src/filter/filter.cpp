@@ -10,8 +10,7 @@ namespace rotator::filter {
 Result<std::unique_ptr<RuleFilter>> RuleFilter::load(fs::Fs& fs, const std::string& rules_path,
                                                      const std::string& source_root_abs) {
   if (source_root_abs.empty() || source_root_abs[0] != '/') {
-    return plain_error(
-        fmt::format("source root '{}' is not an absolute path", source_root_abs));
+    return plain_error(fmt::format("source root '{}' is not an absolute path", source_root_abs));
   }
   std::unique_ptr<RuleFilter> filter(new RuleFilter());
   filter->m_root_abs = source_root_abs;
@@ -79,8 +78,8 @@ Error unreadable_rule_file(const std::string& dir_abs, const std::string& name, 
     path.push_back('/');
   }
   path.append(name);
-  return plain_error(fmt::format("cannot read per-directory rule file '{}': {}", path,
-                                 fs::read_failure(e)));
+  return plain_error(
+      fmt::format("cannot read per-directory rule file '{}': {}", path, fs::read_failure(e)));
 }
 
 }  // namespace
@@ -93,8 +92,7 @@ Status RuleFilter::enter_deleted_dir(fs::Fs& fs, int dst_dir_fd, const std::stri
   return enter(fs, dst_dir_fd, rel_dir, k_on_receiver);
 }
 
-Status RuleFilter::enter(fs::Fs& fs, int dir_fd, const std::string& rel_dir,
-                         std::uint8_t sides) {
+Status RuleFilter::enter(fs::Fs& fs, int dir_fd, const std::string& rel_dir, std::uint8_t sides) {
   const std::size_t before = m_active.size();
   // Built in place: the rules it owns are pointed to, and never move.
   m_frames.emplace_back();

@@ -73,8 +73,8 @@
 
 #include <deque>
 #include <memory>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "filter/rule.hpp"
@@ -141,13 +141,12 @@ class RuleFilter final : public Selector {
   Result<std::string> read_path(fs::Fs& fs, const std::string& path);
   // One cached read of `name` relative to `dir_fd`, keyed by `key`; a failed
   // read is cached too and reported with `name` as the path.
-  Result<std::string> cached_read(fs::Fs& fs, int dir_fd, std::string key,
-                                  const std::string& name);
+  Result<std::string> cached_read(fs::Fs& fs, int dir_fd, std::string key, const std::string& name);
   Result<std::string> read_in_dir(fs::Fs& fs, int dir_fd, const std::string& dir_key,
                                   const std::string& name);
 
   struct Cached {
-    int sys_errno = 0;  // 0: `data` holds the contents
+    int sys_errno = 0;   // 0: `data` holds the contents
     std::string detail;  // the failed read's Error::detail (read_failure needs it)
     std::string data;
   };
@@ -162,7 +161,7 @@ class RuleFilter final : public Selector {
   // current path (a stack: a frame's activations end with it).
   std::vector<DirMerge> m_active;
   std::vector<std::unique_ptr<std::vector<Rule>>> m_parent_rules;  // from read_parents()
-  std::vector<std::vector<const Rule*>> m_parent_lists;  // per dir-merge, once read
+  std::vector<std::vector<const Rule*>> m_parent_lists;            // per dir-merge, once read
   std::vector<char> m_parents_read;
   std::string m_scratch;
   bool m_cache_on = false;

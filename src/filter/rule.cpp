@@ -19,8 +19,8 @@ struct LongName {
 };
 
 constexpr LongName k_long_names[] = {
-    {"clear", '!'},   {"dir-merge", ':'}, {"exclude", '-'}, {"hide", 'H'},  {"include", '+'},
-    {"merge", '.'},   {"protect", 'P'},   {"risk", 'R'},    {"show", 'S'},
+    {"clear", '!'}, {"dir-merge", ':'}, {"exclude", '-'}, {"hide", 'H'}, {"include", '+'},
+    {"merge", '.'}, {"protect", 'P'},   {"risk", 'R'},    {"show", 'S'},
 };
 
 Error rule_error(const std::string& file, int line, const std::string& what) {
@@ -86,8 +86,8 @@ Status add_pattern(std::string_view pattern, std::uint32_t flags, Origin origin,
                    RuleSet& out) {
   if (pattern.size() > k_max_pattern_len) {
     return rule_error(file, line,
-                      fmt::format("filter pattern longer than {} bytes in '{}'",
-                                  k_max_pattern_len, text.substr(0, 40)));
+                      fmt::format("filter pattern longer than {} bytes in '{}'", k_max_pattern_len,
+                                  text.substr(0, 40)));
   }
   Rule rule;
   rule.flags = flags;
@@ -210,8 +210,8 @@ Status parse_one(ParseEnv& env, std::string_view text, const std::string& file, 
         mopts.include_lines = true;
         break;
       case 'C':
-        return rule_error(file, line,
-                          fmt::format("CVS-exclude rules are not supported by rotator: '{}'", text));
+        return rule_error(
+            file, line, fmt::format("CVS-exclude rules are not supported by rotator: '{}'", text));
       case 'x':
         return rule_error(
             file, line,
@@ -388,9 +388,9 @@ Status parse_merge(ParseEnv& env, char kind, std::string_view name, const MergeO
   if (content) {
     data = std::move(content.value());
   } else {
-    return rule_error(file, line,
-                      fmt::format("failed to open merge file '{}': {}", name,
-                                  fs::read_failure(content.error())));
+    return rule_error(
+        file, line,
+        fmt::format("failed to open merge file '{}': {}", name, fs::read_failure(content.error())));
   }
   ParseContext saved = env.context;
   if (env.context == ParseContext::per_dir) {
@@ -540,8 +540,8 @@ Status parse_rules(ParseEnv& env, std::string_view content, const std::string& f
     std::string_view item;
     if (tmpl.word_split) {
       while (i < content.size() && std::strchr(" \t\n\r\f\v", content[i]) != nullptr) {
-        if (content[i] == '\n' || (content[i] == '\r' &&
-                                   (i + 1 >= content.size() || content[i + 1] != '\n'))) {
+        if (content[i] == '\n' ||
+            (content[i] == '\r' && (i + 1 >= content.size() || content[i + 1] != '\n'))) {
           ++line;
         }
         ++i;

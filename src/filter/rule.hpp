@@ -68,18 +68,18 @@ inline constexpr std::size_t k_max_line_len = 5119;     // rsync: MAXPATHLEN + 1
 inline constexpr std::size_t k_max_pattern_len = 4095;  // rsync: MAXPATHLEN - 1
 
 // Rule flags (bit set in Rule::flags).
-inline constexpr std::uint32_t k_rule_include = 1u << 0;    // include, else exclude
-inline constexpr std::uint32_t k_rule_dir_only = 1u << 1;   // pattern had a trailing '/'
-inline constexpr std::uint32_t k_rule_wild = 1u << 2;       // contains * ? [
-inline constexpr std::uint32_t k_rule_wild2 = 1u << 3;      // contains **
+inline constexpr std::uint32_t k_rule_include = 1u << 0;       // include, else exclude
+inline constexpr std::uint32_t k_rule_dir_only = 1u << 1;      // pattern had a trailing '/'
+inline constexpr std::uint32_t k_rule_wild = 1u << 2;          // contains * ? [
+inline constexpr std::uint32_t k_rule_wild2 = 1u << 3;         // contains **
 inline constexpr std::uint32_t k_rule_wild2_prefix = 1u << 4;  // starts with **
 inline constexpr std::uint32_t k_rule_wild3_suffix = 1u << 5;  // ends with ***
-inline constexpr std::uint32_t k_rule_anchored = 1u << 6;   // pattern started with '/'
-inline constexpr std::uint32_t k_rule_abs_path = 1u << 7;   // '/' modifier or anchored per-dir rule
-inline constexpr std::uint32_t k_rule_negate = 1u << 8;     // '!' modifier
-inline constexpr std::uint32_t k_rule_perishable = 1u << 9; // 'p' modifier
-inline constexpr std::uint32_t k_rule_sender = 1u << 10;    // 's', H, S
-inline constexpr std::uint32_t k_rule_receiver = 1u << 11;  // 'r', P, R
+inline constexpr std::uint32_t k_rule_anchored = 1u << 6;      // pattern started with '/'
+inline constexpr std::uint32_t k_rule_abs_path = 1u << 7;  // '/' modifier or anchored per-dir rule
+inline constexpr std::uint32_t k_rule_negate = 1u << 8;    // '!' modifier
+inline constexpr std::uint32_t k_rule_perishable = 1u << 9;  // 'p' modifier
+inline constexpr std::uint32_t k_rule_sender = 1u << 10;     // 's', H, S
+inline constexpr std::uint32_t k_rule_receiver = 1u << 11;   // 'r', P, R
 
 // Where a rule is in effect (Rule::applies_to), derived at parse time from
 // its sides, where it was read and rotator's `--delete-excluded` semantics,
@@ -92,21 +92,21 @@ inline constexpr std::uint8_t k_on_receiver = 1u << 1;
 // of the merged file (k_rule_abs_path, k_rule_perishable, sides).
 struct MergeOptions {
   std::uint32_t defaults = 0;
-  bool no_prefixes = false;      // '-' or '+': each line is a pattern
-  bool include_lines = false;    // '+': those patterns are includes
-  bool word_split = false;       // 'w'
-  bool no_inherit = false;       // 'n'
-  bool exclude_self = false;     // 'e'
+  bool no_prefixes = false;    // '-' or '+': each line is a pattern
+  bool include_lines = false;  // '+': those patterns are includes
+  bool word_split = false;     // 'w'
+  bool no_inherit = false;     // 'n'
+  bool exclude_self = false;   // 'e'
 };
 
 struct Rule {
   enum class Kind { pattern, dir_merge };
   Kind kind = Kind::pattern;
   std::uint32_t flags = 0;
-  std::string pattern;  // compiled: trailing '/' and leading '/' removed
-  int slash_cnt = 0;    // '/' in the pattern after the trailing strip (leading counts)
-  int merge_index = -1; // dir_merge: index into RuleSet::dir_merges (after
-                        // RuleFilter activates it: into its active merges)
+  std::string pattern;   // compiled: trailing '/' and leading '/' removed
+  int slash_cnt = 0;     // '/' in the pattern after the trailing strip (leading counts)
+  int merge_index = -1;  // dir_merge: index into RuleSet::dir_merges (after
+                         // RuleFilter activates it: into its active merges)
   std::uint8_t applies_to = k_on_sender | k_on_receiver;
 };
 
@@ -130,16 +130,16 @@ struct RuleSet {
 
 // What is being parsed (decides anchoring, name resolution and sides).
 enum class ParseContext {
-  global,         // the rules file and the merge files it inlines
-  per_dir,        // a per-directory (dir-merge) file itself
-  per_dir_merge,  // a file inlined by `merge` from a per-directory file
-  parent_scan,    // a dir-merge file read in a parent of the root
+  global,             // the rules file and the merge files it inlines
+  per_dir,            // a per-directory (dir-merge) file itself
+  per_dir_merge,      // a file inlined by `merge` from a per-directory file
+  parent_scan,        // a dir-merge file read in a parent of the root
   parent_scan_merge,  // a file inlined by `merge` from a parent_scan file
 };
 
 struct ParseEnv {
   fs::Fs* fs = nullptr;
-  std::string base_dir;      // relative merge names resolve here (global)
+  std::string base_dir;  // relative merge names resolve here (global)
   // per_dir / parent_scan (and the merges they inline): the directory of the
   // per-directory file (absolute, no trailing '/' except "/"). Anchors its
   // leading-'/' rules and resolves relative merge names that contain '/'.
@@ -148,7 +148,7 @@ struct ParseEnv {
   // for per_dir (rsync's sender runs there), per_dir_abs for parent_scan.
   std::string plain_dir;
   ParseContext context = ParseContext::global;
-  int depth = 0;             // merge nesting depth of the content being parsed
+  int depth = 0;  // merge nesting depth of the content being parsed
   // The dir-merges already active outside this parse: a nested `dir-merge`
   // rule naming one of them is ignored on the sides where that one is
   // active (rsync activates a name once per side). May be null.

@@ -15,8 +15,8 @@ using Range = std::pair<std::size_t, std::size_t>;  // [first, last) in the outp
 // it is recorded in `empty` (its range holds only directories).
 // `root` names the walk's root in errors.
 Status walk_dir(fs::Fs& fs, int fd, const std::string& root, const std::string& rel,
-                Selector& selector, PruneEmpty prune, std::vector<std::string>& out,
-                bool& has_file, std::vector<Range>& empty) {
+                Selector& selector, PruneEmpty prune, std::vector<std::string>& out, bool& has_file,
+                std::vector<Range>& empty) {
   auto shown = [&](const std::string& sub) { return sub.empty() ? root : root + "/" + sub; };
   TRY_ASSIGN_CONTEXT(auto entries, fs.list_dir(fd), "read directory", shown(rel));
   std::sort(entries.begin(), entries.end(),

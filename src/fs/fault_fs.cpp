@@ -50,8 +50,9 @@ std::string under(const std::string& dir, const std::string& name) {
 }
 
 bool has_prefix(const std::string& path, const std::string& prefix) {
-  return path == prefix || (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-                            path[prefix.size()] == '/');
+  return path == prefix ||
+         (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+          path[prefix.size()] == '/');
 }
 
 }  // namespace
@@ -236,8 +237,8 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
     }
     case Kind::rename: {
       std::string p2 = path_of(c.parent2, c.name2);
-      auto moved = p2.empty() ? Result<Stat>(sys_error(ENOENT, "stat", p2))
-                              : target().lstat(k_cwd, p2);
+      auto moved =
+          p2.empty() ? Result<Stat>(sys_error(ENOENT, "stat", p2)) : target().lstat(k_cwd, p2);
       if (p2.empty() || !same(moved) || now) {
         ++m_kept;
         return;
@@ -299,22 +300,22 @@ void FaultFs::undo(const Change& c, std::map<DirId, std::string>& paths) {
 
 // --- the calls ----------------------------------------------------------------
 
-#define FAULT_GUARD(op, call, what)      \
-  do {                                               \
-    int fault_err_ = 0;                              \
-    if (refuse(op, call, what, &fault_err_)) {   \
-      return sys_error(fault_err_, op, what);        \
-    }                                                \
+#define FAULT_GUARD(op, call, what)            \
+  do {                                         \
+    int fault_err_ = 0;                        \
+    if (refuse(op, call, what, &fault_err_)) { \
+      return sys_error(fault_err_, op, what);  \
+    }                                          \
   } while (false)
 
 // For a call that has only a descriptor: the journal says "<fd>", the Error
 // has an empty path, as PosixFs's (the caller names the directory).
-#define FAULT_GUARD_FD(op, call)                     \
-  do {                                               \
-    int fault_err_ = 0;                              \
-    if (refuse(op, call, "<fd>", &fault_err_)) {     \
-      return sys_error(fault_err_, op, "");          \
-    }                                                \
+#define FAULT_GUARD_FD(op, call)                 \
+  do {                                           \
+    int fault_err_ = 0;                          \
+    if (refuse(op, call, "<fd>", &fault_err_)) { \
+      return sys_error(fault_err_, op, "");      \
+    }                                            \
   } while (false)
 
 Result<int> FaultFs::open_dir(int d, const std::string& n) {
@@ -366,28 +367,28 @@ Result<std::string> FaultFs::read_file(int d, const std::string& n) {
   FAULT_GUARD("read_file", Call::reads, n);
   return FsWrapper::read_file(d, n);
 }
-Result<std::vector<std::pair<std::string, std::string>>> FaultFs::get_xattrs(
-    int d, const std::string& n) {
+Result<std::vector<std::pair<std::string, std::string>>> FaultFs::get_xattrs(int d,
+                                                                             const std::string& n) {
   FAULT_GUARD("get_xattrs", Call::reads, n);
   return FsWrapper::get_xattrs(d, n);
 }
 
 // A new name (d, n) now exists: record its creation.
-#define RECORD_CREATE(d, n)                                       \
-  do {                                                            \
-    if (r && recording()) {                                       \
-      auto st_ = target().lstat(d, n);                            \
-      if (st_) {                                                  \
-        Where w_ = where(d, n);                                   \
-        Change c_{Kind::create};                                  \
-        c_.parent = w_.parent;                                    \
-        c_.name = w_.name;                                        \
-        c_.ino = st_->ino;                                        \
-        c_.dir = id_of(*st_);                                     \
-        push(std::move(c_));                                      \
-      }                                                           \
-    }                                                             \
-    after_call();                                                 \
+#define RECORD_CREATE(d, n)            \
+  do {                                 \
+    if (r && recording()) {            \
+      auto st_ = target().lstat(d, n); \
+      if (st_) {                       \
+        Where w_ = where(d, n);        \
+        Change c_{Kind::create};       \
+        c_.parent = w_.parent;         \
+        c_.name = w_.name;             \
+        c_.ino = st_->ino;             \
+        c_.dir = id_of(*st_);          \
+        push(std::move(c_));           \
+      }                                \
+    }                                  \
+    after_call();                      \
   } while (false)
 
 Status FaultFs::mkdir(int d, const std::string& n, mode_t m) {
@@ -435,8 +436,7 @@ Status FaultFs::write_file(int d, const std::string& n, std::string_view c) {
 
 #undef RECORD_CREATE
 
-Status FaultFs::rename(int od, const std::string& on, int nd, const std::string& nn,
-                       RenameMode m) {
+Status FaultFs::rename(int od, const std::string& on, int nd, const std::string& nn, RenameMode m) {
   FAULT_GUARD("rename", Call::mutates, on + " -> " + nn);
   Change c{Kind::rename};
   bool rec = recording();
@@ -509,9 +509,9 @@ Status FaultFs::rmdir(int d, const std::string& n) {
       }
     }
   }
-  auto r = saved.empty() ? FsWrapper::rmdir(d, n)
-                         : FsWrapper::rename(d, n, k_cwd, under(m_save_dir, saved),
-                                             RenameMode::no_replace);
+  auto r = saved.empty()
+               ? FsWrapper::rmdir(d, n)
+               : FsWrapper::rename(d, n, k_cwd, under(m_save_dir, saved), RenameMode::no_replace);
   if (rec && r && old) {
     Where w = where(d, n);
     Change c{Kind::rmdir};
@@ -543,8 +543,7 @@ Status FaultFs::set_metadata(int d, const std::string& n, const Metadata& m) {
   after_call();
   return r;
 }
-Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k,
-                          const std::string& v) {
+Status FaultFs::set_xattr(int d, const std::string& n, const std::string& k, const std::string& v) {
   FAULT_GUARD("set_xattr", Call::mutates, n);
   auto r = FsWrapper::set_xattr(d, n, k, v);
   after_call();
@@ -597,9 +596,7 @@ Result<int> FaultFs::lock_file(const std::string& p, LockMode m) {
   }
   return r;
 }
-Status FaultFs::write_fd(int fd, std::string_view c) {
-  return FsWrapper::write_fd(fd, c);
-}
+Status FaultFs::write_fd(int fd, std::string_view c) { return FsWrapper::write_fd(fd, c); }
 
 #undef FAULT_GUARD
 

@@ -104,8 +104,8 @@ class FaultFs final : public FsWrapper {
   // Applies in every mode, for the whole life of this FaultFs.
   void set_link_limit(long n) { m_link_limit = n; }
 
-  long calls() const { return m_calls; }           // counted calls seen so far
-  bool triggered() const { return m_triggered; }   // the fault has fired
+  long calls() const { return m_calls; }          // counted calls seen so far
+  bool triggered() const { return m_triggered; }  // the fault has fired
   const std::vector<std::string>& journal() const { return m_journal; }
   // Power-cut mode: changes undone by the cut, and changes whose undo was
   // impossible (kept); the cut's own failures (an Error text each, empty
@@ -156,12 +156,12 @@ class FaultFs final : public FsWrapper {
     std::string name;
     DirId parent2 = -1;  // rename: the new parent and name
     std::string name2;
-    ino_t ino = 0;        // the entry's inode (create: the new one; rename: the moved one)
-    DirId dir = -1;       // the entry is this directory (create of a directory, rename of one)
-    std::string saved;    // unlink / rmdir / replacing rename: the removed entry in the save area
+    ino_t ino = 0;      // the entry's inode (create: the new one; rename: the moved one)
+    DirId dir = -1;     // the entry is this directory (create of a directory, rename of one)
+    std::string saved;  // unlink / rmdir / replacing rename: the removed entry in the save area
     bool replaced_dir = false;  // replacing rename: an (empty) directory was replaced
     DirId dir2 = -1;            // ... and its id
-    Stat old;             // rmdir / replaced directory / metadata: the attributes to restore
+    Stat old;                   // rmdir / replaced directory / metadata: the attributes to restore
   };
   struct Where {  // a parent directory and a base name
     DirId parent = -1;
@@ -201,10 +201,10 @@ class FaultFs final : public FsWrapper {
   long m_saved_count = 0;
   bool m_cut_done = false;
   long m_seq = 0;
-  long m_fs_synced = -1;                       // seq of the last sync_fs
+  long m_fs_synced = -1;  // seq of the last sync_fs
   std::map<std::pair<dev_t, ino_t>, DirId> m_ids;
   DirId m_next_id = 0;
-  std::map<DirId, long> m_synced;              // dir -> seq of its last fsync_dir
+  std::map<DirId, long> m_synced;  // dir -> seq of its last fsync_dir
   std::vector<Change> m_changes;
   std::map<int, std::pair<std::string, std::string>> m_lock_files;  // fd -> path, durable content
   std::set<int> m_listed;  // descriptors list_dir has read (fs.hpp: once each)

@@ -9,14 +9,22 @@ namespace rotator::fs {
 
 const char* file_type_name(FileType type) {
   switch (type) {
-    case FileType::regular: return "file";
-    case FileType::directory: return "directory";
-    case FileType::symlink: return "symlink";
-    case FileType::fifo: return "fifo";
-    case FileType::socket: return "socket";
-    case FileType::char_device: return "character device";
-    case FileType::block_device: return "block device";
-    case FileType::unknown: break;
+    case FileType::regular:
+      return "file";
+    case FileType::directory:
+      return "directory";
+    case FileType::symlink:
+      return "symlink";
+    case FileType::fifo:
+      return "fifo";
+    case FileType::socket:
+      return "socket";
+    case FileType::char_device:
+      return "character device";
+    case FileType::block_device:
+      return "block device";
+    case FileType::unknown:
+      break;
   }
   return "unknown";
 }
@@ -36,14 +44,22 @@ std::string read_failure(const Error& e) {
 
 FileType Stat::type() const {
   switch (mode & S_IFMT) {
-    case S_IFREG: return FileType::regular;
-    case S_IFDIR: return FileType::directory;
-    case S_IFLNK: return FileType::symlink;
-    case S_IFIFO: return FileType::fifo;
-    case S_IFSOCK: return FileType::socket;
-    case S_IFCHR: return FileType::char_device;
-    case S_IFBLK: return FileType::block_device;
-    default: return FileType::unknown;
+    case S_IFREG:
+      return FileType::regular;
+    case S_IFDIR:
+      return FileType::directory;
+    case S_IFLNK:
+      return FileType::symlink;
+    case S_IFIFO:
+      return FileType::fifo;
+    case S_IFSOCK:
+      return FileType::socket;
+    case S_IFCHR:
+      return FileType::char_device;
+    case S_IFBLK:
+      return FileType::block_device;
+    default:
+      return FileType::unknown;
   }
 }
 

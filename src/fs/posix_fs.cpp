@@ -21,14 +21,22 @@ namespace {
 
 FileType type_of_dtype(unsigned char d) {
   switch (d) {
-    case DT_REG: return FileType::regular;
-    case DT_DIR: return FileType::directory;
-    case DT_LNK: return FileType::symlink;
-    case DT_FIFO: return FileType::fifo;
-    case DT_SOCK: return FileType::socket;
-    case DT_CHR: return FileType::char_device;
-    case DT_BLK: return FileType::block_device;
-    default: return FileType::unknown;
+    case DT_REG:
+      return FileType::regular;
+    case DT_DIR:
+      return FileType::directory;
+    case DT_LNK:
+      return FileType::symlink;
+    case DT_FIFO:
+      return FileType::fifo;
+    case DT_SOCK:
+      return FileType::socket;
+    case DT_CHR:
+      return FileType::char_device;
+    case DT_BLK:
+      return FileType::block_device;
+    default:
+      return FileType::unknown;
   }
 }
 
@@ -53,7 +61,8 @@ auto retry_eintr(F f) {
 Status write_all(int fd, std::string_view content, const std::string& name) {
   size_t done = 0;
   while (done < content.size()) {
-    ssize_t n = retry_eintr([&] { return ::write(fd, content.data() + done, content.size() - done); });
+    ssize_t n =
+        retry_eintr([&] { return ::write(fd, content.data() + done, content.size() - done); });
     if (n < 0) {
       return sys_error(errno, "write", name);
     }
@@ -179,10 +188,10 @@ Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
   // A minimal access ACL (user::rw-, group::---, other::---; little-endian
   // posix_acl_xattr format, version 2): the kernel accepts it exactly when
   // the filesystem has ACLs, and stores it as the mode 0600.
-  const unsigned char acl[] = {2, 0, 0, 0,                               // a_version
-                               0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,    // ACL_USER_OBJ rw-
-                               0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,    // ACL_GROUP_OBJ ---
-                               0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};   // ACL_OTHER ---
+  const unsigned char acl[] = {2,    0, 0, 0,                           // a_version
+                               0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,   // ACL_USER_OBJ rw-
+                               0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,   // ACL_GROUP_OBJ ---
+                               0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};  // ACL_OTHER ---
   if (failed == 0) {
     if (::fsetxattr(fd, "system.posix_acl_access", acl, sizeof acl, 0) == 0) {
       out.acls = Support::yes;
@@ -288,8 +297,9 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixFs::get_xattrs(
   // Otherwise: *xattr calls have no *at variant, so go through
   // /proc/self/fd for a descriptor-relative, non-following path.
   const bool by_fd = name.empty() && dir_fd != k_cwd;
-  std::string path =
-      by_fd ? std::string() : dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+  std::string path = by_fd             ? std::string()
+                     : dir_fd == k_cwd ? name
+                                       : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
   auto list = [&](char* buf, size_t size) {
     return by_fd ? ::flistxattr(dir_fd, buf, size) : ::llistxattr(path.c_str(), buf, size);
   };
@@ -397,9 +407,8 @@ static Status copy_fd(int in, int out, const std::string& old_name, const std::s
   }
   bool kernel_copy = true;
   for (;;) {
-    ssize_t n = retry_eintr([&] {
-      return ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
-    });
+    ssize_t n =
+        retry_eintr([&] { return ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0); });
     if (n < 0) {
       if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
           errno == EBADF) {
@@ -431,7 +440,8 @@ static Status copy_fd(int in, int out, const std::string& old_name, const std::s
 
 Status PosixFs::copy_data(int old_dir, const std::string& old_name, int new_dir,
                           const std::string& new_name) {
-  int in = retry_eintr([&] { return ::openat(old_dir, old_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); });
+  int in = retry_eintr(
+      [&] { return ::openat(old_dir, old_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); });
   if (in < 0) {
     return sys_error(errno, "open", old_name);
   }
@@ -456,7 +466,8 @@ Status PosixFs::copy_data(int old_dir, const std::string& old_name, int new_dir,
 
 Status PosixFs::write_file(int dir_fd, const std::string& name, std::string_view content) {
   int fd = retry_eintr([&] {
-    return ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    return ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                    0644);
   });
   if (fd < 0) {
     return sys_error(errno, "create", name);
@@ -511,7 +522,8 @@ Creation PosixFs::creation() {
 
 Status PosixFs::set_xattr(int dir_fd, const std::string& name, const std::string& key,
                           const std::string& value) {
-  std::string path = dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+  std::string path =
+      dir_fd == k_cwd ? name : "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
   if (::lsetxattr(path.c_str(), key.c_str(), value.data(), value.size(), 0) < 0) {
     if (errno == ENOTSUP || errno == EPERM) {
       return ok();  // filesystem or privilege does not allow it: as rsync -X, skip

@@ -24,8 +24,8 @@ class PosixFs final : public Fs {
   Status link(int old_dir, const std::string& old_name, int new_dir,
               const std::string& new_name) override;
   Status symlink(const std::string& target, int dir_fd, const std::string& name) override;
-  Status rename(int old_dir, const std::string& old_name, int new_dir,
-                const std::string& new_name, RenameMode mode) override;
+  Status rename(int old_dir, const std::string& old_name, int new_dir, const std::string& new_name,
+                RenameMode mode) override;
   Status unlink(int dir_fd, const std::string& name) override;
   Status rmdir(int dir_fd, const std::string& name) override;
   Status copy_data(int old_dir, const std::string& old_name, int new_dir,

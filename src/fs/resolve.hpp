@@ -25,8 +25,8 @@
 namespace rotator::fs {
 
 struct ResolvedPath {
-  std::string real;                 // deepest existing entry, symlink-free, absolute
-  std::vector<std::string> rest;    // components below `real` that do not exist
+  std::string real;                            // deepest existing entry, symlink-free, absolute
+  std::vector<std::string> rest;               // components below `real` that do not exist
   std::vector<std::pair<dev_t, ino_t>> chain;  // identity of `real`, its parent, ..., "/"
 
   // `real` + `rest` joined: the path as it will be once created.

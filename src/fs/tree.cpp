@@ -43,8 +43,8 @@ enum class Parallel { no, yes };
 Status remove_one(Fs& fs, int parent_fd, const std::string& name, const std::string& display,
                   RemoveStats* stats, Parallel parallel);
 
-Status remove_sequential(Fs& fs, int parent_fd, const std::string& name,
-                         const std::string& display, RemoveStats* stats) {
+Status remove_sequential(Fs& fs, int parent_fd, const std::string& name, const std::string& display,
+                         RemoveStats* stats) {
   return remove_one(fs, parent_fd, name, display, stats, Parallel::no);
 }
 

@@ -16,9 +16,7 @@ namespace {
 
 constexpr const char* k_deleting_prefix = ".rotator-deleting.";
 
-Instant from_timespec(const timespec& ts) {
-  return Instant(std::chrono::seconds(ts.tv_sec));
-}
+Instant from_timespec(const timespec& ts) { return Instant(std::chrono::seconds(ts.tv_sec)); }
 
 // Every entry name of directory `path`, sorted; nullopt when it is missing.
 Result<std::optional<std::vector<std::string>>> names_of(fs::Fs& fs, const std::string& path) {
@@ -64,10 +62,14 @@ std::optional<Instant> last_success(fs::Fs& fs, const config::Config& cfg, const
 
 const char* place_kind_name(PlaceKind kind) {
   switch (kind) {
-    case PlaceKind::clone: return "clone";
-    case PlaceKind::backup: return "backup";
-    case PlaceKind::holding: return "holding";
-    case PlaceKind::snapshot: return "snapshot";
+    case PlaceKind::clone:
+      return "clone";
+    case PlaceKind::backup:
+      return "backup";
+    case PlaceKind::holding:
+      return "holding";
+    case PlaceKind::snapshot:
+      return "snapshot";
   }
   return "?";
 }
@@ -102,9 +104,9 @@ Result<std::optional<fs::Stat>> generation_stat(fs::Fs& fs, const config::Job& j
 }  // namespace
 
 Error not_a_generation(const config::Job& job, const std::string& name, fs::FileType type) {
-  return plain_error(fmt::format(
-      "snapshot '{}' is a {}, not a directory: move it out of '{}' and rerun", name,
-      fs::file_type_name(type), job.path));
+  return plain_error(
+      fmt::format("snapshot '{}' is a {}, not a directory: move it out of '{}' and rerun", name,
+                  fs::file_type_name(type), job.path));
 }
 
 Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, const Zone& zone) {
@@ -160,8 +162,8 @@ Result<GenerationListing> list_generations(fs::Fs& fs, const config::Job& job, c
       p.path = job.path + "/" + n;
       p.time = from_timespec(st->mtime);
       // Older = higher level, then higher index.
-      p.order = -static_cast<int>((it - levels.begin()) * (rotation::k_max_level_index + 1L) +
-                                  ln->index);
+      p.order =
+          -static_cast<int>((it - levels.begin()) * (rotation::k_max_level_index + 1L) + ln->index);
       out.generations.push_back(std::move(p));
     }
   }
@@ -286,10 +288,12 @@ Result<Catalogue> Catalogue::load(fs::Fs& fs, const config::Config& cfg, const Z
     }
   }
   // Several backup jobs: name them "JOB" rather than "backup".
-  long backups = std::count_if(cfg.jobs.begin(), cfg.jobs.end(),
-                               [](const config::Job& j) { return j.type == config::JobType::backup; });
-  long clones = std::count_if(cfg.jobs.begin(), cfg.jobs.end(),
-                              [](const config::Job& j) { return j.type == config::JobType::clone; });
+  long backups = std::count_if(cfg.jobs.begin(), cfg.jobs.end(), [](const config::Job& j) {
+    return j.type == config::JobType::backup;
+  });
+  long clones = std::count_if(cfg.jobs.begin(), cfg.jobs.end(), [](const config::Job& j) {
+    return j.type == config::JobType::clone;
+  });
   for (auto& p : c.m_places) {
     if (p.kind == PlaceKind::backup && backups > 1) {
       p.name = p.job->name;
@@ -328,9 +332,9 @@ Result<const Place*> Catalogue::find(const std::string& spec, const Zone& zone, 
   if (!spec.empty() && spec[0] == '@') {
     TRY_ASSIGN(Instant when, parse_when(spec.substr(1), zone, now));
     if (m_lineages.size() != 1) {
-      return plain_error(fmt::format(
-          "place '{}' is ambiguous: the config has {} clone lineages; name the place", spec,
-          m_lineages.size()));
+      return plain_error(
+          fmt::format("place '{}' is ambiguous: the config has {} clone lineages; name the place",
+                      spec, m_lineages.size()));
     }
     const Place* p = current_at(when, m_lineages.front());
     if (!p) {
@@ -490,8 +494,8 @@ Result<Catalogue::Resolved> Catalogue::resolve(const std::string& raw) const {
     return hits.front();
   }
   if (hits.size() > 1) {
-    return plain_error(fmt::format("path '{}' is ambiguous: it is under the source of {} clone jobs",
-                                   raw, hits.size()));
+    return plain_error(fmt::format(
+        "path '{}' is ambiguous: it is under the source of {} clone jobs", raw, hits.size()));
   }
   return plain_error(fmt::format(
       "path '{}' is outside every place rotator knows (give it relative to the clone, as an "

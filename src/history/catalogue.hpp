@@ -46,13 +46,13 @@ const char* place_kind_name(PlaceKind kind);
 struct Place {
   PlaceKind kind = PlaceKind::clone;
   const config::Job* job = nullptr;
-  std::string name;     // "clone", "backup", "holding/2026-11-22", "daily.3", "2026-11-22_020000"
-  std::string entry;    // the directory's own name in its parent ("2026-11-22", "daily.3")
-  std::string path;     // absolute
-  Instant time{};       // see the file comment
-  int order = 0;        // tie-break among equal times: higher is newer
-  bool current = false; // the clone: its content is current now
-  std::string lineage;  // clone job name (see the file comment)
+  std::string name;      // "clone", "backup", "holding/2026-11-22", "daily.3", "2026-11-22_020000"
+  std::string entry;     // the directory's own name in its parent ("2026-11-22", "daily.3")
+  std::string path;      // absolute
+  Instant time{};        // see the file comment
+  int order = 0;         // tie-break among equal times: higher is newer
+  bool current = false;  // the clone: its content is current now
+  std::string lineage;   // clone job name (see the file comment)
 
   // "JOB:NAME", accepted wherever a place is named.
   std::string qualified() const;

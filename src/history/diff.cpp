@@ -185,8 +185,8 @@ std::string format_diff_summary(const DiffSummary& s) {
   return fmt::format(
       "{} added ({} bytes), {} deleted ({} bytes), {} changed ({} bytes), {} type changes, {} "
       "metadata only",
-      s.added, s.bytes_added, s.deleted, s.bytes_deleted, s.changed,
-      s.bytes_changed, s.type_changed, s.metadata);
+      s.added, s.bytes_added, s.deleted, s.bytes_deleted, s.changed, s.bytes_changed,
+      s.type_changed, s.metadata);
 }
 
 }  // namespace rotator::history

@@ -40,7 +40,7 @@ struct DuRow {
 };
 
 struct DuResult {
-  std::vector<DuRow> rows;  // oldest first
+  std::vector<DuRow> rows;   // oldest first
   long long root_bytes = 0;  // disk bytes under root, each inode once
   std::string root;
 };

@@ -187,15 +187,16 @@ class Copier {
 Result<RestoreChoice> choose_restore(const FileVersions& v, const RestoreRequest& req,
                                      const Zone& zone) {
   if (v.versions.empty()) {
-    return plain_error(fmt::format("'{}' is not in any place (never seen; try `rotator find`)",
-                                   show_path(v.rel)));
+    return plain_error(
+        fmt::format("'{}' is not in any place (never seen; try `rotator find`)", show_path(v.rel)));
   }
   int chosen = -1;
   if (req.version) {
     if (*req.version < 1 || *req.version > static_cast<int>(v.versions.size())) {
-      return plain_error(fmt::format("'{}' has no version {} (versions 1..{}; see `rotator "
-                                     "versions`)",
-                                     show_path(v.rel), *req.version, v.versions.size()));
+      return plain_error(
+          fmt::format("'{}' has no version {} (versions 1..{}; see `rotator "
+                      "versions`)",
+                      show_path(v.rel), *req.version, v.versions.size()));
     }
     chosen = *req.version - 1;
     if (v.versions[chosen].type == fs::FileType::directory) {
@@ -228,10 +229,10 @@ Result<RestoreChoice> choose_restore(const FileVersions& v, const RestoreRequest
     if (!ver.current && last_live && last_live->time < at) {
       for (const Place* p : v.absent) {
         if (p->kind != PlaceKind::holding && p->time > last_live->time && p->time <= at) {
-          return plain_error(fmt::format(
-              "'{}' did not exist at {}: last seen {} in {}, absent from {} ({})",
-              show_path(v.rel), show_time(at, zone), show_time(last_live->time, zone),
-              last_live->name, p->name, show_time(p->time, zone)));
+          return plain_error(
+              fmt::format("'{}' did not exist at {}: last seen {} in {}, absent from {} ({})",
+                          show_path(v.rel), show_time(at, zone), show_time(last_live->time, zone),
+                          last_live->name, p->name, show_time(p->time, zone)));
         }
       }
     }
@@ -268,9 +269,14 @@ Result<RestoreStats> survey_restore(fs::Fs& fs, const std::string& source) {
           s.bytes += e.size;
         }
         break;
-      case fs::FileType::symlink: ++s.symlinks; break;
-      case fs::FileType::directory: ++s.dirs; break;
-      default: ++s.skipped;
+      case fs::FileType::symlink:
+        ++s.symlinks;
+        break;
+      case fs::FileType::directory:
+        ++s.dirs;
+        break;
+      default:
+        ++s.skipped;
     }
   };
   count(st);
@@ -287,15 +293,16 @@ Result<RestoreStats> survey_restore(fs::Fs& fs, const std::string& source) {
   return s;
 }
 
-Status check_destination(fs::Fs& fs, const std::string& dest, const std::string& root, Force force) {
+Status check_destination(fs::Fs& fs, const std::string& dest, const std::string& root,
+                         Force force) {
   if (dest.empty()) {
     return plain_error("empty destination");
   }
   std::string parent = dir_of(dest);
   auto pst = fs.lstat(fs::k_cwd, parent + "/.");
   if (!pst || !pst->is_dir()) {
-    return plain_error(fmt::format("cannot restore to '{}': its directory '{}' does not exist",
-                                   dest, parent));
+    return plain_error(
+        fmt::format("cannot restore to '{}': its directory '{}' does not exist", dest, parent));
   }
   auto rst = fs.lstat(fs::k_cwd, root + "/.");
   if (rst) {
@@ -350,8 +357,8 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
   auto undo = [&](const Error& e) -> Error {
     // Take back what this restore wrote; DEST is untouched.
     (void)fs::remove_tree(fs, pdir->fd(), tmp, tmp_abs);
-    return plain_error(fmt::format("restore to '{}' failed, nothing was written: {}", dest,
-                                   e.message()));
+    return plain_error(
+        fmt::format("restore to '{}' failed, nothing was written: {}", dest, e.message()));
   };
   if (!copied) {
     return undo(copied.error());
@@ -388,8 +395,9 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
     return undo(sys_error(done.error().sys_errno, "rename", tmp_abs, "to '" + dest + "'"));
   }
   if (auto synced = fs.fsync_dir(pdir->fd()); !synced) {
-    return plain_error(fmt::format("restored to '{}', but syncing its directory failed: {}", dest,
-                                   with_context(std::move(synced.error()), "sync the directory of", dest).message()));
+    return plain_error(fmt::format(
+        "restored to '{}', but syncing its directory failed: {}", dest,
+        with_context(std::move(synced.error()), "sync the directory of", dest).message()));
   }
   return stats;
 }

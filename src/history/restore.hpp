@@ -66,7 +66,7 @@ Result<RestoreChoice> choose_restore(const FileVersions& v, const RestoreRequest
 
 struct RestoreStats {
   long files = 0;
-  long links = 0;    // hard links kept inside the restored tree
+  long links = 0;  // hard links kept inside the restored tree
   long symlinks = 0;
   long dirs = 0;
   long skipped = 0;  // fifos, sockets, devices
@@ -82,7 +82,7 @@ Result<RestoreStats> survey_restore(fs::Fs& fs, const std::string& source);
 Status check_destination(fs::Fs& fs, const std::string& dest, const std::string& root, Force force);
 
 // Copies `source` to `dest` (see the file comment).
-Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source,
-                                     const std::string& dest, const std::string& root, Force force);
+Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, const std::string& dest,
+                                     const std::string& root, Force force);
 
 }  // namespace rotator::history

@@ -57,7 +57,8 @@ std::string place_list(const std::vector<const Place*>& in) {
       }
       add(j - i == 1 ? p->name : fmt::format("{}.{}..{}", ln->level, lo, ln->index));
     } else {
-      while (j < places.size() && places[j]->job == p->job && places[j]->kind == PlaceKind::snapshot) {
+      while (j < places.size() && places[j]->job == p->job &&
+             places[j]->kind == PlaceKind::snapshot) {
         ++j;
       }
       if (j - i <= 2) {
@@ -219,12 +220,13 @@ Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
   }
   MergeCounts counts;
   std::vector<Instant> held;
-  TRY(merge_walk(fs, starts, path.rel,
-                 [&](const std::string& rel, const std::string&, const std::vector<Sighting>& seen) {
-                   ++out.paths;
-                   sink(rel, history_of(starts, seen, places, held));
-                 },
-                 counts));
+  TRY(merge_walk(
+      fs, starts, path.rel,
+      [&](const std::string& rel, const std::string&, const std::vector<Sighting>& seen) {
+        ++out.paths;
+        sink(rel, history_of(starts, seen, places, held));
+      },
+      counts));
   out.vanished.insert(out.vanished.end(), counts.vanished.begin(), counts.vanished.end());
   return out;
 }

@@ -58,9 +58,9 @@ struct Version {
 
 struct FileVersions {
   std::string rel;
-  std::vector<Version> versions;          // oldest first
-  std::vector<const Place*> absent;       // places of the lineage without the path
-  std::vector<std::string> vanished;      // places that vanished while read
+  std::vector<Version> versions;      // oldest first
+  std::vector<const Place*> absent;   // places of the lineage without the path
+  std::vector<std::string> vanished;  // places that vanished while read
 };
 
 Result<FileVersions> file_versions(fs::Fs& fs, const Catalogue& cat,

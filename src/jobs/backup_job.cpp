@@ -67,9 +67,10 @@ Result<long> prune_holding(RunContext& ctx, const config::Job& job, fs::DirHandl
   for (const auto& folder : listing.folders) {
     const std::string& n = folder.entry;
     if (folder.time > ctx.now + std::chrono::hours(24)) {
-      ctx.log.warning("[{}] holding folder {}/{} is dated after now ({}); the clock looks wrong, "
-                      "holding not pruned",
-                      job.name, disp, n, ctx.zone.format("%Y-%m-%d %H:%M", ctx.now));
+      ctx.log.warning(
+          "[{}] holding folder {}/{} is dated after now ({}); the clock looks wrong, "
+          "holding not pruned",
+          job.name, disp, n, ctx.zone.format("%Y-%m-%d %H:%M", ctx.now));
       return 0L;
     }
   }
@@ -121,7 +122,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     return job_error(fmt::format("from '{}' is not a directory{}", job.from,
                                  from ? "" : ": " + from.error().message()));
   }
-  if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}, {"holding", job.holding}});
+  if (auto same = same_filesystem(
+          ctx.fs, job, {{"from", job.from}, {"path", job.path}, {"holding", job.holding}});
       !same) {
     return job_error(same.error().message());
   }
@@ -150,11 +152,13 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     }
     auto entries = ctx.fs.list_dir(from_dir->fd());
     if (!entries) {
-      return job_error(with_context(std::move(entries.error()), "read directory", job.from).message());
+      return job_error(
+          with_context(std::move(entries.error()), "read directory", job.from).message());
     }
     if (entries->empty() && !target_absent) {
       auto to = fs::open_dir(ctx.fs, fs::k_cwd, job.path);
-      auto existing = to ? ctx.fs.list_dir(to->fd()) : Result<std::vector<fs::DirEntry>>(to.error());
+      auto existing =
+          to ? ctx.fs.list_dir(to->fd()) : Result<std::vector<fs::DirEntry>>(to.error());
       if (existing && !existing->empty()) {
         return job_error(fmt::format(
             "from '{}' is empty (unmounted?); refusing to move the whole backup '{}' to holding",
@@ -170,8 +174,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   std::string base = rotation::format_dated_name(ctx.now, job.holding_format, ctx.zone);
   if (auto bad = rotation::check_dated_folder_name(base); !bad) {
     // Checked at load for sample dates; this date's expansion is checked too.
-    return job_error(fmt::format("holding_format '{}': {}; nothing was changed",
-                                 job.holding_format, bad.error().message()));
+    return job_error(fmt::format("holding_format '{}': {}; nothing was changed", job.holding_format,
+                                 bad.error().message()));
   }
   std::string folder;
   auto resumed = ctx.resume_in.find("holding");
@@ -248,9 +252,10 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   if (!stats) {
     const Error& e = stats.error();
     if (e.sys_errno == EXDEV) {
-      return job_error(fmt::format("configuration error: {} ('from', 'path' and 'holding' must be "
-                                   "on one filesystem); nothing was lost, holding not pruned",
-                                   e.message()));
+      return job_error(
+          fmt::format("configuration error: {} ('from', 'path' and 'holding' must be "
+                      "on one filesystem); nothing was lost, holding not pruned",
+                      e.message()));
     }
     return job_error(e.message() + "; nothing was lost, holding not pruned, the next run resumes");
   }
@@ -260,9 +265,10 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   // state below and the run's success then record as done.
   if (!dry) {
     if (auto synced = ctx.fs.sync_fs(holding.fd()); !synced) {
-      return job_error("cannot sync the backup to disk: " +
-                       with_context(std::move(synced.error()), "sync the filesystem of", job.holding).message() +
-                       "; nothing was lost, holding not pruned, the next run resumes");
+      return job_error(
+          "cannot sync the backup to disk: " +
+          with_context(std::move(synced.error()), "sync the filesystem of", job.holding).message() +
+          "; nothing was lost, holding not pruned, the next run resumes");
     }
   }
 
@@ -279,7 +285,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     in_use.push_back(folder);
     auto p = prune_holding(ctx, job, holding, in_use);
     if (!p) {
-      return job_error("the backup is complete, but pruning holding failed: " + p.error().message());
+      return job_error("the backup is complete, but pruning holding failed: " +
+                       p.error().message());
     }
     pruned = *p;
   }
@@ -290,8 +297,8 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
     folders += (folders.empty() ? "" : ", ") + holding_disp + "/" + f;
   }
   r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
-  r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created", dry ? "dry run: " : "",
-                          stats->linked, stats->unchanged, stats->archived,
+  r.summary = fmt::format("{}{} linked, {} unchanged, {} archived{}{}, {} dirs created",
+                          dry ? "dry run: " : "", stats->linked, stats->unchanged, stats->archived,
                           folders.empty() ? "" : " to ", folders, stats->dirs_created);
   r.summary += new_bytes_clause(stats->linked_bytes, from_tree_bytes(ctx, job),
                                 job.from_job.empty() ? opt.src_display : job.from_job);
@@ -307,9 +314,9 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
                     stats->copied_emlink == 1 ? "was" : "were");
   }
   if (stats->emlink_copies_kept > 0) {
-    r.summary += fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
-                             stats->emlink_copies_kept,
-                             stats->emlink_copies_kept == 1 ? "y" : "ies");
+    r.summary +=
+        fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
+                    stats->emlink_copies_kept, stats->emlink_copies_kept == 1 ? "y" : "ies");
   }
   return r;
 }

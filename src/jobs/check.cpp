@@ -65,16 +65,18 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
       const char* what;
       std::string path, probe;
     };
-    for (const auto& [what, path, probe] : {Place{"root", cfg.root, cfg.root + "/."},
-                                            Place{"state directory", cfg.state_dir, cfg.state_dir}}) {
+    for (const auto& [what, path, probe] :
+         {Place{"root", cfg.root, cfg.root + "/."},
+          Place{"state directory", cfg.state_dir, cfg.state_dir}}) {
       auto st = fs.lstat(fs::k_cwd, probe);
       if (!st || !st->is_dir()) {
         continue;  // the state directory is made by the first run
       }
       if (auto w = fs.check_writable(fs::k_cwd, probe); !w) {
-        problems.push_back(fmt::format("{} '{}' is not writable by this user: {} (rotator "
-                                       "keeps its lock, state and trees there)",
-                                       what, path, std::strerror(w.error().sys_errno)));
+        problems.push_back(
+            fmt::format("{} '{}' is not writable by this user: {} (rotator "
+                        "keeps its lock, state and trees there)",
+                        what, path, std::strerror(w.error().sys_errno)));
       }
     }
   }
@@ -84,8 +86,8 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
       case config::JobType::clone: {
         if (auto fidelity = probe_clone_fidelity(fs, job); !fidelity) {
           if (root && root->is_dir()) {
-            problems.push_back(fmt::format("[{}] cannot probe the clone's filesystem: {}",
-                                           job.name, fidelity.error().message()));
+            problems.push_back(fmt::format("[{}] cannot probe the clone's filesystem: {}", job.name,
+                                           fidelity.error().message()));
           }
         } else {
           for (const auto& dropped : fidelity->dropped) {
@@ -99,8 +101,8 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
             problems.push_back(fmt::format("[{}] rsync '{}' does not run: {}", job.name, cfg.rsync,
                                            r.error().message()));
           } else if (r->exit_code != 0) {
-            problems.push_back(fmt::format("[{}] '{} --version' exited {}", job.name, cfg.rsync,
-                                           r->exit_code));
+            problems.push_back(
+                fmt::format("[{}] '{} --version' exited {}", job.name, cfg.rsync, r->exit_code));
           }
         }
         break;
@@ -117,7 +119,7 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
           problems.push_back(fmt::format("[{}] from '{}' is not a directory", job.name, job.from));
         }
         std::vector<std::pair<std::string, std::string>> paths = {{"from", job.from},
-                                                                   {"path", job.path}};
+                                                                  {"path", job.path}};
         if (job.type == config::JobType::backup) {
           paths.emplace_back("holding", job.holding);
           if (!job.filter.empty()) {

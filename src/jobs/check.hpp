@@ -32,7 +32,8 @@ std::vector<std::string> check_environment(fs::Fs& fs, const config::Config& cfg
 Result<dev_t> device_of(fs::Fs& fs, const std::string& path);
 
 // Error when the given paths are not all on one filesystem:
-// "[backup] 'from' (/a) and 'holding' (/b) are on different filesystems; hard links and renames need one".
+// "[backup] 'from' (/a) and 'holding' (/b) are on different filesystems; hard links and renames
+// need one".
 Status same_filesystem(fs::Fs& fs, const config::Job& job,
                        const std::vector<std::pair<std::string, std::string>>& named_paths);
 

@@ -272,8 +272,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       source_bytes = b;
       return;
     }
-    if (line.size() > 12 && line[11] == ' ' && (line[0] == '>' || line[0] == 'c' || line[0] == '.' ||
-                                                  line[0] == 'h' || line[0] == '<')) {
+    if (line.size() > 12 && line[11] == ' ' &&
+        (line[0] == '>' || line[0] == 'c' || line[0] == '.' || line[0] == 'h' || line[0] == '<')) {
       ++changes;
       if (ctx.dry_run == DryRun::yes) {
         ctx.plan(fmt::format("update {}", line.substr(12)));
@@ -303,11 +303,13 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   if (!existing) {
     return job_error(existing.error().message());
   }
-  if (*existing > 0 && static_cast<double>(deletions) > job.max_delete * static_cast<double>(*existing)) {
+  if (*existing > 0 &&
+      static_cast<double>(deletions) > job.max_delete * static_cast<double>(*existing)) {
     return job_error(fmt::format(
         "rsync would delete {} of the {} entries of '{}' ({:.0f}% > max_delete {:.0f}%); "
         "refusing (is the source complete? raise max_delete if this is intended)",
-        deletions, *existing, job.path, 100.0 * static_cast<double>(deletions) / static_cast<double>(*existing),
+        deletions, *existing, job.path,
+        100.0 * static_cast<double>(deletions) / static_cast<double>(*existing),
         100.0 * job.max_delete));
   }
   // 2. protect_metadata: a new inode for each file whose metadata rsync is
@@ -341,7 +343,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     JobResult r;
     r.summary = fmt::format("dry run: {} changes, {} deletions", changes, deletions);
     if (protect.files + protect.symlinks + protect.hard_links > 0) {
-      r.summary += fmt::format(", {} files to protect", protect.files + protect.symlinks + protect.hard_links);
+      r.summary += fmt::format(", {} files to protect",
+                               protect.files + protect.symlinks + protect.hard_links);
     }
     return r;
   }
@@ -389,21 +392,25 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   JobResult r;
   r.entries = source_files < 0 ? -1 : source_files - 1;
   r.bytes = clone_bytes >= 0 ? clone_bytes : source_bytes;
-  std::string counts = fmt::format("{} source entries, {} changed, {} deleted",
-                                   source_files < 0 ? 0 : source_files - 1, changes - deletions, deletions);
+  std::string counts =
+      fmt::format("{} source entries, {} changed, {} deleted",
+                  source_files < 0 ? 0 : source_files - 1, changes - deletions, deletions);
   switch (run->exit_code) {
     case 0:
       r.summary = "refreshed from " + job.source + ": " + counts;
       break;
     case 24:
       r.outcome = state::Outcome::warning;
-      r.summary = "refreshed from " + job.source + ": " + counts + "; some source files vanished (rsync exit 24)";
+      r.summary = "refreshed from " + job.source + ": " + counts +
+                  "; some source files vanished (rsync exit 24)";
       ctx.log.warning("[{}] some files vanished while rsync read them (rsync exit 24)", job.name);
       break;
     case 23:
       r.outcome = state::Outcome::partial;
-      r.summary = "partial transfer from " + job.source + " (rsync exit 23): " + join_errors(run->last_errors);
-      ctx.log.warning("[{}] partial transfer (rsync exit 23): {}", job.name, join_errors(run->last_errors));
+      r.summary = "partial transfer from " + job.source +
+                  " (rsync exit 23): " + join_errors(run->last_errors);
+      ctx.log.warning("[{}] partial transfer (rsync exit 23): {}", job.name,
+                      join_errors(run->last_errors));
       break;
     case 25:
       return job_error(fmt::format(
@@ -412,8 +419,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
           "beyond the limit was deleted: {}",
           100.0 * job.max_delete, join_errors(run->last_errors)));
     default:
-      return job_error(fmt::format("rsync failed (exit {}): {}", run->exit_code,
-                                   join_errors(run->last_errors)));
+      return job_error(
+          fmt::format("rsync failed (exit {}): {}", run->exit_code, join_errors(run->last_errors)));
   }
   // 4. relink: new inodes equal to an older one become links to it.
   if (job.relink == config::Relink::yes && run->exit_code != 25 && !written.empty()) {
@@ -426,9 +433,9 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       // equal older one): remove the batch's temporaries now, and warn.
       auto removed = remove_protect_temps(ctx.fs, job.path, pending, "relink");
       if (!removed) {
-        return job_error(fmt::format(
-            "relink: {}; cannot remove its temporaries ({}): the next run removes them",
-            relinked.error().message(), removed.error().message()));
+        return job_error(
+            fmt::format("relink: {}; cannot remove its temporaries ({}): the next run removes them",
+                        relinked.error().message(), removed.error().message()));
       }
       if (auto cleared = ctx.save_resume({}); !cleared) {
         return job_error("cannot save state: " + cleared.error().message());
@@ -440,8 +447,8 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
         r.outcome = state::Outcome::warning;
       }
     } else if (relinked->linked > 0) {
-      r.summary += fmt::format("; {} file{} relinked to history ({} bytes saved)",
-                               relinked->linked, relinked->linked == 1 ? "" : "s", relinked->bytes);
+      r.summary += fmt::format("; {} file{} relinked to history ({} bytes saved)", relinked->linked,
+                               relinked->linked == 1 ? "" : "s", relinked->bytes);
     }
   }
   long reinoded = protect.files + protect.symlinks + protect.hard_links;

@@ -89,7 +89,7 @@ Result<std::uint64_t> hash_file(fs::Fs& fs, int dir_fd, const std::string& name)
   TRY_ASSIGN(int fd, fs.open_read(dir_fd, name));
   ReadHandle h(fs, fd);
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                  &XXH3_freeState);
+                                                                 &XXH3_freeState);
   if (!state || XXH3_64bits_reset(state.get()) == XXH_ERROR) {
     return sys_error(ENOMEM, "hash", name);
   }
@@ -134,7 +134,8 @@ Result<bool> same_content(fs::Fs& fs, int a_dir, const std::string& a_name, int 
 
 Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
                                  const std::vector<std::string>& new_files,
-                                 const std::vector<std::string>& previous, const RecordTemps& record,
+                                 const std::vector<std::string>& previous,
+                                 const RecordTemps& record,
                                  const std::function<void(std::string_view)>& plan) {
   RelinkStats stats;
   TRY_ASSIGN(fs::DirHandle root, fs::open_dir(fs, fs::k_cwd, clone));

@@ -63,7 +63,8 @@ struct RelinkStats {
 // file after it was done. Returns the counts, or the first Error.
 Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
                                  const std::vector<std::string>& new_files,
-                                 const std::vector<std::string>& previous, const RecordTemps& record,
+                                 const std::vector<std::string>& previous,
+                                 const RecordTemps& record,
                                  const std::function<void(std::string_view)>& plan);
 
 // XXH3-64 of the content of regular file `name` under `dir_fd`, read in

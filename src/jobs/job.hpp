@@ -28,7 +28,7 @@ struct RunContext {
   DryRun dry_run = DryRun::no;
   log::Logger& log;
   std::function<void(std::string_view)> plan;  // dry-run plan lines (stdout)
-  std::string level;                            // the level being run
+  std::string level;                           // the level being run
   // Resume data an interrupted run of this job left in its state, and a way
   // for the job to record its own before it changes anything (so a crash
   // mid-run is resumed consistently by the next run).

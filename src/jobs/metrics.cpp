@@ -9,10 +9,14 @@ namespace rotator::jobs {
 std::string prometheus_label(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -26,12 +30,16 @@ long long seconds_of(Instant t) {
 // The exit status the last run had; -1 for none.
 int result_code(state::Outcome o) {
   switch (o) {
-    case state::Outcome::none: return -1;
-    case state::Outcome::ok: return k_exit_ok;
+    case state::Outcome::none:
+      return -1;
+    case state::Outcome::ok:
+      return k_exit_ok;
     case state::Outcome::warning:
-    case state::Outcome::partial: return k_exit_warning;
+    case state::Outcome::partial:
+      return k_exit_warning;
     case state::Outcome::error:
-    case state::Outcome::running: return k_exit_error;
+    case state::Outcome::running:
+      return k_exit_error;
   }
   return k_exit_error;
 }
@@ -68,13 +76,14 @@ std::string format_metrics(const std::vector<JobStatus>& sts, const std::string&
          [](const JobStatus& s) -> O { return result_code(s.state.last_result); });
   family({"rotator_job_overdue", "1 when the job is overdue (no success within max_age)."},
          [](const JobStatus& s) -> O { return s.overdue ? 1 : 0; });
-  family({"rotator_run_duration_seconds", "Duration of the job's last run."},
-         [](const JobStatus& s) -> O {
-           if (!s.state.last_start || !s.state.last_end || *s.state.last_end < *s.state.last_start) {
-             return std::nullopt;
-           }
-           return seconds_of(*s.state.last_end) - seconds_of(*s.state.last_start);
-         });
+  family(
+      {"rotator_run_duration_seconds", "Duration of the job's last run."},
+      [](const JobStatus& s) -> O {
+        if (!s.state.last_start || !s.state.last_end || *s.state.last_end < *s.state.last_start) {
+          return std::nullopt;
+        }
+        return seconds_of(*s.state.last_end) - seconds_of(*s.state.last_start);
+      });
   family({"rotator_last_run_entries", "Entries processed by the job's last run."},
          [](const JobStatus& s) -> O {
            return s.state.last_entries >= 0 ? O(s.state.last_entries) : std::nullopt;

@@ -28,10 +28,12 @@ Status run_hook(RunContext& ctx, const config::Job& job, const char* which,
     ctx.log.info("[{}] {}: {}", job.name, which, line);
   });
   if (!r) {
-    return plain_error(fmt::format("{} '{}' could not run: {}", which, argv[0], r.error().message()));
+    return plain_error(
+        fmt::format("{} '{}' could not run: {}", which, argv[0], r.error().message()));
   }
   if (r->exit_code != 0) {
-    return plain_error(fmt::format("{} '{}' failed (exit {})", which, quote_argv(argv), r->exit_code));
+    return plain_error(
+        fmt::format("{} '{}' failed (exit {})", which, quote_argv(argv), r->exit_code));
   }
   return ok();
 }
@@ -46,7 +48,8 @@ void run_fail_exec(RunContext& ctx, const config::Job& job, const JobResult& r) 
                  {"ROTATOR_MESSAGE", r.error}};
   auto p = run_process(
       job.fail_exec,
-      [&](Stream, std::string_view line) { ctx.log.info("[{}] fail_exec: {}", job.name, line); }, env);
+      [&](Stream, std::string_view line) { ctx.log.info("[{}] fail_exec: {}", job.name, line); },
+      env);
   if (!p) {
     ctx.log.error("[{}] fail_exec '{}' could not run: {}", job.name, job.fail_exec[0],
                   p.error().message());
@@ -60,9 +63,12 @@ namespace {
 
 JobResult dispatch(RunContext& ctx, const config::Job& job) {
   switch (job.type) {
-    case config::JobType::clone: return run_clone(ctx, job);
-    case config::JobType::backup: return run_backup(ctx, job);
-    case config::JobType::snapshot: return run_snapshot(ctx, job);
+    case config::JobType::clone:
+      return run_clone(ctx, job);
+    case config::JobType::backup:
+      return run_backup(ctx, job);
+    case config::JobType::snapshot:
+      return run_snapshot(ctx, job);
   }
   return job_error("unknown job type");
 }
@@ -88,20 +94,23 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
                       st.defect);
     }
     if (st.last_result == state::Outcome::running && !st.unsaved.empty()) {
-      ctx.log.warning("[{}] the previous run could not save its state ({}): its result is "
-                      "unknown; resuming",
-                      job.name, st.unsaved);
+      ctx.log.warning(
+          "[{}] the previous run could not save its state ({}): its result is "
+          "unknown; resuming",
+          job.name, st.unsaved);
     } else if (st.last_result == state::Outcome::running) {
       ctx.log.warning("[{}] the previous run did not finish (crash or kill); resuming", job.name);
     }
     auto finish = [&](const JobResult& r) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       if (r.outcome == state::Outcome::error) {
         any_error = true;
         failed.insert(job.name);
         ctx.log.error("[{}] failed: {} ({:.1f}s)", job.name, r.error, secs);
       } else {
-        ctx.log.info("[{}] {}: {} ({:.1f}s)", job.name, state::outcome_name(r.outcome), r.summary, secs);
+        ctx.log.info("[{}] {}: {} ({:.1f}s)", job.name, state::outcome_name(r.outcome), r.summary,
+                     secs);
       }
       if (dry) {
         return;
@@ -140,7 +149,8 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
     };
 
     if (!job.from_job.empty() && failed.count(job.from_job)) {
-      finish(job_error(fmt::format("skipped: its source job [{}] failed in this run", job.from_job)));
+      finish(
+          job_error(fmt::format("skipped: its source job [{}] failed in this run", job.from_job)));
       continue;
     }
     if (!job.from_job.empty()) {
@@ -153,9 +163,8 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
             "skipped: the last run of its source job [{}] {}; run it successfully first",
             job.from_job,
             src->last_result == state::Outcome::error ? "failed"
-            : src->unsaved.empty()
-                ? "did not finish (killed?)"
-                : fmt::format("could not save its state ({})", src->unsaved))));
+            : src->unsaved.empty()                    ? "did not finish (killed?)"
+                                   : fmt::format("could not save its state ({})", src->unsaved))));
         continue;
       }
     }

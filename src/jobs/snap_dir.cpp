@@ -152,10 +152,10 @@ Status SnapDir::check_trash_owned(Adopt adopt) {
   }
   TRY_ASSIGN(auto in_trash, names(k_snap_trash));
   if (!in_trash.empty()) {
-    return plain_error(fmt::format(
-        "'{}' was not made by rotator (no {} inside) and is not empty; rotator never "
-        "touches it: move it away",
-        d(k_snap_trash), k_trash_marker));
+    return plain_error(
+        fmt::format("'{}' was not made by rotator (no {} inside) and is not empty; rotator never "
+                    "touches it: move it away",
+                    d(k_snap_trash), k_trash_marker));
   }
   if (adopt == Adopt::no) {
     return ok();

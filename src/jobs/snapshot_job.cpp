@@ -30,7 +30,8 @@ JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& di
   const auto& ops = plan.ops;
   // The intent names the generation being promoted, so recovery can tell
   // a finished promotion (source gone) from an unfinished one.
-  if (auto w = dir.write_atomic(k_snap_intent, "promote " + ctx.level + " " + ops.back().from + "\n");
+  if (auto w =
+          dir.write_atomic(k_snap_intent, "promote " + ctx.level + " " + ops.back().from + "\n");
       !w) {
     return fail(w.error().message() + "; nothing was changed");
   }
@@ -48,8 +49,8 @@ JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& di
   fs::RemoveStats rs;
   auto deleted = dir.delete_trash(&rs);
   JobResult r;
-  r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops.back().from, ops.back().to,
-                          applied.renamed - 1, applied.expired);
+  r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops.back().from,
+                          ops.back().to, applied.renamed - 1, applied.expired);
   if (!applied.expired_names.empty()) {
     r.summary += fmt::format(" ({})", fmt::join(applied.expired_names, ", "));
   }
@@ -81,16 +82,17 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     std::vector<std::string> lines;
     Status rb = dry ? ok() : rollback(dir, lines);
     if (!rb) {
-      return fail(fmt::format("{}; rolling back failed too ({}); the next run rolls back{}", why,
-                              rb.error().message(),
-                              build == Build::recycled ? " and restores " + recycle : std::string()));
+      return fail(fmt::format(
+          "{}; rolling back failed too ({}); the next run rolls back{}", why, rb.error().message(),
+          build == Build::recycled ? " and restores " + recycle : std::string()));
     }
     if (!dry) {
       fs::RemoveStats unused;
       (void)dir.delete_trash(&unused);  // best effort: the next run resumes it
     }
-    return fail(why + (build == Build::recycled ? "; rolled back: " + recycle + " restored, nothing lost"
-                                                : std::string("; nothing was changed")));
+    return fail(why + (build == Build::recycled
+                           ? "; rolled back: " + recycle + " restored, nothing lost"
+                           : std::string("; nothing was changed")));
   };
   // 4. The build.
   std::string build_id;
@@ -102,11 +104,13 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
         return fail(in_trash.error().message() + "; nothing was changed");
       }
       build_id = std::string(k_snap_trash) + "/" +
-                 rotation::next_free_name(fmt::format("build-{}", ctx.now.time_since_epoch().count()), *in_trash);
+                 rotation::next_free_name(
+                     fmt::format("build-{}", ctx.now.time_since_epoch().count()), *in_trash);
       prepared = dir.mkdir(build_id, SnapDir::IfExists::fail);
     }
     if (prepared) {
-      prepared = dir.mkdir(build_id + "/undo", SnapDir::IfExists::fail);  // a rollback then only renames
+      prepared =
+          dir.mkdir(build_id + "/undo", SnapDir::IfExists::fail);  // a rollback then only renames
     }
     if (prepared) {
       prepared = dir.write_atomic(k_snap_staging_from, recycle + "\n" + build_id + "\n");
@@ -183,9 +187,9 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
                                      : engine::mirror(ctx.fs, job.from, target, opt);
   if (!stats) {
     const Error& e = stats.error();
-    std::string why = e.sys_errno == EXDEV
-                          ? "configuration error: " + e.message() + " ('from' and 'path' must be on one filesystem)"
-                          : e.message();
+    std::string why = e.sys_errno == EXDEV ? "configuration error: " + e.message() +
+                                                 " ('from' and 'path' must be on one filesystem)"
+                                           : e.message();
     return abort_build(why);
   }
   if (!dry) {
@@ -195,7 +199,8 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     meta.atime = meta.mtime;
     auto set = ctx.fs.set_metadata(fs::k_cwd, dir.p(k_snap_staging), meta);
     if (!set) {
-      return abort_build(sys_error(set.error().sys_errno, "set attributes of", dir.d(k_snap_staging)).message());
+      return abort_build(
+          sys_error(set.error().sys_errno, "set attributes of", dir.d(k_snap_staging)).message());
     }
   }
 
@@ -214,8 +219,9 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       committed = dir.write_atomic(k_snap_pending, final_name + "\n");
     }
     if (committed) {
-      committed = job.naming == config::Naming::rotate ? dir.rename(k_snap_staging, k_snap_committed)
-                                                       : dir.rename(k_snap_staging, final_name);
+      committed = job.naming == config::Naming::rotate
+                      ? dir.rename(k_snap_staging, k_snap_committed)
+                      : dir.rename(k_snap_staging, final_name);
     }
     if (!committed) {
       return abort_build(committed.error().message());
@@ -251,12 +257,14 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     }
   }
   r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
-  r.summary = fmt::format("{}{} {} ({}): {} linked, {} unchanged, {} displaced", dry ? "dry run: " : "",
-                          dry ? "would create" : "created", final_name,
-                          build == Build::recycled ? "recycled from " + recycle : std::string("fresh"),
-                          stats->linked, stats->unchanged, stats->archived);
-  r.summary += new_bytes_clause(count ? std::optional<long long>(stats->linked_bytes) : std::nullopt,
-                                from_tree_bytes(ctx, job), opt.src_display);
+  r.summary =
+      fmt::format("{}{} {} ({}): {} linked, {} unchanged, {} displaced", dry ? "dry run: " : "",
+                  dry ? "would create" : "created", final_name,
+                  build == Build::recycled ? "recycled from " + recycle : std::string("fresh"),
+                  stats->linked, stats->unchanged, stats->archived);
+  r.summary +=
+      new_bytes_clause(count ? std::optional<long long>(stats->linked_bytes) : std::nullopt,
+                       from_tree_bytes(ctx, job), opt.src_display);
   if (job.naming == config::Naming::rotate && !dry) {
     r.summary += fmt::format(", {} shifted", applied.renamed);
   }
@@ -268,14 +276,16 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   }
   if (stats->copied_emlink > 0) {
     r.outcome = state::Outcome::warning;
-    r.summary += fmt::format(", {} copied (hard-link limit reached)", plural(stats->copied_emlink, "file"));
+    r.summary +=
+        fmt::format(", {} copied (hard-link limit reached)", plural(stats->copied_emlink, "file"));
     ctx.log.warning("[{}] {} could not be hard-linked (EMLINK: link limit) and {} copied", job.name,
-                    plural(stats->copied_emlink, "file"), stats->copied_emlink == 1 ? "was" : "were");
+                    plural(stats->copied_emlink, "file"),
+                    stats->copied_emlink == 1 ? "was" : "were");
   }
   if (stats->emlink_copies_kept > 0) {
-    r.summary += fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
-                             stats->emlink_copies_kept,
-                             stats->emlink_copies_kept == 1 ? "y" : "ies");
+    r.summary +=
+        fmt::format(", {} cop{} kept (hard-link limit: unchanged copies)",
+                    stats->emlink_copies_kept, stats->emlink_copies_kept == 1 ? "y" : "ies");
   }
   return r;
 }
@@ -312,9 +322,10 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
                   "; no generation was created or changed");
     }
     if (entries->empty()) {
-      return fail(fmt::format("from '{}' is empty (not mounted? a failed clone?); no generation "
-                              "was created or changed",
-                              job.from));
+      return fail(
+          fmt::format("from '{}' is empty (not mounted? a failed clone?); no generation "
+                      "was created or changed",
+                      job.from));
     }
   } else {
     return fail(sys_error(handle.error().sys_errno, "open directory", job.from).message() +
@@ -364,7 +375,8 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
         ctx.plan(line);
       }
       JobResult r;
-      r.summary = fmt::format("dry run: promote {} to {}", plan->ops.back().from, plan->ops.back().to);
+      r.summary =
+          fmt::format("dry run: promote {} to {}", plan->ops.back().from, plan->ops.back().to);
       return r;
     }
     return execute_promotion(ctx, job, dir, *plan);

@@ -37,7 +37,8 @@
 //   2. plan (plan_snapshot_run, snapshot_plan.hpp: pure, over the listing):
 //      the new name, what is recycled, the ops after the commit; a dry run
 //      prints this plan and the engine's dry-run walk, nothing else;
-//   3. build (the executor, execute_build): recycle a generation that expires anyway in this run (write
+//   3. build (the executor, execute_build): recycle a generation that expires anyway in this run
+//   (write
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
 //      source into it with a TreeSink into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;

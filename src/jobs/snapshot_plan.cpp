@@ -53,8 +53,9 @@ namespace {
 
 std::vector<retention::Decision> decide_dated(const std::vector<std::string>& names,
                                               const SnapshotPolicy& policy) {
-  return retention::select_dated(rotation::dated_generations(names, policy.name_format, policy.zone),
-                                 policy.dated, policy.zone);
+  return retention::select_dated(
+      rotation::dated_generations(names, policy.name_format, policy.zone), policy.dated,
+      policy.zone);
 }
 
 }  // namespace
@@ -96,16 +97,18 @@ Result<SnapshotPlan> plan_snapshot_run(const std::vector<std::string>& listing,
   // and `latest` would stay on old data: refuse, change nothing.
   for (const auto& g : rotation::dated_generations(listing, policy.name_format, policy.zone)) {
     if (g.time > now) {
-      return plain_error(fmt::format("generation '{}' is dated after now ({}); the clock looks wrong, "
-                                     "nothing was changed",
-                                     g.name, policy.zone.format("%Y-%m-%d %H:%M:%S", now)));
+      return plain_error(
+          fmt::format("generation '{}' is dated after now ({}); the clock looks wrong, "
+                      "nothing was changed",
+                      g.name, policy.zone.format("%Y-%m-%d %H:%M:%S", now)));
     }
   }
-  plan.name = rotation::next_free_name(rotation::format_dated_name(now, policy.name_format, policy.zone),
-                                       listing);
+  plan.name = rotation::next_free_name(
+      rotation::format_dated_name(now, policy.name_format, policy.zone), listing);
   auto with_new = listing;
   with_new.push_back(plan.name);
-  for (const auto& dcs : decide_dated(with_new, policy)) {  // newest first: the last expiring one is the oldest
+  for (const auto& dcs :
+       decide_dated(with_new, policy)) {  // newest first: the last expiring one is the oldest
     if (!dcs.keep && dcs.name != plan.name) {
       plan.recycle = dcs.name;
     }

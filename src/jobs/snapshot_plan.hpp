@@ -35,12 +35,12 @@ std::vector<retention::Decision> dated_decisions(const std::vector<std::string>&
 
 // Everything about the job that a run's plan depends on.
 struct SnapshotPolicy {
-  std::string job;                  // the job's name, for messages
+  std::string job;  // the job's name, for messages
   config::Naming naming = config::Naming::rotate;
-  std::string level;                // the level being run
-  retention::RotatePolicy rotate;   // naming = rotate
-  retention::DatedPolicy dated;     // naming = dated
-  std::string name_format;          // naming = dated
+  std::string level;               // the level being run
+  retention::RotatePolicy rotate;  // naming = rotate
+  retention::DatedPolicy dated;    // naming = dated
+  std::string name_format;         // naming = dated
   Zone zone = Zone::utc();
 };
 

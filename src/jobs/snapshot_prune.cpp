@@ -133,8 +133,10 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
   fs::RemoveStats rs;
   auto deleted = dir.delete_trash(&rs);
   if (!deleted) {
-    return job_error("expired generations are in the trash, but deleting it failed (the next run "
-                     "resumes): " + deleted.error().message());
+    return job_error(
+        "expired generations are in the trash, but deleting it failed (the next run "
+        "resumes): " +
+        deleted.error().message());
   }
   r.summary = fmt::format("{} kept, {} expired", kept, expired.size());
   if (!expired.empty()) {

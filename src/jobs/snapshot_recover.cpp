@@ -16,7 +16,8 @@ namespace {
 
 // Points `latest` at `target` atomically (symlink to a temporary name, rename
 // over `latest`). Leaves a `latest` that is not a symlink alone.
-Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx, const config::Job& job) {
+Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx,
+                   const config::Job& job) {
   auto st = dir.fs().lstat(fs::k_cwd, dir.p(k_snap_latest));
   if (st && st->type() != fs::FileType::symlink) {
     ctx.log.warning("[{}] '{}' is not a symlink; not updated", job.name, dir.d(k_snap_latest));
@@ -70,7 +71,8 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
   TRY(dir.generations());
   bool dry = dir.dry();
   if (!dry) {
-    for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp", k_snap_latest_tmp}) {
+    for (const char* tmp : {".rotator-staging.from.tmp", ".rotator-intent.tmp",
+                            ".rotator-pending.tmp", k_snap_latest_tmp}) {
       TRY(dir.unlink_if_present(tmp));
     }
   }
@@ -157,7 +159,8 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
           TRY(dir.unlink_if_present(k_snap_pending));
         }
       } else if (dry) {
-        log.push_back(fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
+        log.push_back(
+            fmt::format("finish the committed generation {}: latest, expiry", dir.d(name)));
       } else {
         Applied applied;
         TRY_ASSIGN(auto names, dir.names());
@@ -196,8 +199,7 @@ std::optional<JobResult> recover_and_report(RunContext& ctx, const config::Job& 
   }
   auto recovered = recover_snapshot(ctx, job);
   if (!recovered) {
-    return job_error("recovery failed: " + recovered.error().message() +
-                     "; nothing else was done");
+    return job_error("recovery failed: " + recovered.error().message() + "; nothing else was done");
   }
   for (const auto& line : *recovered) {
     if (dry) {

@@ -24,7 +24,8 @@ Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::Ad
   }
   std::string marker = m_added;
   TRY(ensure(marker));
-  for (size_t start = 0, slash; (slash = rel.find('/', start)) != std::string::npos; start = slash + 1) {
+  for (size_t start = 0, slash; (slash = rel.find('/', start)) != std::string::npos;
+       start = slash + 1) {
     TRY(ensure(m_added + "/" + rel.substr(0, slash)));
   }
   std::string name = m_added + "/" + rel;
@@ -180,13 +181,15 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
     }
     from = parse_staging_from(*text);
     if (!from) {
-      return plain_error(fmt::format("'{}' is not a rotator recycle marker; remove it after checking '{}'",
-                                     dir.d(k_snap_staging_from), dir.d(k_snap_staging)));
+      return plain_error(
+          fmt::format("'{}' is not a rotator recycle marker; remove it after checking '{}'",
+                      dir.d(k_snap_staging_from), dir.d(k_snap_staging)));
     }
   }
   if (!from) {
     if (dir.dry()) {
-      log.push_back(fmt::format("roll back {}: move it to {}", dir.d(k_snap_staging), dir.d(k_snap_trash)));
+      log.push_back(
+          fmt::format("roll back {}: move it to {}", dir.d(k_snap_staging), dir.d(k_snap_trash)));
       return ok();
     }
     TRY(dir.move_to_trash(k_snap_staging));
@@ -234,9 +237,10 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   TRY(dir.unlink_if_present(k_snap_staging_from));
   TRY(dir.unlink_if_present(k_snap_pending));
   TRY(dir.unlink_if_present(".rotator-pending.tmp"));
-  log.push_back(fmt::format("rolled back an interrupted recycled build: {} restored ({} added "
-                            "entries removed, {} displaced entries put back)",
-                            dir.d(from->original), removed, restored));
+  log.push_back(
+      fmt::format("rolled back an interrupted recycled build: {} restored ({} added "
+                  "entries removed, {} displaced entries put back)",
+                  dir.d(from->original), removed, restored));
   return ok();
 }
 

@@ -30,8 +30,7 @@ namespace rotator::jobs {
 // displaced entry's place out of the way before putting the entry back).
 class AddRecorder {
  public:
-  AddRecorder(SnapDir& dir, std::string build)
-      : m_dir(dir), m_added(std::move(build) + "/added") {}
+  AddRecorder(SnapDir& dir, std::string build) : m_dir(dir), m_added(std::move(build) + "/added") {}
 
   // Writes the marker for `rel` (of type `type`) unless it is not needed.
   Status record(const std::string& rel, fs::FileType type, engine::AddKind kind);

@@ -16,8 +16,7 @@ std::string root_problem(fs::Fs& fs, const config::Config& cfg) {
     return {};
   }
   return fmt::format("root '{}' {} (is the backup disk mounted?)", cfg.root,
-                     root ? "is not a directory"
-                          : "is missing: " + root.error().message());
+                     root ? "is not a directory" : "is missing: " + root.error().message());
 }
 
 std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Instant now) {
@@ -62,15 +61,16 @@ std::vector<JobStatus> collect_status(fs::Fs& fs, const config::Config& cfg, Ins
       s.problem = fmt::format("the last run could not save its state: {} (its result is unknown)",
                               s.state.unsaved);
     } else if (r == Outcome::none) {
-      s.problem = no_state_dir ? fmt::format("never run (no state directory '{}': is the backup "
-                                             "disk mounted?)",
-                                             cfg.state_dir)
+      s.problem = no_state_dir ? fmt::format(
+                                     "never run (no state directory '{}': is the backup "
+                                     "disk mounted?)",
+                                     cfg.state_dir)
                                : "never run";
     } else if (r == Outcome::running) {
       s.problem = "running, or interrupted (crash or kill)";
     } else if (s.age && s.age->count() < -300) {
-      s.problem = fmt::format("last success is {} in the future: is the clock right?",
-                              format_age(-*s.age));
+      s.problem =
+          fmt::format("last success is {} in the future: is the clock right?", format_age(-*s.age));
     } else if (s.overdue && s.state.last_success) {
       s.problem = fmt::format("overdue: last success {} ago (max_age {})", format_age(*s.age),
                               format_age(*s.max_age));
@@ -111,9 +111,12 @@ Severity overall(const std::vector<JobStatus>& sts) {
 
 ExitStatus status_exit_code(const std::vector<JobStatus>& sts) {
   switch (overall(sts)) {
-    case Severity::ok: return k_exit_ok;
-    case Severity::warning: return k_exit_warning;
-    case Severity::critical: return k_exit_error;
+    case Severity::ok:
+      return k_exit_ok;
+    case Severity::warning:
+      return k_exit_warning;
+    case Severity::critical:
+      return k_exit_error;
   }
   return k_exit_error;
 }
@@ -122,9 +125,12 @@ namespace {
 
 const char* severity_name(Severity s) {
   switch (s) {
-    case Severity::ok: return "ok";
-    case Severity::warning: return "warning";
-    case Severity::critical: return "critical";
+    case Severity::ok:
+      return "ok";
+    case Severity::warning:
+      return "warning";
+    case Severity::critical:
+      return "critical";
   }
   return "critical";
 }
@@ -150,13 +156,13 @@ std::string format_status_table(const std::vector<JobStatus>& sts, const Zone& z
     for (const auto& l : s.job->levels()) {
       levels += (levels.empty() ? "" : ",") + l;
     }
-    out += fmt::format("{:<12} {:<8} {:<16} {:<16} {:<9} {:<16} {}\n", s.job->name,
-                       config::job_type_name(s.job->type), levels,
-                       when(s.state.last_success, zone), s.age ? format_age(*s.age) : "-",
-                       when(s.state.last_failure, zone),
-                       s.healthy ? std::string("ok")
-                                 : escape_control((s.severity == Severity::warning ? "warning: " : "") +
-                                                  s.problem));
+    out += fmt::format(
+        "{:<12} {:<8} {:<16} {:<16} {:<9} {:<16} {}\n", s.job->name,
+        config::job_type_name(s.job->type), levels, when(s.state.last_success, zone),
+        s.age ? format_age(*s.age) : "-", when(s.state.last_failure, zone),
+        s.healthy
+            ? std::string("ok")
+            : escape_control((s.severity == Severity::warning ? "warning: " : "") + s.problem));
   }
   return out;
 }
@@ -271,7 +277,8 @@ NagiosReport format_status_nagios(const std::vector<JobStatus>& sts, const std::
     std::string value = s.age ? fmt::format("{}s", s.age->count()) : std::string("U");
     std::string warn = s.max_age ? std::to_string(s.max_age->count()) : std::string();
     std::string crit = s.max_age ? std::to_string(2 * s.max_age->count()) : std::string();
-    perf += fmt::format("{}age_{}={};{};{}", perf.empty() ? "" : " ", s.job->name, value, warn, crit);
+    perf +=
+        fmt::format("{}age_{}={};{};{}", perf.empty() ? "" : " ", s.job->name, value, warn, crit);
   }
   NagiosReport r;
   std::string text;
@@ -285,7 +292,8 @@ NagiosReport format_status_nagios(const std::vector<JobStatus>& sts, const std::
   }
   static const char* const k_names[] = {"OK", "WARNING", "CRITICAL"};
   r.exit_code = worst;
-  r.line = fmt::format("ROTATOR {} - {}{}{}\n", k_names[worst], text, perf.empty() ? "" : " | ", perf);
+  r.line =
+      fmt::format("ROTATOR {} - {}{}{}\n", k_names[worst], text, perf.empty() ? "" : " | ", perf);
   return r;
 }
 

@@ -82,7 +82,8 @@ struct NagiosReport {
   std::string line;  // with the trailing newline
   int exit_code = 3;
 };
-NagiosReport format_status_nagios(const std::vector<JobStatus>& st, const std::string& root_problem);
+NagiosReport format_status_nagios(const std::vector<JobStatus>& st,
+                                  const std::string& root_problem);
 // For a config that cannot be loaded: UNKNOWN, exit 3.
 NagiosReport nagios_config_error(const std::string& message);
 

@@ -161,9 +161,10 @@ Result<LockFile> LockFile::acquire_at(fs::Fs& fs, int dir_fd, const std::string&
     }
     int err = fd.error().sys_errno;
     if (err == ELOOP) {
-      return plain_error(fmt::format("lock file '{}' is a symlink; rotator never follows one "
-                                     "there (move it away)",
-                                     display));
+      return plain_error(
+          fmt::format("lock file '{}' is a symlink; rotator never follows one "
+                      "there (move it away)",
+                      display));
     }
     if (err != EWOULDBLOCK && err != EAGAIN) {
       Error e = fd.error();
@@ -172,8 +173,9 @@ Result<LockFile> LockFile::acquire_at(fs::Fs& fs, int dir_fd, const std::string&
     }
     if (wait_seconds == 0 || std::chrono::steady_clock::now() >= deadline) {
       return plain_error(fmt::format("{}{}", describe_holder(fs, dir_fd, name, display),
-                                     wait_seconds == 0 ? " (use --wait to wait for it)"
-                                                       : fmt::format(" (waited {}s)", wait_seconds)));
+                                     wait_seconds == 0
+                                         ? " (use --wait to wait for it)"
+                                         : fmt::format(" (waited {}s)", wait_seconds)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

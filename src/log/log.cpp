@@ -72,7 +72,7 @@ bool stream_is_journal(const char* env, int fd) {
   if (std::sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
     return false;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) < 0) {
     return false;
   }
@@ -97,18 +97,26 @@ void Logger::write(Level level, const std::string& raw) {
       prefix = "warning: ";
       prio = LOG_WARNING;
       break;
-    case Level::info: prio = LOG_INFO; break;
-    case Level::debug: prio = LOG_DEBUG; break;
+    case Level::info:
+      prio = LOG_INFO;
+      break;
+    case Level::debug:
+      prio = LOG_DEBUG;
+      break;
   }
   bool to_stderr = false;
   switch (level) {
     case Level::error:
-    case Level::warning: to_stderr = m_verbosity != Verbosity::quiet || level == Level::error; break;
+    case Level::warning:
+      to_stderr = m_verbosity != Verbosity::quiet || level == Level::error;
+      break;
     case Level::info:
       to_stderr = m_verbosity >= Verbosity::verbose ||
                   (m_verbosity == Verbosity::normal && (m_stderr_tty || m_journal));
       break;
-    case Level::debug: to_stderr = m_verbosity >= Verbosity::debug; break;
+    case Level::debug:
+      to_stderr = m_verbosity >= Verbosity::debug;
+      break;
   }
   auto print = [&] {
     if (m_journal) {

@@ -30,8 +30,8 @@ std::string format_progress(std::string_view phase, const ProgressCounts* counts
   } else {
     line += " entries";
   }
-  line += fmt::format(", {} linked, {} archived", format_size(counts->linked_bytes),
-                      counts->archived);
+  line +=
+      fmt::format(", {} linked, {} archived", format_size(counts->linked_bytes), counts->archived);
   if (ms >= 1000) {
     long long rate = counts->done * 1000 / ms;
     line += fmt::format(", {}/s", rate);
@@ -83,8 +83,8 @@ bool Progress::tick() {
   m_last_draw = now;
   ProgressCounts c = counts();
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - m_start);
-  std::string line = format_progress(m_phase, m_counted == Counted::yes ? &c : nullptr,
-                                     m_expected, elapsed);
+  std::string line =
+      format_progress(m_phase, m_counted == Counted::yes ? &c : nullptr, m_expected, elapsed);
   m_out("\r" + line + "\033[K");
   m_shown = true;
   return true;

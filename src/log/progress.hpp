@@ -19,12 +19,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <condition_variable>
 
 namespace rotator::log {
 
@@ -48,7 +48,8 @@ class Progress {
   using Out = std::function<void(std::string_view)>;
   static constexpr std::chrono::milliseconds k_min_interval{100};
 
-  explicit Progress(Out out, Clock clock = [] { return std::chrono::steady_clock::now(); });
+  explicit Progress(
+      Out out, Clock clock = [] { return std::chrono::steady_clock::now(); });
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 

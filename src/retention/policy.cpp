@@ -62,12 +62,18 @@ bool is_valid_level_name(std::string_view name) {
 
 const char* period_name(Period period) {
   switch (period) {
-    case Period::last: return "last";
-    case Period::hourly: return "hourly";
-    case Period::daily: return "daily";
-    case Period::weekly: return "weekly";
-    case Period::monthly: return "monthly";
-    case Period::yearly: return "yearly";
+    case Period::last:
+      return "last";
+    case Period::hourly:
+      return "hourly";
+    case Period::daily:
+      return "daily";
+    case Period::weekly:
+      return "weekly";
+    case Period::monthly:
+      return "monthly";
+    case Period::yearly:
+      return "yearly";
   }
   return "?";
 }
@@ -97,9 +103,9 @@ Result<DatedPolicy> parse_dated_policy(std::string_view text) {
     if (count != "*") {
       auto n = parse_count(count);
       if (!n) {
-        return plain_error(fmt::format(
-            "keep: bad count '{}' in '{}' (expected a positive integer up to {}, or *)", count,
-            token, k_max_count));
+        return plain_error(
+            fmt::format("keep: bad count '{}' in '{}' (expected a positive integer up to {}, or *)",
+                        count, token, k_max_count));
       }
       rule.count = *n;
     }
@@ -148,10 +154,10 @@ Result<RotatePolicy> parse_rotate_policy(std::string_view text) {
     }
     for (const char* reserved : k_reserved_level_names) {
       if (name == reserved) {
-        return plain_error(fmt::format(
-            "keep: level name '{}' is a command word (reserved: check, status, prune, "
-            "versions, restore, find, du, diff, help, version)",
-            name));
+        return plain_error(
+            fmt::format("keep: level name '{}' is a command word (reserved: check, status, prune, "
+                        "versions, restore, find, du, diff, help, version)",
+                        name));
       }
     }
     if (policy.find(name) != nullptr) {
@@ -160,8 +166,8 @@ Result<RotatePolicy> parse_rotate_policy(std::string_view text) {
     auto n = parse_count(count);
     if (!n) {
       return plain_error(
-          fmt::format("keep: bad count '{}' in '{}' (expected a positive integer up to {})",
-                      count, token, k_max_count));
+          fmt::format("keep: bad count '{}' in '{}' (expected a positive integer up to {})", count,
+                      token, k_max_count));
     }
     policy.levels.push_back(Level{std::string(name), *n});
   }

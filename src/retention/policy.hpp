@@ -25,7 +25,7 @@ namespace rotator::retention {
 // Finest first; the enumerator order is the evaluation order.
 enum class Period { last, hourly, daily, weekly, monthly, yearly };
 
-inline constexpr int k_unlimited = -1;    // '*'
+inline constexpr int k_unlimited = -1;  // '*'
 inline constexpr int k_max_count = 1000000;
 
 // "last", "hourly", ...

@@ -10,12 +10,18 @@ namespace rotator::retention {
 std::string period_key(Period period, Instant t, const Zone& zone) {
   date::local_seconds local = zone.to_local(t);
   switch (period) {
-    case Period::last: return "";
-    case Period::hourly: return date::format("%Y-%m-%d %Hh", local);
-    case Period::daily: return date::format("%Y-%m-%d", local);
-    case Period::weekly: return date::format("%G-W%V", local);
-    case Period::monthly: return date::format("%Y-%m", local);
-    case Period::yearly: return date::format("%Y", local);
+    case Period::last:
+      return "";
+    case Period::hourly:
+      return date::format("%Y-%m-%d %Hh", local);
+    case Period::daily:
+      return date::format("%Y-%m-%d", local);
+    case Period::weekly:
+      return date::format("%G-W%V", local);
+    case Period::monthly:
+      return date::format("%Y-%m", local);
+    case Period::yearly:
+      return date::format("%Y", local);
   }
   return "";
 }
@@ -62,9 +68,8 @@ std::vector<Decision> select_dated(std::vector<Generation> gens, const DatedPoli
       }
       ++counted;
       d.keep = true;
-      d.reason = rule.period == Period::last
-                     ? fmt::format("last #{}", counted)
-                     : fmt::format("{} {}", period_name(rule.period), key);
+      d.reason = rule.period == Period::last ? fmt::format("last #{}", counted)
+                                             : fmt::format("{} {}", period_name(rule.period), key);
     }
   }
   decisions[0].keep = true;

@@ -63,9 +63,7 @@ std::optional<Instant> parse_canonical(const std::string& format, const std::str
 
 }  // namespace
 
-bool is_valid_level(std::string_view level) {
-  return retention::is_valid_level_name(level);
-}
+bool is_valid_level(std::string_view level) { return retention::is_valid_level_name(level); }
 
 std::optional<LevelName> parse_level_name(std::string_view name) {
   auto dot = name.find('.');
@@ -102,15 +100,14 @@ Status check_name_format(const std::string& format) {
       continue;
     }
     if (format[i + 1] >= '0' && format[i + 1] <= '9') {
-      return plain_error(
-          fmt::format("bad name format '{}' (field widths such as '%4Y' are not supported)",
-                      format));
+      return plain_error(fmt::format(
+          "bad name format '{}' (field widths such as '%4Y' are not supported)", format));
     }
     ++i;  // skip the conversion character ("%%" included)
   }
   // Two sample instants that differ in every field.
   Zone utc = Zone::utc();
-  for (Instant sample : {Instant{std::chrono::seconds{1795748645}},    // 2026-11-27 03:04:05 UTC
+  for (Instant sample : {Instant{std::chrono::seconds{1795748645}},     // 2026-11-27 03:04:05 UTC
                          Instant{std::chrono::seconds{1842347837}}}) {  // 2028-05-19 11:17:17 UTC
     std::string name = format_dated_name(sample, format, utc);
     if (auto bad = check_dated_folder_name(name); !bad) {
@@ -163,8 +160,7 @@ std::optional<DatedName> parse_dated_name(std::string_view name, const std::stri
 }
 
 std::vector<retention::Generation> dated_generations(const std::vector<std::string>& names,
-                                                     const std::string& format,
-                                                     const Zone& zone) {
+                                                     const std::string& format, const Zone& zone) {
   std::vector<retention::Generation> gens;
   for (const auto& name : names) {
     if (auto parsed = parse_dated_name(name, format, zone)) {
@@ -182,8 +178,7 @@ std::string next_free_name(const std::string& base, const std::vector<std::strin
       base_taken = true;
     } else if (name.size() > base.size() + 1 && name.compare(0, base.size(), base) == 0 &&
                name[base.size()] == '.') {
-      if (auto k = parse_index(std::string_view(name).substr(base.size() + 1),
-                               k_max_level_index)) {
+      if (auto k = parse_index(std::string_view(name).substr(base.size() + 1), k_max_level_index)) {
         highest = std::max(highest, *k);
       }
     }

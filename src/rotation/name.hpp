@@ -57,9 +57,9 @@ std::string format_level_name(const std::string& level, int index);
 // ---- dated names and holding folders ---------------------------------------
 
 struct DatedName {
-  Instant time;        // what the base name denotes, read in the zone
-  int suffix = 0;      // 0 = no suffix, else the K of ".K"
-  std::string base;    // the name without the suffix
+  Instant time;      // what the base name denotes, read in the zone
+  int suffix = 0;    // 0 = no suffix, else the K of ".K"
+  std::string base;  // the name without the suffix
 
   bool operator==(const DatedName&) const = default;
 };
@@ -97,8 +97,7 @@ std::optional<DatedName> parse_dated_name(std::string_view name, const std::stri
 // `zone`), in the order of `names`, ready for retention::select_dated. Foreign
 // names are left out: they never get a decision, so they are never touched.
 std::vector<retention::Generation> dated_generations(const std::vector<std::string>& names,
-                                                     const std::string& format,
-                                                     const Zone& zone);
+                                                     const std::string& format, const Zone& zone);
 
 // The name for a new generation whose formatted name is `base`: `base` when
 // no entry of `existing` is `base`, else "base.K" with K one more than the

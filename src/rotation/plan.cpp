@@ -81,9 +81,8 @@ Result<std::vector<Op>> plan_higher(const std::vector<std::string>& names,
     return plain_error(fmt::format("unknown level '{}' (levels: {})", level, known));
   }
   if (pos == 0) {
-    return plain_error(
-        fmt::format("'{}' is the lowest level: it is rotated by a backup run, not promoted",
-                    level));
+    return plain_error(fmt::format(
+        "'{}' is the lowest level: it is rotated by a backup run, not promoted", level));
   }
   const auto& lower = policy.levels[pos - 1];
   const std::string source = format_level_name(lower.name, lower.count - 1);

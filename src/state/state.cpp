@@ -11,18 +11,25 @@ namespace rotator::state {
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::none: return "none";
-    case Outcome::ok: return "ok";
-    case Outcome::warning: return "warning";
-    case Outcome::partial: return "partial";
-    case Outcome::error: return "error";
-    case Outcome::running: return "running";
+    case Outcome::none:
+      return "none";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::warning:
+      return "warning";
+    case Outcome::partial:
+      return "partial";
+    case Outcome::error:
+      return "error";
+    case Outcome::running:
+      return "running";
   }
   return "none";
 }
 
 Outcome parse_outcome(const std::string& s) {
-  for (Outcome o : {Outcome::ok, Outcome::warning, Outcome::partial, Outcome::error, Outcome::running}) {
+  for (Outcome o :
+       {Outcome::ok, Outcome::warning, Outcome::partial, Outcome::error, Outcome::running}) {
     if (s == outcome_name(o)) {
       return o;
     }
@@ -118,24 +125,34 @@ JobState parse(const std::string& text) {
       continue;
     }
     std::string k = line.substr(0, eq), v = unescape(line.substr(eq + 1));
-    if (k == "last_start") st.last_start = time_of(line_no, v);
-    else if (k == "last_end") st.last_end = time_of(line_no, v);
+    if (k == "last_start")
+      st.last_start = time_of(line_no, v);
+    else if (k == "last_end")
+      st.last_end = time_of(line_no, v);
     else if (k == "last_result") {
       st.last_result = parse_outcome(v);
       has_result = true;
       if (st.last_result == Outcome::none && v != "none") {
         corrupt(line_no, fmt::format("unknown last_result '{}'", escape_control(v)));
       }
-    }
-    else if (k == "last_summary") st.last_summary = v;
-    else if (k == "last_success") st.last_success = time_of(line_no, v);
-    else if (k == "last_success_summary") st.last_success_summary = v;
-    else if (k == "last_failure") st.last_failure = time_of(line_no, v);
-    else if (k == "last_failure_message") st.last_failure_message = v;
-    else if (k == "last_entries") st.last_entries = get_count(v);
-    else if (k == "last_bytes") st.last_bytes = get_count(v);
-    else if (k == "churn_warning") st.churn_warning = v;
-    else if (k.rfind("resume.", 0) == 0) st.resume[k.substr(7)] = v;
+    } else if (k == "last_summary")
+      st.last_summary = v;
+    else if (k == "last_success")
+      st.last_success = time_of(line_no, v);
+    else if (k == "last_success_summary")
+      st.last_success_summary = v;
+    else if (k == "last_failure")
+      st.last_failure = time_of(line_no, v);
+    else if (k == "last_failure_message")
+      st.last_failure_message = v;
+    else if (k == "last_entries")
+      st.last_entries = get_count(v);
+    else if (k == "last_bytes")
+      st.last_bytes = get_count(v);
+    else if (k == "churn_warning")
+      st.churn_warning = v;
+    else if (k.rfind("resume.", 0) == 0)
+      st.resume[k.substr(7)] = v;
   }
   if (!has_result && st.defect.empty()) {
     st.defect = "is corrupt (no last_result)";
@@ -159,9 +176,10 @@ Result<fs::DirHandle> open_own_dir(fs::Fs& fs, int parent, const std::string& na
   if (!dir) {
     int e = dir.error().sys_errno;
     if (e == ELOOP || e == ENOTDIR) {
-      return plain_error(fmt::format("'{}' is a symlink or not a directory: rotator keeps its "
-                                     "state there and never follows a symlink; move it away",
-                                     display));
+      return plain_error(
+          fmt::format("'{}' is a symlink or not a directory: rotator keeps its "
+                      "state there and never follows a symlink; move it away",
+                      display));
     }
     return sys_error(e, "open directory", display);
   }

@@ -10,16 +10,14 @@ namespace {
 
 constexpr long k_max_years = 1000;
 
-bool is_unit(char c) {
-  return c == 'h' || c == 'd' || c == 'w' || c == 'm' || c == 'y';
-}
+bool is_unit(char c) { return c == 'h' || c == 'd' || c == 'w' || c == 'm' || c == 'y'; }
 
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view text) {
   auto bad_shape = [&] {
-    return plain_error(fmt::format(
-        "bad duration '{}' (expected a number followed by h, d, w, m or y)", text));
+    return plain_error(
+        fmt::format("bad duration '{}' (expected a number followed by h, d, w, m or y)", text));
   };
   if (text.size() < 2 || !is_unit(text.back())) {
     return bad_shape();
@@ -34,8 +32,8 @@ Result<Duration> parse_duration(std::string_view text) {
   d.unit = text.back();
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d.count);
   if (ec == std::errc::result_out_of_range) {
-    return plain_error(fmt::format("bad duration '{}' (too large, at most {} years)", text,
-                                   k_max_years));
+    return plain_error(
+        fmt::format("bad duration '{}' (too large, at most {} years)", text, k_max_years));
   }
   if (ec != std::errc() || ptr != digits.data() + digits.size()) {
     return bad_shape();
@@ -46,22 +44,30 @@ Result<Duration> parse_duration(std::string_view text) {
   // Compare in the unit itself so the check cannot overflow.
   long max_count = 0;
   switch (d.unit) {
-    case 'h': max_count = k_max_years * 366 * 24; break;
-    case 'd': max_count = k_max_years * 366; break;
-    case 'w': max_count = k_max_years * 53; break;
-    case 'm': max_count = k_max_years * 12; break;
-    default: max_count = k_max_years; break;
+    case 'h':
+      max_count = k_max_years * 366 * 24;
+      break;
+    case 'd':
+      max_count = k_max_years * 366;
+      break;
+    case 'w':
+      max_count = k_max_years * 53;
+      break;
+    case 'm':
+      max_count = k_max_years * 12;
+      break;
+    default:
+      max_count = k_max_years;
+      break;
   }
   if (d.count > max_count) {
-    return plain_error(fmt::format("bad duration '{}' (too large, at most {} years)", text,
-                                   k_max_years));
+    return plain_error(
+        fmt::format("bad duration '{}' (too large, at most {} years)", text, k_max_years));
   }
   return d;
 }
 
-std::string to_string(const Duration& d) {
-  return fmt::format("{}{}", d.count, d.unit);
-}
+std::string to_string(const Duration& d) { return fmt::format("{}{}", d.count, d.unit); }
 
 Instant subtract(Instant t, const Duration& d, const Zone& zone) {
   using namespace std::chrono;
@@ -86,11 +92,16 @@ Instant subtract(Instant t, const Duration& d, const Zone& zone) {
 std::chrono::seconds approx_seconds(const Duration& d) {
   using namespace std::chrono;
   switch (d.unit) {
-    case 'h': return duration_cast<seconds>(hours{d.count});
-    case 'd': return duration_cast<seconds>(date::days{d.count});
-    case 'w': return duration_cast<seconds>(date::weeks{d.count});
-    case 'm': return duration_cast<seconds>(date::months{d.count});
-    default: return duration_cast<seconds>(date::years{d.count});
+    case 'h':
+      return duration_cast<seconds>(hours{d.count});
+    case 'd':
+      return duration_cast<seconds>(date::days{d.count});
+    case 'w':
+      return duration_cast<seconds>(date::weeks{d.count});
+    case 'm':
+      return duration_cast<seconds>(date::months{d.count});
+    default:
+      return duration_cast<seconds>(date::years{d.count});
   }
 }
 

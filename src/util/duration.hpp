@@ -21,8 +21,8 @@
 namespace rotator {
 
 struct Duration {
-  long count = 0;  // >= 1 when produced by parse_duration
-  char unit = 'd'; // one of h d w m y
+  long count = 0;   // >= 1 when produced by parse_duration
+  char unit = 'd';  // one of h d w m y
 
   bool operator==(const Duration&) const = default;
 };

@@ -173,8 +173,7 @@ std::string dump(const Json& j, int indent) {
     unsigned char c = static_cast<unsigned char>(raw[i]);
     if (c == 0x7F) {
       out += "\\u007f";
-    } else if (c == 0xC2 && i + 1 < raw.size() &&
-               static_cast<unsigned char>(raw[i + 1]) >= 0x80 &&
+    } else if (c == 0xC2 && i + 1 < raw.size() && static_cast<unsigned char>(raw[i + 1]) >= 0x80 &&
                static_cast<unsigned char>(raw[i + 1]) <= 0x9F) {
       static constexpr char k_hex[] = "0123456789abcdef";
       unsigned char cp = static_cast<unsigned char>(raw[i + 1]);

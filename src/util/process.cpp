@@ -17,15 +17,19 @@ std::string quote_argv(const std::vector<std::string>& argv) {
     if (!out.empty()) {
       out += ' ';
     }
-    bool plain = !a.empty() && a.find_first_not_of(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@,%+") == std::string::npos;
+    bool plain = !a.empty() &&
+                 a.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@,%+") ==
+                     std::string::npos;
     if (plain) {
       out += a;
     } else {
       out += '\'';
       for (char c : a) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
+        if (c == '\'')
+          out += "'\\''";
+        else
+          out += c;
       }
       out += '\'';
     }
@@ -107,7 +111,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
       buf[i].append(chunk, static_cast<size_t>(n));
       size_t start = 0, nl;
       while ((nl = buf[i].find('\n', start)) != std::string::npos) {
-        on_line(i == 0 ? Stream::out : Stream::err, std::string_view(buf[i]).substr(start, nl - start));
+        on_line(i == 0 ? Stream::out : Stream::err,
+                std::string_view(buf[i]).substr(start, nl - start));
         start = nl + 1;
       }
       buf[i].erase(0, start);

@@ -34,8 +34,6 @@ Error with_context(Error e, std::string_view op, std::string path, std::string d
   return e;
 }
 
-Error plain_error(std::string text) {
-  return Error{0, {}, {}, std::move(text)};
-}
+Error plain_error(std::string text) { return Error{0, {}, {}, std::move(text)}; }
 
 }  // namespace rotator

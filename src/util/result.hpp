@@ -13,10 +13,10 @@
 namespace rotator {
 
 struct Error {
-  int sys_errno = 0;    // errno of the failed system call, 0 if not a system error
-  std::string op;       // what was attempted: "rename", "link", "parse"
-  std::string path;     // the subject, as the user would name it
-  std::string detail;   // free text (second path, rsync's message, ...)
+  int sys_errno = 0;   // errno of the failed system call, 0 if not a system error
+  std::string op;      // what was attempted: "rename", "link", "parse"
+  std::string path;    // the subject, as the user would name it
+  std::string detail;  // free text (second path, rsync's message, ...)
 
   // Human-readable, git style: "failed to rename 'a' to 'b': No space left on device".
   // When op is empty, `detail` is the whole message (config errors already carry file:line:).
@@ -87,42 +87,42 @@ inline Status ok() { return {}; }
 #define ROTATOR_CONCAT(a, b) ROTATOR_CONCAT2(a, b)
 
 // TRY(expr): evaluate a Result-returning expression; return its Error on failure.
-#define TRY(expr)                                     \
-  do {                                                \
-    auto&& try_result_ = (expr);                      \
-    if (!try_result_) {                               \
-      return std::move(try_result_.error());          \
-    }                                                 \
+#define TRY(expr)                            \
+  do {                                       \
+    auto&& try_result_ = (expr);             \
+    if (!try_result_) {                      \
+      return std::move(try_result_.error()); \
+    }                                        \
   } while (false)
 
 // TRY_ASSIGN(lhs, expr): like TRY, and on success move the value into `lhs`
 // (which may be a declaration: TRY_ASSIGN(auto x, f())).
 #define TRY_ASSIGN(lhs, expr) TRY_ASSIGN_IMPL(ROTATOR_CONCAT(try_tmp_, __LINE__), lhs, expr)
-#define TRY_ASSIGN_IMPL(tmp, lhs, expr)               \
-  auto tmp = (expr);                                  \
-  if (!tmp) {                                         \
-    return std::move(tmp.error());                    \
-  }                                                   \
+#define TRY_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                    \
+  if (!tmp) {                           \
+    return std::move(tmp.error());      \
+  }                                     \
   lhs = std::move(tmp).value()
 
 // TRY_CONTEXT(expr, op, path[, detail]): like TRY, but the Error returned is
 // with_context(error, op, path[, detail]). The context arguments are
 // evaluated only on failure.
-#define TRY_CONTEXT(expr, ...)                                                  \
-  do {                                                                          \
-    auto&& try_result_ = (expr);                                                \
-    if (!try_result_) {                                                         \
+#define TRY_CONTEXT(expr, ...)                                                     \
+  do {                                                                             \
+    auto&& try_result_ = (expr);                                                   \
+    if (!try_result_) {                                                            \
       return ::rotator::with_context(std::move(try_result_.error()), __VA_ARGS__); \
-    }                                                                           \
+    }                                                                              \
   } while (false)
 
 // TRY_ASSIGN_CONTEXT(lhs, expr, op, path[, detail]): TRY_ASSIGN with the
 // context of TRY_CONTEXT.
 #define TRY_ASSIGN_CONTEXT(lhs, expr, ...) \
   TRY_ASSIGN_CONTEXT_IMPL(ROTATOR_CONCAT(try_tmp_, __LINE__), lhs, expr, __VA_ARGS__)
-#define TRY_ASSIGN_CONTEXT_IMPL(tmp, lhs, expr, ...)                   \
-  auto tmp = (expr);                                                   \
-  if (!tmp) {                                                          \
+#define TRY_ASSIGN_CONTEXT_IMPL(tmp, lhs, expr, ...)                     \
+  auto tmp = (expr);                                                     \
+  if (!tmp) {                                                            \
     return ::rotator::with_context(std::move(tmp.error()), __VA_ARGS__); \
-  }                                                                    \
+  }                                                                      \
   lhs = std::move(tmp).value()

@@ -12,9 +12,15 @@ constexpr char k_hex[] = "0123456789abcdef";
 
 void append_escaped(std::string& out, unsigned char c) {
   switch (c) {
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
     default:
       out += "\\x";
       out += k_hex[c >> 4];
@@ -73,9 +79,15 @@ std::string unescape_text(std::string_view s) {
     }
     char e = s[++i];
     switch (e) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'x':
         if (i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
           out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
@@ -84,7 +96,8 @@ std::string unescape_text(std::string_view s) {
           out += 'x';
         }
         break;
-      default: out += e;
+      default:
+        out += e;
     }
   }
   return out;

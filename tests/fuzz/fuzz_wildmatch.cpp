@@ -10,9 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto nul = in.find('\0');
-  std::string_view pattern = nul == std::string_view::npos ? in.substr(0, size / 2) : in.substr(0, nul);
-  std::string_view text =
-      nul == std::string_view::npos ? in.substr(size / 2) : in.substr(nul + 1);
+  std::string_view pattern =
+      nul == std::string_view::npos ? in.substr(0, size / 2) : in.substr(0, nul);
+  std::string_view text = nul == std::string_view::npos ? in.substr(size / 2) : in.substr(nul + 1);
   (void)rotator::filter::wildmatch(pattern, text);
   return 0;
 }

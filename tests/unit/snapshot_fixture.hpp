@@ -83,8 +83,14 @@ class SnapFixture {
 
   jobs::RunContext context(fs::Fs& fs, const std::string& level, Instant now,
                            rotator::DryRun dry = rotator::DryRun::no) {
-    return jobs::RunContext{fs, m_cfg, m_zone, now, dry, m_log,
-                            [this](std::string_view l) { m_plan.emplace_back(l); }, level};
+    return jobs::RunContext{fs,
+                            m_cfg,
+                            m_zone,
+                            now,
+                            dry,
+                            m_log,
+                            [this](std::string_view l) { m_plan.emplace_back(l); },
+                            level};
   }
 
   jobs::JobResult run(fs::Fs& fs, const std::string& level, Instant now,
@@ -92,7 +98,8 @@ class SnapFixture {
     auto ctx = context(fs, level, now, dry);
     return jobs::run_snapshot(ctx, m_job);
   }
-  jobs::JobResult run(const std::string& level, Instant now, rotator::DryRun dry = rotator::DryRun::no) {
+  jobs::JobResult run(const std::string& level, Instant now,
+                      rotator::DryRun dry = rotator::DryRun::no) {
     return run(m_posix, level, now, dry);
   }
   Result<std::vector<std::string>> recover(fs::Fs& fs) {
@@ -104,7 +111,8 @@ class SnapFixture {
     auto ctx = context(fs, "", now, dry);
     return jobs::prune_snapshot(ctx, m_job, explain);
   }
-  jobs::JobResult prune(Instant now, jobs::Explain explain, rotator::DryRun dry = rotator::DryRun::no) {
+  jobs::JobResult prune(Instant now, jobs::Explain explain,
+                        rotator::DryRun dry = rotator::DryRun::no) {
     return prune(m_posix, now, explain, dry);
   }
 
@@ -122,7 +130,8 @@ class SnapFixture {
       files["."] = inode_of(e.path().string());
       if (e.is_directory() && !e.is_symlink()) {
         for (const auto& f : std::filesystem::recursive_directory_iterator(e.path())) {
-          files[std::filesystem::relative(f.path(), e.path()).string()] = inode_of(f.path().string());
+          files[std::filesystem::relative(f.path(), e.path()).string()] =
+              inode_of(f.path().string());
         }
       }
     }

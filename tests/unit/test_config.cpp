@@ -81,20 +81,23 @@ TEST_CASE("a complete configuration parses with defaults and resolved paths") {
 
 TEST_CASE("unknown key names file, line and section, with a suggestion when close") {
   std::string text = std::string(k_good) + "holdng = h\n";
-  CHECK(error_of(text) == "rotator.conf:21: unknown key 'holdng' in [backup]; did you mean 'holding'?");
+  CHECK(error_of(text) ==
+        "rotator.conf:21: unknown key 'holdng' in [backup]; did you mean 'holding'?");
   CHECK(error_of("[rotator]\nroot = /x\nfrobnicate = 1\n") ==
         "rotator.conf:3: unknown key 'frobnicate' in [rotator]");
 }
 
 TEST_CASE("every problem is reported, one per line") {
-  std::string text = "[rotator]\nroot = /x\n[c]\ntype = clone\nrun_on = daily\npath = c\nsorce = a\n";
+  std::string text =
+      "[rotator]\nroot = /x\n[c]\ntype = clone\nrun_on = daily\npath = c\nsorce = a\n";
   CHECK(error_of(text) ==
         "rotator.conf:7: unknown key 'sorce' in [c]; did you mean 'source'?\n"
         "rotator.conf:3: missing required key 'source' in [c]");
 }
 
 TEST_CASE("missing root, duplicate key, bad values") {
-  CHECK(error_of("[rotator]\nlockfile = /l\n") == "rotator.conf:1: missing required key 'root' in [rotator]");
+  CHECK(error_of("[rotator]\nlockfile = /l\n") ==
+        "rotator.conf:1: missing required key 'root' in [rotator]");
   CHECK(error_of("[rotator]\nroot = /a\nroot = /b\n") ==
         "rotator.conf:3: duplicate key 'root' in [rotator] (first set on line 2)");
   CHECK(error_of("[rotator]\nroot = relative\n") ==
@@ -127,19 +130,25 @@ TEST_CASE("sync is commit by default, none when asked, and nothing else") {
 }
 
 TEST_CASE("a relative path escaping root is an error") {
-  std::string text = "[rotator]\nroot = /srv/b\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = ../etc\n";
-  CHECK(error_of(text) == "rotator.conf:7: relative path '../etc' for 'path' in [c] escapes root '/srv/b'");
+  std::string text =
+      "[rotator]\nroot = /srv/b\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = ../etc\n";
+  CHECK(error_of(text) ==
+        "rotator.conf:7: relative path '../etc' for 'path' in [c] escapes root '/srv/b'");
 }
 
 TEST_CASE("a job that no level runs is an error") {
   std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nsource = /s/\npath = c\n";
-  CHECK(error_of(text) == "rotator.conf:3: job [c] is run by no level: set run_on (e.g. run_on = daily)");
+  CHECK(error_of(text) ==
+        "rotator.conf:3: job [c] is run by no level: set run_on (e.g. run_on = daily)");
 }
 
 TEST_CASE("rsync_args that update in place are refused") {
   for (const char* arg : {"--inplace", "--append", "--append-verify"}) {
     CAPTURE(arg);
-    std::string text = std::string("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = -H ") + arg + "\n";
+    std::string text = std::string(
+                           "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = "
+                           "/s/\npath = c\nrsync_args = -H ") +
+                       arg + "\n";
     CHECK(error_of(text) ==
           std::string("rotator.conf:8: rsync_args: '") + arg +
               "' updates files in place and would rewrite the inodes backups and snapshots share "
@@ -148,8 +157,9 @@ TEST_CASE("rsync_args that update in place are refused") {
 }
 
 TEST_CASE("rsync_args --write-devices is refused: it implies --inplace") {
-  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n"
-                     "rsync_args = -a --write-devices\n";
+  std::string text =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n"
+      "rsync_args = -a --write-devices\n";
   CHECK(error_of(text) ==
         "rotator.conf:8: rsync_args: '--write-devices' updates files in place (it implies "
         "--inplace) and would rewrite the inodes backups and snapshots share with the clone; "
@@ -160,37 +170,48 @@ TEST_CASE("rsync_args that would blind the clone's safety checks are refused") {
   for (const char* arg : {"-q", "-aqz", "--quiet", "-n", "--dry-run", "--info=stats0",
                           "--out-format=%n", "--list-only", "--max-delete=5", "--existing"}) {
     CAPTURE(arg);
-    std::string text = std::string("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = ") + arg + "\n";
+    std::string text = std::string(
+                           "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = "
+                           "/s/\npath = c\nrsync_args = ") +
+                       arg + "\n";
     CHECK(error_of(text) ==
           std::string("rotator.conf:8: rsync_args: '") + arg +
               "' would hide what rotator checks before it lets rsync delete (or make every run "
               "a no-op); remove it (use max_delete, -n on the command line, -v for more output)");
   }
-  auto fine = parse_config("r.conf", "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nrsync_args = -e 'ssh -q -n' -HAX --exclude=/tmp\n");
+  auto fine = parse_config("r.conf",
+                           "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = "
+                           "/s/\npath = c\nrsync_args = -e 'ssh -q -n' -HAX --exclude=/tmp\n");
   CHECK(fine);
 }
 
 TEST_CASE("trees rotator writes may not overlap") {
-  const std::string head = "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n";
-  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\nholding = clone/hold\n") ==
+  const std::string head =
+      "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n";
+  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\nholding "
+                        "= clone/hold\n") ==
         "rotator.conf:13: [b] holding '/r/clone/hold' is inside [clone] path '/r/clone'; the trees "
         "rotator reads and writes may not contain one another\n"
         "rotator.conf:13: [b] holding '/r/clone/hold' is inside [b] from '/r/clone'; the trees "
         "rotator reads and writes may not contain one another");
   CHECK(error_of(head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\n"
-                 "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\n") ==
+                        "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\n") ==
         "rotator.conf:13: [b] holding and [a] holding are the same directory '/r/holding'");
   CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = clone/sub\n") ==
         "rotator.conf:12: [b] path '/r/clone/sub' is inside [clone] path '/r/clone'; the trees "
         "rotator reads and writes may not contain one another\n"
         "rotator.conf:12: [b] path '/r/clone/sub' is inside [b] from '/r/clone'; the trees "
         "rotator reads and writes may not contain one another");
-  CHECK(error_of("[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = .\n") ==
-        "rotator.conf:7: rotator's state directory '/r/.rotator' is inside [c] path '/r'; the trees "
-        "rotator reads and writes may not contain one another");
+  CHECK(
+      error_of(
+          "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = .\n") ==
+      "rotator.conf:7: rotator's state directory '/r/.rotator' is inside [c] path '/r'; the trees "
+      "rotator reads and writes may not contain one another");
   // Two backups of one clone with their own holdings are fine.
-  CHECK(parse_config("r.conf", head + "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\nholding = ha\n"
-                     "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\nholding = hb\n"));
+  CHECK(parse_config(
+      "r.conf", head +
+                    "[a]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = a\nholding = ha\n"
+                    "[b]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = b\nholding = hb\n"));
 }
 
 namespace {
@@ -218,9 +239,12 @@ TEST_CASE("overlap checks see through a symlink to root (holding inside the clon
   std::string d = real_dir(ctx.dir());
   test::make_dir(d + "/root/clone");
   test::make_symlink("root", d + "/rootlink");
-  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
-                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
-                     "path = backup\nholding = " + d + "/rootlink/clone/.holding\n";
+  std::string text =
+      "[rotator]\nroot = " + d +
+      "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+      "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+      "path = backup\nholding = " +
+      d + "/rootlink/clone/.holding\n";
   REQUIRE(parse_config("rotator.conf", text));  // the names alone do not overlap
   auto r = load_text(ctx, text);
   REQUIRE_FALSE(r);
@@ -228,8 +252,8 @@ TEST_CASE("overlap checks see through a symlink to root (holding inside the clon
   CHECK(r.error().message() ==
         f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [clone] path '" + d +
             "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
-            "/root/clone'); the trees rotator reads and writes may not contain one another\n" +
-        f + ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [b] from '" + d +
+            "/root/clone'); the trees rotator reads and writes may not contain one another\n" + f +
+            ":13: [b] holding '" + d + "/rootlink/clone/.holding' is inside [b] from '" + d +
             "/root/clone' (really '" + d + "/root/clone/.holding' and '" + d +
             "/root/clone'); the trees rotator reads and writes may not contain one another");
 }
@@ -239,20 +263,21 @@ TEST_CASE("overlap checks see through a symlink: a backup's path that is the clo
   std::string d = real_dir(ctx.dir());
   test::make_dir(d + "/root/clone");
   test::make_symlink("clone", d + "/root/alias");
-  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
-                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
-                     "path = alias\nholding = h\n";
+  std::string text =
+      "[rotator]\nroot = " + d +
+      "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+      "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+      "path = alias\nholding = h\n";
   REQUIRE(parse_config("rotator.conf", text));
   auto r = load_text(ctx, text);
   REQUIRE_FALSE(r);
   std::string f = ctx.path("rotator.conf");
-  CHECK(r.error().message() ==
-        f + ":12: [b] path '" + d + "/root/alias' and [clone] path '" + d +
-            "/root/clone' are the same directory (really '" + d + "/root/clone' and '" + d +
-            "/root/clone')\n" +
-        f + ":12: [b] from '" + d + "/root/clone' and [b] path '" + d +
-            "/root/alias' are the same directory (really '" + d + "/root/clone' and '" + d +
-            "/root/clone')");
+  CHECK(r.error().message() == f + ":12: [b] path '" + d + "/root/alias' and [clone] path '" + d +
+                                   "/root/clone' are the same directory (really '" + d +
+                                   "/root/clone' and '" + d + "/root/clone')\n" + f +
+                                   ":12: [b] from '" + d + "/root/clone' and [b] path '" + d +
+                                   "/root/alias' are the same directory (really '" + d +
+                                   "/root/clone' and '" + d + "/root/clone')");
 }
 
 TEST_CASE("overlap checks through a symlinked parent of trees that do not exist yet") {
@@ -262,18 +287,23 @@ TEST_CASE("overlap checks through a symlinked parent of trees that do not exist 
   std::string d = real_dir(ctx.dir());
   test::make_dir(d + "/root");
   test::make_symlink(d + "/root", d + "/other");
-  std::string text = "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
-                     "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
-                     "path = backup\nholding = " + d + "/other/clone/h\n";
+  std::string text =
+      "[rotator]\nroot = " + d +
+      "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+      "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+      "path = backup\nholding = " +
+      d + "/other/clone/h\n";
   auto r = load_text(ctx, text);
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find(":13: [b] holding '" + d + "/other/clone/h' is inside [clone] path") !=
-        std::string::npos);
+  CHECK(r.error().message().find(":13: [b] holding '" + d +
+                                 "/other/clone/h' is inside [clone] path") != std::string::npos);
   // Separate trees stay fine, existing or not.
   test::make_dir(d + "/root/clone");
-  auto fine = load_text(ctx, "[rotator]\nroot = " + d + "/root\n[clone]\ntype = clone\nrun_on = daily\n"
-                             "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\n"
-                             "from = clone\npath = backup\nholding = " + d + "/other/h\n");
+  auto fine = load_text(ctx, "[rotator]\nroot = " + d +
+                                 "/root\n[clone]\ntype = clone\nrun_on = daily\n"
+                                 "source = /s/\npath = clone\n[b]\ntype = backup\nrun_on = weekly\n"
+                                 "from = clone\npath = backup\nholding = " +
+                                 d + "/other/h\n");
   CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
@@ -281,12 +311,14 @@ TEST_CASE("holding_format must make dated folder names of its own") {
   // (a) .rotator-deleting.x: the run would delete what it archived; (b) ..:
   // archives into root; (c) .: into holding's top with no folder; (d) a
   // format whose names do not parse back is never recognised (or pruned).
-  const std::string head = "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\n"
-                           "path = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
-                           "path = backup\nholding_format = ";
-  CHECK(error_of(head + ".rotator-deleting.x\n") ==
-        "rotator.conf:13: holding_format: bad name format '.rotator-deleting.x' (it makes the name "
-        "'.rotator-deleting.x': names starting with '.' are rotator's own ('.rotator-*', '.trash'))");
+  const std::string head =
+      "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\n"
+      "path = clone\n[b]\ntype = backup\nrun_on = weekly\nfrom = clone\n"
+      "path = backup\nholding_format = ";
+  CHECK(
+      error_of(head + ".rotator-deleting.x\n") ==
+      "rotator.conf:13: holding_format: bad name format '.rotator-deleting.x' (it makes the name "
+      "'.rotator-deleting.x': names starting with '.' are rotator's own ('.rotator-*', '.trash'))");
   CHECK(error_of(head + "..\n") ==
         "rotator.conf:13: holding_format: bad name format '..' (it makes the name '..', which is "
         "not a folder name)");
@@ -300,23 +332,28 @@ TEST_CASE("holding_format must make dated folder names of its own") {
   CHECK(error_of(head + "%Y/%m\n") ==
         "rotator.conf:13: holding_format: bad name format '%Y/%m' (must not contain '/')");
   CHECK(error_of(head + "%Y-%m-%d_%Q\n") ==
-        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d_%Q' (names it makes do not parse back)");
+        "rotator.conf:13: holding_format: bad name format '%Y-%m-%d_%Q' (names it makes do not "
+        "parse back)");
   auto fine = parse_config("rotator.conf", head + "weekly-%Y%m%d\n");
   CHECK_MESSAGE(fine, (fine ? std::string() : fine.error().message()));
 }
 
 TEST_CASE("a missing key is reported at its section's header line") {
-  CHECK(error_of("[rotator]\nroot = /r\n\n[c]\n; comment\ntype = clone\nrun_on = daily\npath = c\n") ==
+  CHECK(error_of(
+            "[rotator]\nroot = /r\n\n[c]\n; comment\ntype = clone\nrun_on = daily\npath = c\n") ==
         "rotator.conf:4: missing required key 'source' in [c]");
 }
 
 TEST_CASE("keys that belong to another job type are refused") {
-  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nholding = h\n";
+  std::string text =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\nholding = "
+      "h\n";
   CHECK(error_of(text) == "rotator.conf:8: key 'holding' does not apply to type = clone in [c]");
 }
 
 TEST_CASE("level names may not be command words") {
-  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = status\nsource = /s/\npath = c\n";
+  std::string text =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = status\nsource = /s/\npath = c\n";
   CHECK(error_of(text) == "rotator.conf:5: level name 'status' is a rotator command");
 }
 
@@ -332,7 +369,8 @@ TEST_CASE("max_age default is 1.5 x the level period; explicit max_age wins") {
   REQUIRE(r);
   CHECK(effective_max_age(r->jobs[0]) == std::chrono::seconds(36 * 3600));
   CHECK(effective_max_age(r->jobs[1]) == std::chrono::seconds(252 * 3600));
-  std::string text = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = nightly\nsource = /s/\npath = c\n";
+  std::string text =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = nightly\nsource = /s/\npath = c\n";
   auto custom = parse_config("r.conf", text);
   REQUIRE(custom);
   CHECK_FALSE(effective_max_age(custom->jobs[0]));
@@ -353,7 +391,8 @@ TEST_CASE("load_config reports an unreadable file") {
   test::TestContext ctx;
   auto r = load_config(fs, ctx.path("none.conf"));
   REQUIRE_FALSE(r);
-  CHECK(r.error().message() == "cannot read configuration '" + ctx.path("none.conf") + "': No such file or directory");
+  CHECK(r.error().message() ==
+        "cannot read configuration '" + ctx.path("none.conf") + "': No such file or directory");
 }
 
 TEST_CASE("load_config refuses what is not a small regular file, without blocking") {
@@ -376,12 +415,13 @@ TEST_CASE("load_config refuses what is not a small regular file, without blockin
   test::write_file(ctx.path("big.conf"), "[rotator]\nroot = /r\n" + std::string(2 << 20, ';'));
   auto big = load_config(fs, ctx.path("big.conf"));
   REQUIRE_FALSE(big);
-  CHECK(big.error().message() == "cannot read configuration '" + ctx.path("big.conf") +
-                                     "': larger than 1 MiB");
+  CHECK(big.error().message() ==
+        "cannot read configuration '" + ctx.path("big.conf") + "': larger than 1 MiB");
 }
 
 TEST_CASE("a NUL byte in a config line is an error with its line") {
-  CHECK(error_of(std::string("[rotator]\nroot = /r\0/x\n", 22)) == "rotator.conf:2: NUL byte in line");
+  CHECK(error_of(std::string("[rotator]\nroot = /r\0/x\n", 22)) ==
+        "rotator.conf:2: NUL byte in line");
 }
 
 TEST_CASE("every key of the table is documented in rotator.conf(5) and the sample config") {
@@ -409,7 +449,8 @@ TEST_CASE("every key of the table is documented in rotator.conf(5) and the sampl
 }
 
 TEST_CASE("relink: a clone key, default no, yes or no") {
-  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  const std::string head =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
   auto def = parse_config("rotator.conf", head);
   REQUIRE(def);
   CHECK(def->jobs[0].relink == Relink::no);
@@ -418,8 +459,9 @@ TEST_CASE("relink: a clone key, default no, yes or no") {
   CHECK(on->jobs[0].relink == Relink::yes);
   CHECK(error_of(head + "relink = sometimes\n") ==
         "rotator.conf:8: relink: bad value 'sometimes' (expected yes or no)");
-  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nrelink = yes\n") ==
-        "rotator.conf:13: key 'relink' does not apply to type = backup in [b]");
+  CHECK(
+      error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nrelink = yes\n") ==
+      "rotator.conf:13: key 'relink' does not apply to type = backup in [b]");
 }
 
 TEST_SUITE_END();
@@ -430,13 +472,15 @@ namespace {
 
 std::string snapshot_conf(const std::string& keys) {
   return "[rotator]\nroot = /r\n[clone]\ntype = clone\nrun_on = daily\nsource = /s/\npath = clone\n"
-         "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\n" + keys;
+         "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\n" +
+         keys;
 }
 
 }  // namespace
 
 TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_on") {
-  auto r = parse_config("rotator.conf", snapshot_conf("naming = rotate\nkeep = daily:7 weekly:4 monthly:12\n"));
+  auto r = parse_config("rotator.conf",
+                        snapshot_conf("naming = rotate\nkeep = daily:7 weekly:4 monthly:12\n"));
   REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
   const Job& rot = r->jobs[1];
   CHECK(rot.type == JobType::snapshot);
@@ -445,8 +489,9 @@ TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_o
   CHECK(rot.from_job == "clone");
   CHECK(rot.levels() == std::vector<std::string>{"daily", "weekly", "monthly"});
 
-  r = parse_config("rotator.conf", snapshot_conf("naming = dated\nkeep = daily:7 weekly:4 monthly:*\n"
-                                                  "name_format = %Y%m%d-%H%M\nrun_on = daily\n"));
+  r = parse_config("rotator.conf",
+                   snapshot_conf("naming = dated\nkeep = daily:7 weekly:4 monthly:*\n"
+                                 "name_format = %Y%m%d-%H%M\nrun_on = daily\n"));
   REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
   const Job& dated = r->jobs[1];
   CHECK(dated.naming == Naming::dated);
@@ -456,7 +501,8 @@ TEST_CASE("snapshot jobs: rotate and dated parse, levels come from keep or run_o
 
 TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:0\n")) ==
-        "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to 1000000)");
+        "rotator.conf:13: keep: bad count '0' in 'daily:0' (expected a positive integer up to "
+        "1000000)");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:1 weekly:3\n")) ==
         "rotator.conf:13: keep: the first level 'daily:1' has a higher level 'weekly', which "
         "promotes its oldest generation: that takes the only 'daily' away; keep at least daily:2 "
@@ -464,21 +510,25 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7 prune:2\n")) ==
         "rotator.conf:13: keep: level name 'prune' is a command word (reserved: check, status, "
         "prune, versions, restore, find, du, diff, help, version)");
-  CHECK(error_of(snapshot_conf("naming = dated\nkeep = fortnightly:2\nrun_on = daily\n")) ==
-        "rotator.conf:13: keep: unknown period 'fortnightly' (expected last, hourly, daily, weekly, "
-        "monthly or yearly)");
+  CHECK(
+      error_of(snapshot_conf("naming = dated\nkeep = fortnightly:2\nrun_on = daily\n")) ==
+      "rotator.conf:13: keep: unknown period 'fortnightly' (expected last, hourly, daily, weekly, "
+      "monthly or yearly)");
   CHECK(error_of(snapshot_conf("naming = dated\nkeep =\nrun_on = daily\n")) ==
         "rotator.conf:13: keep: keeps nothing");
-  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
+  CHECK(error_of(snapshot_conf(
+            "naming = dated\nkeep = daily:7\nname_format = %Y/%m\nrun_on = daily\n")) ==
         "rotator.conf:14: name_format: bad name format '%Y/%m' (must not contain '/')");
-  CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\nname_format = .trash\nrun_on = daily\n")) ==
+  CHECK(error_of(snapshot_conf(
+            "naming = dated\nkeep = daily:7\nname_format = .trash\nrun_on = daily\n")) ==
         "rotator.conf:14: name_format: bad name format '.trash' (it makes the name '.trash': names "
         "starting with '.' are rotator's own ('.rotator-*', '.trash'))");
   CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nname_format = %Y\n")) ==
         "rotator.conf:14: name_format does not apply to naming = rotate in [snaps]");
-  CHECK(error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==
-        "rotator.conf:14: run_on does not apply to naming = rotate in [snaps]: the levels are those "
-        "of 'keep'");
+  CHECK(
+      error_of(snapshot_conf("naming = rotate\nkeep = daily:7\nrun_on = daily\n")) ==
+      "rotator.conf:14: run_on does not apply to naming = rotate in [snaps]: the levels are those "
+      "of 'keep'");
   CHECK(error_of(snapshot_conf("naming = dated\nkeep = daily:7\n")) ==
         "rotator.conf:8: job [snaps] is run by no level: set run_on (e.g. run_on = daily)");
   CHECK(error_of(snapshot_conf("keep = daily:7\nnaming = hourly\n")) ==
@@ -486,10 +536,12 @@ TEST_CASE("snapshot jobs: keep and name_format are validated at load time") {
 }
 
 TEST_CASE("max_delete and churn_warn: a percentage from 0 to 100, never nan, inf or a sign") {
-  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  const std::string head =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
   for (const char* good : {"0", "0%", "100%", "12.5%", "7.25", "50"}) {
     CAPTURE(good);
-    auto r = parse_config("rotator.conf", head + "max_delete = " + good + "\nchurn_warn = " + good + "\n");
+    auto r = parse_config("rotator.conf",
+                          head + "max_delete = " + good + "\nchurn_warn = " + good + "\n");
     REQUIRE(r);
     double want = std::strtod(good, nullptr) / 100.0;
     CHECK(r->jobs[0].max_delete == doctest::Approx(want));
@@ -498,9 +550,9 @@ TEST_CASE("max_delete and churn_warn: a percentage from 0 to 100, never nan, inf
   }
   // strtod takes every one of these; a nan guard would compare false with
   // every share and never fire.
-  for (const char* bad : {"nan", "nan%", "NaN", "-nan", "inf", "inf%", "infinity", "-inf", "-0",
-                          "-0%", "+5%", "-5%", "1e1", "0x32", "5.", ".5", "5%%", "%", "101%",
-                          "100.5%", "1 0"}) {
+  for (const char* bad :
+       {"nan", "nan%", "NaN",  "-nan", "inf", "inf%", "infinity", "-inf", "-0",     "-0%", "+5%",
+        "-5%", "1e1",  "0x32", "5.",   ".5",  "5%%",  "%",        "101%", "100.5%", "1 0"}) {
     CAPTURE(bad);
     CHECK(error_of(head + "max_delete = " + bad + "\n") ==
           fmt::format("rotator.conf:8: max_delete: bad value '{}' (expected a percentage such as "
@@ -514,7 +566,8 @@ TEST_CASE("max_delete and churn_warn: a percentage from 0 to 100, never nan, inf
 }
 
 TEST_CASE("protect_metadata: a clone key, default no, yes or no") {
-  const std::string head = "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
+  const std::string head =
+      "[rotator]\nroot = /r\n[c]\ntype = clone\nrun_on = daily\nsource = /s/\npath = c\n";
   auto def = parse_config("rotator.conf", head);
   REQUIRE(def);
   CHECK(def->jobs[0].protect_metadata == ProtectMetadata::no);
@@ -523,7 +576,9 @@ TEST_CASE("protect_metadata: a clone key, default no, yes or no") {
   CHECK(on->jobs[0].protect_metadata == ProtectMetadata::yes);
   CHECK(error_of(head + "protect_metadata = maybe\n") ==
         "rotator.conf:8: protect_metadata: bad value 'maybe' (expected yes or no)");
-  CHECK(error_of(head + "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nprotect_metadata = yes\n") ==
+  CHECK(error_of(
+            head +
+            "[b]\ntype = backup\nrun_on = weekly\nfrom = c\npath = b\nprotect_metadata = yes\n") ==
         "rotator.conf:13: key 'protect_metadata' does not apply to type = backup in [b]");
 }
 

@@ -77,7 +77,8 @@ long enumerate_scenario(Fault fault, PruneEmpty prune) {
       faulty.fail_at(k, EIO);
     }
     auto first = run_mirror(faulty, p, opt);
-    bool finished = first.result && (fault == Fault::crash ? faulty.calls() < k : !faulty.triggered());
+    bool finished =
+        first.result && (fault == Fault::crash ? faulty.calls() < k : !faulty.triggered());
     CHECK(faulty.cut_errors().empty());
     CAPTURE(k);
     if (!first.result) {
@@ -259,7 +260,9 @@ TEST_CASE("crash during an EMLINK copy leaves no partial file in T after the rer
   CHECK(k > 15);
 }
 
-TEST_CASE("crash during an EMLINK copy at a persistent link limit: the rerun copies once, then keeps it") {
+TEST_CASE(
+    "crash during an EMLINK copy at a persistent link limit: the rerun copies once, then keeps "
+    "it") {
   // (a) the link limit is 2 and clone/b.txt has 2 links, in the crashed run
   // and in every rerun (the inode stays at the limit);
   // (b) the crashed run stops after mutating call k, for every k;

@@ -72,11 +72,12 @@ TEST_CASE("mirror_fresh (parallel) builds exactly what mirror builds") {
   CHECK(par->archived == 0);
   // The top level in walk order; the subtrees report nothing (parallel).
   CHECK(plan == std::vector<std::string>{
-                    "mkdir d0", "meta d0", "mkdir d1", "meta d1", "mkdir d10", "meta d10",
-                    "mkdir d11", "meta d11", "mkdir d2", "meta d2", "mkdir d3", "meta d3",
-                    "mkdir d4", "meta d4", "mkdir d5", "meta d5", "mkdir d6", "meta d6",
-                    "mkdir d7", "meta d7", "mkdir d8", "meta d8", "mkdir d9", "meta d9",
-                    "mkdir empty", "meta empty", "link link", "link root-file", "meta ."});
+                    "mkdir d0",   "meta d0",   "mkdir d1",       "meta d1",  "mkdir d10",
+                    "meta d10",   "mkdir d11", "meta d11",       "mkdir d2", "meta d2",
+                    "mkdir d3",   "meta d3",   "mkdir d4",       "meta d4",  "mkdir d5",
+                    "meta d5",    "mkdir d6",  "meta d6",        "mkdir d7", "meta d7",
+                    "mkdir d8",   "meta d8",   "mkdir d9",       "meta d9",  "mkdir empty",
+                    "meta empty", "link link", "link root-file", "meta ."});
 }
 
 TEST_CASE("mirror_fresh lists every source directory once and no target directory") {

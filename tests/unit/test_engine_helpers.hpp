@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <stdexcept>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -230,12 +230,15 @@ inline SetSelector scenario_selector() {
 // With PruneEmpty::yes the existing empty/ directory is pruned and moves too.
 inline std::vector<std::string> scenario_displaced(
     rotator::PruneEmpty prune = rotator::PruneEmpty::no) {
-  std::vector<std::string> out = {
-      "a.txt file", "b.txt file",     "d1 dir",        "d1/y.txt file",
-      "ex dir",     "ex/e1.txt file", "gone dir",      "gone/g1.txt file",
-      "gone/gsub dir", "gone/gsub/g2.txt file", "sym link", "t1 file",
-      "t2 dir",     "t2/in.txt file", "olddir dir", "olddir/a.txt file",
-      "willempty dir", "willempty/w.txt file"};
+  std::vector<std::string> out = {"a.txt file",    "b.txt file",
+                                  "d1 dir",        "d1/y.txt file",
+                                  "ex dir",        "ex/e1.txt file",
+                                  "gone dir",      "gone/g1.txt file",
+                                  "gone/gsub dir", "gone/gsub/g2.txt file",
+                                  "sym link",      "t1 file",
+                                  "t2 dir",        "t2/in.txt file",
+                                  "olddir dir",    "olddir/a.txt file",
+                                  "willempty dir", "willempty/w.txt file"};
   std::sort(out.begin(), out.end());
   if (prune == rotator::PruneEmpty::yes) {
     out.push_back("empty dir");
@@ -289,10 +292,9 @@ inline std::vector<std::string> comparable(std::vector<std::string> listing) {
 // listing, its root has S's mode and mtime, every non-directory is linked to
 // S's, and the protected T-only files are still there, (c) the sink holds
 // exactly the displaced set, same inodes, in folder D only.
-inline std::string scenario_problems(const Paths& p,
-                                                  const std::map<std::string, ino_t>& old_t,
-                                                  const std::vector<std::string>& reference_t,
-                                                  rotator::PruneEmpty prune = rotator::PruneEmpty::no) {
+inline std::string scenario_problems(const Paths& p, const std::map<std::string, ino_t>& old_t,
+                                     const std::vector<std::string>& reference_t,
+                                     rotator::PruneEmpty prune = rotator::PruneEmpty::no) {
   std::vector<std::string> problems;
   auto final_t = all_inodes(p.backup);
   auto sink = all_inodes(p.sink());
@@ -325,7 +327,8 @@ inline std::string scenario_problems(const Paths& p,
       read_file(p.backup + "/olddir/keep.me") != "only in T, protected") {
     problems.push_back("a protected entry left T");
   }
-  struct stat sroot {}, troot {};
+  struct stat sroot {
+  }, troot{};
   ::stat(p.clone.c_str(), &sroot);
   ::stat(p.backup.c_str(), &troot);
   if (sroot.st_mode != troot.st_mode || sroot.st_mtim.tv_sec != troot.st_mtim.tv_sec ||

@@ -141,16 +141,18 @@ TEST_CASE("second run archives changed, deleted and type-changed entries and lin
   CHECK(inode_of(p.sink() + "/d2f/x.txt") == old_t["d2f/x.txt"]);
   CHECK(run.result->archived == 5);
   // A deleted directory moves with one rename; nothing below it is touched.
-  long olddir_calls = std::count_if(fs.journal().begin(), fs.journal().end(),
-                                    [](const std::string& l) { return l.find("olddir") != std::string::npos; });
+  long olddir_calls =
+      std::count_if(fs.journal().begin(), fs.journal().end(),
+                    [](const std::string& l) { return l.find("olddir") != std::string::npos; });
   CHECK(olddir_calls == 1);
   CHECK(journal_mentions(fs, "rename olddir -> olddir"));
   CHECK_FALSE(journal_mentions(fs, "o1.txt"));
   CHECK_FALSE(journal_mentions(fs, "o2.txt"));
   // Archive before create: the old f2d leaves before the new f2d is made.
   auto pos = [&](const std::string& needle) {
-    auto it = std::find_if(fs.journal().begin(), fs.journal().end(),
-                           [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    auto it = std::find_if(fs.journal().begin(), fs.journal().end(), [&](const std::string& l) {
+      return l.find(needle) != std::string::npos;
+    });
     return it - fs.journal().begin();
   };
   CHECK(pos("rename f2d -> f2d") < pos("mkdir f2d"));
@@ -271,9 +273,8 @@ TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linke
   auto listed = real.list_dir(fs::open_dir(real, fs::k_cwd, p.clone)->fd());
   REQUIRE(listed);
   // Without d_type every entry is stat'ed while listing: no count to prove.
-  bool d_type = std::none_of(listed->begin(), listed->end(), [](const fs::DirEntry& e) {
-    return e.type == fs::FileType::unknown;
-  });
+  bool d_type = std::none_of(listed->begin(), listed->end(),
+                             [](const fs::DirEntry& e) { return e.type == fs::FileType::unknown; });
   // Two stats for the bytes of the two linked files, and one more for d/b:
   // it replaces a T file of another inode, so the walk asks whether T's is
   // an EMLINK copy of S's (mirror.hpp; the added e/new has no T file).
@@ -443,8 +444,8 @@ TEST_CASE("a sink path that already exists switches the rest of the run to the n
   CHECK(inode_of(p.sink("D.1") + "/b.txt") == b1);
   CHECK(inode_of(p.sink("D.1") + "/c.txt") == c1);
   CHECK_FALSE(exists(p.sink("D") + "/b.txt"));
-  CHECK(std::find(second.plan.begin(), second.plan.end(),
-                  "archive b.txt -> holding/D.1/b.txt") != second.plan.end());
+  CHECK(std::find(second.plan.begin(), second.plan.end(), "archive b.txt -> holding/D.1/b.txt") !=
+        second.plan.end());
   CHECK(dir_names(p.holding) == std::vector<std::string>{"D", "D.1"});
 }
 
@@ -464,7 +465,8 @@ TEST_CASE("a parent that exists as a file in the sink also switches to the next 
   CHECK(read_file(p.sink("D.1") + "/x/f.txt") == "f1");
 }
 
-TEST_CASE("PruneEmpty: directories without selected files are not created, and emptied ones leave T") {
+TEST_CASE(
+    "PruneEmpty: directories without selected files are not created, and emptied ones leave T") {
   TestContext ctx;
   Paths p(ctx);
   make_dir(p.backup);
@@ -708,9 +710,9 @@ TEST_CASE("a created directory gets only the metadata writes mkdir did not alrea
   Paths p(ctx);
   make_dir(p.backup);
   make_dir(p.holding);
-  write_file(p.clone + "/plain/f.txt", "f");        // 0755 after umask: times only
-  write_file(p.clone + "/group/f.txt", "f");        // 0750: times only
-  write_file(p.clone + "/readonly/f.txt", "f");     // 0555: mode and times
+  write_file(p.clone + "/plain/f.txt", "f");     // 0755 after umask: times only
+  write_file(p.clone + "/group/f.txt", "f");     // 0750: times only
+  write_file(p.clone + "/readonly/f.txt", "f");  // 0555: mode and times
   ::chmod((p.clone + "/plain").c_str(), 0755);
   ::chmod((p.clone + "/group").c_str(), 0750);
   ::chmod((p.clone + "/readonly").c_str(), 0555);
@@ -837,7 +839,8 @@ TEST_CASE("an EMLINK copy is kept unchanged by the next runs while S stays at th
   CHECK(inode_of(p.backup + "/b.txt") == inode_of(p.clone + "/b.txt"));
 }
 
-TEST_CASE("a rewritten file with the same size and mtime is archived when S is below the link limit") {
+TEST_CASE(
+    "a rewritten file with the same size and mtime is archived when S is below the link limit") {
   // Different inodes, same size/mtime/mode/owner, S not at the limit: that is
   // a change (rsync rewrote it), never mistaken for an EMLINK copy.
   TestContext ctx;
@@ -899,7 +902,8 @@ TEST_CASE("errors name the path as the user knows it") {
     // An Fs that reports another st_dev for T's root.
     class OtherDevFs final : public fs::FsWrapper {
      public:
-      OtherDevFs(fs::Fs& target, std::string t_root) : FsWrapper(target), m_t_root(std::move(t_root)) {}
+      OtherDevFs(fs::Fs& target, std::string t_root)
+          : FsWrapper(target), m_t_root(std::move(t_root)) {}
       Result<int> open_dir(int d, const std::string& n) override {
         auto r = FsWrapper::open_dir(d, n);
         if (r && n == m_t_root) {
@@ -1021,9 +1025,10 @@ TEST_CASE("dry run makes no mutating call and plans exactly what the real run do
   CHECK(list_tree(p.backup) == t_before);
   CHECK(list_tree(p.holding) == h_before);
   CHECK(dir_names(p.holding).empty());
+  CHECK(std::find(planned.plan.begin(), planned.plan.end(), "archive gone -> holding/D/gone") !=
+        planned.plan.end());
   CHECK(std::find(planned.plan.begin(), planned.plan.end(),
-                  "archive gone -> holding/D/gone") != planned.plan.end());
-  CHECK(std::find(planned.plan.begin(), planned.plan.end(), "archive .rotator-partial.99 -> holding/D/.rotator-partial.99") !=
+                  "archive .rotator-partial.99 -> holding/D/.rotator-partial.99") !=
         planned.plan.end());
 
   fs::FaultFs rec(real);

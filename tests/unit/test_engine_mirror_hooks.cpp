@@ -35,7 +35,8 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     std::vector<std::string> added;
     engine::MirrorOptions opt;
     opt.sink = &sink;
-    opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) -> Status {
+    opt.before_add = [&](const std::string& rel, fs::FileType type,
+                         engine::AddKind kind) -> Status {
       // Not created yet when the hook runs.
       CHECK_FALSE(exists(t.path("t/" + rel)));
       added.push_back(rel + (type == fs::FileType::directory ? "/" : ""));
@@ -111,7 +112,8 @@ TEST_CASE("TargetRoot::absent plans into a missing target in a dry run only") {
   opt.plan = [&](std::string_view l) { plan.emplace_back(l); };
   auto r = engine::mirror(rec, t.path("s"), t.path("missing"), opt);
   REQUIRE(r);
-  CHECK(plan == std::vector<std::string>{"link a.txt", "mkdir d", "link d/b.txt", "meta d", "meta ."});
+  CHECK(plan ==
+        std::vector<std::string>{"link a.txt", "mkdir d", "link d/b.txt", "meta d", "meta ."});
   CHECK(r->linked == 2);
   CHECK(rec.journal().empty());
   CHECK_FALSE(exists(t.path("missing")));

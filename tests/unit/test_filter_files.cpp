@@ -44,7 +44,8 @@ TEST_CASE("a merge of a directory, fifo or device is refused at the line that na
   CHECK(load_error(ctx) == main + ":3: failed to open merge file '" + ctx.path("fifo") +
                                "': not a regular file: a fifo");
   test::write_file(main, "merge /dev/zero\n");
-  CHECK(load_error(ctx) == main + ":1: failed to open merge file '/dev/zero': not a regular "
+  CHECK(load_error(ctx) == main +
+                               ":1: failed to open merge file '/dev/zero': not a regular "
                                "file: a character device");
 }
 
@@ -129,8 +130,8 @@ TEST_CASE("a per-directory rule file that exists but cannot be read stops the wa
     REQUIRE(f);
     Status st = walk_docs(noread, **f, src);
     REQUIRE_FALSE(st);
-    CHECK(st.error().message() == "cannot read per-directory rule file '" + src +
-                                      "/.rsync-filter': Permission denied");
+    CHECK(st.error().message() ==
+          "cannot read per-directory rule file '" + src + "/.rsync-filter': Permission denied");
   }
 }
 
@@ -143,11 +144,12 @@ TEST_CASE("a rules or merge file over 1 MiB is refused") {
   }
   test::write_file(ctx.path("big.rules"), big);
   test::write_file(ctx.path("main.rules"), "merge big.rules\n");
-  CHECK(load_error(ctx) == ctx.path("main.rules") + ":1: failed to open merge file 'big.rules': "
-                                                    "larger than 1 MiB");
+  CHECK(load_error(ctx) == ctx.path("main.rules") +
+                               ":1: failed to open merge file 'big.rules': "
+                               "larger than 1 MiB");
   test::write_file(ctx.path("main.rules"), big);
-  CHECK(load_error(ctx) == "failed to read rules file '" + ctx.path("main.rules") +
-                               "': larger than 1 MiB");
+  CHECK(load_error(ctx) ==
+        "failed to read rules file '" + ctx.path("main.rules") + "': larger than 1 MiB");
 }
 
 TEST_CASE("a NUL byte in a rule is an error, not a silent cut") {

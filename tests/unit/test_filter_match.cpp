@@ -20,14 +20,38 @@ namespace {
 using Set = std::set<std::string>;
 
 const Set k_all = {
-    ".git/",          ".git/objects/",       ".git/objects/obj", "a/",
-    "a/[br].txt",     "a/b/",                "a/b/c/",           "a/b/c/three.o",
-    "a/b/c/three.txt", "a/b/two.c",          "a/one.txt",        "bar/",
-    "bar/foo/",       "bar/foo.txt",         "bar/foo/f3",       "docs/",
-    "docs/deep/",     "docs/deep/er/",       "docs/deep/er/note.md", "docs/readme.md",
-    "empty/",         "foo/",                "foo.bak",          "foo/f1",
-    "foo/sub/",       "foo/sub/f2",          "keep.d/",          "keep.d/x/",
-    "keep.d/x/y.txt", "link",                "sp ace.txt",       "top.o",
+    ".git/",
+    ".git/objects/",
+    ".git/objects/obj",
+    "a/",
+    "a/[br].txt",
+    "a/b/",
+    "a/b/c/",
+    "a/b/c/three.o",
+    "a/b/c/three.txt",
+    "a/b/two.c",
+    "a/one.txt",
+    "bar/",
+    "bar/foo/",
+    "bar/foo.txt",
+    "bar/foo/f3",
+    "docs/",
+    "docs/deep/",
+    "docs/deep/er/",
+    "docs/deep/er/note.md",
+    "docs/readme.md",
+    "empty/",
+    "foo/",
+    "foo.bak",
+    "foo/f1",
+    "foo/sub/",
+    "foo/sub/f2",
+    "keep.d/",
+    "keep.d/x/",
+    "keep.d/x/y.txt",
+    "link",
+    "sp ace.txt",
+    "top.o",
     "top.txt",
 };
 
@@ -91,10 +115,10 @@ TEST_CASE("f1: include directories and *.txt, exclude the rest; with and without
   make_tree(ctx);
   const std::string f1 = "# comment\n+ */\n+ *.txt\n- *\n";
   CHECK(select(ctx, f1).paths ==
-        Set{".git/", ".git/objects/", "a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt",
-            "a/one.txt", "bar/", "bar/foo.txt", "bar/foo/", "docs/", "docs/deep/",
-            "docs/deep/er/", "empty/", "foo/", "foo/sub/", "keep.d/", "keep.d/x/",
-            "keep.d/x/y.txt", "sp ace.txt", "top.txt"});
+        Set{".git/",           ".git/objects/",  "a/",         "a/[br].txt",  "a/b/",     "a/b/c/",
+            "a/b/c/three.txt", "a/one.txt",      "bar/",       "bar/foo.txt", "bar/foo/", "docs/",
+            "docs/deep/",      "docs/deep/er/",  "empty/",     "foo/",        "foo/sub/", "keep.d/",
+            "keep.d/x/",       "keep.d/x/y.txt", "sp ace.txt", "top.txt"});
   CHECK(select(ctx, f1, PruneEmpty::yes).paths ==
         Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt", "a/one.txt", "bar/",
             "bar/foo.txt", "keep.d/", "keep.d/x/", "keep.d/x/y.txt", "sp ace.txt", "top.txt"});
@@ -103,13 +127,15 @@ TEST_CASE("f1: include directories and *.txt, exclude the rest; with and without
 TEST_CASE("f2: first match wins, anchoring, ** and ***") {
   test::TestContext ctx;
   make_tree(ctx);
-  CHECK(select(ctx,
-               "; semicolon comment\n- /top.o\n- *.o\n- foo/\n- /docs/**/*.md\n"
-               "+ /a/b/c/***\n- /a/b/**\n- .git/\n")
-            .paths == Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.txt", "a/one.txt",
-                          "bar/", "bar/foo.txt", "docs/", "docs/deep/", "docs/deep/er/",
-                          "docs/readme.md", "empty/", "foo.bak", "keep.d/", "keep.d/x/",
-                          "keep.d/x/y.txt", "link", "sp ace.txt", "top.txt"});
+  CHECK(
+      select(ctx,
+             "; semicolon comment\n- /top.o\n- *.o\n- foo/\n- /docs/**/*.md\n"
+             "+ /a/b/c/***\n- /a/b/**\n- .git/\n")
+          .paths ==
+      Set{"a/",         "a/[br].txt",  "a/b/",    "a/b/c/",     "a/b/c/three.txt", "a/one.txt",
+          "bar/",       "bar/foo.txt", "docs/",   "docs/deep/", "docs/deep/er/",   "docs/readme.md",
+          "empty/",     "foo.bak",     "keep.d/", "keep.d/x/",  "keep.d/x/y.txt",  "link",
+          "sp ace.txt", "top.txt"});
 }
 
 TEST_CASE("f3: every parent must be included for a deep include to work") {
@@ -150,14 +176,14 @@ TEST_CASE("one-rule examples: excluded sets") {
   CHECK(excluded(ctx, "- sp\\ ace.txt\n") == Set{});
   CHECK(excluded(ctx, "- sp\\ ace*\n") == Set{"sp ace.txt"});
   CHECK(excluded(ctx, "- link/\n") == Set{});
-  CHECK(excluded(ctx, "-! */\n") ==
-        Set{".git/objects/obj", "a/[br].txt", "a/b/c/three.o", "a/b/c/three.txt", "a/b/two.c",
-            "a/one.txt", "bar/foo.txt", "bar/foo/f3", "docs/deep/er/note.md", "docs/readme.md",
-            "foo.bak", "foo/f1", "foo/sub/f2", "keep.d/x/y.txt", "link", "sp ace.txt", "top.o",
-            "top.txt"});
-  CHECK(excluded(ctx, "- ?\n") ==
-        Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.o", "a/b/c/three.txt",
-            "a/b/two.c", "a/one.txt", "keep.d/x/", "keep.d/x/y.txt"});
+  CHECK(excluded(ctx, "-! */\n") == Set{".git/objects/obj", "a/[br].txt", "a/b/c/three.o",
+                                        "a/b/c/three.txt", "a/b/two.c", "a/one.txt", "bar/foo.txt",
+                                        "bar/foo/f3", "docs/deep/er/note.md", "docs/readme.md",
+                                        "foo.bak", "foo/f1", "foo/sub/f2", "keep.d/x/y.txt", "link",
+                                        "sp ace.txt", "top.o", "top.txt"});
+  CHECK(excluded(ctx, "- ?\n") == Set{"a/", "a/[br].txt", "a/b/", "a/b/c/", "a/b/c/three.o",
+                                      "a/b/c/three.txt", "a/b/two.c", "a/one.txt", "keep.d/x/",
+                                      "keep.d/x/y.txt"});
   CHECK(select(ctx, "- *[!t]\n").paths == Set{".git/", "sp ace.txt", "top.txt"});
   CHECK(excluded(ctx, "- foo \n") == Set{});
   CHECK(excluded(ctx, "-  foo\n") == Set{});
@@ -178,9 +204,9 @@ TEST_CASE("one-rule examples: excluded sets") {
 TEST_CASE("one-rule examples: fatal rules and missing merge files") {
   test::TestContext ctx;
   make_tree(ctx);
-  for (const char* bad : {" - foo\n", "foo\n", "+\n", "- \n", "clear x\n", "-q foo\n",
-                          "-e foo\n", "-n foo\n", "-w foo\n", "merge\n", "dir-merge\n",
-                          "\t- foo\n", "-C\n", "-x foo\n"}) {
+  for (const char* bad :
+       {" - foo\n", "foo\n", "+\n", "- \n", "clear x\n", "-q foo\n", "-e foo\n", "-n foo\n",
+        "-w foo\n", "merge\n", "dir-merge\n", "\t- foo\n", "-C\n", "-x foo\n"}) {
     CAPTURE(bad);
     CHECK_FALSE(select(ctx, bad).ok);
   }
@@ -214,8 +240,8 @@ TEST_CASE("per-directory rules: newest first, clear, n, e and inherited anchors"
     return out;
   };
   CHECK(excl(": .rules\n") == Set{"a/[br].txt", "a/b/two.c", "a/one.txt"});
-  CHECK(excl(":e .rules\n") == Set{"a/.rules", "a/[br].txt", "a/b/.rules", "a/b/c/.rules",
-                                   "a/b/two.c", "a/one.txt"});
+  CHECK(excl(":e .rules\n") ==
+        Set{"a/.rules", "a/[br].txt", "a/b/.rules", "a/b/c/.rules", "a/b/two.c", "a/one.txt"});
   CHECK(excl("+ *.txt\n: .rules\n") == Set{"a/b/two.c"});
   test::remove_tree(ctx.path("src/a/b/c/.rules"));
   CHECK(excl(": .rules\n") ==
@@ -255,7 +281,7 @@ TEST_CASE("protects: receiver-side rules only, perishable ones not inside delete
   CHECK(f.included(".git", true));  // P does not hide
   CHECK(f.protects("foo.bak", false));
   CHECK(f.protects("x/foo.bak", false, InsideDeletedDir::yes));  // "P *" again
-  CHECK_FALSE(f.protects("keep.d", true));  // R: risk wins before "P *"
+  CHECK_FALSE(f.protects("keep.d", true));                       // R: risk wins before "P *"
   f.leave_dir();
 
   test::write_file(ctx.path("p.rules"), "-rp *.bak\nP /.git/\n");
@@ -272,8 +298,7 @@ TEST_CASE("-m keeps an empty directory that a receiver-side rule protects") {
   make_tree(ctx);
   CHECK(select(ctx, "P empty/\n- *.o\n", PruneEmpty::yes).paths.count("empty/") == 1);
   CHECK(select(ctx, "- *.o\n", PruneEmpty::yes).paths.count("empty/") == 0);
-  CHECK(select(ctx, "P deep/\n+ */\n- *\n", PruneEmpty::yes).paths ==
-        Set{"docs/", "docs/deep/"});
+  CHECK(select(ctx, "P deep/\n+ */\n- *\n", PruneEmpty::yes).paths == Set{"docs/", "docs/deep/"});
 }
 
 // Regression (oracle seed 190): rsync's receiver reads the per-directory
@@ -294,8 +319,8 @@ TEST_CASE("regression: receiver-side per-dir rules apply inside a deleted direct
   auto root = fs::open_dir(fs, fs::k_cwd, ctx.path("dst"));
   REQUIRE(root);
   REQUIRE(f.enter_dir(fs, root->fd(), ""));
-  CHECK_FALSE(f.included("c", true));   // "-p /?/" hides it on the sender
-  CHECK_FALSE(f.protects("c", true));   // "+r ?" risks it: c/ is to be deleted
+  CHECK_FALSE(f.included("c", true));  // "-p /?/" hides it on the sender
+  CHECK_FALSE(f.protects("c", true));  // "+r ?" risks it: c/ is to be deleted
   auto c = fs::open_dir(fs, root->fd(), "c");
   REQUIRE(c);
   REQUIRE(f.enter_dir(fs, c->fd(), "c"));

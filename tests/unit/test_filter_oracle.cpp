@@ -130,8 +130,8 @@ std::string decode(const std::string& s) {
     if (s[i] == '\\' && i + 4 < s.size() + 0 && s[i + 1] == '#' && s[i + 2] >= '0' &&
         s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7' && s[i + 4] >= '0' &&
         s[i + 4] <= '7') {
-      out.push_back(static_cast<char>((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 +
-                                      (s[i + 4] - '0')));
+      out.push_back(
+          static_cast<char>((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 + (s[i + 4] - '0')));
       i += 4;
     } else {
       out.push_back(s[i]);
@@ -277,10 +277,9 @@ std::string random_pattern(Gen& g, const Tree& t) {
 
 std::string random_rule(Gen& g, const Tree& t, bool per_dir) {
   static const char* const k_prefixes[] = {
-      "- ",  "+ ",  "- ",  "+ ",   "-! ", "+! ",      "-s ",      "+s ",     "-r ",
-      "+r ", "-p ", "H ",  "S ",   "P ",  "R ",       "exclude ", "include ", "-_",
-      "+,s ", "-,/ ", "-pr ", "P ", "hide ", "protect ", "-/ ",
-      "Pp ", "protect,p ", "-rp ",
+      "- ",   "+ ", "- ",    "+ ",       "-! ", "+! ",      "-s ",        "+s ",  "-r ",  "+r ",
+      "-p ",  "H ", "S ",    "P ",       "R ",  "exclude ", "include ",   "-_",   "+,s ", "-,/ ",
+      "-pr ", "P ", "hide ", "protect ", "-/ ", "Pp ",      "protect,p ", "-rp ",
   };
   std::string prefix = k_prefixes[g.pick(sizeof k_prefixes / sizeof k_prefixes[0])];
   std::string pat = random_pattern(g, t);
@@ -310,9 +309,20 @@ std::string random_rules(Gen& g, const Tree& t, int n, bool per_dir) {
 
 // One syntax error or missing file, for the error-outcome comparison.
 std::string random_bad_line(Gen& g) {
-  static const char* const k_bad[] = {" - foo", "foo", "+", "- ", "clear x", "-q foo",
-                                      "-e foo", "-n foo", "-w foo", "merge", "dir-merge",
-                                      "\t- foo", "merge /nonexistent.rules", "H,s foo"};
+  static const char* const k_bad[] = {" - foo",
+                                      "foo",
+                                      "+",
+                                      "- ",
+                                      "clear x",
+                                      "-q foo",
+                                      "-e foo",
+                                      "-n foo",
+                                      "-w foo",
+                                      "merge",
+                                      "dir-merge",
+                                      "\t- foo",
+                                      "merge /nonexistent.rules",
+                                      "H,s foo"};
   return k_bad[g.pick(sizeof k_bad / sizeof k_bad[0])];
 }
 
@@ -334,7 +344,7 @@ std::string random_per_dir_rules(Gen& g, const Tree& tree, bool side, int level,
     }
     if (g.chance(25)) {
       static const char* const k_nested[] = {
-          ": ",  "dir-merge ", ":n ", ":e ", ":p ", ":en ", ":- ", ":+ ", ":s ", ":r ",
+          ": ", "dir-merge ", ":n ", ":e ", ":p ", ":en ", ":- ", ":+ ", ":s ", ":r ",
       };
       const char* next = level == 0 ? ".g" : level == 1 ? ".h" : ".g";
       int which = g.pick(side ? 8 : 10);  // no side modifier inside a one-sided file
@@ -343,7 +353,7 @@ std::string random_per_dir_rules(Gen& g, const Tree& tree, bool side, int level,
       }
       rule = std::string(k_nested[which]) + next;
     } else if (g.chance(10)) {
-      static const char* const k_merge[] = {". inc2", "merge inc2", ".e inc2", ".p inc2",
+      static const char* const k_merge[] = {". inc2",  "merge inc2", ".e inc2", ".p inc2",
                                             ".- inc2", ". sub/inc3", ". ABS"};
       rule = k_merge[g.pick(7)];
       if (rule == ". ABS") {
@@ -361,8 +371,8 @@ struct Case {
   std::string rules_path;
   std::string description;  // rules files and per-dir files
   bool uses_dir_merge = false;
-  bool side_merge = false;   // the dir-merge is one-sided (no sides inside)
-  std::string abs_inc;       // absolute merge file per-dir files may name
+  bool side_merge = false;  // the dir-merge is one-sided (no sides inside)
+  std::string abs_inc;      // absolute merge file per-dir files may name
 };
 
 Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
@@ -388,10 +398,9 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
     }
     test::write_file(c.rules_dir + "/inc.rules", inc);
     c.description += "inc.rules:\n" + inc;
-    static const char* const k_merges[] = {"merge inc.rules", ". inc.rules", ".s inc.rules",
-                                           ".e inc.rules", ".p inc.rules", ".- inc.rules",
-                                           ".+ inc.rules", ".w inc.rules", "merge,/ inc.rules",
-                                           ".r inc.rules"};
+    static const char* const k_merges[] = {
+        "merge inc.rules", ". inc.rules",  ".s inc.rules", ".e inc.rules",      ".p inc.rules",
+        ".- inc.rules",    ".+ inc.rules", ".w inc.rules", "merge,/ inc.rules", ".r inc.rules"};
     std::string m = k_merges[g.pick(10)];
     std::size_t at = g.pick(static_cast<int>(std::count(main.begin(), main.end(), '\n')) + 1);
     std::vector<std::string> lines = split_lines(main);
@@ -402,18 +411,18 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
     }
   }
   if (g.chance(35)) {
-    static const char* const k_dm[] = {": .rules", "dir-merge .rules", ":e .rules",
-                                       ":n .rules", ":s .rules", ":p .rules",
-                                       ":- .rules", ":en .rules", ":+ .rules", ":r .rules",
-                                       ": ../.rules", ":e ../.rules", ":n ../.rules",
-                                       ":re .rules", ":se .rules", ":pe .rules"};
+    static const char* const k_dm[] = {
+        ": .rules",     "dir-merge .rules", ":e .rules",   ":n .rules",
+        ":s .rules",    ":p .rules",        ":- .rules",   ":en .rules",
+        ":+ .rules",    ":r .rules",        ": ../.rules", ":e ../.rules",
+        ":n ../.rules", ":re .rules",       ":se .rules",  ":pe .rules"};
     std::string dm = k_dm[g.pick(16)];
     main = g.chance(50) ? dm + "\n" + main : main + dm + "\n";
     c.uses_dir_merge = true;
     std::vector<std::string> dirs = tree.dirs;
     dirs.push_back("");
-    const bool side = dm == ":s .rules" || dm == ":r .rules" || dm == ":re .rules" ||
-                      dm == ":se .rules";
+    const bool side =
+        dm == ":s .rules" || dm == ":r .rules" || dm == ":re .rules" || dm == ":se .rules";
     const std::string abs_inc = c.rules_dir + "/pinc.rules";
     c.side_merge = side;
     c.abs_inc = abs_inc;
@@ -425,8 +434,8 @@ Case make_case(Gen& g, test::TestContext& ctx, Tree& tree) {
         content += std::string(g.chance(50) ? ": .g" : ":n .h") + "\n";
       }
       test::write_file(f, content);
-      c.description += (f == abs_inc ? std::string("pinc.rules") : std::string("inc2")) +
-                       ":\n" + content;
+      c.description +=
+          (f == abs_inc ? std::string("pinc.rules") : std::string("inc2")) + ":\n" + content;
     }
     tree.files.push_back("inc2");
     int n = 1 + g.pick(3) + g.pick(3);
@@ -480,8 +489,8 @@ struct Outcome {
 };
 
 Outcome rsync_included(const Case& c, const std::string& empty, bool prune) {
-  std::vector<std::string> argv = {"rsync", "-a", "-n", "--delete-excluded", "--out-format=%n",
-                                   "--filter=merge main.rules"};
+  std::vector<std::string> argv = {
+      "rsync", "-a", "-n", "--delete-excluded", "--out-format=%n", "--filter=merge main.rules"};
   if (prune) {
     argv.push_back("-m");
   }
@@ -807,7 +816,7 @@ struct Totals {
   int compared_sets = 0;
   int error_cases = 0;
   int deletion_sets = 0;
-  int engine_sets = 0;  // included sets made by engine::mirror and compared
+  int engine_sets = 0;           // included sets made by engine::mirror and compared
   int engine_deletion_sets = 0;  // deletion sets made by engine::mirror and compared
   int mismatches = 0;
 };
@@ -893,8 +902,8 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
         ++totals.mismatches;
         report(prune ? "included set (-m)" : "included set", seed, tree, c, ours, theirs);
       }
-      Outcome engine = engine_included(
-          c, prune, real_path(ctx.dir()) + (prune ? "/engine-m" : "/engine"));
+      Outcome engine =
+          engine_included(c, prune, real_path(ctx.dir()) + (prune ? "/engine-m" : "/engine"));
       ++totals.engine_sets;
       if (engine.failed || theirs.paths != engine.paths) {
         ++totals.mismatches;
@@ -933,14 +942,13 @@ TEST_CASE("included, deleted and error outcomes agree with rsync on random trees
       }
     }
   }
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  MESSAGE("oracle: " << totals.cases << " cases, " << totals.compared_sets
-                     << " included sets (" << totals.engine_sets
- << " also through the link-mirror engine) and " << totals.deletion_sets
-                     << " deletion sets (" << totals.engine_deletion_sets
-                     << " also through the engine) compared, " << totals.error_cases << " error outcomes, "
-                     << totals.mismatches << " mismatches, " << secs << " s");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("oracle: " << totals.cases << " cases, " << totals.compared_sets << " included sets ("
+                     << totals.engine_sets << " also through the link-mirror engine) and "
+                     << totals.deletion_sets << " deletion sets (" << totals.engine_deletion_sets
+                     << " also through the engine) compared, " << totals.error_cases
+                     << " error outcomes, " << totals.mismatches << " mismatches, " << secs
+                     << " s");
   CHECK(totals.mismatches == 0);
   CHECK(totals.compared_sets > static_cast<int>(last - first));
   CHECK(totals.engine_sets == totals.compared_sets);
@@ -1023,7 +1031,7 @@ int compare_fixed(const char* name, test::TestContext& ctx,
     report("fixed engine deletion set", 0, tree, c, engine, expected, listing);
   }
   MESSAGE(std::string(name) << ": " << included.size() << " included, " << theirs.paths.size()
-               << " deleted, as rsync");
+                            << " deleted, as rsync");
   return mismatches;
 }
 
@@ -1109,18 +1117,20 @@ TEST_CASE("perishable protect rules are ignored inside deleted directories, as i
           doctest::skip(!have_rsync())) {
   test::TestContext ctx;
   std::vector<std::pair<std::string, std::string>> files = {
-      {"live/a.o", "x"}, {"live/b.txt", "x"}, {"live/.rules", "-rp *.tmp\nP *.keep\n"},
+      {"live/a.o", "x"},
+      {"live/b.txt", "x"},
+      {"live/.rules", "-rp *.tmp\nP *.keep\n"},
   };
   std::vector<std::pair<std::string, std::string>> extra = {
-      {"a.o", "x"},                 // Pp at the top: protected (not inside a deleted dir)
-      {"gone/a.o", "x"},            // inside deleted gone/: Pp ignored
-      {"gone/b.bak", "x"},          // protect,p ignored
-      {"gone/c.keep", "x"},         // P keeps it, so gone/ stays
-      {"gone2/a.o", "x"},           // gone2/ goes whole
+      {"a.o", "x"},          // Pp at the top: protected (not inside a deleted dir)
+      {"gone/a.o", "x"},     // inside deleted gone/: Pp ignored
+      {"gone/b.bak", "x"},   // protect,p ignored
+      {"gone/c.keep", "x"},  // P keeps it, so gone/ stays
+      {"gone2/a.o", "x"},    // gone2/ goes whole
       {"gone2/deep/x.bak", "x"},
-      {"live/c.tmp", "x"},          // -rp from live/.rules: protected here
-      {"live/old/c.tmp", "x"},      // ... but not inside deleted live/old/
-      {"live/old2/d.keep", "x"},    // P from live/.rules, inherited: kept
+      {"live/c.tmp", "x"},               // -rp from live/.rules: protected here
+      {"live/old/c.tmp", "x"},           // ... but not inside deleted live/old/
+      {"live/old2/d.keep", "x"},         // P from live/.rules, inherited: kept
       {"live/old2/.rules", "Pp *.o\n"},  // read from the destination
       {"live/old2/e.o", "x"},
   };
@@ -1135,18 +1145,24 @@ TEST_CASE("the e modifier of a receiver-side dir-merge hides the file on the sen
           doctest::skip(!have_rsync())) {
   test::TestContext ctx;
   std::vector<std::pair<std::string, std::string>> files = {
-      {".f", "- keep*\n"}, {"a/.f", "- nothing\n"}, {"a/keep1", "x"}, {"b", "x"},
+      {".f", "- keep*\n"},
+      {"a/.f", "- nothing\n"},
+      {"a/keep1", "x"},
+      {"b", "x"},
   };
   std::vector<std::pair<std::string, std::string>> extra = {
-      {"a/keep2", "x"}, {"a/other", "x"}, {"c/.f", "- *\n"}, {"c/x", "x"},
+      {"a/keep2", "x"},
+      {"a/other", "x"},
+      {"c/.f", "- *\n"},
+      {"c/x", "x"},
   };
   CHECK(compare_fixed(":re", ctx, files, ":re .f\n", extra) == 0);
   test::TestContext ctx2;
   CHECK(compare_fixed(":se", ctx2, files, ":se .f\n- b\n", extra) == 0);
   test::TestContext ctx3;
-  CHECK(compare_fixed("nested :e", ctx3, {{".f", ":e .g\n"}, {"a/.g", "- x\n"}, {"a/x", "x"},
-                                          {"a/y", "x"}},
-                      ": .f\n", {{"a/.g.old", "x"}, {"d/.g", "- q\n"}, {"d/q", "x"}}) == 0);
+  CHECK(compare_fixed("nested :e", ctx3,
+                      {{".f", ":e .g\n"}, {"a/.g", "- x\n"}, {"a/x", "x"}, {"a/y", "x"}}, ": .f\n",
+                      {{"a/.g.old", "x"}, {"d/.g", "- q\n"}, {"d/q", "x"}}) == 0);
   // rotator's own answer, spelled out.
   fs::PosixFs fs;
   test::write_file(ctx.path("r2/main.rules"), ":re .f\n");
@@ -1188,7 +1204,7 @@ TEST_CASE("per-directory protect rules come from the new copy, as with rsync --d
   };
   rsync_real("--delete-after", "/after");
   rsync_real("--delete-during", "/during");
-  CHECK(test::exists(top + "/after/d/keep1"));    // protected by the new copy
+  CHECK(test::exists(top + "/after/d/keep1"));         // protected by the new copy
   CHECK_FALSE(test::exists(top + "/during/d/keep1"));  // the old copy did not protect it
   CHECK_FALSE(test::exists(top + "/after/d/other"));
 

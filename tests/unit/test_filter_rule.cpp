@@ -355,8 +355,7 @@ TEST_CASE("RuleFilter::load errors: missing rules file, relative root, bad rule"
   test::write_file(ctx.path("important.rules"), "- a\n+ b\n - foo\n");
   auto bad = RuleFilter::load(fs, ctx.path("important.rules"), ctx.dir());
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message() ==
-        ctx.path("important.rules") + ":3: unknown filter rule ' - foo'");
+  CHECK(bad.error().message() == ctx.path("important.rules") + ":3: unknown filter rule ' - foo'");
 }
 
 TEST_CASE("per-directory files: syntax errors abort; nested merges resolve as in rsync") {
@@ -382,11 +381,13 @@ TEST_CASE("per-directory files: syntax errors abort; nested merges resolve as in
   // A merge name without '/' resolves against the transfer root (rsync's
   // sender works there), not against the directory of the rules file.
   CHECK(enter("b") == "b/.rules:1: failed to open merge file 'x': No such file or directory");
-  CHECK(enter("c") == "c/.rules:1: a dir-merge name with '/' inside a per-directory file is "
-                      "not supported by rotator: 'dir-merge sub/.g'");
+  CHECK(enter("c") ==
+        "c/.rules:1: a dir-merge name with '/' inside a per-directory file is "
+        "not supported by rotator: 'dir-merge sub/.g'");
   // With '/', against the directory being scanned; errors name the inner file.
-  CHECK(enter("d") == "sub/inc:2: failed to open merge file '/nonexistent.rules': No such file "
-                      "or directory");
+  CHECK(enter("d") ==
+        "sub/inc:2: failed to open merge file '/nonexistent.rules': No such file "
+        "or directory");
   test::write_file(ctx.path("src/x"), "- z\n");
   auto b = fs::open_dir(fs, fs::k_cwd, ctx.path("src/b"));
   REQUIRE(b);

@@ -42,10 +42,10 @@ TEST_CASE("power cut: names not synced are lost, synced ones survive, file data 
   fs::FaultFs faulty(real);
   faulty.power_cut_after(4, ctx.dir());
   auto a = open(real, ctx.path("a"));
-  REQUIRE(faulty.write_file(a.fd(), "kept", "k"));          // 1
-  REQUIRE(faulty.fsync_dir(a.fd()));                         // 2
+  REQUIRE(faulty.write_file(a.fd(), "kept", "k"));                 // 1
+  REQUIRE(faulty.fsync_dir(a.fd()));                               // 2
   REQUIRE(faulty.write_file(fs::k_cwd, ctx.path("b/lost"), "l"));  // 3
-  cut_now(faulty, ctx);                                      // 4
+  cut_now(faulty, ctx);                                            // 4
   CHECK(test::read_file(ctx.path("a/kept")) == "k");
   CHECK_FALSE(test::exists(ctx.path("b/lost")));
   CHECK(faulty.undone() == 1);
@@ -93,14 +93,15 @@ TEST_CASE("power cut: a synced directory's content is lost with its unsynced mkd
   auto src = open(real, ctx.path("src"));
   auto d = open(real, ctx.path("d"));
   REQUIRE(faulty.rename(src.fd(), "f", d.fd(), "f", fs::RenameMode::no_replace));  // 2
-  REQUIRE(faulty.fsync_dir(src.fd()));  // 3
-  REQUIRE(faulty.fsync_dir(d.fd()));    // 4
-  cut_now(faulty, ctx);                 // 5
+  REQUIRE(faulty.fsync_dir(src.fd()));                                             // 3
+  REQUIRE(faulty.fsync_dir(d.fd()));                                               // 4
+  cut_now(faulty, ctx);                                                            // 5
   CHECK_FALSE(test::exists(ctx.path("d")));
   CHECK_FALSE(test::exists(ctx.path("src/f")));
 }
 
-TEST_CASE("power cut: syncing the parent after mkdir keeps the directory and what was synced in it") {
+TEST_CASE(
+    "power cut: syncing the parent after mkdir keeps the directory and what was synced in it") {
   test::TestContext ctx;
   test::write_file(ctx.path("src/f"), "f");
   fs::PosixFs real;
@@ -112,14 +113,16 @@ TEST_CASE("power cut: syncing the parent after mkdir keeps the directory and wha
   auto src = open(real, ctx.path("src"));
   auto d = open(real, ctx.path("d"));
   REQUIRE(faulty.rename(src.fd(), "f", d.fd(), "f", fs::RenameMode::no_replace));  // 3
-  REQUIRE(faulty.fsync_dir(src.fd()));  // 4
-  REQUIRE(faulty.fsync_dir(d.fd()));    // 5
-  cut_now(faulty, ctx);                 // 6
+  REQUIRE(faulty.fsync_dir(src.fd()));                                             // 4
+  REQUIRE(faulty.fsync_dir(d.fd()));                                               // 5
+  cut_now(faulty, ctx);                                                            // 6
   CHECK(test::read_file(ctx.path("d/f")) == "f");
   CHECK_FALSE(test::exists(ctx.path("src/f")));
 }
 
-TEST_CASE("power cut: a durable rename of the parent keeps it; entries made in it before are undone there") {
+TEST_CASE(
+    "power cut: a durable rename of the parent keeps it; entries made in it before are undone "
+    "there") {
   // The staging -> generation commit: links made in .rotator-staging, then
   // the rename synced in the parent; the links themselves were never synced.
   test::TestContext ctx;
@@ -128,10 +131,11 @@ TEST_CASE("power cut: a durable rename of the parent keeps it; entries made in i
   fs::PosixFs real;
   fs::FaultFs faulty(real);
   faulty.power_cut_after(5, ctx.dir());
-  REQUIRE(faulty.mkdir(fs::k_cwd, ctx.path("snaps/staging"), 0755));                      // 1
-  REQUIRE(faulty.link(fs::k_cwd, ctx.path("clone/f"), fs::k_cwd, ctx.path("snaps/staging/f")));  // 2
+  REQUIRE(faulty.mkdir(fs::k_cwd, ctx.path("snaps/staging"), 0755));  // 1
+  REQUIRE(
+      faulty.link(fs::k_cwd, ctx.path("clone/f"), fs::k_cwd, ctx.path("snaps/staging/f")));  // 2
   REQUIRE(faulty.rename(fs::k_cwd, ctx.path("snaps/staging"), fs::k_cwd, ctx.path("snaps/daily.0"),
-                        fs::RenameMode::no_replace));                                      // 3
+                        fs::RenameMode::no_replace));  // 3
   auto snaps = open(real, ctx.path("snaps"));
   REQUIRE(faulty.fsync_dir(snaps.fd()));  // 4
   cut_now(faulty, ctx);                   // 5
@@ -147,14 +151,15 @@ TEST_CASE("power cut: sync_fs makes every earlier change durable") {
   fs::PosixFs real;
   fs::FaultFs faulty(real);
   faulty.power_cut_after(6, ctx.dir());
-  REQUIRE(faulty.mkdir(fs::k_cwd, ctx.path("snaps/staging"), 0755));                      // 1
-  REQUIRE(faulty.link(fs::k_cwd, ctx.path("clone/f"), fs::k_cwd, ctx.path("snaps/staging/f")));  // 2
+  REQUIRE(faulty.mkdir(fs::k_cwd, ctx.path("snaps/staging"), 0755));  // 1
+  REQUIRE(
+      faulty.link(fs::k_cwd, ctx.path("clone/f"), fs::k_cwd, ctx.path("snaps/staging/f")));  // 2
   auto snaps = open(real, ctx.path("snaps"));
-  REQUIRE(faulty.sync_fs(snaps.fd()));    // 3
+  REQUIRE(faulty.sync_fs(snaps.fd()));  // 3
   REQUIRE(faulty.rename(fs::k_cwd, ctx.path("snaps/staging"), fs::k_cwd, ctx.path("snaps/daily.0"),
-                        fs::RenameMode::no_replace));                                      // 4
+                        fs::RenameMode::no_replace));      // 4
   REQUIRE(faulty.unlink(fs::k_cwd, ctx.path("clone/f")));  // 5, not synced
-  cut_now(faulty, ctx);                   // 6
+  cut_now(faulty, ctx);                                    // 6
   CHECK(test::inode_of(ctx.path("snaps/staging/f")) == test::inode_of(ctx.path("clone/f")));
   CHECK_FALSE(test::exists(ctx.path("snaps/daily.0")));
 }

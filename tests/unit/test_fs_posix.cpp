@@ -111,7 +111,8 @@ TEST_CASE("errors keep errno, operation and path") {
   auto st = fs.unlink(k_cwd, ctx.path("missing"));
   REQUIRE_FALSE(st);
   CHECK(st.error().sys_errno == ENOENT);
-  CHECK(st.error().message() == "failed to remove '" + ctx.path("missing") + "': No such file or directory");
+  CHECK(st.error().message() ==
+        "failed to remove '" + ctx.path("missing") + "': No such file or directory");
 }
 
 TEST_CASE("fsync_dir and sync_fs sync an open directory; a bad descriptor is an error") {

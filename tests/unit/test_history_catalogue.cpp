@@ -28,12 +28,15 @@ void set_mtime(const std::string& path, Instant t) {
 }
 
 config::Config load(const std::string& root) {
-  std::string text = "[rotator]\nroot = " + root +
-                     "\ntimezone = UTC\n"
-                     "[clone]\ntype = clone\nrun_on = daily\nsource = me@laptop:/home/me/\npath = clone\n"
-                     "[backup]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\nholding = holding\n"
-                     "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\nnaming = rotate\nkeep = daily:3 weekly:2\n"
-                     "[dated]\ntype = snapshot\nfrom = clone\npath = dated\nnaming = dated\nkeep = daily:9\nrun_on = daily\n";
+  std::string text =
+      "[rotator]\nroot = " + root +
+      "\ntimezone = UTC\n"
+      "[clone]\ntype = clone\nrun_on = daily\nsource = me@laptop:/home/me/\npath = clone\n"
+      "[backup]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\nholding = holding\n"
+      "[snaps]\ntype = snapshot\nfrom = clone\npath = snaps\nnaming = rotate\nkeep = daily:3 "
+      "weekly:2\n"
+      "[dated]\ntype = snapshot\nfrom = clone\npath = dated\nnaming = dated\nkeep = "
+      "daily:9\nrun_on = daily\n";
   auto cfg = config::parse_config("rotator.conf", text);
   REQUIRE(cfg);
   return *cfg;
@@ -46,11 +49,12 @@ struct Fixture {
   fs::PosixFs fs;
 
   Fixture() {
-    for (const char* d : {"clone/docs", "backup/docs", "holding/2026-11-08/docs", "holding/2026-11-15",
-                          "holding/.rotator-deleting.2026-10-01", "holding/not-a-date", "snaps/daily.0",
-                          "snaps/daily.1", "snaps/weekly.0", "snaps/.rotator-staging", "snaps/.trash",
-                          "snaps/monthly.0", "dated/2026-11-20_020000", "dated/2026-11-20_020000.1",
-                          "dated/2026-11-21_020000", "dated/garbage", "dated/.rotator-staging"}) {
+    for (const char* d :
+         {"clone/docs", "backup/docs", "holding/2026-11-08/docs", "holding/2026-11-15",
+          "holding/.rotator-deleting.2026-10-01", "holding/not-a-date", "snaps/daily.0",
+          "snaps/daily.1", "snaps/weekly.0", "snaps/.rotator-staging", "snaps/.trash",
+          "snaps/monthly.0", "dated/2026-11-20_020000", "dated/2026-11-20_020000.1",
+          "dated/2026-11-21_020000", "dated/garbage", "dated/.rotator-staging"}) {
       test::make_dir(root + "/" + d);
     }
     test::write_file(root + "/clone/docs/a.txt", "a");
@@ -86,8 +90,9 @@ TEST_CASE("a generation name that is not a real directory is refused by name, fo
     const char* name;
     const char* what;
   };
-  for (const Variant& v : {Variant{"snaps", "daily.2", "symlink"}, Variant{"snaps", "weekly.1", "file"},
-                           Variant{"dated", "2026-11-19_020000", "symlink"}}) {
+  for (const Variant& v :
+       {Variant{"snaps", "daily.2", "symlink"}, Variant{"snaps", "weekly.1", "file"},
+        Variant{"dated", "2026-11-19_020000", "symlink"}}) {
     CAPTURE(v.name);
     Fixture f;
     test::write_file(f.root + "/snaps/yearly.0", "unknown level: not a generation");
@@ -117,11 +122,11 @@ TEST_CASE("Catalogue::load lists every place oldest first, with its time") {
   Fixture f;
   auto cat = history::Catalogue::load(f.fs, f.cfg, Zone::utc(), at("2026-11-22T12:00"));
   REQUIRE(cat);
-  CHECK(names(*cat) == std::vector<std::string>{
-                           "backup:holding/2026-11-08", "backup:holding/2026-11-15",
-                           "backup:backup", "snaps:weekly.0", "dated:2026-11-20_020000",
-                           "dated:2026-11-20_020000.1", "snaps:daily.1", "dated:2026-11-21_020000",
-                           "snaps:daily.0", "clone:clone"});
+  CHECK(names(*cat) ==
+        std::vector<std::string>{"backup:holding/2026-11-08", "backup:holding/2026-11-15",
+                                 "backup:backup", "snaps:weekly.0", "dated:2026-11-20_020000",
+                                 "dated:2026-11-20_020000.1", "snaps:daily.1",
+                                 "dated:2026-11-21_020000", "snaps:daily.0", "clone:clone"});
   const auto& p = cat->places();
   CHECK(p[0].time == at("2026-11-08T00:00"));
   CHECK(p[2].time == at("2026-11-15T04:00"));  // the backup: its last success

@@ -30,7 +30,8 @@ namespace stdfs = std::filesystem;
 std::string config_for(const std::string& root) {
   return "[rotator]\nroot = " + root +
          "\ntimezone = UTC\n[backup]\ntype = backup\nrun_on = weekly\nfrom = clone\npath = backup\n"
-         "filter = " + root + "/rules\nprune_empty_dirs = yes\nholding_keep = 1y\n";
+         "filter = " +
+         root + "/rules\nprune_empty_dirs = yes\nholding_keep = 1y\n";
 }
 
 // clone -> backup already mirrored once; then the clone changes.
@@ -71,7 +72,8 @@ int run(fs::Fs& fs, const std::string& root, const std::string& now_iso) {
   Zone zone = Zone::utc();
   auto now = zone.parse_iso(now_iso);
   REQUIRE(now);
-  jobs::RunContext ctx{fs, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
+  jobs::RunContext ctx{
+      fs, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
   return jobs::run_level(ctx, "weekly");
 }
 
@@ -85,9 +87,11 @@ std::map<std::string, ino_t> holding_map(const std::string& root, std::set<std::
       out[rel] = ino;
     }
     // whole displaced directories count too
-    for (auto it = stdfs::recursive_directory_iterator(f.path()); it != stdfs::recursive_directory_iterator(); ++it) {
+    for (auto it = stdfs::recursive_directory_iterator(f.path());
+         it != stdfs::recursive_directory_iterator(); ++it) {
       if (it->is_directory() && !it->is_symlink()) {
-        out[it->path().string().substr(f.path().string().size() + 1) + "/"] = test::inode_of(it->path().string());
+        out[it->path().string().substr(f.path().string().size() + 1) + "/"] =
+            test::inode_of(it->path().string());
       }
     }
   }
@@ -229,7 +233,8 @@ TEST_CASE("weekly backup: power cut at every k-th call, rerun converges, nothing
     // (b) the state tells no more than the tree holds.
     auto st = state::load(real, ctx.path(".rotator"), "backup");
     REQUIRE(st);
-    bool this_run = st->last_start && *st->last_start == Zone::utc().parse_iso("2026-11-29T03:00").value();
+    bool this_run =
+        st->last_start && *st->last_start == Zone::utc().parse_iso("2026-11-29T03:00").value();
     if (this_run && st->last_result == state::Outcome::ok) {
       ++claimed;
       std::set<std::string> names;
@@ -245,7 +250,8 @@ TEST_CASE("weekly backup: power cut at every k-th call, rerun converges, nothing
         CHECK(ino == old_backup.at(rel));
       }
       std::set<std::string> twin_files;
-      for (auto& [rel, ino] : test::inodes_under(twin.path("holding/2026-11-29"))) twin_files.insert(rel);
+      for (auto& [rel, ino] : test::inodes_under(twin.path("holding/2026-11-29")))
+        twin_files.insert(rel);
       CHECK(this_folder == twin_files);
     }
     // (c) rerun, same day.
@@ -275,7 +281,7 @@ TEST_CASE("weekly backup: power cut at every k-th call, rerun converges, nothing
     }
   }
   MESSAGE("power-cut points covered: " << k << ", changes undone: " << undone
-                                        << ", cuts after the success was recorded: " << claimed);
+                                       << ", cuts after the success was recorded: " << claimed);
   CHECK(k > 20);
   CHECK(claimed > 0);
   CHECK(undone > 0);
@@ -320,7 +326,8 @@ TEST_CASE("weekly backup: ENOSPC/EIO/EACCES at every k-th call fails with exit 1
       int rerun = run(real, ctx.dir(), "2026-11-29T04:00");
       REQUIRE((rerun == 0 || rerun == 2));
       CHECK_FALSE(test::exists(ctx.path("holding/2019-01-01")));
-      CHECK(test::inode_of(ctx.path("backup/docs/a.txt")) == test::inode_of(ctx.path("clone/docs/a.txt")));
+      CHECK(test::inode_of(ctx.path("backup/docs/a.txt")) ==
+            test::inode_of(ctx.path("clone/docs/a.txt")));
     }
   }
 }
@@ -387,7 +394,9 @@ TEST_CASE("weekly backup: an unreadable per-directory rule file stops the run be
   CHECK_FALSE(test::exists(ctx.path("backup/docs/new.txt")));
 }
 
-TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next weekly, not re-archived") {
+TEST_CASE(
+    "weekly backup: a copy made at the hard-link limit is kept by the next weekly, not "
+    "re-archived") {
   // (a) docs/a.txt has 2 links and the filesystem's limit is 2 (FaultFs):
   // the first weekly copies it, warns in the singular and exits 2;
   // (b) the next weekly, the file unchanged and still at the limit, archives
@@ -408,12 +417,12 @@ TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next
     Zone zone = Zone::utc();
     auto now = zone.parse_iso("2026-11-22T03:00");
     REQUIRE(now);
-    jobs::RunContext rc{limit, *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
+    jobs::RunContext rc{limit,   *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
                         "weekly"};
     CHECK(jobs::run_level(rc, "weekly") == 2);
   }
-  CHECK(test::read_file(ctx.path("log")).find(
-            "[backup] 1 file could not be hard-linked (EMLINK: link limit) and was copied") !=
+  CHECK(test::read_file(ctx.path("log"))
+            .find("[backup] 1 file could not be hard-linked (EMLINK: link limit) and was copied") !=
         std::string::npos);
   ino_t copy = test::inode_of(ctx.path("backup/docs/a.txt"));
   REQUIRE(copy != test::inode_of(ctx.path("clone/docs/a.txt")));
@@ -435,10 +444,12 @@ TEST_CASE("weekly backup: a copy made at the hard-link limit is kept by the next
   REQUIRE(st);
   CHECK(st->last_result == state::Outcome::ok);
   CHECK(st->last_summary.find("0 archived") != std::string::npos);
-  CHECK(st->last_summary.find("1 copy kept (hard-link limit: unchanged copies)") != std::string::npos);
+  CHECK(st->last_summary.find("1 copy kept (hard-link limit: unchanged copies)") !=
+        std::string::npos);
 }
 
-TEST_CASE("weekly backup: a holding_format expanding to a name that is not a folder changes nothing") {
+TEST_CASE(
+    "weekly backup: a holding_format expanding to a name that is not a folder changes nothing") {
   // The loader refuses such formats; a Config built another way (or a date
   // whose expansion differs from the samples) is caught again at the run.
   fs::PosixFs real;
@@ -458,7 +469,8 @@ TEST_CASE("weekly backup: a holding_format expanding to a name that is not a fol
     Zone zone = Zone::utc();
     auto now = zone.parse_iso("2026-11-29T03:00");
     REQUIRE(now);
-    jobs::RunContext rc{real, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
+    jobs::RunContext rc{
+        real, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
     CHECK(jobs::run_level(rc, "weekly") == 1);
     auto st = state::load(real, ctx.dir() + "/.rotator", "backup");
     REQUIRE(st);
@@ -510,7 +522,7 @@ TEST_CASE("a final state save that fails for a full disk is reported as such by 
   Zone zone = Zone::utc();
   auto now = zone.parse_iso("2026-11-22T04:00");
   REQUIRE(now);
-  jobs::RunContext rc{real, *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
+  jobs::RunContext rc{real,    *cfg, zone, *now, DryRun::no, logger, [](std::string_view) {},
                       "weekly"};
   CHECK(jobs::run_level(rc, "weekly") == 2);
   std::string log_text = test::read_file(ctx.path("run.log"));
@@ -588,8 +600,8 @@ TEST_CASE("weekly backup: a bad nested per-directory rule stops the run before a
   Zone zone = Zone::utc();
   auto now = zone.parse_iso("2026-11-29T03:00");
   REQUIRE(now);
-  jobs::RunContext rc{recorder, *cfg, zone, *now, rotator::DryRun::no, logger,
-                      [](std::string_view) {}, "weekly"};
+  jobs::RunContext rc{
+      recorder, *cfg, zone, *now, rotator::DryRun::no, logger, [](std::string_view) {}, "weekly"};
   CHECK(jobs::run_level(rc, "weekly") == 1);
   CHECK(test::list_tree(root + "/backup") == backup_before);
   CHECK(test::list_tree(root + "/holding") == holding_before);
@@ -602,9 +614,9 @@ TEST_CASE("weekly backup: a bad nested per-directory rule stops the run before a
   // The only mutating calls are the job state's (resume point, outcome).
   for (const auto& call : recorder.journal()) {
     CAPTURE(call);
-    CHECK((call.find(".rotator") != std::string::npos || call.find("backup.state") != std::string::npos ||
-           call.rfind("fsync_dir", 0) == 0 || call == "mkdir " + root + "/backup" ||
-           call == "mkdir " + root + "/holding" ||
+    CHECK((call.find(".rotator") != std::string::npos ||
+           call.find("backup.state") != std::string::npos || call.rfind("fsync_dir", 0) == 0 ||
+           call == "mkdir " + root + "/backup" || call == "mkdir " + root + "/holding" ||
            call == "mkdir state"));  // <root>/.rotator/state, made relative to .rotator
   }
   // `rotator check` sees it without running anything.

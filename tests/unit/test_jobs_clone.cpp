@@ -52,8 +52,9 @@ TEST_CASE("clone_rsync_argv: -H -A -X before rsync_args, each per the fidelity")
   cfg.rsync = "rsync";
   config::Job job = clone_job("/r", {"--one-file-system"});
   auto full = jobs::clone_rsync_argv(cfg, job);
-  CHECK(full == std::vector<std::string>{"rsync", "-a", "-H", "-A", "-X", "--delete", "--numeric-ids",
-                                         "--one-file-system", "--no-inplace", "/home/me/", "/r/clone/"});
+  CHECK(full == std::vector<std::string>{"rsync", "-a", "-H", "-A", "-X", "--delete",
+                                         "--numeric-ids", "--one-file-system", "--no-inplace",
+                                         "/home/me/", "/r/clone/"});
   jobs::CloneFidelity poor;
   poor.acls = fs::Support::no;
   poor.xattrs = fs::Support::no;
@@ -67,11 +68,13 @@ TEST_CASE("clone_rsync_argv: -H -A -X before rsync_args, each per the fidelity")
   CHECK(has(argv, "-X"));
 }
 
-TEST_CASE("probe_clone_fidelity: the clone's filesystem decides -A and -X, and says what it drops") {
+TEST_CASE(
+    "probe_clone_fidelity: the clone's filesystem decides -A and -X, and says what it drops") {
   test::TestContext ctx;
   fs::PosixFs real;
   SUBCASE("a filesystem with ACLs and xattrs (the test's own, ext4 or tmpfs with both)") {
-    auto f = jobs::probe_clone_fidelity(real, clone_job(ctx.dir()));  // clone/ not there: its parent
+    auto f =
+        jobs::probe_clone_fidelity(real, clone_job(ctx.dir()));  // clone/ not there: its parent
     REQUIRE_MESSAGE(f, f.error().message());
     CHECK(f->acls == fs::Support::yes);
     CHECK(f->xattrs == fs::Support::yes);

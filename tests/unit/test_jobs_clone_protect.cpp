@@ -291,8 +291,8 @@ long enumerate(Fault fault) {
     } else {
       faulty.power_cut_after(k, ctx.dir());
     }
-    auto first = jobs::protect_files(faulty, fx.clone, fx.items(), DryRun::no,
-                                     fx.recorder(faulty), {});
+    auto first =
+        jobs::protect_files(faulty, fx.clone, fx.items(), DryRun::no, fx.recorder(faulty), {});
     bool finished = first && !faulty.triggered();
     if (!first) {
       CHECK(first.error().sys_errno == EIO);
@@ -302,8 +302,7 @@ long enumerate(Fault fault) {
     auto removed = jobs::remove_protect_temps(real, fx.clone, fx.recorded());
     REQUIRE(removed);
     CHECK(fx.leftovers() == "");
-    auto again =
-        jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real), {});
+    auto again = jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real), {});
     REQUIRE(again);
     CHECK(fx.problems() == "");
     CHECK(fx.leftovers() == "");

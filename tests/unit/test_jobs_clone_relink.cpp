@@ -80,7 +80,7 @@ struct Fixture {
     contents = contents_now();
   }
   std::vector<std::string> new_files() const {
-    return {"new/a.bin", "new/b.bin", "copy-of-a.bin", "d.bin", "m.bin",
+    return {"new/a.bin", "new/b.bin", "copy-of-a.bin", "d.bin",    "m.bin",
             "t.bin",     "x.bin",     "u.bin",         "keep.txt", "gone.bin"};
   }
   std::map<std::string, std::string> contents_now() const {
@@ -134,8 +134,10 @@ struct Fixture {
   // Exactly the equal files are links to history; the near misses are not.
   std::string check_result() const {
     std::string out;
-    for (auto [c, s] : std::vector<std::pair<std::string, std::string>>{
-             {"new/a.bin", "old/a.bin"}, {"new/b.bin", "old/b.bin"}, {"copy-of-a.bin", "old/a.bin"}}) {
+    for (auto [c, s] :
+         std::vector<std::pair<std::string, std::string>>{{"new/a.bin", "old/a.bin"},
+                                                          {"new/b.bin", "old/b.bin"},
+                                                          {"copy-of-a.bin", "old/a.bin"}}) {
       if (!linked(c, s)) {
         out += c + " not linked; ";
       }
@@ -195,8 +197,7 @@ TEST_CASE("equal new files become links to history; near misses never do") {
   fs::PosixFs real;
   std::vector<std::string> plan;
   auto r = jobs::relink_files(real, fx.clone, fx.new_files(), {fx.snap, ctx.path("missing")},
-                              fx.recorder(real),
-                              [&](std::string_view l) { plan.emplace_back(l); });
+                              fx.recorder(real), [&](std::string_view l) { plan.emplace_back(l); });
   REQUIRE(r);
   CHECK(fx.check_result() == "");
   CHECK(fx.problems() == "");
@@ -207,8 +208,8 @@ TEST_CASE("equal new files become links to history; near misses never do") {
   CHECK(r->examined == 8);  // keep.txt is shared already, gone.bin missing
   CHECK(r->differ >= 4);
   CHECK(plan.size() == 3);
-  CHECK(std::find(plan.begin(), plan.end(),
-                  "relink new/b.bin to " + fx.snap + "/old/b.bin") != plan.end());
+  CHECK(std::find(plan.begin(), plan.end(), "relink new/b.bin to " + fx.snap + "/old/b.bin") !=
+        plan.end());
   // A second pass finds nothing new: the linked files have link count 2.
   auto again = jobs::relink_files(real, fx.clone, fx.new_files(), {fx.snap}, fx.recorder(real), {});
   REQUIRE(again);
@@ -247,8 +248,8 @@ long enumerate(Fault fault) {
     } else {
       faulty.power_cut_after(k, ctx.dir());
     }
-    auto first = jobs::relink_files(faulty, fx.clone, fx.new_files(), {fx.snap},
-                                    fx.recorder(faulty), {});
+    auto first =
+        jobs::relink_files(faulty, fx.clone, fx.new_files(), {fx.snap}, fx.recorder(faulty), {});
     bool finished = first && !faulty.triggered();
     if (!first) {
       CHECK(first.error().sys_errno == EIO);

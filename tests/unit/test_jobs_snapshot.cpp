@@ -85,9 +85,9 @@ TEST_CASE("rotate: a run that expires a generation recycles it") {
   REQUIRE_MESSAGE(r.outcome == Outcome::ok, r.error);
   CHECK(contains(r.summary, "created daily.0 (recycled from daily.1)"));
   CHECK(fx.names() == Names{"daily.0", "daily.1"});
-  CHECK(inode_of(fx.snap("daily.0")) == root_ino);          // the same tree, recycled
-  CHECK(inode_of(fx.snap("daily.0/dir")) == dir_ino);       // unchanged directory kept
-  CHECK(inode_of(fx.snap("daily.0/dir/b.txt")) == b_ino);   // unchanged file kept
+  CHECK(inode_of(fx.snap("daily.0")) == root_ino);         // the same tree, recycled
+  CHECK(inode_of(fx.snap("daily.0/dir")) == dir_ino);      // unchanged directory kept
+  CHECK(inode_of(fx.snap("daily.0/dir/b.txt")) == b_ino);  // unchanged file kept
   CHECK(fx.gen_files("daily.0") == fx.clone_files());
   // What the recycled build displaced was deleted after the commit.
   CHECK(nlink_of(fx.path("witness")) == 1);
@@ -316,9 +316,10 @@ TEST_CASE("an entry named like a generation that is not a directory stops the jo
     const char* name;
     fs::FileType type;
   };
-  for (const Variant& v : {Variant{Naming::rotate, "daily:3 weekly:2", "daily.0", fs::FileType::symlink},
-                           Variant{Naming::rotate, "daily:3 weekly:2", "daily.1", fs::FileType::regular},
-                           Variant{Naming::dated, "daily:7", "2026-10-30_020000", fs::FileType::symlink}}) {
+  for (const Variant& v :
+       {Variant{Naming::rotate, "daily:3 weekly:2", "daily.0", fs::FileType::symlink},
+        Variant{Naming::rotate, "daily:3 weekly:2", "daily.1", fs::FileType::regular},
+        Variant{Naming::dated, "daily:7", "2026-10-30_020000", fs::FileType::symlink}}) {
     CAPTURE(v.name);
     SnapFixture fx(v.naming, v.keep, {"daily"});
     REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
@@ -397,9 +398,9 @@ TEST_CASE("sync = none: fresh and recycled snapshots make no fsync_dir or syncfs
     fs::FaultFs faulty(fx.posix());
     faulty.fail_at(1, EIO, op);
     fs::NoSyncFs nosync(faulty);
-    CHECK_FALSE(nosync.concurrent_safe());  // as its FaultFs: deterministic
+    CHECK_FALSE(nosync.concurrent_safe());              // as its FaultFs: deterministic
     CHECK(fs::NoSyncFs(fx.posix()).concurrent_safe());  // as PosixFs: parallel builds stay
-    for (unsigned day = 1; day <= 4; ++day) {  // fresh, fresh, then recycled twice
+    for (unsigned day = 1; day <= 4; ++day) {           // fresh, fresh, then recycled twice
       CAPTURE(day);
       if (day > 1) {
         fx.change_clone(static_cast<int>(day));

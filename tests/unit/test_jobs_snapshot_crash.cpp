@@ -119,9 +119,10 @@ Labelled uninterrupted(const Scenario& sc, int runs) {
 }
 
 bool no_protocol_leftovers(const SnapFixture& fx) {
-  for (const char* n : {".rotator-staging", ".rotator-staging.from", ".rotator-committed",
-                        ".rotator-intent", ".rotator-pending", ".rotator-latest.tmp",
-                        ".rotator-staging.from.tmp", ".rotator-intent.tmp", ".rotator-pending.tmp"}) {
+  for (const char* n :
+       {".rotator-staging", ".rotator-staging.from", ".rotator-committed", ".rotator-intent",
+        ".rotator-pending", ".rotator-latest.tmp", ".rotator-staging.from.tmp",
+        ".rotator-intent.tmp", ".rotator-pending.tmp"}) {
     if (exists(fx.snap(n))) {
       return false;
     }
@@ -233,15 +234,20 @@ long enumerate(const Scenario& sc, Interrupt how = Interrupt::crash) {
   // Both sides of the commit point were interrupted.
   CHECK(n_rolled_back > 0);
   CHECK(n_committed > 0);
-  MESSAGE(std::string(sc.title) << ": " << n_rolled_back << " rolled back, " << n_committed << " committed, "
-                   << n_reported_ok << " cut after the last call of a successful run");
+  MESSAGE(std::string(sc.title) << ": " << n_rolled_back << " rolled back, " << n_committed
+                                << " committed, " << n_reported_ok
+                                << " cut after the last call of a successful run");
   return k;
 }
 
 }  // namespace
 
 TEST_CASE("crash at every k: (a) a fresh build and the shift") {
-  Scenario sc{"fresh+shift", Naming::rotate, "daily:5", "daily:5", {},
+  Scenario sc{"fresh+shift",
+              Naming::rotate,
+              "daily:5",
+              "daily:5",
+              {},
               [](SnapFixture& fx) {
                 for (int d = 1; d <= 3; ++d) {
                   daily(fx, d);
@@ -255,7 +261,11 @@ TEST_CASE("crash at every k: (a) a fresh build and the shift") {
 TEST_CASE("crash at every k: (b) a recycled build, the shift and an expiry") {
   // Three generations, keep shrunk to 2: daily.1 is recycled, daily.2
   // expires, daily.0 shifts.
-  Scenario sc{"recycle+shift+expire", Naming::rotate, "daily:3", "daily:2", {},
+  Scenario sc{"recycle+shift+expire",
+              Naming::rotate,
+              "daily:3",
+              "daily:2",
+              {},
               [](SnapFixture& fx) {
                 for (int d = 1; d <= 3; ++d) {
                   daily(fx, d);
@@ -267,7 +277,11 @@ TEST_CASE("crash at every k: (b) a recycled build, the shift and an expiry") {
 }
 
 TEST_CASE("crash at every k: (c) a higher-level promotion with an expiry") {
-  Scenario sc{"promotion", Naming::rotate, "daily:3 weekly:2", "daily:3 weekly:2", {},
+  Scenario sc{"promotion",
+              Naming::rotate,
+              "daily:3 weekly:2",
+              "daily:3 weekly:2",
+              {},
               [](SnapFixture& fx) {
                 int d = 1;
                 for (int week = 0; week < 2; ++week) {
@@ -286,7 +300,11 @@ TEST_CASE("crash at every k: (c) a higher-level promotion with an expiry") {
 }
 
 TEST_CASE("crash at every k: (d) a dated run with recycling and expiry") {
-  Scenario sc{"dated", Naming::dated, "last:5", "last:3", {"daily"},
+  Scenario sc{"dated",
+              Naming::dated,
+              "last:5",
+              "last:3",
+              {"daily"},
               [](SnapFixture& fx) {
                 make_dir(fx.snap("foreign"));
                 for (int d = 1; d <= 4; ++d) {
@@ -302,7 +320,11 @@ TEST_CASE("crash at every k: (d) a dated run with recycling and expiry") {
 // but at every k whatever fsync_dir / sync_fs had not made durable is lost:
 // a committed generation must be complete, a rolled-back one exact.
 TEST_CASE("power cut at every k: (a) a fresh build and the shift") {
-  Scenario sc{"fresh+shift", Naming::rotate, "daily:5", "daily:5", {},
+  Scenario sc{"fresh+shift",
+              Naming::rotate,
+              "daily:5",
+              "daily:5",
+              {},
               [](SnapFixture& fx) {
                 for (int d = 1; d <= 3; ++d) {
                   daily(fx, d);
@@ -315,7 +337,11 @@ TEST_CASE("power cut at every k: (a) a fresh build and the shift") {
 }
 
 TEST_CASE("power cut at every k: (b) a recycled build, the shift and an expiry") {
-  Scenario sc{"recycle+shift+expire", Naming::rotate, "daily:3", "daily:2", {},
+  Scenario sc{"recycle+shift+expire",
+              Naming::rotate,
+              "daily:3",
+              "daily:2",
+              {},
               [](SnapFixture& fx) {
                 for (int d = 1; d <= 3; ++d) {
                   daily(fx, d);
@@ -328,7 +354,11 @@ TEST_CASE("power cut at every k: (b) a recycled build, the shift and an expiry")
 }
 
 TEST_CASE("power cut at every k: (c) a higher-level promotion with an expiry") {
-  Scenario sc{"promotion", Naming::rotate, "daily:3 weekly:2", "daily:3 weekly:2", {},
+  Scenario sc{"promotion",
+              Naming::rotate,
+              "daily:3 weekly:2",
+              "daily:3 weekly:2",
+              {},
               [](SnapFixture& fx) {
                 int d = 1;
                 for (int week = 0; week < 2; ++week) {
@@ -348,7 +378,11 @@ TEST_CASE("power cut at every k: (c) a higher-level promotion with an expiry") {
 }
 
 TEST_CASE("power cut at every k: (d) a dated run with recycling and expiry") {
-  Scenario sc{"dated", Naming::dated, "last:5", "last:3", {"daily"},
+  Scenario sc{"dated",
+              Naming::dated,
+              "last:5",
+              "last:3",
+              {"daily"},
               [](SnapFixture& fx) {
                 make_dir(fx.snap("foreign"));
                 for (int d = 1; d <= 4; ++d) {
@@ -367,7 +401,8 @@ TEST_CASE("power cut at every k: (e) a prune that expires generations") {
   // uninterrupted prune keeps, every one present is complete, and a second
   // prune leaves exactly what the uninterrupted prune leaves, trash empty.
   auto make = [] {
-    auto fx = std::make_unique<SnapFixture>(Naming::dated, "last:5", std::vector<std::string>{"daily"});
+    auto fx =
+        std::make_unique<SnapFixture>(Naming::dated, "last:5", std::vector<std::string>{"daily"});
     for (int d = 1; d <= 5; ++d) {
       daily(*fx, d);
     }
@@ -450,7 +485,8 @@ TEST_CASE("rollback of an uncommitted recycled build restores the generation exa
     auto rec = fx.recover(fresh);
     REQUIRE(rec);
     REQUIRE(rec->size() >= 1);
-    CHECK((*rec)[0].rfind("rolled back an interrupted recycled build: snaps/daily.1 restored", 0) == 0);
+    CHECK((*rec)[0].rfind("rolled back an interrupted recycled build: snaps/daily.1 restored", 0) ==
+          0);
     CHECK(fx.state() == before);  // same names, same inodes, directories included
   }
   CHECK(staged > 5);
@@ -480,8 +516,8 @@ TEST_CASE("crash at every k of a recovery that rolls back a recycled build") {
       const std::string& call = journal[i];
       if (call == "rename " + fx.snap("daily.1") + " -> " + fx.snap(".rotator-staging")) {
         recycled = static_cast<long>(i) + 1;  // k counts mutating calls from 1
-      } else if (call == "rename " + fx.snap(".rotator-staging") + " -> " +
-                             fx.snap(".rotator-committed")) {
+      } else if (call ==
+                 "rename " + fx.snap(".rotator-staging") + " -> " + fx.snap(".rotator-committed")) {
         committed = static_cast<long>(i) + 1;
       }
     }

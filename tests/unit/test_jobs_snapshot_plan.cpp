@@ -50,7 +50,8 @@ Op exp(const char* name) { return Op{OpKind::expire, name, {}}; }
 
 TEST_SUITE_BEGIN("jobs::snapshot_plan");
 
-TEST_CASE("rotate, lowest level: fresh until a generation expires, then recycle the newest expiring") {
+TEST_CASE(
+    "rotate, lowest level: fresh until a generation expires, then recycle the newest expiring") {
   auto pol = rotate("daily:3 weekly:2", "daily");
   SUBCASE("empty directory: a fresh daily.0, nothing to shift") {
     auto plan = plan_snapshot_run({}, pol, at(2026, 11, 1));
@@ -59,9 +60,9 @@ TEST_CASE("rotate, lowest level: fresh until a generation expires, then recycle 
     CHECK(plan->name == "daily.0");
     CHECK(plan->recycle.empty());
     CHECK(plan->ops.empty());
-    CHECK(plan_lines(*plan, pol) == std::vector<std::string>{
-                                        "commit .rotator-staging -> .rotator-committed",
-                                        "rename .rotator-committed -> daily.0", "delete-trash"});
+    CHECK(plan_lines(*plan, pol) ==
+          std::vector<std::string>{"commit .rotator-staging -> .rotator-committed",
+                                   "rename .rotator-committed -> daily.0", "delete-trash"});
   }
   SUBCASE("two kept: shift both, nothing expires") {
     auto plan = plan_snapshot_run({"daily.0", "daily.1", "weekly.0"}, pol, at(2026, 11, 3));
@@ -76,11 +77,12 @@ TEST_CASE("rotate, lowest level: fresh until a generation expires, then recycle 
     auto plan = plan_snapshot_run(listing, pol, at(2026, 11, 5));
     REQUIRE(plan);
     CHECK(plan->recycle == "daily.4");
-    CHECK(plan->ops == std::vector<Op>{exp("daily.7"), ren("daily.1", "daily.2"),
-                                       ren("daily.0", "daily.1")});
+    CHECK(plan->ops ==
+          std::vector<Op>{exp("daily.7"), ren("daily.1", "daily.2"), ren("daily.0", "daily.1")});
     CHECK(plan_lines(*plan, pol) ==
-          std::vector<std::string>{"commit .rotator-staging -> .rotator-committed", "expire daily.7",
-                                   "rename daily.1 -> daily.2", "rename daily.0 -> daily.1",
+          std::vector<std::string>{"commit .rotator-staging -> .rotator-committed",
+                                   "expire daily.7", "rename daily.1 -> daily.2",
+                                   "rename daily.0 -> daily.1",
                                    "rename .rotator-committed -> daily.0", "delete-trash"});
   }
 }
@@ -93,10 +95,12 @@ TEST_CASE("rotate, higher level: the promotion, or why there is none") {
   CHECK(plan->name == "weekly.0");
   CHECK(plan->ops == std::vector<Op>{ren("weekly.0", "weekly.1"), ren("daily.1", "weekly.0")});
   CHECK(plan_lines(*plan, pol) == std::vector<std::string>{"rename weekly.0 -> weekly.1",
-                                                           "rename daily.1 -> weekly.0", "delete-trash"});
+                                                           "rename daily.1 -> weekly.0",
+                                                           "delete-trash"});
   auto none = plan_snapshot_run({"daily.0"}, pol, at(2026, 11, 3));
   REQUIRE_FALSE(none);
-  CHECK(none.error().message() == "nothing to promote: 'daily.1' not present (yet); nothing was changed");
+  CHECK(none.error().message() ==
+        "nothing to promote: 'daily.1' not present (yet); nothing was changed");
 }
 
 TEST_CASE("dated: new name, recycle the oldest expiring, latest and expiry after the commit") {
@@ -108,8 +112,9 @@ TEST_CASE("dated: new name, recycle the oldest expiring, latest and expiry after
     CHECK(plan->recycle.empty());
     CHECK(plan->latest == "2026-11-01_020000");
     CHECK(plan->ops.empty());
-    CHECK(plan_lines(*plan, pol) == std::vector<std::string>{"commit .rotator-staging -> 2026-11-01_020000",
-                                                             "latest -> 2026-11-01_020000", "delete-trash"});
+    CHECK(plan_lines(*plan, pol) ==
+          std::vector<std::string>{"commit .rotator-staging -> 2026-11-01_020000",
+                                   "latest -> 2026-11-01_020000", "delete-trash"});
   }
   SUBCASE("two expire: the oldest is recycled, the other one expires") {
     std::vector<std::string> listing{"2026-11-01_020000", "2026-11-02_020000", "2026-11-03_020000",
@@ -131,9 +136,10 @@ TEST_CASE("dated: new name, recycle the oldest expiring, latest and expiry after
   SUBCASE("a generation after now: the clock is wrong, no plan") {
     auto plan = plan_snapshot_run({"2026-11-05_020000"}, pol, at(2026, 11, 4));
     REQUIRE_FALSE(plan);
-    CHECK(plan.error().message() ==
-          "generation '2026-11-05_020000' is dated after now (2026-11-04 02:00:00); the clock looks "
-          "wrong, nothing was changed");
+    CHECK(
+        plan.error().message() ==
+        "generation '2026-11-05_020000' is dated after now (2026-11-04 02:00:00); the clock looks "
+        "wrong, nothing was changed");
   }
 }
 

@@ -22,7 +22,8 @@ TEST_CASE("a second lock on the same file is refused and names the holder") {
   test::TestContext ctx;
   fs::PosixFs fs;
   std::string path = ctx.path("lock");
-  auto first = lock::LockFile::acquire(fs, path, 0, "command=rotator weekly\nstarted=2026-11-22T02:00:00+0000\n");
+  auto first = lock::LockFile::acquire(
+      fs, path, 0, "command=rotator weekly\nstarted=2026-11-22T02:00:00+0000\n");
   REQUIRE(first);
   CHECK(test::read_file(path).find("command=rotator weekly") != std::string::npos);
   // flock locks belong to the open file description: a second open in the
@@ -49,13 +50,15 @@ TEST_CASE("a lock file that is a symlink is never followed, default or configure
   auto lock = lock::LockFile::acquire_at(fs, dir->fd(), "lock", ctx.path("root/.rotator/lock"), 0,
                                          "command=rotator -n daily\n");
   REQUIRE_FALSE(lock);
-  CHECK(lock.error().message() == "lock file '" + ctx.path("root/.rotator/lock") +
-                                      "' is a symlink; rotator never follows one there (move it away)");
+  CHECK(lock.error().message() ==
+        "lock file '" + ctx.path("root/.rotator/lock") +
+            "' is a symlink; rotator never follows one there (move it away)");
   test::make_symlink(ctx.path("outside"), ctx.path("my.lock"));
   auto configured = lock::LockFile::acquire(fs, ctx.path("my.lock"), 0, "command=rotator daily\n");
   REQUIRE_FALSE(configured);
-  CHECK(configured.error().message() == "lock file '" + ctx.path("my.lock") +
-                                            "' is a symlink; rotator never follows one there (move it away)");
+  CHECK(configured.error().message() ==
+        "lock file '" + ctx.path("my.lock") +
+            "' is a symlink; rotator never follows one there (move it away)");
   CHECK(test::read_file(ctx.path("outside")) == "precious\n");
   // A configured lockfile may live under a symlinked directory of the
   // user's choosing: only the last component is never followed.
@@ -129,8 +132,9 @@ TEST_CASE("the holder message names the process really holding the lock") {
   pid_t holder = fork();
   REQUIRE(holder >= 0);
   if (holder == 0) {
-    std::string script = "touch \"$1\"; n=0; while [ ! -e \"$2\" ] && [ $n -lt 400 ]; do sleep "
-                         "0.05; n=$((n+1)); done";
+    std::string script =
+        "touch \"$1\"; n=0; while [ ! -e \"$2\" ] && [ $n -lt 400 ]; do sleep "
+        "0.05; n=$((n+1)); done";
     execlp("flock", "flock", path.c_str(), "sh", "-c", script.c_str(), "holder", ready.c_str(),
            release.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -171,7 +175,7 @@ TEST_CASE("a rotator holding the lock in another process is named with its comma
       char c = held ? 'y' : 'n';
       (void)!write(to_parent[1], &c, 1);
       (void)!read(to_child[0], &c, 1);  // hold until the parent has looked
-    }  // released as a run that ends releases it
+    }                                   // released as a run that ends releases it
     _exit(0);
   }
   char c = 0;
@@ -294,7 +298,8 @@ TEST_CASE("an empty or corrupt state file is a defect, never a state that was ne
   CHECK(state::parse("last_start=12\n").defect == "is corrupt (no last_result)");
   CHECK(state::parse("last_result=ok\nlast_summ").defect ==
         "is corrupt (line 2: 'last_summ' is not KEY=VALUE)");
-  CHECK(state::parse("last_result=bogus\n").defect == "is corrupt (line 1: unknown last_result 'bogus')");
+  CHECK(state::parse("last_result=bogus\n").defect ==
+        "is corrupt (line 1: unknown last_result 'bogus')");
   CHECK(state::parse("last_result=ok\nlast_success=12x\n").defect ==
         "is corrupt (line 2: bad time '12x')");
   // What could be read is kept.

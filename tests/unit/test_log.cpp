@@ -41,7 +41,7 @@ TEST_CASE("stream_is_journal: JOURNAL_STREAM must name the descriptor's device a
   test::write_file(ctx.path("f"), "");
   int fd = ::open(ctx.path("f").c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(fd >= 0);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::fstat(fd, &st) == 0);
   std::string good = fmt::format("{}:{}", st.st_dev, st.st_ino);
   CHECK(log::stream_is_journal(good.c_str(), fd));
@@ -75,8 +75,8 @@ TEST_CASE("syslog unreachable: reported once as a warning, then logging goes on"
     }
   });
   CHECK(logger.warnings() == 6);
-  size_t first = out.find("syslog = yes, but syslog cannot be reached at '" + ctx.path("no-such-socket") +
-                          "': No such file or directory");
+  size_t first = out.find("syslog = yes, but syslog cannot be reached at '" +
+                          ctx.path("no-such-socket") + "': No such file or directory");
   CHECK(first != std::string::npos);
   CHECK(out.find("syslog = yes, but", first + 1) == std::string::npos);
   CHECK(out.find("rotator: warning: after 4") != std::string::npos);

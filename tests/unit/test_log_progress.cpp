@@ -63,7 +63,8 @@ TEST_CASE("Progress draws at most once per 100 ms of the injected clock") {
   term.now += 1ms;
   CHECK(p.tick());
   REQUIRE(term.writes.size() == 1);
-  CHECK(term.writes[0] == "\r[b] backup: 1000/100 entries (100%), 1.5 KiB linked, 0 archived\033[K");
+  CHECK(term.writes[0] ==
+        "\r[b] backup: 1000/100 entries (100%), 1.5 KiB linked, 0 archived\033[K");
   // However many entries and ticks, one draw per interval.
   int draws = 0;
   for (int ms = 0; ms < 1000; ++ms) {
@@ -96,9 +97,10 @@ TEST_CASE("Progress clears its line before a log line and at the end") {
   CHECK_FALSE(p.tick());
   term.now += 1s;
   CHECK_FALSE(p.tick());  // ended: no more drawing
-  CHECK(term.writes == std::vector<std::string>{
-                           "\r[c] clone: rsync running, 0:00 elapsed\033[K", "\r\033[K", "warning\n",
-                           "\r[c] clone: rsync running, 0:00 elapsed\033[K", "\r\033[K"});
+  CHECK(term.writes == std::vector<std::string>{"\r[c] clone: rsync running, 0:00 elapsed\033[K",
+                                                "\r\033[K", "warning\n",
+                                                "\r[c] clone: rsync running, 0:00 elapsed\033[K",
+                                                "\r\033[K"});
 }
 
 TEST_CASE("the engine counts walked and archived entries into the Progress") {
@@ -130,7 +132,7 @@ TEST_CASE("the engine counts walked and archived entries into the Progress") {
   CHECK(again->unchanged == 25);
   CHECK(term.progress.counts().done == 25);
   CHECK(term.progress.counts().linked_bytes == 0);  // nothing linked
-  CHECK(term.writes.empty());  // counting never draws
+  CHECK(term.writes.empty());                       // counting never draws
 }
 
 TEST_SUITE_END();

@@ -98,12 +98,12 @@ TEST_CASE("parse_rotate_policy: errors") {
         "keep: the first level 'daily:1' has a higher level 'weekly', which promotes its oldest "
         "generation: that takes the only 'daily' away; keep at least daily:2 (as rsnapshot "
         "requires)");
-  CHECK(parse_rotate_policy("daily:1"));            // no higher level: fine
-  CHECK(parse_rotate_policy("daily:2 weekly:1"));   // only the first level needs 2
+  CHECK(parse_rotate_policy("daily:1"));           // no higher level: fine
+  CHECK(parse_rotate_policy("daily:2 weekly:1"));  // only the first level needs 2
   CHECK(rotate_error("daily:*") ==
         "keep: bad count '*' in 'daily:*' (expected a positive integer up to 1000000)");
-  for (const char* word :
-       {"check", "status", "prune", "versions", "restore", "find", "du", "diff", "help", "version"}) {
+  for (const char* word : {"check", "status", "prune", "versions", "restore", "find", "du", "diff",
+                           "help", "version"}) {
     std::string text = std::string(word) + ":3";
     CHECK(rotate_error(text.c_str()) ==
           std::string("keep: level name '") + word +

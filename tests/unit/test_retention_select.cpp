@@ -235,10 +235,9 @@ TEST_CASE("select_dated: outage property, windows anchored at the newest generat
 TEST_CASE("select_dated: idempotence, selecting over the kept set keeps all of it") {
   Zone paris = zone("Europe/Paris");
   auto gens = long_history(paris);
-  for (const char* text :
-       {"last:3 daily:9 weekly:3 monthly:2", "daily:7 weekly:4 monthly:3", "last:1",
-        "hourly:5 daily:2", "weekly:* yearly:1", "monthly:*", "last:10 yearly:*",
-        "hourly:24 daily:7 weekly:4 monthly:12 yearly:*"}) {
+  for (const char* text : {"last:3 daily:9 weekly:3 monthly:2", "daily:7 weekly:4 monthly:3",
+                           "last:1", "hourly:5 daily:2", "weekly:* yearly:1", "monthly:*",
+                           "last:10 yearly:*", "hourly:24 daily:7 weekly:4 monthly:12 yearly:*"}) {
     CAPTURE(text);
     auto p = policy(text);
     auto once = select_dated(gens, p, paris);
@@ -277,8 +276,8 @@ TEST_CASE("select_dated: properties over random histories") {
       int counted = 0;
       std::string prefix = std::string(period_name(rule.period)) + " ";
       for (const auto& d : decisions) {
-        counted += d.reason.rfind(prefix, 0) == 0 || (rule.period == Period::last &&
-                                                      d.reason.rfind("last #", 0) == 0);
+        counted += d.reason.rfind(prefix, 0) == 0 ||
+                   (rule.period == Period::last && d.reason.rfind("last #", 0) == 0);
       }
       if (rule.count != k_unlimited) {
         CHECK(counted <= rule.count);
@@ -339,10 +338,10 @@ TEST_CASE("select_dated: the repeated hour of the fall-back change is one hourly
                                "2026-10-25T0230+0100 hourly 2026-10-25 02h",
                                "2026-10-25T0130+0200 hourly 2026-10-25 01h",
                            });
-  CHECK(expired(decisions) == std::vector<std::string>{
-                                  "2026-10-25T0300+0100", "2026-10-25T0200+0100",
-                                  "2026-10-25T0230+0200", "2026-10-25T0200+0200",
-                                  "2026-10-25T0100+0200"});
+  CHECK(expired(decisions) ==
+        std::vector<std::string>{"2026-10-25T0300+0100", "2026-10-25T0200+0100",
+                                 "2026-10-25T0230+0200", "2026-10-25T0200+0200",
+                                 "2026-10-25T0100+0200"});
   CHECK(kept(select_dated(gens, policy("hourly:2"), paris)) ==
         std::vector<std::string>{"2026-10-25T0330+0100 newest",
                                  "2026-10-25T0230+0100 hourly 2026-10-25 02h"});
@@ -350,10 +349,9 @@ TEST_CASE("select_dated: the repeated hour of the fall-back change is one hourly
 
 TEST_CASE("select_dated: month ends are local") {
   // 2026-10-31 22:00 and 23:30 in New York are already November in UTC.
-  std::vector<Generation> gens = {
-      {"a", utc_at(2026, 11, 1, 2, 0), 0},    // 2026-10-31 22:00 EDT
-      {"b", utc_at(2026, 11, 1, 3, 30), 0},   // 2026-10-31 23:30 EDT
-      {"c", utc_at(2026, 11, 1, 12, 0), 0}};  // 2026-11-01 07:00 EST
+  std::vector<Generation> gens = {{"a", utc_at(2026, 11, 1, 2, 0), 0},    // 2026-10-31 22:00 EDT
+                                  {"b", utc_at(2026, 11, 1, 3, 30), 0},   // 2026-10-31 23:30 EDT
+                                  {"c", utc_at(2026, 11, 1, 12, 0), 0}};  // 2026-11-01 07:00 EST
   Zone ny = zone("America/New_York");
   CHECK(kept(select_dated(gens, policy("monthly:*"), ny)) ==
         std::vector<std::string>{"c newest", "b monthly 2026-10"});
@@ -363,10 +361,10 @@ TEST_CASE("select_dated: month ends are local") {
 
 TEST_CASE("select_dated: leap day 2028-02-29") {
   Zone utc = Zone::utc();
-  std::vector<Generation> gens = gens_of({"2028-02-28_120000", "2028-02-29_120000",
-                                          "2028-03-01_120000", "2029-02-28_120000",
-                                          "2029-03-01_120000"},
-                                         utc);
+  std::vector<Generation> gens =
+      gens_of({"2028-02-28_120000", "2028-02-29_120000", "2028-03-01_120000", "2029-02-28_120000",
+               "2029-03-01_120000"},
+              utc);
   CHECK(kept(select_dated(gens, policy("monthly:*"), utc)) ==
         std::vector<std::string>{"2029-03-01_120000 newest", "2029-02-28_120000 monthly 2029-02",
                                  "2028-03-01_120000 monthly 2028-03",
@@ -381,11 +379,11 @@ TEST_CASE("select_dated: leap day 2028-02-29") {
 
 TEST_CASE("select_dated: ISO week 53 of 2026 runs into January 2027") {
   Zone paris = zone("Europe/Paris");
-  auto gens = gens_of({"2026-12-27_020000",    // Sunday of W52
-                       "2026-12-28_020000",    // Monday of W53
-                       "2026-12-31_020000",    // Thursday of W53
-                       "2027-01-03_020000",    // Sunday of 2026-W53
-                       "2027-01-04_020000"},   // Monday of 2027-W01
+  auto gens = gens_of({"2026-12-27_020000",   // Sunday of W52
+                       "2026-12-28_020000",   // Monday of W53
+                       "2026-12-31_020000",   // Thursday of W53
+                       "2027-01-03_020000",   // Sunday of 2026-W53
+                       "2027-01-04_020000"},  // Monday of 2027-W01
                       paris);
   CHECK(kept(select_dated(gens, policy("weekly:*"), paris)) ==
         std::vector<std::string>{"2027-01-04_020000 newest", "2027-01-03_020000 weekly 2026-W53",
@@ -411,9 +409,8 @@ TEST_CASE("select_dated: identical timestamps are ordered by suffix") {
 
 TEST_CASE("select_dated: periods without generations do not count") {
   Zone utc = Zone::utc();
-  auto gens = gens_of({"2026-11-16_020000", "2026-11-17_020000", "2026-11-19_020000",
-                       "2026-11-20_020000"},
-                      utc);
+  auto gens = gens_of(
+      {"2026-11-16_020000", "2026-11-17_020000", "2026-11-19_020000", "2026-11-20_020000"}, utc);
   CHECK(kept(select_dated(gens, policy("daily:3"), utc)) ==
         std::vector<std::string>{"2026-11-20_020000 newest", "2026-11-19_020000 daily 2026-11-19",
                                  "2026-11-17_020000 daily 2026-11-17"});
@@ -455,8 +452,8 @@ TEST_CASE("select_rotate: by rank, holes do not count, duplicates ignored") {
   CHECK(select_rotate({}, 3).empty());
   CHECK(select_rotate({5, 0, 4}, 3) ==
         std::vector<RotateDecision>{{0, 1, true}, {4, 2, true}, {5, 3, true}});
-  CHECK(select_rotate({0, 1, 2, 3}, 2) == std::vector<RotateDecision>{
-                                              {0, 1, true}, {1, 2, true}, {2, 3, false}, {3, 4, false}});
+  CHECK(select_rotate({0, 1, 2, 3}, 2) ==
+        std::vector<RotateDecision>{{0, 1, true}, {1, 2, true}, {2, 3, false}, {3, 4, false}});
   CHECK(select_rotate({2, 2, 7}, 1) == std::vector<RotateDecision>{{2, 1, true}, {7, 2, false}});
   // keep 0: what a commit with count 1 asks (the new .0 is the only one)
   CHECK(select_rotate({0, 1}, 0) == std::vector<RotateDecision>{{0, 1, false}, {1, 2, false}});

@@ -12,9 +12,9 @@ using namespace std::chrono;
 
 namespace {
 
+using test::dur;
 using test::utc_at;
 using test::zone;
-using test::dur;
 
 }  // namespace
 
@@ -25,9 +25,9 @@ TEST_CASE("rsnapshot names LEVEL.N") {
   CHECK(parse_level_name("weekly.13") == LevelName{"weekly", 13});
   CHECK(parse_level_name("Level_2.7") == LevelName{"Level_2", 7});
   CHECK(parse_level_name("daily.999999") == LevelName{"daily", 999999});
-  for (const char* foreign : {"daily", "daily.", ".3", "daily.x", "daily.03", "daily.-1",
-                              "daily.+1", "a.b.1", "da-ily.1", "daily.1000000",
-                              "daily.99999999999999999999", "2026-11-22_020000", "_delete.123x"}) {
+  for (const char* foreign :
+       {"daily", "daily.", ".3", "daily.x", "daily.03", "daily.-1", "daily.+1", "a.b.1", "da-ily.1",
+        "daily.1000000", "daily.99999999999999999999", "2026-11-22_020000", "_delete.123x"}) {
     CHECK_MESSAGE(!parse_level_name(foreign), foreign);
   }
   CHECK(format_level_name("daily", 0) == "daily.0");
@@ -125,13 +125,13 @@ TEST_CASE("check_name_format") {
 
 TEST_CASE("dated_generations: foreign names are left out") {
   Zone utc = Zone::utc();
-  auto gens = dated_generations({"2026-11-22_020000.1", "daily.0", "2026-11-21_020000", "tmp",
-                                 "2026-11-22_020000"},
-                                k_default_name_format, utc);
-  CHECK(gens == std::vector<retention::Generation>{
-                    {"2026-11-22_020000.1", utc_at(2026, 11, 22, 2, 0), 1},
-                    {"2026-11-21_020000", utc_at(2026, 11, 21, 2, 0), 0},
-                    {"2026-11-22_020000", utc_at(2026, 11, 22, 2, 0), 0}});
+  auto gens = dated_generations(
+      {"2026-11-22_020000.1", "daily.0", "2026-11-21_020000", "tmp", "2026-11-22_020000"},
+      k_default_name_format, utc);
+  CHECK(gens ==
+        std::vector<retention::Generation>{{"2026-11-22_020000.1", utc_at(2026, 11, 22, 2, 0), 1},
+                                           {"2026-11-21_020000", utc_at(2026, 11, 21, 2, 0), 0},
+                                           {"2026-11-22_020000", utc_at(2026, 11, 22, 2, 0), 0}});
 }
 
 TEST_CASE("next_free_name") {
@@ -154,17 +154,17 @@ TEST_CASE("next_free_name") {
 
 TEST_CASE("select_expired_holding: time < now - keep, foreign names never selected") {
   Zone paris = zone("Europe/Paris");
-  const std::vector<std::string> names = {
-      "2026-11-22", "2026-11-16", "2026-11-15.1", "2026-11-15", "2026-11-08", "2026-10-31",
-      "notes",      "2026-11-1",  "2026-13-01",   "daily.0",    ".2026-11-01"};
+  const std::vector<std::string> names = {"2026-11-22", "2026-11-16", "2026-11-15.1", "2026-11-15",
+                                          "2026-11-08", "2026-10-31", "notes",        "2026-11-1",
+                                          "2026-13-01", "daily.0",    ".2026-11-01"};
   // now = 2026-11-22 03:00 Paris (02:00 UTC); keep 7d -> cutoff 2026-11-15 03:00 Paris.
   Instant now = utc_at(2026, 11, 22, 2, 0);
   CHECK(select_expired_holding(names, k_default_holding_format, dur("7d"), now, paris) ==
         std::vector<std::string>{"2026-10-31", "2026-11-08", "2026-11-15", "2026-11-15.1"});
 
   SUBCASE("no keep: nothing expires") {
-    CHECK(select_expired_holding(names, k_default_holding_format, std::nullopt, now, paris)
-              .empty());
+    CHECK(
+        select_expired_holding(names, k_default_holding_format, std::nullopt, now, paris).empty());
   }
   SUBCASE("a folder exactly at the cutoff is kept, one second later it expires") {
     Instant at_midnight = utc_at(2026, 11, 21, 23, 0);  // 2026-11-22 00:00 Paris
@@ -187,8 +187,8 @@ TEST_CASE("select_expired_holding: time < now - keep, foreign names never select
     Instant now2 = utc_at(2026, 3, 29, 2, 0);
     CHECK(select_expired_holding({"2026-03-29"}, k_default_holding_format, dur("3h"), now2, paris)
               .empty());
-    CHECK(select_expired_holding({"2026-03-29"}, k_default_holding_format, dur("2h"), now2, paris)
-              == std::vector<std::string>{"2026-03-29"});
+    CHECK(select_expired_holding({"2026-03-29"}, k_default_holding_format, dur("2h"), now2,
+                                 paris) == std::vector<std::string>{"2026-03-29"});
   }
 }
 
@@ -198,12 +198,12 @@ TEST_CASE("select_expired_holding: time < now - keep, foreign names never select
 TEST_CASE("check_name_format refuses field widths before date::parse reads them") {
   auto huge = check_name_format("%Y-%44444444444444]44%d");
   REQUIRE_FALSE(huge);
-  CHECK(huge.error().message() == "bad name format '%Y-%44444444444444]44%d' (field widths such "
-                                  "as '%4Y' are not supported)");
+  CHECK(huge.error().message() ==
+        "bad name format '%Y-%44444444444444]44%d' (field widths such "
+        "as '%4Y' are not supported)");
   CHECK_FALSE(check_name_format("%4Y-%m-%d"));
   CHECK(check_name_format("100%%-%Y-%m-%d"));  // "%%" then a digit is a literal
   CHECK(check_name_format("%Y-%m-%d_2"));
 }
 
 TEST_SUITE_END();
-

@@ -148,9 +148,7 @@ TEST_CASE("plan_lowest_commit: shift, expire, leave LEVEL.0 free") {
     CHECK(texts(plan_lowest_commit({"daily.1", "daily.0"}, policy("daily:7 weekly:4"))) ==
           std::vector<std::string>{"rename daily.1 -> daily.2", "rename daily.0 -> daily.1"});
   }
-  SUBCASE("empty directory") {
-    CHECK(plan_lowest_commit({}, policy("daily:7")).empty());
-  }
+  SUBCASE("empty directory") { CHECK(plan_lowest_commit({}, policy("daily:7")).empty()); }
   SUBCASE("holes from an rsnapshot history are closed, not propagated") {
     CHECK(texts(plan_lowest_commit({"daily.0", "daily.3", "daily.4"}, policy("daily:7"))) ==
           std::vector<std::string>{"rename daily.3 -> daily.2", "rename daily.4 -> daily.3",
@@ -162,12 +160,12 @@ TEST_CASE("plan_lowest_commit: shift, expire, leave LEVEL.0 free") {
     CHECK(plan_lowest_commit({"daily.1", "daily.2"}, policy("daily:7")).empty());
   }
   SUBCASE("keep shrank: the oldest beyond N-1 expire") {
-    CHECK(texts(plan_lowest_commit({"daily.0", "daily.1", "daily.2", "daily.3", "daily.4",
-                                    "daily.5", "daily.6"},
-                                   policy("daily:3"))) ==
+    CHECK(texts(plan_lowest_commit(
+              {"daily.0", "daily.1", "daily.2", "daily.3", "daily.4", "daily.5", "daily.6"},
+              policy("daily:3"))) ==
           std::vector<std::string>{"expire daily.6", "expire daily.5", "expire daily.4",
-                                   "expire daily.3", "expire daily.2",
-                                   "rename daily.1 -> daily.2", "rename daily.0 -> daily.1"});
+                                   "expire daily.3", "expire daily.2", "rename daily.1 -> daily.2",
+                                   "rename daily.0 -> daily.1"});
   }
   SUBCASE("N = 1 keeps only the new generation") {
     CHECK(texts(plan_lowest_commit({"daily.0", "daily.4"}, policy("daily:1"))) ==
@@ -188,14 +186,14 @@ TEST_CASE("plan_higher: rsnapshot 1.5 promotion of the lower level's oldest") {
                                     "weekly.1", "weekly.2", "weekly.3", "monthly.0"};
   auto weekly = plan_higher(names, p, "weekly");
   REQUIRE(weekly);
-  CHECK(texts(*weekly) ==
-        std::vector<std::string>{"expire weekly.3", "rename weekly.2 -> weekly.3",
-                                 "rename weekly.1 -> weekly.2", "rename weekly.0 -> weekly.1",
-                                 "rename daily.6 -> weekly.0"});
+  CHECK(texts(*weekly) == std::vector<std::string>{"expire weekly.3", "rename weekly.2 -> weekly.3",
+                                                   "rename weekly.1 -> weekly.2",
+                                                   "rename weekly.0 -> weekly.1",
+                                                   "rename daily.6 -> weekly.0"});
   auto monthly = plan_higher(names, p, "monthly");
   REQUIRE(monthly);
-  CHECK(texts(*monthly) == std::vector<std::string>{"rename monthly.0 -> monthly.1",
-                                                    "rename weekly.3 -> monthly.0"});
+  CHECK(texts(*monthly) ==
+        std::vector<std::string>{"rename monthly.0 -> monthly.1", "rename weekly.3 -> monthly.0"});
 
   SUBCASE("the lower level's oldest slot is missing: refused") {
     auto r = plan_higher({"daily.0", "daily.1", "daily.5", "weekly.0"}, p, "weekly");
@@ -243,14 +241,14 @@ TEST_CASE("rsnapshot#331: daily:3 weekly:2, weekly before the dailies fill") {
     int d1 = d.backup_run(p);
     int d2 = d.backup_run(p);
     int d3 = d.backup_run(p);
-    CHECK(d.entries == std::map<std::string, int>{{"daily.0", d3}, {"daily.1", d2},
-                                                  {"daily.2", d1}});
+    CHECK(d.entries ==
+          std::map<std::string, int>{{"daily.0", d3}, {"daily.1", d2}, {"daily.2", d1}});
     CHECK(d.promote_run(p, "weekly"));
     CHECK_FALSE(d.promote_run(p, "weekly"));  // daily.2 was promoted: nothing left
     CHECK_FALSE(d.promote_run(p, "weekly"));
     // rsnapshot 1.4.x ended with no weekly.* at all here.
-    CHECK(d.entries == std::map<std::string, int>{{"daily.0", d3}, {"daily.1", d2},
-                                                  {"weekly.0", d1}});
+    CHECK(d.entries ==
+          std::map<std::string, int>{{"daily.0", d3}, {"daily.1", d2}, {"weekly.0", d1}});
     CHECK(d.trash.empty());
   }
   SUBCASE("three weeks of cron: weekly runs just before the daily on days 7, 14, 21") {

@@ -2,17 +2,17 @@
 
 #include <string>
 
-#include "util/duration.hpp"
 #include "testutil.hpp"
+#include "util/duration.hpp"
 
 using namespace rotator;
 using namespace std::chrono;
 
 namespace {
 
+using test::dur;
 using test::utc_at;
 using test::zone;
-using test::dur;
 
 }  // namespace
 
@@ -29,8 +29,8 @@ TEST_CASE("parse_duration: every unit") {
 }
 
 TEST_CASE("parse_duration: errors") {
-  for (const char* text : {"", "d", "12", "12s", "-3d", "+3d", "3 d", " 3d", "3d ", "3dd", "1.5d",
-                           "3D", "d3", "x"}) {
+  for (const char* text :
+       {"", "d", "12", "12s", "-3d", "+3d", "3 d", " 3d", "3d ", "3dd", "1.5d", "3D", "d3", "x"}) {
     auto r = parse_duration(text);
     REQUIRE_FALSE_MESSAGE(r, text);
     CHECK(r.error().message() == std::string("bad duration '") + text +

@@ -23,23 +23,24 @@ TEST_CASE("is_valid_utf8: RFC 3629 well-formedness") {
   CHECK(json::is_valid_utf8(""));
   CHECK(json::is_valid_utf8("plain ascii"));
   CHECK(json::is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // é € 😀
-  CHECK(json::is_valid_utf8("\xF4\x8F\xBF\xBF"));                       // U+10FFFF
+  CHECK(json::is_valid_utf8("\xF4\x8F\xBF\xBF"));                           // U+10FFFF
   CHECK_FALSE(json::is_valid_utf8("\xFF"));
-  CHECK_FALSE(json::is_valid_utf8("caf\xE9"));            // Latin-1 é
-  CHECK_FALSE(json::is_valid_utf8("\xC0\xAF"));           // overlong '/'
-  CHECK_FALSE(json::is_valid_utf8("\xE0\x80\xAF"));       // overlong
-  CHECK_FALSE(json::is_valid_utf8("\xED\xA0\x80"));       // surrogate U+D800
-  CHECK_FALSE(json::is_valid_utf8("\xF4\x90\x80\x80"));   // above U+10FFFF
-  CHECK_FALSE(json::is_valid_utf8("\xE2\x82"));           // truncated
-  CHECK_FALSE(json::is_valid_utf8("\x80"));               // lone continuation
+  CHECK_FALSE(json::is_valid_utf8("caf\xE9"));           // Latin-1 é
+  CHECK_FALSE(json::is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(json::is_valid_utf8("\xE0\x80\xAF"));      // overlong
+  CHECK_FALSE(json::is_valid_utf8("\xED\xA0\x80"));      // surrogate U+D800
+  CHECK_FALSE(json::is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(json::is_valid_utf8("\xE2\x82"));          // truncated
+  CHECK_FALSE(json::is_valid_utf8("\x80"));              // lone continuation
 }
 
 TEST_CASE("to_valid_utf8: one U+FFFD per maximal ill-formed subpart") {
   const std::string r = "\xEF\xBF\xBD";
   CHECK(json::to_valid_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
   CHECK(json::to_valid_utf8("caf\xE9") == "caf" + r);
-  CHECK(json::to_valid_utf8("a\xE2\x82" "b") == "a" + r + "b");  // truncated 3-byte: one
-  CHECK(json::to_valid_utf8("\xC0\xAF") == r + r);               // C0 never a lead byte
+  CHECK(json::to_valid_utf8("a\xE2\x82"
+                            "b") == "a" + r + "b");  // truncated 3-byte: one
+  CHECK(json::to_valid_utf8("\xC0\xAF") == r + r);   // C0 never a lead byte
   CHECK(json::to_valid_utf8("\xED\xA0\x80") == r + r + r);
   CHECK(json::to_valid_utf8("\xF0\x9F\x98") == r);
   CHECK(json::to_valid_utf8("\xFF\xFE") == r + r);

@@ -90,7 +90,8 @@ TEST_CASE("TRY_ASSIGN_CONTEXT assigns on success, adds op, path and detail on fa
   auto bad = assigning_caller(EXDEV);
   REQUIRE_FALSE(bad);
   CHECK(bad.error().sys_errno == EXDEV);
-  CHECK(bad.error().message() == "failed to rename 'holding/a' to 'holding/b': Invalid cross-device link");
+  CHECK(bad.error().message() ==
+        "failed to rename 'holding/a' to 'holding/b': Invalid cross-device link");
 }
 
 TEST_SUITE_END();

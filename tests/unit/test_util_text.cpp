@@ -37,7 +37,8 @@ TEST_CASE("state file: a carriage return from ssh is stored escaped and read bac
   std::string text = state::serialize(st);
   CHECK(text.find('\r') == std::string::npos);
   CHECK(text.find('\x1b') == std::string::npos);
-  CHECK(text.find("last_failure_message=ssh: Connection refused\\r\\x1b[2K\\rrsync: closed\\nsecond\n") !=
+  CHECK(text.find(
+            "last_failure_message=ssh: Connection refused\\r\\x1b[2K\\rrsync: closed\\nsecond\n") !=
         std::string::npos);
   CHECK(state::parse(text).last_failure_message == st.last_failure_message);
 }

@@ -4,8 +4,8 @@
 #include <optional>
 #include <string>
 
-#include "util/zone.hpp"
 #include "testutil.hpp"
+#include "util/zone.hpp"
 
 using namespace rotator;
 using namespace std::chrono;

@@ -104,7 +104,10 @@ std::vector<std::string> list_tree(const std::string& root, WithInodes inodes) {
       continue;
     }
     std::string rel = p.substr(root.size() + 1);
-    const char* type = S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : S_ISREG(st.st_mode) ? "file" : "special";
+    const char* type = S_ISDIR(st.st_mode)   ? "dir"
+                       : S_ISLNK(st.st_mode) ? "link"
+                       : S_ISREG(st.st_mode) ? "file"
+                                             : "special";
     std::ostringstream line;
     line << rel << " " << type;
     if (inodes == WithInodes::yes) {
