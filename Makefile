@@ -174,8 +174,9 @@ demo: deps
 #                         std::filesystem outside src/fs/posix_fs and
 #                         src/util/process (the Fs seam), qualified or not;
 #   tools/lint-layers.sh  no include of a higher layer (order: ARCHITECTURE.md);
-#   nlohmann only through util/json.hpp. (make format-check is separate: the
-#   tree is not clang-formatted yet.)
+#   nlohmann only through util/json.hpp. (make format-check is separate, so
+#   that a layout slip and a layering breach read as different failures; CI
+#   runs both.)
 # The man pages are linted by mandoc when it is installed (make deps does),
 # else skipped with a message.
 lint:
