@@ -48,3 +48,19 @@ expect_grep() { # expect_grep PATTERN FILE
   grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; }
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# The scenario's config file, and R: rotator run with it. A script may set
+# CONF to another file, or redefine R (to run rotator as another user, say).
+CONF=$TMP/rotator.conf
+R() { "$ROTATOR" -c "$CONF" "$@"; }
+# write_conf FILE ROOT SOURCE: the config most scenarios start from — a
+# [rotator] section with ROOT and timezone UTC, then a [clone] job run daily
+# from SOURCE into ROOT/clone — followed by stdin as it is (more [clone] keys
+# first, then further sections; `</dev/null` for none). The [clone] section
+# starts on line 5, path = clone is line 9, stdin begins on line 10.
+write_conf() {
+  { printf '[rotator]\nroot = %s\ntimezone = UTC\n\n' "$2"
+    printf '[clone]\ntype = clone\nrun_on = daily\nsource = %s\npath = clone\n' "$3"
+    cat
+  } >"$1"
+}

@@ -31,15 +31,7 @@ t_install_all_and_uninstall() {
 # A test config whose daily clone and weekly backup can really run.
 cron_conf() {
   mkdir -p "$TMP/src" "$TMP/root"; echo a >"$TMP/src/a"
-  cat >"$TMP/cron.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
+  write_conf "$TMP/cron.conf" "$TMP/root" "$TMP/src/" <<CONF
 [backup]
 type = backup
 run_on = weekly

@@ -8,19 +8,8 @@ setup() {
   echo two >"$TMP/src/docs/deep/b.txt"
   echo three >"$TMP/src/top.txt"
   ln -s top.txt "$TMP/src/link"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
-CONF
+  write_conf "$CONF" "$TMP/root" "$TMP/src/" </dev/null
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 t_first_clone() {
   R daily
@@ -52,14 +41,14 @@ t_dry_run_changes_nothing() {
 }
 
 t_inplace_refused() {
-  sed 's/^path = clone$/path = clone\nrsync_args = --inplace/' "$TMP/rotator.conf" >"$TMP/inplace.conf"
+  sed 's/^path = clone$/path = clone\nrsync_args = --inplace/' "$CONF" >"$TMP/inplace.conf"
   expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" daily 2>"$TMP/err"
   expect_grep "inplace.conf:10: rsync_args: '--inplace' updates files in place" "$TMP/err"
   expect_exit 1 "$ROTATOR" -c "$TMP/inplace.conf" check
 }
 
 t_write_devices_refused_and_no_inplace_last() {
-  sed 's/^path = clone$/path = clone\nrsync_args = --write-devices/' "$TMP/rotator.conf" >"$TMP/wd.conf"
+  sed 's/^path = clone$/path = clone\nrsync_args = --write-devices/' "$CONF" >"$TMP/wd.conf"
   expect_exit 1 "$ROTATOR" -c "$TMP/wd.conf" daily 2>"$TMP/err"
   expect_grep "wd.conf:10: rsync_args: '--write-devices' updates files in place (it implies --inplace)" "$TMP/err"
   expect_exit 1 "$ROTATOR" -c "$TMP/wd.conf" check
@@ -72,7 +61,7 @@ SH
   chmod +x "$TMP/rsync-argv"
   : >"$TMP/argv.log"
   sed -e "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-argv|" \
-      -e 's/^path = clone$/path = clone\nrsync_args = --one-file-system/' "$TMP/rotator.conf" >"$TMP/argv.conf"
+      -e 's/^path = clone$/path = clone\nrsync_args = --one-file-system/' "$CONF" >"$TMP/argv.conf"
   echo shared >"$TMP/src/shared.txt"
   "$ROTATOR" -c "$TMP/argv.conf" daily
   [ "$(wc -l <"$TMP/argv.log")" -eq 2 ] || fail "expected 2 rsync runs: $(cat "$TMP/argv.log")"
@@ -93,7 +82,7 @@ SH
 
 t_empty_source_refused() {
   mkdir -p "$TMP/empty"
-  sed "s|^source = .*|source = $TMP/empty/|" "$TMP/rotator.conf" >"$TMP/empty.conf"
+  sed "s|^source = .*|source = $TMP/empty/|" "$CONF" >"$TMP/empty.conf"
   before=$(ls -liR "$TMP/root/clone")
   expect_exit 1 "$ROTATOR" -c "$TMP/empty.conf" daily 2>"$TMP/err"
   expect_grep "yields no files" "$TMP/err"
@@ -105,7 +94,7 @@ t_empty_source_refused() {
 t_max_delete_refused() {
   mkdir -p "$TMP/few"
   echo only >"$TMP/few/top.txt"
-  sed "s|^source = .*|source = $TMP/few/|" "$TMP/rotator.conf" >"$TMP/few.conf"
+  sed "s|^source = .*|source = $TMP/few/|" "$CONF" >"$TMP/few.conf"
   before=$(ls -liR "$TMP/root/clone")
   expect_exit 1 "$ROTATOR" -c "$TMP/few.conf" daily 2>"$TMP/err"
   expect_grep "rsync would delete 5 of the 6 entries" "$TMP/err"
@@ -131,7 +120,7 @@ for a; do i=\$((i+1)); if [ \$i -eq \$((n-1)) ]; then a="$TMP/vanish-empty/"; fi
 eval exec rsync \$out
 SH
   chmod +x "$TMP/rsync-vanish"
-  sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-vanish|" "$TMP/rotator.conf" >"$TMP/vanish.conf"
+  sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-vanish|" "$CONF" >"$TMP/vanish.conf"
   before=$(find "$TMP/root/clone" | wc -l)
   expect_exit 1 "$ROTATOR" -c "$TMP/vanish.conf" daily 2>"$TMP/err"
   expect_grep 'rsync stopped at the deletion limit' "$TMP/err"
@@ -178,7 +167,7 @@ while [ ! -e "$TMP/release" ] && [ \$n -lt 400 ]; do sleep 0.05; n=\$((n + 1)); 
 exec rsync "\$@"
 SCRIPT
   chmod +x "$TMP/slow-rsync"
-  sed "s|^timezone = UTC\$|timezone = UTC\nrsync = $TMP/slow-rsync|" "$TMP/rotator.conf" >"$TMP/slow.conf"
+  sed "s|^timezone = UTC\$|timezone = UTC\nrsync = $TMP/slow-rsync|" "$CONF" >"$TMP/slow.conf"
   "$ROTATOR" -c "$TMP/slow.conf" -n daily >/dev/null 2>&1 &
   dry=$!
   n=0
@@ -195,16 +184,7 @@ SCRIPT
 }
 
 t_status_before_after_overdue() {
-  cat >"$TMP/fresh.conf" <<CONF
-[rotator]
-root = $TMP/root2
-timezone = UTC
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
-CONF
+  write_conf "$TMP/fresh.conf" "$TMP/root2" "$TMP/src/" </dev/null
   mkdir -p "$TMP/root2"
   expect_exit 1 "$ROTATOR" -c "$TMP/fresh.conf" status >"$TMP/st"
   expect_grep 'never run' "$TMP/st"
@@ -234,7 +214,7 @@ echo "rsync: simulated exit $code" >&2
 exit $code
 SH
     chmod +x "$TMP/rsync-$code"
-    sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-$code|" "$TMP/rotator.conf" >"$TMP/rc$code.conf"
+    sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-$code|" "$CONF" >"$TMP/rc$code.conf"
   done
   expect_exit 2 "$ROTATOR" -c "$TMP/rc24.conf" daily 2>"$TMP/err"
   expect_grep 'vanished' "$TMP/err"
@@ -249,13 +229,13 @@ SH
 }
 
 t_pre_exec_failure_skips_job() {
-  cp "$TMP/rotator.conf" "$TMP/pre.conf"
+  cp "$CONF" "$TMP/pre.conf"
   printf 'pre_exec = false\n' >>"$TMP/pre.conf"
   echo skipped >"$TMP/src/top.txt"
   expect_exit 1 "$ROTATOR" -c "$TMP/pre.conf" daily 2>"$TMP/err"
   expect_grep "pre_exec 'false' failed (exit 1); job skipped" "$TMP/err"
   [ "$(cat "$TMP/root/clone/top.txt")" != skipped ]
-  cp "$TMP/rotator.conf" "$TMP/post.conf"
+  cp "$CONF" "$TMP/post.conf"
   printf "post_exec = sh -c 'touch %s/post-ran'\n" "$TMP" >>"$TMP/post.conf"
   "$ROTATOR" -c "$TMP/post.conf" daily
   [ -e "$TMP/post-ran" ]
@@ -273,9 +253,9 @@ t_check_and_help() {
   expect_grep '^usage: rotator' "$TMP/out"
   "$ROTATOR" --version >"$TMP/out"
   expect_grep '^rotator [0-9]' "$TMP/out"
-  ROTATOR_CONF="$TMP/rotator.conf" "$ROTATOR" check >"$TMP/out"
+  ROTATOR_CONF="$CONF" "$ROTATOR" check >"$TMP/out"
   expect_grep '^config OK$' "$TMP/out"
-  sed "s|^root = .*|root = $TMP/missing-root|" "$TMP/rotator.conf" >"$TMP/noroot.conf"
+  sed "s|^root = .*|root = $TMP/missing-root|" "$CONF" >"$TMP/noroot.conf"
   expect_exit 1 "$ROTATOR" -c "$TMP/noroot.conf" check 2>"$TMP/err"
   expect_grep "never creates it" "$TMP/err"
   expect_exit 1 "$ROTATOR" -c "$TMP/noroot.conf" daily 2>"$TMP/err"
@@ -283,20 +263,20 @@ t_check_and_help() {
 }
 
 t_options_after_command_and_symlinked_root() {
-  "$ROTATOR" daily -c "$TMP/rotator.conf" --now 2026-11-01T02:00 -q
-  "$ROTATOR" status -c "$TMP/rotator.conf" --now=2026-11-01T03:00 --json >"$TMP/st.json"
+  "$ROTATOR" daily -c "$CONF" --now 2026-11-01T02:00 -q
+  "$ROTATOR" status -c "$CONF" --now=2026-11-01T03:00 --json >"$TMP/st.json"
   expect_grep '"age_seconds": 3600' "$TMP/st.json"
-  expect_exit 1 "$ROTATOR" -c "$TMP/rotator.conf" --now 2026-10-01T00:00 status >"$TMP/st"
+  expect_exit 1 "$ROTATOR" -c "$CONF" --now 2026-10-01T00:00 status >"$TMP/st"
   expect_grep 'in the future: is the clock right?' "$TMP/st"
   ln -s "$TMP/root" "$TMP/root-link"
-  sed "s|^root = .*|root = $TMP/root-link|" "$TMP/rotator.conf" >"$TMP/link.conf"
+  sed "s|^root = .*|root = $TMP/root-link|" "$CONF" >"$TMP/link.conf"
   "$ROTATOR" -c "$TMP/link.conf" check >"$TMP/out"
   expect_grep '^config OK$' "$TMP/out"
   "$ROTATOR" -c "$TMP/link.conf" daily
 }
 
 t_logfile() {
-  sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$TMP/rotator.conf" >"$TMP/log.conf"
+  sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$CONF" >"$TMP/log.conf"
   "$ROTATOR" -c "$TMP/log.conf" --now 2026-11-01T02:00 daily
   expect_grep 'rotator\[[0-9]*\]: \[clone\] ok: refreshed' "$TMP/rotator.log"
   expect_grep '^\[20[0-9-]*T[0-9:]*+0000\] rotator' "$TMP/rotator.log"

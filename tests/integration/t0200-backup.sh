@@ -40,7 +40,6 @@ holding = holding
 holding_keep = 6y
 CONF
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 tree() { (cd "$1" && find . -path ./.rotator -prune -o -printf '%p %i %y %m %n %T@\n' | sort); }
 
 t_first_run_links_selected() {

@@ -7,16 +7,7 @@ setup() {
   mkdir -p "$TMP/src/docs" "$TMP/root"
   echo one >"$TMP/src/docs/a.txt"
   echo two >"$TMP/src/top.txt"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
+  write_conf "$CONF" "$TMP/root" "$TMP/src/" <<CONF
 
 [snaps]
 type = snapshot
@@ -35,7 +26,6 @@ name_format = %Y-%m-%d_%H%M%S
 run_on = daily
 CONF
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 S="$TMP/root/snapshots"
 D="$TMP/root/dated"
 
@@ -110,7 +100,7 @@ t_prune_explain() {
   [ "$before" = "$(ls -liR "$TMP/root")" ]
   # keep shrinks: prune expires, creates nothing.
   # (daily:1 weekly:2 is refused: the weekly would promote the only daily.)
-  sed 's/^keep = daily:3 weekly:2$/keep = daily:1/' "$TMP/rotator.conf" >"$TMP/shrunk.conf"
+  sed 's/^keep = daily:3 weekly:2$/keep = daily:1/' "$CONF" >"$TMP/shrunk.conf"
   "$ROTATOR" -c "$TMP/shrunk.conf" prune --explain >"$TMP/out"
   expect_grep '^expire daily.1  *expired (beyond daily:1)$' "$TMP/out"
   [ -d "$S/daily.0" ]
@@ -143,7 +133,7 @@ t_sync_none() {
   strace -f -qq -o /dev/null true 2>/dev/null || skip_inside "strace cannot trace here (ptrace refused)"
   for mode in commit none; do
     mkdir -p "$TMP/sync-$mode"
-    sed -e "s|^root = .*|root = $TMP/sync-$mode\nsync = $mode|" "$TMP/rotator.conf" >"$TMP/sync-$mode.conf"
+    sed -e "s|^root = .*|root = $TMP/sync-$mode\nsync = $mode|" "$CONF" >"$TMP/sync-$mode.conf"
     cp -a "$TMP/root/clone" "$TMP/sync-$mode/clone"
     for day in 01 02 03 04; do
       strace -f -qq -e trace=syncfs,fsync -o "$TMP/sync-$mode.$day.trace" \

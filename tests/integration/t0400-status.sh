@@ -4,19 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 conf() { # conf SOURCE: a one-clone config
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $1
-path = clone
-CONF
+  write_conf "$CONF" "$TMP/root" "$1" </dev/null
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 # A failed run whose message carries a file name that is not UTF-8 (Latin-1
 # e-acute), a control character and a carriage return (newlines: test_util_json).
@@ -52,7 +41,7 @@ printf '%b\n' "$2" >&2
 exit $1
 SH
   chmod +x "$TMP/rsync-$1"
-  sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-$1|" "$TMP/rotator.conf" >"$TMP/rc$1.conf"
+  sed "s|^timezone = UTC$|timezone = UTC\nrsync = $TMP/rsync-$1|" "$CONF" >"$TMP/rc$1.conf"
 }
 good_clone() {
   rm -rf "$TMP/root" "$TMP/src"; mkdir -p "$TMP/root" "$TMP/src"; echo a >"$TMP/src/a"
@@ -131,8 +120,8 @@ t_partial_semantics() {
 t_controls_escaped() {
   have jq || skip_inside "jq not installed"
   good_clone
-  sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$TMP/rotator.conf" >"$TMP/l.conf"
-  mv "$TMP/l.conf" "$TMP/rotator.conf"
+  sed "s|^timezone = UTC$|timezone = UTC\nlogfile = $TMP/rotator.log|" "$CONF" >"$TMP/l.conf"
+  mv "$TMP/l.conf" "$CONF"
   fake_rsync 12 "ssh: connect to host nas port 22: Connection refused\\r\\033[2K\\rrsync: connection unexpectedly closed"
   expect_exit 1 "$ROTATOR" -c "$TMP/rc12.conf" --now 2026-11-02T01:30 daily 2>"$TMP/err"
   R --now 2026-11-02T08:00 status >"$TMP/table" || true

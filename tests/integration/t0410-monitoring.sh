@@ -27,7 +27,6 @@ path = backup
 holding = holding
 CONF
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 # A strict reader of the text exposition format (used when promtool is not
 # installed): HELP and TYPE before the samples of a family, valid names,

@@ -33,7 +33,6 @@ path = archive
 holding = holding
 CONF
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 t_units_verify() {
   have systemd-analyze || skip_inside "systemd-analyze not installed (Debian package systemd)"

@@ -7,8 +7,6 @@
 SRC="$TMP/src"
 ROOT="$TMP/root"
 REC="$TMP/record"   # REC/dayNN: the source tree as the scenario left it that day
-CONF="$TMP/rotator.conf"
-R() { "$ROTATOR" -c "$CONF" "$@"; }
 
 day() { printf '2026-09-%02d' "$1"; }
 # at DAY HH:MM -> date-time text
@@ -18,16 +16,7 @@ stamp() { touch -d "$(day "$2") 01:00" "$1"; }
 
 setup_history() {
   mkdir -p "$SRC/docs" "$SRC/old" "$SRC/proj/sub" "$ROOT" "$REC"
-  cat >"$CONF" <<CONF
-[rotator]
-root = $ROOT
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
+  write_conf "$CONF" "$ROOT" "$SRC/" <<CONF
 
 [dated]
 type = snapshot

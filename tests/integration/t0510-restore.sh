@@ -6,8 +6,6 @@
 
 SRC="$TMP/src"
 ROOT="$TMP/root"
-CONF="$TMP/rotator.conf"
-R() { "$ROTATOR" -c "$CONF" "$@"; }
 
 # One line per entry (perl-base is in every Debian): escaped path, type and
 # mode, owner, mtime, size, symlink target or content checksum.
@@ -59,16 +57,7 @@ setup() {
   fi
   touch -h -d '2026-01-02 03:04:05' "$SRC/tree/sub/sym"
   touch -d '2026-01-02 03:04:05' "$SRC/tree/plain.txt" "$SRC/tree/sub" "$SRC/tree/empty" "$SRC/tree"
-  cat >"$CONF" <<CONF
-[rotator]
-root = $ROOT
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
+  write_conf "$CONF" "$ROOT" "$SRC/" <<CONF
 rsync_args = -H -X
 
 [snaps]

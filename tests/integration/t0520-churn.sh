@@ -4,22 +4,11 @@
 # --json) shows it until the next normal run.
 . "$(dirname "$0")/lib.sh"
 SRC="$TMP/src"
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 setup() {
   mkdir -p "$SRC" "$TMP/root"
   i=0; while [ $i -lt 150 ]; do echo "file $i" >"$SRC/f$i"; i=$((i + 1)); done
   touch -d '2026-01-01 00:00' "$SRC"/f*
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
-CONF
+  write_conf "$CONF" "$TMP/root" "$SRC/" </dev/null
   R --now 2026-11-01T02:00 daily 2>/dev/null
 }
 t_churn_warns() {
@@ -55,10 +44,10 @@ t_churn_warns() {
 t_below_threshold_and_none() {
   touch -d '2026-03-01 00:00' "$SRC"/f1 "$SRC"/f2*   # 12 of 150
   R --now 2026-11-04T02:00 daily 2>/dev/null
-  sed -i 's/^path = clone$/path = clone\nchurn_warn = none/' "$TMP/rotator.conf"
+  sed -i 's/^path = clone$/path = clone\nchurn_warn = none/' "$CONF"
   touch -d '2026-04-01 00:00' "$SRC"/f*
   R --now 2026-11-05T02:00 daily 2>/dev/null
-  sed -i 's/^churn_warn = none$/churn_warn = 5x/' "$TMP/rotator.conf"
+  sed -i 's/^churn_warn = none$/churn_warn = 5x/' "$CONF"
   expect_exit 1 R check 2>"$TMP/err"
   expect_grep "churn_warn: bad value '5x' (expected a percentage such as 30%, or none)" "$TMP/err"
 }

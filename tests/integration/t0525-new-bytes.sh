@@ -4,23 +4,13 @@
 # run linked in, the share is of the clone's bytes as its rsync counted them.
 . "$(dirname "$0")/lib.sh"
 SRC="$TMP/src"
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 setup() {
   mkdir -p "$SRC/d" "$TMP/root"
   i=0; while [ $i -lt 10 ]; do head -c 1000 /dev/zero >"$SRC/d/f$i"; i=$((i + 1)); done
   ln -s d/f0 "$SRC/lnk"   # 4 bytes: its target's length
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
+  write_conf "$CONF" "$TMP/root" "$SRC/" <<CONF
 
 [snaps]
 type = snapshot

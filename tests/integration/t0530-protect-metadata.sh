@@ -5,20 +5,10 @@
 SRC="$TMP/src"
 S="$TMP/root/snapshots"
 C="$TMP/root/clone"
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 # meta FILE: mode, owner, group, mtime
 meta() { stat -c '%a %u %g %Y' "$1"; }
 config() { # config PROTECT [RSYNC_ARGS]
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
+  write_conf "$CONF" "$TMP/root" "$SRC/" <<CONF
 protect_metadata = $1
 rsync_args = ${2:-}
 

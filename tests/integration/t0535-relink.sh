@@ -6,23 +6,13 @@
 SRC="$TMP/src"
 C="$TMP/root/clone"
 S="$TMP/root/snapshots"
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 total_kib() { du -sk "$TMP/root" | cut -f1; }
 setup() { # setup RELINK
   rm -rf "$SRC" "$TMP/root"
   mkdir -p "$SRC/big" "$SRC/small" "$TMP/root"
   i=0; while [ $i -lt 4 ]; do head -c 2097152 /dev/urandom >"$SRC/big/f$i"; i=$((i + 1)); done
   echo small >"$SRC/small/s"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $SRC/
-path = clone
+  write_conf "$CONF" "$TMP/root" "$SRC/" <<CONF
 relink = $1
 max_delete = 90%
 

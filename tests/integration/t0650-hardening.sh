@@ -6,19 +6,8 @@
 setup() {
   mkdir -p "$TMP/src/docs" "$TMP/root"
   echo one >"$TMP/src/docs/a.txt"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
-CONF
+  write_conf "$CONF" "$TMP/root" "$TMP/src/" </dev/null
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 t_lock_symlink_not_followed() {
   echo precious >"$TMP/victim"
@@ -36,7 +25,7 @@ t_lock_symlink_not_followed() {
 t_state_dir_symlink_not_followed() {
   mkdir -p "$TMP/elsewhere" "$TMP/root2"
   ln -s "$TMP/elsewhere" "$TMP/root2/.rotator"
-  sed "s|^root = .*|root = $TMP/root2|" "$TMP/rotator.conf" >"$TMP/r2.conf"
+  sed "s|^root = .*|root = $TMP/root2|" "$CONF" >"$TMP/r2.conf"
   expect_exit 1 "$ROTATOR" -c "$TMP/r2.conf" daily 2>"$TMP/err"
   expect_grep "'$TMP/root2/.rotator' is a symlink or not a directory" "$TMP/err"
   [ -z "$(ls -A "$TMP/elsewhere")" ] || fail "state written through the symlink: $(ls -A "$TMP/elsewhere")"
@@ -51,7 +40,7 @@ t_non_regular_config_and_merge() {
   expect_grep "not a regular file: a fifo" "$TMP/err"
   mkdir -p "$TMP/adir"
   printf -- '- *.tmp\nmerge %s\n' "$TMP/adir" >"$TMP/rules"
-  cat "$TMP/rotator.conf" - >"$TMP/merge.conf" <<CONF
+  cat "$CONF" - >"$TMP/merge.conf" <<CONF
 [backup]
 type = backup
 run_on = weekly
@@ -66,7 +55,7 @@ CONF
 }
 
 t_generation_symlink_refused() {
-  cat "$TMP/rotator.conf" - >"$TMP/snap.conf" <<CONF
+  cat "$CONF" - >"$TMP/snap.conf" <<CONF
 [snaps]
 type = snapshot
 from = clone

@@ -6,19 +6,8 @@
 setup() {
   mkdir -p "$TMP/src/docs" "$TMP/root"
   echo one >"$TMP/src/docs/a.txt"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
-CONF
+  write_conf "$CONF" "$TMP/root" "$TMP/src/" </dev/null
 }
-R() { "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
 
 t_extra_arguments_are_errors() {
   for cmd in "status foo" "daily extra" "check x" "prune x" "status --bogus"; do
@@ -39,16 +28,7 @@ t_extra_arguments_are_errors() {
 }
 
 t_prune_settles_a_killed_run() {
-  cat >"$TMP/snap.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
+  write_conf "$TMP/snap.conf" "$TMP/root" "$TMP/src/" <<CONF
 
 [snaps]
 type = snapshot
@@ -110,7 +90,7 @@ t_check_root_not_writable() {
   # is opened for it to traverse.
   mkdir -p "$TMP/ro/root" "$TMP/ro/src"
   echo x >"$TMP/ro/src/f"
-  sed "s|$TMP/root|$TMP/ro/root|; s|$TMP/src/|$TMP/ro/src/|" "$TMP/rotator.conf" >"$TMP/ro/r.conf"
+  sed "s|$TMP/root|$TMP/ro/root|; s|$TMP/src/|$TMP/ro/src/|" "$CONF" >"$TMP/ro/r.conf"
   chmod 755 "$TMP" "$TMP/ro" "$TMP/ro/root" "$TMP/ro/src"
   chmod 644 "$TMP/ro/r.conf"
   as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }

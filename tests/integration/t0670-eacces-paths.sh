@@ -13,16 +13,7 @@ setup() {
   chmod 755 "$TMP"
   mkdir -p "$TMP/src/docs" "$TMP/root"
   echo one >"$TMP/src/docs/a.txt"
-  cat >"$TMP/rotator.conf" <<CONF
-[rotator]
-root = $TMP/root
-timezone = UTC
-
-[clone]
-type = clone
-run_on = daily
-source = $TMP/src/
-path = clone
+  write_conf "$CONF" "$TMP/root" "$TMP/src/" <<CONF
 
 [backup]
 type = backup
@@ -37,10 +28,10 @@ path = snapshots
 naming = rotate
 keep = daily:3
 CONF
-  chmod -R a+rX "$TMP/src" "$TMP/rotator.conf"
+  chmod -R a+rX "$TMP/src" "$CONF"
   [ -z "$AS" ] || chown -R nobody:nogroup "$TMP/root"
 }
-R() { $AS "$ROTATOR" -c "$TMP/rotator.conf" "$@"; }
+R() { $AS "$ROTATOR" -c "$CONF" "$@"; }
 
 # expect_named_failure DIR COMMAND...: with DIR chmod 000, COMMAND exits 1
 # and its message names DIR, never a placeholder.
