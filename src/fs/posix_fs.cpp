@@ -209,16 +209,10 @@ Result<XattrSupport> PosixFs::probe_xattr_support(int dir_fd) {
   return out;
 }
 
-Result<int> PosixFs::open_read(int dir_fd, const std::string& name) {
-  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-  int fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags | O_NOATIME); });
-  if (fd < 0 && errno == EPERM) {
-    // O_NOATIME needs the file's owner or CAP_FOWNER.
-    fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags); });
-  }
-  if (fd < 0) {
-    return sys_error(errno, "open", name);
-  }
+// open_read and read_file read regular files only: fd (just opened for
+// `name`) is closed, and an error naming `name` returned, when it is
+// something else (a FIFO would block, a device read forever).
+static Status close_unless_regular(int fd, const std::string& name) {
   struct stat st;
   if (::fstat(fd, &st) < 0) {
     int e = errno;
@@ -235,6 +229,20 @@ Result<int> PosixFs::open_read(int dir_fd, const std::string& name) {
     return sys_error(EINVAL, "read", name,
                      std::string("(not a regular file: a ") + file_type_name(typed.type()) + ")");
   }
+  return ok();
+}
+
+Result<int> PosixFs::open_read(int dir_fd, const std::string& name) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  int fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags | O_NOATIME); });
+  if (fd < 0 && errno == EPERM) {
+    // O_NOATIME needs the file's owner or CAP_FOWNER.
+    fd = retry_eintr([&] { return ::openat(dir_fd, name.c_str(), flags); });
+  }
+  if (fd < 0) {
+    return sys_error(errno, "open", name);
+  }
+  TRY(close_unless_regular(fd, name));
   return fd;
 }
 
@@ -252,22 +260,7 @@ Result<std::string> PosixFs::read_file(int dir_fd, const std::string& name) {
   if (fd < 0) {
     return sys_error(errno, "open", name);
   }
-  struct stat st;
-  if (::fstat(fd, &st) < 0) {
-    int e = errno;
-    ::close(fd);
-    return sys_error(e, "stat", name);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    if (S_ISDIR(st.st_mode)) {
-      return sys_error(EISDIR, "read", name);
-    }
-    Stat typed;
-    typed.mode = st.st_mode;
-    return sys_error(EINVAL, "read", name,
-                     std::string("(not a regular file: a ") + file_type_name(typed.type()) + ")");
-  }
+  TRY(close_unless_regular(fd, name));
   std::string out;
   char buf[65536];
   for (;;) {
