@@ -271,65 +271,51 @@ TEST_CASE("remove_protect_temps removes only recorded names of the step's form")
 
 namespace {
 
-enum class Fault { crash, power_cut };
-
-// (a) the step runs through a FaultFs that crashes (or cuts the power)
-// after mutating call k; (b) the invariants hold on what is left; (c) the
-// rerun (recovery from the recorded names, then the step again with the
-// same items, as the next dry run lists them) leaves no temporary, the
-// history untouched and every shared file re-inoded.
-long enumerate(Fault fault) {
-  long k = 1;
-  for (; k < 500; ++k) {
-    CAPTURE(k);
-    TestContext ctx;
-    Fixture fx(ctx);
-    fs::PosixFs real;
-    fs::FaultFs faulty(real);
-    if (fault == Fault::crash) {
-      faulty.crash_after(k);
-    } else {
-      faulty.power_cut_after(k, ctx.dir());
-    }
-    auto first =
-        jobs::protect_files(faulty, fx.clone, fx.items(), DryRun::no, fx.recorder(faulty), {});
-    bool finished = first && !faulty.triggered();
-    if (!first) {
-      CHECK(first.error().sys_errno == EIO);
-    }
-    CHECK(faulty.cut_errors().empty());
-    CHECK(fx.problems() == "");
-    auto removed = jobs::remove_protect_temps(real, fx.clone, fx.recorded());
-    REQUIRE(removed);
-    CHECK(fx.leftovers() == "");
-    auto again = jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real), {});
-    REQUIRE(again);
-    CHECK(fx.problems() == "");
-    CHECK(fx.leftovers() == "");
-    CHECK(fx.recorded().empty());
-    for (const char* f : {"a.txt", "d/b.txt", "d/e/c.txt", "h1", "d/h2", "lnk"}) {
-      CAPTURE(f);
-      std::string in_snap =
-          f == std::string("d/h2") ? "h1" : std::filesystem::path(f).filename().string();
-      CHECK(inode_of(fx.clone + "/" + f) != inode_of(fx.snap + "/" + in_snap));
-    }
-    if (finished) {
-      break;
-    }
+// One fault point (testutil's for_each_fault_point): (a) the step runs
+// through a FaultFs that crashes (or cuts the power) after mutating call k;
+// (b) the invariants hold on what is left; (c) the rerun (recovery from the
+// recorded names, then the step again with the same items, as the next dry
+// run lists them) leaves no temporary, the history untouched and every
+// shared file re-inoded.
+bool protect_attempt(const TestContext& ctx, fs::FaultFs& faulty) {
+  Fixture fx(ctx);
+  fs::PosixFs real;
+  auto first =
+      jobs::protect_files(faulty, fx.clone, fx.items(), DryRun::no, fx.recorder(faulty), {});
+  if (!first) {
+    CHECK(first.error().sys_errno == EIO);
   }
-  return k;
+  CHECK(faulty.cut_errors().empty());
+  CHECK(fx.problems() == "");
+  auto removed = jobs::remove_protect_temps(real, fx.clone, fx.recorded());
+  REQUIRE(removed);
+  CHECK(fx.leftovers() == "");
+  auto again = jobs::protect_files(real, fx.clone, fx.items(), DryRun::no, fx.recorder(real), {});
+  REQUIRE(again);
+  CHECK(fx.problems() == "");
+  CHECK(fx.leftovers() == "");
+  CHECK(fx.recorded().empty());
+  for (const char* f : {"a.txt", "d/b.txt", "d/e/c.txt", "h1", "d/h2", "lnk"}) {
+    CAPTURE(f);
+    std::string in_snap =
+        f == std::string("d/h2") ? "h1" : std::filesystem::path(f).filename().string();
+    CHECK(inode_of(fx.clone + "/" + f) != inode_of(fx.snap + "/" + in_snap));
+  }
+  return static_cast<bool>(first);
 }
+
+long enumerate(FaultKind fault) { return for_each_fault_point(fault, protect_attempt); }
 
 }  // namespace
 
 TEST_CASE("crash after every mutating call of the step: history intact, the rerun converges") {
-  long k = enumerate(Fault::crash);
+  long k = enumerate(FaultKind::crash);
   MESSAGE("crash points: ", k);
   CHECK(k > 20);
 }
 
 TEST_CASE("power cut after every mutating call of the step: history intact, the rerun converges") {
-  long k = enumerate(Fault::power_cut);
+  long k = enumerate(FaultKind::power_cut);
   MESSAGE("power-cut points: ", k);
   CHECK(k > 20);
 }

@@ -1,5 +1,7 @@
 #include "testutil.hpp"
 
+#include "fs/posix_fs.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +144,26 @@ std::map<std::string, ino_t> inodes_under(const std::string& root) {
     out[p.substr(root.size() + 1)] = st.st_ino;
   }
   return out;
+}
+
+long for_each_fault_point(FaultKind fault, const FaultAttempt& attempt, long limit) {
+  for (long k = 1; k <= limit; ++k) {
+    CAPTURE(k);
+    TestContext ctx;
+    fs::PosixFs real;
+    fs::FaultFs faulty(real);
+    if (fault == FaultKind::crash) {
+      faulty.crash_after(k);
+    } else {
+      faulty.power_cut_after(k, ctx.dir());
+    }
+    bool ok = attempt(ctx, faulty);
+    if (ok && !faulty.triggered()) {
+      return k;
+    }
+  }
+  FAIL("the step did not finish within ", limit, " fault points");
+  return limit;
 }
 
 }  // namespace rotator::test

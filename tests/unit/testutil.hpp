@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <date/date.h>
 #include <doctest/doctest.h>
 
+#include "fs/fault_fs.hpp"
 #include "util/duration.hpp"
 #include "util/zone.hpp"
 
@@ -56,6 +58,19 @@ enum class WithInodes { yes, no };
 std::vector<std::string> list_tree(const std::string& root, WithInodes inodes = WithInodes::yes);
 // Map rel path -> inode for every non-directory under `root`.
 std::map<std::string, ino_t> inodes_under(const std::string& root);
+
+// Fault enumeration, the loop every "crash (or power cut) at every k" test
+// runs: for k = 1, 2, ... a fresh TestContext and a FaultFs over a real
+// PosixFs set to crash (or cut the power under the context's directory)
+// after counted call k; `attempt(ctx, faulty)` runs the step through it,
+// checks what is left, recovers and checks again, and returns whether the
+// step itself returned ok. The loop ends at the first k whose attempt
+// returned ok with the fault never reached (the step has fewer calls than
+// k), and returns that k: the number of points tried. A step that never
+// finishes within `limit` points fails the test case.
+enum class FaultKind { crash, power_cut };
+using FaultAttempt = std::function<bool(const TestContext& ctx, fs::FaultFs& faulty)>;
+long for_each_fault_point(FaultKind fault, const FaultAttempt& attempt, long limit = 500);
 
 // Time helpers shared by the pure tests (zone, duration, names, selection).
 inline Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
