@@ -49,7 +49,7 @@ class Differ {
   Result<std::vector<DirEntry>> list(int fd, const std::string& rel) {
     auto listed = m_fs.list_dir(fd);
     if (!listed) {
-      return sys_error(listed.error().sys_errno, "read directory", rel.empty() ? "." : rel);
+      return with_context(std::move(listed.error()), "read directory", rel.empty() ? "." : rel);
     }
     for (auto& e : *listed) {
       if (e.type == FileType::unknown) {
@@ -90,7 +90,7 @@ class Differ {
   Status below(char code, int fd, const std::string& name, const std::string& rel) {
     auto sub = fs::open_dir(m_fs, fd, name);
     if (!sub) {
-      return sys_error(sub.error().sys_errno, "open directory", rel);
+      return with_context(std::move(sub.error()), "open directory", rel);
     }
     TRY_ASSIGN(auto entries, list(sub->fd(), rel));
     for (const auto& c : entries) {
@@ -116,10 +116,10 @@ class Differ {
       auto sa = m_fs.lstat(a_fd, a.name);
       auto sb = m_fs.lstat(b_fd, b.name);
       if (!sa) {
-        return sys_error(sa.error().sys_errno, "stat", rel);
+        return with_context(std::move(sa.error()), "stat", rel);
       }
       if (!sb) {
-        return sys_error(sb.error().sys_errno, "stat", rel);
+        return with_context(std::move(sb.error()), "stat", rel);
       }
       if (sa->mode != sb->mode || sa->uid != sb->uid || sa->gid != sb->gid) {
         m_emit('m', rel, true);
@@ -127,11 +127,11 @@ class Differ {
       }
       auto da = fs::open_dir(m_fs, a_fd, a.name);
       if (!da) {
-        return sys_error(da.error().sys_errno, "open directory", rel);
+        return with_context(std::move(da.error()), "open directory", rel);
       }
       auto db = fs::open_dir(m_fs, b_fd, b.name);
       if (!db) {
-        return sys_error(db.error().sys_errno, "open directory", rel);
+        return with_context(std::move(db.error()), "open directory", rel);
       }
       return both(da->fd(), db->fd(), rel);
     }
@@ -170,11 +170,11 @@ Result<DiffSummary> diff_trees(fs::Fs& fs, const std::string& a_path, const std:
                                const std::function<void(char, const std::string&, bool)>& emit) {
   auto a = fs::open_dir(fs, fs::k_cwd, a_path);
   if (!a) {
-    return sys_error(a.error().sys_errno, "open directory", a_path);
+    return with_context(std::move(a.error()), "open directory", a_path);
   }
   auto b = fs::open_dir(fs, fs::k_cwd, b_path);
   if (!b) {
-    return sys_error(b.error().sys_errno, "open directory", b_path);
+    return with_context(std::move(b.error()), "open directory", b_path);
   }
   Differ d(fs, emit);
   TRY(d.both(a->fd(), b->fd(), rel));
