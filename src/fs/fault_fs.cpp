@@ -360,7 +360,7 @@ Result<int> FaultFs::open_read(int d, const std::string& n) {
   return FsWrapper::open_read(d, n);
 }
 Result<size_t> FaultFs::read_fd(int fd, char* b, size_t n) {
-  FAULT_GUARD("read_fd", Call::reads, std::string("<fd>"));
+  FAULT_GUARD_FD("read_fd", Call::reads);
   return FsWrapper::read_fd(fd, b, n);
 }
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {
