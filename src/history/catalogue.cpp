@@ -77,7 +77,7 @@ const char* place_kind_name(PlaceKind kind) {
 std::string Place::qualified() const { return (job ? job->name : std::string()) + ":" + name; }
 
 std::string join(const std::string& base, const std::string& rel) {
-  return rel.empty() ? base : base + "/" + rel;
+  return rel.empty() || rel == "." ? base : base + "/" + rel;
 }
 
 namespace {

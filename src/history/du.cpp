@@ -163,27 +163,31 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
     return with_context(std::move(rst.error()), "stat", cfg.root);
   }
   out.root_bytes = disk_bytes(*rst) + (shared ? place_bytes : 0);
-  TRY(walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
-    auto st = fs.lstat(parent, e.name);
-    if (!st) {
-      if (st.error().sys_errno == ENOENT) {
-        return Result<Descend>(Descend::no);  // vanished: a run is under way
-      }
-      return Result<Descend>(with_context(std::move(st.error()), "stat", rel));
-    }
-    if (st->is_dir() &&
-        std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
-      return Result<Descend>(Descend::no);  // a place: counted by its walk
-    }
-    if (st->nlink > 1 && !st->is_dir()) {
-      if (marks.get(st->dev, st->ino).place != 0) {
+  auto walked_root =
+      walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
+        auto st = fs.lstat(parent, e.name);
+        if (!st) {
+          if (st.error().sys_errno == ENOENT) {
+            return Result<Descend>(Descend::no);  // vanished: a run is under way
+          }
+          return Result<Descend>(with_context(std::move(st.error()), "stat", rel));
+        }
+        if (st->is_dir() &&
+            std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
+          return Result<Descend>(Descend::no);  // a place: counted by its walk
+        }
+        if (st->nlink > 1 && !st->is_dir()) {
+          if (marks.get(st->dev, st->ino).place != 0) {
+            return Result<Descend>(Descend::yes);
+          }
+          marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
+        }
+        out.root_bytes += disk_bytes(*st);
         return Result<Descend>(Descend::yes);
-      }
-      marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
-    }
-    out.root_bytes += disk_bytes(*st);
-    return Result<Descend>(Descend::yes);
-  }));
+      });
+  if (!walked_root) {
+    return below_start(std::move(walked_root.error()), cfg.root);
+  }
   return out;
 }
 

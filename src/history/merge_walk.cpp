@@ -129,9 +129,7 @@ class Merger {
     std::string below = rel.substr(std::min(rel.size(), m_prefix_len));
     auto listed = m_fs.list_dir(s.dir.fd());
     if (!listed) {
-      // As the per-place walk named it: "." for a place's own root.
-      return failed(s.start, std::move(listed.error()),
-                    below.empty() && m_prefix_len == 0 ? "." : below);
+      return failed(s.start, std::move(listed.error()), below);
     }
     auto& entries = *listed;
     size_t kept = 0;
@@ -142,8 +140,9 @@ class Merger {
           if (st.error().sys_errno == ENOENT) {
             continue;  // gone since the listing
           }
-          return with_context(std::move(st.error()), "read",
-                              join(m_starts[s.start].path, join(below, e.name)));
+          return with_context(
+              std::move(st.error()), "read",
+              join(m_starts[s.start].path, below.empty() ? e.name : below + "/" + e.name));
         }
         e.type = st->type();
       }

@@ -282,14 +282,18 @@ Result<RestoreStats> survey_restore(fs::Fs& fs, const std::string& source) {
   };
   count(st);
   if (st.is_dir()) {
-    TRY(walk_path(fs, source, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
-      auto est = fs.lstat(parent, e.name);
-      if (!est) {
-        return Result<Descend>(with_context(std::move(est.error()), "stat", rel));
-      }
-      count(*est);
-      return Result<Descend>(Descend::yes);
-    }));
+    auto walked =
+        walk_path(fs, source, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
+          auto est = fs.lstat(parent, e.name);
+          if (!est) {
+            return Result<Descend>(with_context(std::move(est.error()), "stat", rel));
+          }
+          count(*est);
+          return Result<Descend>(Descend::yes);
+        });
+    if (!walked) {
+      return below_start(std::move(walked.error()), source);
+    }
   }
   return s;
 }

@@ -1,5 +1,7 @@
 #include "history/walk.hpp"
 
+#include "history/catalogue.hpp"
+
 namespace rotator::history {
 
 namespace {
@@ -50,9 +52,16 @@ Status walk_path(fs::Fs& fs, const std::string& path, const std::string& prefix,
                  const Visit& visit) {
   auto dir = fs::open_dir(fs, fs::k_cwd, path);
   if (!dir) {
-    return with_context(std::move(dir.error()), "open directory", path);
+    return with_context(std::move(dir.error()), "open directory", ".");
   }
   return walk_tree(fs, dir->fd(), prefix, visit);
+}
+
+Error below_start(Error e, const std::string& start) {
+  std::string op = e.op;
+  std::string detail = e.detail;
+  std::string path = join(start, e.path);
+  return with_context(std::move(e), op, std::move(path), std::move(detail));
 }
 
 }  // namespace rotator::history
