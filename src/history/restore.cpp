@@ -81,13 +81,15 @@ Result<bool> is_within(fs::Fs& fs, const std::string& dir, const fs::Stat& targe
 
 class Copier {
  public:
-  Copier(fs::Fs& fs, std::string tmp_abs) : m_fs(fs), m_tmp(std::move(tmp_abs)) {}
+  // Copies (below) `source` to `tmp_abs`; messages name both by their paths.
+  Copier(fs::Fs& fs, std::string source, std::string tmp_abs)
+      : m_fs(fs), m_source(std::move(source)), m_tmp(std::move(tmp_abs)) {}
 
   Status copy(int src_dir, const std::string& src_name, int dst_dir, const std::string& dst_name,
               const std::string& rel) {
     auto st = m_fs.lstat(src_dir, src_name);
     if (!st) {
-      return with_context(std::move(st.error()), "stat", show(rel));
+      return with_context(std::move(st.error()), "stat", src(rel));
     }
     switch (st->type()) {
       case fs::FileType::regular: {
@@ -96,7 +98,7 @@ class Copier {
           if (auto it = m_links.find(key); it != m_links.end()) {
             auto made = m_fs.link(fs::k_cwd, join(m_tmp, it->second), dst_dir, dst_name);
             if (!made) {
-              return with_context(std::move(made.error()), "link", show(rel));
+              return with_context(std::move(made.error()), "link", dst(rel));
             }
             ++m_stats.links;
             return ok();
@@ -105,8 +107,7 @@ class Copier {
         }
         auto copied = m_fs.copy_data(src_dir, src_name, dst_dir, dst_name);
         if (!copied) {
-          std::string detail = copied.error().detail;  // "to '...'": kept
-          return with_context(std::move(copied.error()), "copy", show(rel), detail);
+          return with_context(std::move(copied.error()), "copy", src(rel), "to '" + dst(rel) + "'");
         }
         ++m_stats.files;
         m_stats.bytes += st->size;
@@ -115,11 +116,11 @@ class Copier {
       case fs::FileType::symlink: {
         auto target = m_fs.readlink(src_dir, src_name);
         if (!target) {
-          return with_context(std::move(target.error()), "read symlink", show(rel));
+          return with_context(std::move(target.error()), "read symlink", src(rel));
         }
         auto made = m_fs.symlink(*target, dst_dir, dst_name);
         if (!made) {
-          return with_context(std::move(made.error()), "create symlink", show(rel));
+          return with_context(std::move(made.error()), "create symlink", dst(rel));
         }
         ++m_stats.symlinks;
         return finish(src_dir, src_name, dst_dir, dst_name, *st, rel);
@@ -127,20 +128,20 @@ class Copier {
       case fs::FileType::directory: {
         auto made = m_fs.mkdir(dst_dir, dst_name, 0700);
         if (!made) {
-          return with_context(std::move(made.error()), "create directory", show(rel));
+          return with_context(std::move(made.error()), "create directory", dst(rel));
         }
         ++m_stats.dirs;
         auto s = fs::open_dir(m_fs, src_dir, src_name);
         if (!s) {
-          return with_context(std::move(s.error()), "open directory", show(rel));
+          return with_context(std::move(s.error()), "open directory", src(rel));
         }
         auto d = fs::open_dir(m_fs, dst_dir, dst_name);
         if (!d) {
-          return with_context(std::move(d.error()), "open directory", show(rel));
+          return with_context(std::move(d.error()), "open directory", dst(rel));
         }
         auto list = m_fs.list_dir(s->fd());
         if (!list) {
-          return with_context(std::move(list.error()), "read directory", show(rel));
+          return with_context(std::move(list.error()), "read directory", src(rel));
         }
         for (const auto& e : *list) {
           TRY(copy(s->fd(), e.name, d->fd(), e.name, (rel.empty() ? e.name : rel + "/" + e.name)));
@@ -162,22 +163,25 @@ class Copier {
     if (st.type() != fs::FileType::symlink) {
       auto xattrs = m_fs.get_xattrs(src_dir, src_name);
       if (!xattrs) {
-        return with_context(std::move(xattrs.error()), "read xattrs of", show(rel));
+        return with_context(std::move(xattrs.error()), "read xattrs of", src(rel));
       }
       for (const auto& [k, v] : *xattrs) {
-        TRY(m_fs.set_xattr(dst_dir, dst_name, k, v));
+        TRY_CONTEXT(m_fs.set_xattr(dst_dir, dst_name, k, v), "set xattr " + k + " on", dst(rel));
       }
     }
     auto set = m_fs.set_metadata(dst_dir, dst_name, fs::metadata_of(st));
     if (!set) {
-      return with_context(std::move(set.error()), "set metadata of", show(rel));
+      return with_context(std::move(set.error()), "set metadata of", dst(rel));
     }
     return ok();
   }
 
-  std::string show(const std::string& rel) const { return rel.empty() ? "." : rel; }
+  // `rel` (relative to the source, "" for it) in the source and in the copy.
+  std::string src(const std::string& rel) const { return join(m_source, rel); }
+  std::string dst(const std::string& rel) const { return join(m_tmp, rel); }
 
   fs::Fs& m_fs;
+  std::string m_source;
   std::string m_tmp;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
   RestoreStats m_stats;
@@ -357,7 +361,7 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
   if (!sdir) {
     return with_context(std::move(sdir.error()), "open directory", dir_of(source));
   }
-  Copier copier(fs, tmp_abs);
+  Copier copier(fs, source, tmp_abs);
   auto copied = copier.copy(sdir->fd(), base_of(source), pdir->fd(), tmp, "");
   auto undo = [&](const Error& e) -> Error {
     // Take back what this restore wrote; DEST is untouched.
