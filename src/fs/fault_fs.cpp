@@ -16,7 +16,8 @@ bool FaultFs::refuse(const char* op, Call call, const std::string& what, int* er
     *err = EIO;
     return true;
   }
-  bool counted = (mutating || m_count == Count::all) && (m_only_op.empty() || m_only_op == op);
+  // A call named by fail_at's `only_op` is counted even when it is a read.
+  bool counted = m_only_op.empty() ? mutating || m_count == Count::all : m_only_op == op;
   if (!counted) {
     return false;
   }
