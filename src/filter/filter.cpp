@@ -50,13 +50,12 @@ Result<std::string> RuleFilter::cached_read(fs::Fs& fs, int dir_fd, std::string 
     if (got) {
       c.data = std::move(*got);
     } else {
-      c.sys_errno = got.error().sys_errno;
-      c.detail = got.error().detail;
+      c.error = std::move(got.error());
     }
     it = m_cache.emplace(std::move(key), std::move(c)).first;
   }
-  if (it->second.sys_errno != 0) {
-    return sys_error(it->second.sys_errno, "read", name, it->second.detail);
+  if (const auto& failed = it->second.error) {
+    return with_context(*failed, "read", name, failed->detail);
   }
   return it->second.data;
 }

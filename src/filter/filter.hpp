@@ -73,6 +73,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -146,9 +147,8 @@ class RuleFilter final : public Selector {
                                   const std::string& name);
 
   struct Cached {
-    int sys_errno = 0;   // 0: `data` holds the contents
-    std::string detail;  // the failed read's Error::detail (read_failure needs it)
-    std::string data;
+    std::optional<Error> error;  // the failed read's (read_failure needs its detail)
+    std::string data;            // when no error
   };
 
   RuleSet m_rules;

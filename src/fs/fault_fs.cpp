@@ -16,7 +16,8 @@ bool FaultFs::refuse(const char* op, Call call, const std::string& what, int* er
     *err = EIO;
     return true;
   }
-  bool counted = (mutating || m_count == Count::all) && (m_only_op.empty() || m_only_op == op);
+  // A call named by fail_at's `only_op` is counted even when it is a read.
+  bool counted = m_only_op.empty() ? mutating || m_count == Count::all : m_only_op == op;
   if (!counted) {
     return false;
   }
@@ -360,7 +361,7 @@ Result<int> FaultFs::open_read(int d, const std::string& n) {
   return FsWrapper::open_read(d, n);
 }
 Result<size_t> FaultFs::read_fd(int fd, char* b, size_t n) {
-  FAULT_GUARD("read_fd", Call::reads, std::string("<fd>"));
+  FAULT_GUARD_FD("read_fd", Call::reads);
   return FsWrapper::read_fd(fd, b, n);
 }
 Result<std::string> FaultFs::read_file(int d, const std::string& n) {

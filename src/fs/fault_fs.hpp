@@ -3,8 +3,9 @@
 //
 // Calls are counted per category (mutating calls by default: mkdir, link,
 // symlink, rename, unlink, rmdir, copy_data, write_file, set_metadata,
-// set_xattr, fsync_dir, sync_fs; with Count::all, reads too). close(),
-// lock_file() and write_fd() are never counted or refused.
+// set_xattr, fsync_dir, sync_fs; with Count::all, reads too; with fail_at's
+// `only_op`, that one operation alone, read or not). close(), lock_file()
+// and write_fd() are never counted or refused.
 //
 //   Mode::record     pass everything through, append mutating calls to journal().
 //   Mode::fail       the k-th counted call returns Error{errno} without touching
@@ -82,7 +83,9 @@ class FaultFs final : public FsWrapper {
 
   void record() { m_mode = Mode::record; }
   // Fail the k-th (1-based) counted call with `err`; optionally only calls of
-  // operation `only_op` ("link", "rename", ...) are counted.
+  // operation `only_op` ("link", "rename", "list_dir", ...) are counted,
+  // reads too whatever set_count says: fail_at(k, EIO, "list_dir") fails
+  // the k-th listing.
   void fail_at(long k, int err, std::string only_op = {}) {
     m_mode = Mode::fail;
     m_k = k;

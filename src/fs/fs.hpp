@@ -19,7 +19,7 @@
 // operation and the path as given (callers add context with display paths,
 // with_context / TRY_CONTEXT in util/result.hpp). A call that is given only
 // a descriptor (list_dir, link_max, probe_xattr_support, fsync_dir, sync_fs,
-// write_fd) cannot name it: its Error has an empty path, and the caller,
+// read_fd, write_fd) cannot name it: its Error has an empty path, and the caller,
 // which knows what it opened, names it.
 #pragma once
 

@@ -249,7 +249,7 @@ Result<int> PosixFs::open_read(int dir_fd, const std::string& name) {
 Result<size_t> PosixFs::read_fd(int fd, char* buf, size_t size) {
   ssize_t n = retry_eintr([&] { return ::read(fd, buf, size); });
   if (n < 0) {
-    return sys_error(errno, "read", "<fd>");
+    return sys_error(errno, "read", "");
   }
   return static_cast<size_t>(n);
 }

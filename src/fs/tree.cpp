@@ -25,13 +25,13 @@ Status remove_contents(Fs& fs, int dir_fd, const std::string& display, RemoveSta
       child.reset();
       auto r = fs.rmdir(dir_fd, e.name);
       if (!r) {
-        return sys_error(r.error().sys_errno, "remove directory", sub);
+        return with_context(std::move(r.error()), "remove directory", sub);
       }
       if (stats) ++stats->dirs;
     } else {
       auto r = fs.unlink(dir_fd, e.name);
       if (!r && r.error().sys_errno != ENOENT) {
-        return sys_error(r.error().sys_errno, "remove", sub);
+        return with_context(std::move(r.error()), "remove", sub);
       }
       if (stats) ++stats->files;
     }
@@ -130,12 +130,12 @@ Status remove_one(Fs& fs, int parent_fd, const std::string& name, const std::str
     if (st.error().sys_errno == ENOENT) {
       return ok();
     }
-    return sys_error(st.error().sys_errno, "stat", display);
+    return with_context(std::move(st.error()), "stat", display);
   }
   if (!st->is_dir()) {
     auto r = fs.unlink(parent_fd, name);
     if (!r) {
-      return sys_error(r.error().sys_errno, "remove", display);
+      return with_context(std::move(r.error()), "remove", display);
     }
     if (stats) ++stats->files;
     return ok();
@@ -143,7 +143,7 @@ Status remove_one(Fs& fs, int parent_fd, const std::string& name, const std::str
   {
     auto dir = open_dir(fs, parent_fd, name);
     if (!dir) {
-      return sys_error(dir.error().sys_errno, "open directory", display);
+      return with_context(std::move(dir.error()), "open directory", display);
     }
     if (parallel == Parallel::yes) {
       TRY(remove_parallel(fs, dir->fd(), display, stats));
@@ -153,7 +153,7 @@ Status remove_one(Fs& fs, int parent_fd, const std::string& name, const std::str
   }
   auto r = fs.rmdir(parent_fd, name);
   if (!r) {
-    return sys_error(r.error().sys_errno, "remove directory", display);
+    return with_context(std::move(r.error()), "remove directory", display);
   }
   if (stats) ++stats->dirs;
   return ok();

@@ -25,11 +25,11 @@ Result<std::optional<std::vector<std::string>>> names_of(fs::Fs& fs, const std::
     if (dir.error().sys_errno == ENOENT) {
       return std::optional<std::vector<std::string>>();
     }
-    return sys_error(dir.error().sys_errno, "open directory", path);
+    return with_context(std::move(dir.error()), "open directory", path);
   }
   auto list = fs.list_dir(dir->fd());
   if (!list) {
-    return sys_error(list.error().sys_errno, "read directory", path);
+    return with_context(std::move(list.error()), "read directory", path);
   }
   std::vector<std::string> out;
   out.reserve(list->size());
@@ -77,7 +77,7 @@ const char* place_kind_name(PlaceKind kind) {
 std::string Place::qualified() const { return (job ? job->name : std::string()) + ":" + name; }
 
 std::string join(const std::string& base, const std::string& rel) {
-  return rel.empty() ? base : base + "/" + rel;
+  return rel.empty() || rel == "." ? base : base + "/" + rel;
 }
 
 namespace {
@@ -93,7 +93,7 @@ Result<std::optional<fs::Stat>> generation_stat(fs::Fs& fs, const config::Job& j
     if (st.error().sys_errno == ENOENT) {
       return std::optional<fs::Stat>();
     }
-    return sys_error(st.error().sys_errno, "stat", job.path + "/" + name);
+    return with_context(std::move(st.error()), "stat", job.path + "/" + name);
   }
   if (!st->is_dir()) {
     return not_a_generation(job, name, st->type());

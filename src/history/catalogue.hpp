@@ -141,7 +141,7 @@ Result<Instant> parse_when(const std::string& text, const Zone& zone, Instant no
 // True when place `p`'s root no longer exists (it vanished while reading).
 bool vanished(fs::Fs& fs, const Place& p);
 
-// `base` joined with `rel` ("" = base itself).
+// `base` joined with `rel` ("" or "." = base itself).
 std::string join(const std::string& base, const std::string& rel);
 
 }  // namespace rotator::history

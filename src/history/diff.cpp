@@ -18,14 +18,23 @@ std::string child(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;
 }
 
+// Messages name an entry by its path in the tree it was read from: `a_path`
+// or `b_path` (the compared directories, at relative path `top`) joined with
+// the rest of its relative path.
 class Differ {
  public:
-  Differ(fs::Fs& fs, const std::function<void(char, const std::string&, bool)>& emit)
-      : m_fs(fs), m_emit(emit) {}
+  enum class Side { a, b };
+  Differ(fs::Fs& fs, const std::function<void(char, const std::string&, bool)>& emit,
+         std::string a_path, std::string b_path, std::string top)
+      : m_fs(fs),
+        m_emit(emit),
+        m_a_path(std::move(a_path)),
+        m_b_path(std::move(b_path)),
+        m_top(std::move(top)) {}
 
   Status both(int a_fd, int b_fd, const std::string& rel) {
-    TRY_ASSIGN(auto a, list(a_fd, rel));
-    TRY_ASSIGN(auto b, list(b_fd, rel));
+    TRY_ASSIGN(auto a, list(Side::a, a_fd, rel));
+    TRY_ASSIGN(auto b, list(Side::b, b_fd, rel));
     size_t i = 0, j = 0;
     while (i < a.size() || j < b.size()) {
       if (j >= b.size() || (i < a.size() && a[i].name < b[j].name)) {
@@ -46,10 +55,20 @@ class Differ {
   DiffSummary summary;
 
  private:
-  Result<std::vector<DirEntry>> list(int fd, const std::string& rel) {
+  // `rel` (relative to the place roots) as a path in side `side`.
+  std::string at(Side side, const std::string& rel) const {
+    std::string below = rel.substr(std::min(rel.size(), m_top.size()));
+    if (!below.empty() && below.front() == '/') {
+      below.erase(0, 1);
+    }
+    return join(side == Side::a ? m_a_path : m_b_path, below);
+  }
+  static Side side_of(char code) { return code == '-' ? Side::a : Side::b; }
+
+  Result<std::vector<DirEntry>> list(Side side, int fd, const std::string& rel) {
     auto listed = m_fs.list_dir(fd);
     if (!listed) {
-      return sys_error(listed.error().sys_errno, "read directory", rel.empty() ? "." : rel);
+      return with_context(std::move(listed.error()), "read directory", at(side, rel));
     }
     for (auto& e : *listed) {
       if (e.type == FileType::unknown) {
@@ -90,9 +109,9 @@ class Differ {
   Status below(char code, int fd, const std::string& name, const std::string& rel) {
     auto sub = fs::open_dir(m_fs, fd, name);
     if (!sub) {
-      return sys_error(sub.error().sys_errno, "open directory", rel);
+      return with_context(std::move(sub.error()), "open directory", at(side_of(code), rel));
     }
-    TRY_ASSIGN(auto entries, list(sub->fd(), rel));
+    TRY_ASSIGN(auto entries, list(side_of(code), sub->fd(), rel));
     for (const auto& c : entries) {
       TRY(one_side(code, sub->fd(), c, child(rel, c.name)));
     }
@@ -116,10 +135,10 @@ class Differ {
       auto sa = m_fs.lstat(a_fd, a.name);
       auto sb = m_fs.lstat(b_fd, b.name);
       if (!sa) {
-        return sys_error(sa.error().sys_errno, "stat", rel);
+        return with_context(std::move(sa.error()), "stat", at(Side::a, rel));
       }
       if (!sb) {
-        return sys_error(sb.error().sys_errno, "stat", rel);
+        return with_context(std::move(sb.error()), "stat", at(Side::b, rel));
       }
       if (sa->mode != sb->mode || sa->uid != sb->uid || sa->gid != sb->gid) {
         m_emit('m', rel, true);
@@ -127,11 +146,11 @@ class Differ {
       }
       auto da = fs::open_dir(m_fs, a_fd, a.name);
       if (!da) {
-        return sys_error(da.error().sys_errno, "open directory", rel);
+        return with_context(std::move(da.error()), "open directory", at(Side::a, rel));
       }
       auto db = fs::open_dir(m_fs, b_fd, b.name);
       if (!db) {
-        return sys_error(db.error().sys_errno, "open directory", rel);
+        return with_context(std::move(db.error()), "open directory", at(Side::b, rel));
       }
       return both(da->fd(), db->fd(), rel);
     }
@@ -161,6 +180,9 @@ class Differ {
 
   fs::Fs& m_fs;
   const std::function<void(char, const std::string&, bool)>& m_emit;
+  std::string m_a_path;
+  std::string m_b_path;
+  std::string m_top;
 };
 
 }  // namespace
@@ -170,13 +192,13 @@ Result<DiffSummary> diff_trees(fs::Fs& fs, const std::string& a_path, const std:
                                const std::function<void(char, const std::string&, bool)>& emit) {
   auto a = fs::open_dir(fs, fs::k_cwd, a_path);
   if (!a) {
-    return sys_error(a.error().sys_errno, "open directory", a_path);
+    return with_context(std::move(a.error()), "open directory", a_path);
   }
   auto b = fs::open_dir(fs, fs::k_cwd, b_path);
   if (!b) {
-    return sys_error(b.error().sys_errno, "open directory", b_path);
+    return with_context(std::move(b.error()), "open directory", b_path);
   }
-  Differ d(fs, emit);
+  Differ d(fs, emit, a_path, b_path, rel);
   TRY(d.both(a->fd(), b->fd(), rel));
   return d.summary;
 }

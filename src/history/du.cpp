@@ -45,7 +45,7 @@ Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMar
   std::unordered_map<Key, Repeat, KeyHash> repeats;  // rare: most inodes occur once
   auto root = fs.lstat(fs::k_cwd, p.path);
   if (!root) {
-    return sys_error(root.error().sys_errno, "stat", p.path);
+    return with_context(std::move(root.error()), "stat", p.path);
   }
   row.apparent += root->size;
   row.exclusive += disk_bytes(*root);
@@ -57,7 +57,7 @@ Status du_place(fs::Fs& fs, const Place& p, uint32_t index, DuRow& row, InodeMar
     ++row.entries;
     auto st = fs.lstat(parent, e.name);
     if (!st) {
-      return Result<Descend>(sys_error(st.error().sys_errno, "stat", rel));
+      return Result<Descend>(with_context(std::move(st.error()), "stat", rel));
     }
     if (st->is_dir() || st->nlink <= 1) {
       row.apparent += st->size;
@@ -139,7 +139,8 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
         row.vanished = true;
         freed = before;
       } else {
-        return sys_error(done.error().sys_errno, "read", join(p.path, done.error().path));
+        std::string where = join(p.path, done.error().path);
+        return with_context(std::move(done.error()), "read", where);
       }
     } else if (shared) {
       walked.push_back(root_key);
@@ -159,30 +160,34 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
   uint32_t in_root = index + 1;  // a mark's place for "counted by the root walk"
   auto rst = fs.lstat(fs::k_cwd, cfg.root);
   if (!rst) {
-    return sys_error(rst.error().sys_errno, "stat", cfg.root);
+    return with_context(std::move(rst.error()), "stat", cfg.root);
   }
   out.root_bytes = disk_bytes(*rst) + (shared ? place_bytes : 0);
-  TRY(walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
-    auto st = fs.lstat(parent, e.name);
-    if (!st) {
-      if (st.error().sys_errno == ENOENT) {
-        return Result<Descend>(Descend::no);  // vanished: a run is under way
-      }
-      return Result<Descend>(sys_error(st.error().sys_errno, "stat", rel));
-    }
-    if (st->is_dir() &&
-        std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
-      return Result<Descend>(Descend::no);  // a place: counted by its walk
-    }
-    if (st->nlink > 1 && !st->is_dir()) {
-      if (marks.get(st->dev, st->ino).place != 0) {
+  auto walked_root =
+      walk_path(fs, cfg.root, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
+        auto st = fs.lstat(parent, e.name);
+        if (!st) {
+          if (st.error().sys_errno == ENOENT) {
+            return Result<Descend>(Descend::no);  // vanished: a run is under way
+          }
+          return Result<Descend>(with_context(std::move(st.error()), "stat", rel));
+        }
+        if (st->is_dir() &&
+            std::find(walked.begin(), walked.end(), Key{st->dev, st->ino}) != walked.end()) {
+          return Result<Descend>(Descend::no);  // a place: counted by its walk
+        }
+        if (st->nlink > 1 && !st->is_dir()) {
+          if (marks.get(st->dev, st->ino).place != 0) {
+            return Result<Descend>(Descend::yes);
+          }
+          marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
+        }
+        out.root_bytes += disk_bytes(*st);
         return Result<Descend>(Descend::yes);
-      }
-      marks.set(st->dev, st->ino, InodeMarks::Mark{0, in_root});
-    }
-    out.root_bytes += disk_bytes(*st);
-    return Result<Descend>(Descend::yes);
-  }));
+      });
+  if (!walked_root) {
+    return below_start(std::move(walked_root.error()), cfg.root);
+  }
   return out;
 }
 

@@ -104,7 +104,7 @@ class Merger {
     for (size_t i = 0; i < m_starts.size(); ++i) {
       auto dir = fs::open_dir(m_fs, fs::k_cwd, m_starts[i].path);
       if (!dir) {
-        TRY(failed(i, dir.error().sys_errno, ""));
+        TRY(failed(i, std::move(dir.error()), ""));
         continue;
       }
       level.push_back(Side{i, std::move(*dir), {}, 0});
@@ -115,23 +115,21 @@ class Merger {
  private:
   // A call on start `i` failed at `below` (relative to its start): drop a
   // vanished place, else the error.
-  Status failed(size_t i, int err, const std::string& below) {
+  Status failed(size_t i, Error e, const std::string& below) {
     const Place& p = *m_starts[i].place;
-    if (err == ENOENT && vanished(m_fs, p)) {
+    if (e.sys_errno == ENOENT && vanished(m_fs, p)) {
       m_dead[i] = 1;
       m_counts.vanished.push_back(p.qualified());
       return ok();
     }
-    return sys_error(err, "read", join(m_starts[i].path, below));
+    return with_context(std::move(e), "read", join(m_starts[i].path, below));
   }
 
   Status list(Side& s, const std::string& rel) {
     std::string below = rel.substr(std::min(rel.size(), m_prefix_len));
     auto listed = m_fs.list_dir(s.dir.fd());
     if (!listed) {
-      // As the per-place walk named it: "." for a place's own root.
-      return failed(s.start, listed.error().sys_errno,
-                    below.empty() && m_prefix_len == 0 ? "." : below);
+      return failed(s.start, std::move(listed.error()), below);
     }
     auto& entries = *listed;
     size_t kept = 0;
@@ -142,8 +140,9 @@ class Merger {
           if (st.error().sys_errno == ENOENT) {
             continue;  // gone since the listing
           }
-          return sys_error(st.error().sys_errno, "read",
-                           join(m_starts[s.start].path, join(below, e.name)));
+          return with_context(
+              std::move(st.error()), "read",
+              join(m_starts[s.start].path, below.empty() ? e.name : below + "/" + e.name));
         }
         e.type = st->type();
       }
@@ -175,7 +174,7 @@ class Merger {
       auto dir = fs::open_dir(m_fs, s.dir.fd(), d.name);
       if (!dir) {
         std::string below = rel.substr(std::min(rel.size(), m_prefix_len));
-        auto st = failed(s.start, dir.error().sys_errno, below);
+        auto st = failed(s.start, std::move(dir.error()), below);
         if (!st) {
           rel.resize(base);
           return st;

@@ -17,7 +17,7 @@
 // Error handling: a listing or open that fails with ENOENT in a place that
 // vanished (history::vanished) drops that start for the rest of the walk
 // and appends the place's qualified name to `vanished`; any other error ends
-// the walk with sys_error(errno, "read", PLACE_PATH/REL).
+// the walk with that error restated (with_context) as "read" of PLACE_PATH/REL.
 #pragma once
 
 #include <functional>

@@ -51,7 +51,7 @@ std::string base_of(const std::string& path) {
 Result<bool> present(fs::Fs& fs, const std::string& path) {
   auto there = fs::exists(fs, fs::k_cwd, path);
   if (!there) {
-    return sys_error(there.error().sys_errno, "stat", path);
+    return with_context(std::move(there.error()), "stat", path);
   }
   return *there;
 }
@@ -62,14 +62,14 @@ Result<bool> is_within(fs::Fs& fs, const std::string& dir, const fs::Stat& targe
   for (int i = 0; i < 4096; ++i) {
     auto st = fs.lstat(fs::k_cwd, cur + "/.");
     if (!st) {
-      return sys_error(st.error().sys_errno, "stat", dir);
+      return with_context(std::move(st.error()), "stat", dir);
     }
     if (st->dev == target.dev && st->ino == target.ino) {
       return true;
     }
     auto up = fs.lstat(fs::k_cwd, cur + "/..");
     if (!up) {
-      return sys_error(up.error().sys_errno, "stat", dir);
+      return with_context(std::move(up.error()), "stat", dir);
     }
     if (up->dev == st->dev && up->ino == st->ino) {
       return false;  // reached /
@@ -81,13 +81,15 @@ Result<bool> is_within(fs::Fs& fs, const std::string& dir, const fs::Stat& targe
 
 class Copier {
  public:
-  Copier(fs::Fs& fs, std::string tmp_abs) : m_fs(fs), m_tmp(std::move(tmp_abs)) {}
+  // Copies (below) `source` to `tmp_abs`; messages name both by their paths.
+  Copier(fs::Fs& fs, std::string source, std::string tmp_abs)
+      : m_fs(fs), m_source(std::move(source)), m_tmp(std::move(tmp_abs)) {}
 
   Status copy(int src_dir, const std::string& src_name, int dst_dir, const std::string& dst_name,
               const std::string& rel) {
     auto st = m_fs.lstat(src_dir, src_name);
     if (!st) {
-      return sys_error(st.error().sys_errno, "stat", show(rel));
+      return with_context(std::move(st.error()), "stat", src(rel));
     }
     switch (st->type()) {
       case fs::FileType::regular: {
@@ -96,7 +98,7 @@ class Copier {
           if (auto it = m_links.find(key); it != m_links.end()) {
             auto made = m_fs.link(fs::k_cwd, join(m_tmp, it->second), dst_dir, dst_name);
             if (!made) {
-              return sys_error(made.error().sys_errno, "link", show(rel));
+              return with_context(std::move(made.error()), "link", dst(rel));
             }
             ++m_stats.links;
             return ok();
@@ -105,7 +107,7 @@ class Copier {
         }
         auto copied = m_fs.copy_data(src_dir, src_name, dst_dir, dst_name);
         if (!copied) {
-          return sys_error(copied.error().sys_errno, "copy", show(rel), copied.error().detail);
+          return with_context(std::move(copied.error()), "copy", src(rel), "to '" + dst(rel) + "'");
         }
         ++m_stats.files;
         m_stats.bytes += st->size;
@@ -114,11 +116,11 @@ class Copier {
       case fs::FileType::symlink: {
         auto target = m_fs.readlink(src_dir, src_name);
         if (!target) {
-          return sys_error(target.error().sys_errno, "read symlink", show(rel));
+          return with_context(std::move(target.error()), "read symlink", src(rel));
         }
         auto made = m_fs.symlink(*target, dst_dir, dst_name);
         if (!made) {
-          return sys_error(made.error().sys_errno, "create symlink", show(rel));
+          return with_context(std::move(made.error()), "create symlink", dst(rel));
         }
         ++m_stats.symlinks;
         return finish(src_dir, src_name, dst_dir, dst_name, *st, rel);
@@ -126,20 +128,20 @@ class Copier {
       case fs::FileType::directory: {
         auto made = m_fs.mkdir(dst_dir, dst_name, 0700);
         if (!made) {
-          return sys_error(made.error().sys_errno, "create directory", show(rel));
+          return with_context(std::move(made.error()), "create directory", dst(rel));
         }
         ++m_stats.dirs;
         auto s = fs::open_dir(m_fs, src_dir, src_name);
         if (!s) {
-          return sys_error(s.error().sys_errno, "open directory", show(rel));
+          return with_context(std::move(s.error()), "open directory", src(rel));
         }
         auto d = fs::open_dir(m_fs, dst_dir, dst_name);
         if (!d) {
-          return sys_error(d.error().sys_errno, "open directory", show(rel));
+          return with_context(std::move(d.error()), "open directory", dst(rel));
         }
         auto list = m_fs.list_dir(s->fd());
         if (!list) {
-          return sys_error(list.error().sys_errno, "read directory", show(rel));
+          return with_context(std::move(list.error()), "read directory", src(rel));
         }
         for (const auto& e : *list) {
           TRY(copy(s->fd(), e.name, d->fd(), e.name, (rel.empty() ? e.name : rel + "/" + e.name)));
@@ -161,22 +163,25 @@ class Copier {
     if (st.type() != fs::FileType::symlink) {
       auto xattrs = m_fs.get_xattrs(src_dir, src_name);
       if (!xattrs) {
-        return sys_error(xattrs.error().sys_errno, "read xattrs of", show(rel));
+        return with_context(std::move(xattrs.error()), "read xattrs of", src(rel));
       }
       for (const auto& [k, v] : *xattrs) {
-        TRY(m_fs.set_xattr(dst_dir, dst_name, k, v));
+        TRY_CONTEXT(m_fs.set_xattr(dst_dir, dst_name, k, v), "set xattr " + k + " on", dst(rel));
       }
     }
     auto set = m_fs.set_metadata(dst_dir, dst_name, fs::metadata_of(st));
     if (!set) {
-      return sys_error(set.error().sys_errno, "set metadata of", show(rel));
+      return with_context(std::move(set.error()), "set metadata of", dst(rel));
     }
     return ok();
   }
 
-  std::string show(const std::string& rel) const { return rel.empty() ? "." : rel; }
+  // `rel` (relative to the source, "" for it) in the source and in the copy.
+  std::string src(const std::string& rel) const { return join(m_source, rel); }
+  std::string dst(const std::string& rel) const { return join(m_tmp, rel); }
 
   fs::Fs& m_fs;
+  std::string m_source;
   std::string m_tmp;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
   RestoreStats m_stats;
@@ -281,14 +286,18 @@ Result<RestoreStats> survey_restore(fs::Fs& fs, const std::string& source) {
   };
   count(st);
   if (st.is_dir()) {
-    TRY(walk_path(fs, source, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
-      auto est = fs.lstat(parent, e.name);
-      if (!est) {
-        return Result<Descend>(sys_error(est.error().sys_errno, "stat", rel));
-      }
-      count(*est);
-      return Result<Descend>(Descend::yes);
-    }));
+    auto walked =
+        walk_path(fs, source, "", [&](const std::string& rel, const fs::DirEntry& e, int parent) {
+          auto est = fs.lstat(parent, e.name);
+          if (!est) {
+            return Result<Descend>(with_context(std::move(est.error()), "stat", rel));
+          }
+          count(*est);
+          return Result<Descend>(Descend::yes);
+        });
+    if (!walked) {
+      return below_start(std::move(walked.error()), source);
+    }
   }
   return s;
 }
@@ -346,13 +355,13 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
   std::string tmp_abs = parent + "/" + tmp;
   auto pdir = fs::open_dir(fs, fs::k_cwd, parent);
   if (!pdir) {
-    return sys_error(pdir.error().sys_errno, "open directory", parent);
+    return with_context(std::move(pdir.error()), "open directory", parent);
   }
   auto sdir = fs::open_dir(fs, fs::k_cwd, dir_of(source));
   if (!sdir) {
-    return sys_error(sdir.error().sys_errno, "open directory", dir_of(source));
+    return with_context(std::move(sdir.error()), "open directory", dir_of(source));
   }
-  Copier copier(fs, tmp_abs);
+  Copier copier(fs, source, tmp_abs);
   auto copied = copier.copy(sdir->fd(), base_of(source), pdir->fd(), tmp, "");
   auto undo = [&](const Error& e) -> Error {
     // Take back what this restore wrote; DEST is untouched.
@@ -383,7 +392,7 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
     }
     auto moved = fs.rename(fs::k_cwd, dest, fs::k_cwd, backup, fs::RenameMode::no_replace);
     if (!moved) {
-      return undo(sys_error(moved.error().sys_errno, "rename", dest, "to '" + backup + "'"));
+      return undo(with_context(std::move(moved.error()), "rename", dest, "to '" + backup + "'"));
     }
     stats.backup_name = backup;
   }
@@ -392,7 +401,7 @@ Result<RestoreStats> execute_restore(fs::Fs& fs, const std::string& source, cons
     if (!stats.backup_name.empty()) {
       (void)fs.rename(fs::k_cwd, stats.backup_name, fs::k_cwd, dest, fs::RenameMode::no_replace);
     }
-    return undo(sys_error(done.error().sys_errno, "rename", tmp_abs, "to '" + dest + "'"));
+    return undo(with_context(std::move(done.error()), "rename", tmp_abs, "to '" + dest + "'"));
   }
   if (auto synced = fs.fsync_dir(pdir->fd()); !synced) {
     return plain_error(fmt::format(

@@ -93,7 +93,7 @@ Result<FileVersions> file_versions(fs::Fs& fs, const Catalogue& cat,
         last_idx = -1;
         continue;
       }
-      return sys_error(e, "stat", full);
+      return with_context(std::move(st.error()), "stat", full);
     }
     Version* v = nullptr;
     if (st->is_dir()) {
@@ -209,7 +209,7 @@ Result<TreeVersions> tree_versions(fs::Fs& fs, const Catalogue& cat,
     auto st = fs.lstat(fs::k_cwd, start);
     if (!st || !st->is_dir()) {
       if (!st && st.error().sys_errno != ENOENT && st.error().sys_errno != ENOTDIR) {
-        return sys_error(st.error().sys_errno, "stat", start);
+        return with_context(std::move(st.error()), "stat", start);
       }
       if (!st && vanished(fs, *p)) {
         out.vanished.push_back(p->qualified());

@@ -1,5 +1,7 @@
 #include "history/walk.hpp"
 
+#include "history/catalogue.hpp"
+
 namespace rotator::history {
 
 namespace {
@@ -7,7 +9,7 @@ namespace {
 Status walk_level(fs::Fs& fs, int dir_fd, std::string& rel, const Visit& visit) {
   auto listed = fs.list_dir(dir_fd);
   if (!listed) {
-    return sys_error(listed.error().sys_errno, "read directory", rel.empty() ? "." : rel);
+    return with_context(std::move(listed.error()), "read directory", rel.empty() ? "." : rel);
   }
   size_t base = rel.size();
   for (auto& e : *listed) {
@@ -22,7 +24,7 @@ Status walk_level(fs::Fs& fs, int dir_fd, std::string& rel, const Visit& visit) 
         if (st.error().sys_errno == ENOENT) {
           continue;  // gone since the listing
         }
-        return sys_error(st.error().sys_errno, "stat", rel);
+        return with_context(std::move(st.error()), "stat", rel);
       }
       e.type = st->type();
     }
@@ -30,7 +32,7 @@ Status walk_level(fs::Fs& fs, int dir_fd, std::string& rel, const Visit& visit) 
     if (d == Descend::yes && e.type == fs::FileType::directory) {
       auto child = fs::open_dir(fs, dir_fd, e.name);
       if (!child) {
-        return sys_error(child.error().sys_errno, "open directory", rel);
+        return with_context(std::move(child.error()), "open directory", rel);
       }
       TRY(walk_level(fs, child->fd(), rel, visit));
     }
@@ -50,9 +52,16 @@ Status walk_path(fs::Fs& fs, const std::string& path, const std::string& prefix,
                  const Visit& visit) {
   auto dir = fs::open_dir(fs, fs::k_cwd, path);
   if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", path);
+    return with_context(std::move(dir.error()), "open directory", ".");
   }
   return walk_tree(fs, dir->fd(), prefix, visit);
+}
+
+Error below_start(Error e, const std::string& start) {
+  std::string op = e.op;
+  std::string detail = e.detail;
+  std::string path = join(start, e.path);
+  return with_context(std::move(e), op, std::move(path), std::move(detail));
 }
 
 }  // namespace rotator::history

@@ -6,9 +6,11 @@
 // directory the visitor says whether to descend. No file content is read.
 //
 // Error handling: the first failing call ends the walk with its Error (the
-// path in it is relative to the start). ENOENT on a directory that vanished
-// between listing and opening is returned too: the caller decides whether
-// its place vanished (history::vanished) and reports it.
+// path in it is relative to the start, "." for the start itself, also when
+// walk_path cannot open it); below_start() restates it with the full path.
+// ENOENT on a directory that vanished between listing and opening is
+// returned too: the caller decides whether its place vanished
+// (history::vanished) and reports it.
 #pragma once
 
 #include <functional>
@@ -32,5 +34,10 @@ Status walk_tree(fs::Fs& fs, int dir_fd, const std::string& prefix, const Visit&
 // Opens `path` and walks below it.
 Status walk_path(fs::Fs& fs, const std::string& path, const std::string& prefix,
                  const Visit& visit);
+
+// `e`, the Error of a walk that started at `start` (or of its visitor, which
+// names entries by their relative path), restated with the full path
+// (with_context: errno, op and detail kept; "." is `start` itself).
+Error below_start(Error e, const std::string& start);
 
 }  // namespace rotator::history

@@ -24,7 +24,7 @@ constexpr const char* k_deleting_prefix = ".rotator-deleting.";
 Status ensure_dir(fs::Fs& fs, const std::string& path, mode_t mode) {
   auto made = fs.mkdir(fs::k_cwd, path, mode);
   if (!made && made.error().sys_errno != EEXIST) {
-    return sys_error(made.error().sys_errno, "create directory", path);
+    return with_context(std::move(made.error()), "create directory", path);
   }
   auto st = fs.lstat(fs::k_cwd, path);
   if (!st) {
@@ -138,7 +138,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   if (dry) {
     auto there = fs::exists(ctx.fs, fs::k_cwd, job.path);
     if (!there) {
-      return job_error(sys_error(there.error().sys_errno, "stat", job.path).message());
+      return job_error(with_context(std::move(there.error()), "stat", job.path).message());
     }
     target_absent = !*there;
   }

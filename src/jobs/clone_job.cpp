@@ -165,11 +165,11 @@ Result<CloneFidelity> probe_clone_fidelity(fs::Fs& fs, const config::Job& job) {
     dir = fs::open_dir(fs, fs::k_cwd, where);
   }
   if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", where);
+    return with_context(std::move(dir.error()), "open directory", where);
   }
   auto probed = fs.probe_xattr_support(dir->fd());
   if (!probed) {
-    return sys_error(probed.error().sys_errno, "probe extended attributes in", where);
+    return with_context(std::move(probed.error()), "probe extended attributes in", where);
   }
   if (want_acls && probed->acls == fs::Support::no) {
     out.acls = fs::Support::no;

@@ -187,7 +187,7 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
     if (!*there) {
       continue;
     }
-    TRY(history::walk_path(
+    auto walked = history::walk_path(
         fs, previous[r], "",
         [&](const std::string& rel, const fs::DirEntry& e, int parent) -> Result<history::Descend> {
           if (e.type == fs::FileType::directory) {
@@ -198,7 +198,7 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
           }
           auto st = fs.lstat(parent, e.name);
           if (!st) {
-            return with_context(st.error(), "stat", previous[r] + "/" + rel);
+            return with_context(st.error(), "stat", rel);  // below_start names it
           }
           if (st->type() == fs::FileType::directory) {
             return history::Descend::yes;
@@ -211,7 +211,10 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
             candidates.emplace(key, Candidate{r, rel, *st});
           }
           return history::Descend::no;
-        }));
+        });
+    if (!walked) {
+      return history::below_start(std::move(walked.error()), previous[r]);
+    }
   }
   if (candidates.empty()) {
     return stats;

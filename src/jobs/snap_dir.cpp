@@ -18,24 +18,22 @@ SnapDir::SnapDir(RunContext& ctx, const config::Job& job) : m_ctx(ctx), m_job(jo
 }
 
 Result<bool> SnapDir::exists(const std::string& name) {
-  auto there = fs::exists(fs(), fs::k_cwd, p(name));
-  if (!there) {
-    return sys_error(there.error().sys_errno, "stat", name.empty() ? m_disp : d(name));
-  }
-  return *there;
+  TRY_ASSIGN_CONTEXT(bool there, fs::exists(fs(), fs::k_cwd, p(name)), "stat",
+                     name.empty() ? m_disp : d(name));
+  return there;
 }
 
 Result<history::GenerationListing> SnapDir::generations() {
   auto listed = history::list_generations(fs(), m_job, m_ctx.zone);
-  if (!listed && listed.error().op.empty()) {
-    return listed.error();  // a complete message (not_a_generation)
-  }
   if (!listed) {
+    // The same failure, named as the user knows the directory (a complete
+    // message such as not_a_generation's is kept as it is).
+    std::string op = listed.error().op;
     std::string path = listed.error().path;
     if (path.rfind(m_job.path, 0) == 0) {
       path = m_disp + path.substr(m_job.path.size());
     }
-    return sys_error(listed.error().sys_errno, listed.error().op, path);
+    return with_context(std::move(listed.error()), op, path);
   }
   if (!listed->exists) {
     return sys_error(ENOENT, "open directory", m_disp);
@@ -48,16 +46,12 @@ Result<std::vector<std::string>> SnapDir::names(const std::string& sub) {
     TRY_ASSIGN(auto listing, generations());
     return std::move(listing.names);
   }
-  auto dir = fs::open_dir(fs(), fs::k_cwd, sub.empty() ? m_job.path : p(sub));
-  if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", sub.empty() ? m_disp : d(sub));
-  }
-  auto list = fs().list_dir(dir->fd());
-  if (!list) {
-    return sys_error(list.error().sys_errno, "read directory", sub.empty() ? m_disp : d(sub));
-  }
+  std::string shown = sub.empty() ? m_disp : d(sub);
+  TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, sub.empty() ? m_job.path : p(sub)),
+                     "open directory", shown);
+  TRY_ASSIGN_CONTEXT(auto list, fs().list_dir(dir.fd()), "read directory", shown);
   std::vector<std::string> out;
-  for (const auto& e : *list) {
+  for (const auto& e : list) {
     out.push_back(e.name);
   }
   std::sort(out.begin(), out.end());
@@ -65,17 +59,15 @@ Result<std::vector<std::string>> SnapDir::names(const std::string& sub) {
 }
 
 Status SnapDir::rename(const std::string& from, const std::string& to, fs::RenameMode mode) {
-  auto r = fs().rename(fs::k_cwd, p(from), fs::k_cwd, p(to), mode);
-  if (!r) {
-    return sys_error(r.error().sys_errno, "rename", d(from), "to '" + d(to) + "'");
-  }
+  TRY_CONTEXT(fs().rename(fs::k_cwd, p(from), fs::k_cwd, p(to), mode), "rename", d(from),
+              "to '" + d(to) + "'");
   return ok();
 }
 
 Status SnapDir::mkdir(const std::string& name, IfExists if_exists) {
   auto r = fs().mkdir(fs::k_cwd, p(name), 0700);
   if (!r && !(if_exists == IfExists::ok && r.error().sys_errno == EEXIST)) {
-    return sys_error(r.error().sys_errno, "create directory", d(name));
+    return with_context(std::move(r.error()), "create directory", d(name));
   }
   return ok();
 }
@@ -83,20 +75,16 @@ Status SnapDir::mkdir(const std::string& name, IfExists if_exists) {
 Status SnapDir::unlink_if_present(const std::string& name) {
   auto r = fs().unlink(fs::k_cwd, p(name));
   if (!r && r.error().sys_errno != ENOENT) {
-    return sys_error(r.error().sys_errno, "remove", d(name));
+    return with_context(std::move(r.error()), "remove", d(name));
   }
   return ok();
 }
 
 Status SnapDir::fsync_entry(const std::string& name) {
-  auto dir = fs::open_dir(fs(), fs::k_cwd, name.empty() ? m_job.path : p(name));
   std::string shown = name.empty() ? m_disp : d(name);
-  if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", shown);
-  }
-  if (auto r = fs().fsync_dir(dir->fd()); !r) {
-    return sys_error(r.error().sys_errno, "sync directory", shown);
-  }
+  TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, name.empty() ? m_job.path : p(name)),
+                     "open directory", shown);
+  TRY_CONTEXT(fs().fsync_dir(dir.fd()), "sync directory", shown);
   return ok();
 }
 
@@ -118,24 +106,15 @@ Status SnapDir::remove_marker(const std::string& name) {
 }
 
 Status SnapDir::sync_all() {
-  auto dir = fs::open_dir(fs(), fs::k_cwd, m_job.path);
-  if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", m_disp);
-  }
-  auto r = fs().sync_fs(dir->fd());
-  if (!r) {
-    return sys_error(r.error().sys_errno, "sync the filesystem of", m_disp);
-  }
+  TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, m_job.path), "open directory", m_disp);
+  TRY_CONTEXT(fs().sync_fs(dir.fd()), "sync the filesystem of", m_disp);
   return ok();
 }
 
 Status SnapDir::write_atomic(const std::string& name, const std::string& content) {
   std::string tmp = name + ".tmp";
   TRY(unlink_if_present(tmp));
-  auto w = fs().write_file(fs::k_cwd, p(tmp), content);
-  if (!w) {
-    return sys_error(w.error().sys_errno, "write", d(tmp));
-  }
+  TRY_CONTEXT(fs().write_file(fs::k_cwd, p(tmp), content), "write", d(tmp));
   return rename(tmp, name, fs::RenameMode::replace);
 }
 
@@ -160,11 +139,9 @@ Status SnapDir::check_trash_owned(Adopt adopt) {
   if (adopt == Adopt::no) {
     return ok();
   }
-  auto w = fs().write_file(fs::k_cwd, p(marker),
-                           "rotator's trash: expired generations, deleted after each commit\n");
-  if (!w) {
-    return sys_error(w.error().sys_errno, "write", d(marker));
-  }
+  TRY_CONTEXT(fs().write_file(fs::k_cwd, p(marker),
+                              "rotator's trash: expired generations, deleted after each commit\n"),
+              "write", d(marker));
   return ok();
 }
 
@@ -197,12 +174,10 @@ Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
   if (in_trash.empty()) {
     return 0L;
   }
-  auto dir = fs::open_dir(fs(), fs::k_cwd, p(k_snap_trash));
-  if (!dir) {
-    return sys_error(dir.error().sys_errno, "open directory", d(k_snap_trash));
-  }
+  TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, p(k_snap_trash)), "open directory",
+                     d(k_snap_trash));
   for (const auto& n : in_trash) {
-    TRY(fs::remove_tree(fs(), dir->fd(), n, d(std::string(k_snap_trash) + "/" + n), stats));
+    TRY(fs::remove_tree(fs(), dir.fd(), n, d(std::string(k_snap_trash) + "/" + n), stats));
   }
   return static_cast<long>(in_trash.size());
 }

@@ -200,7 +200,8 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     auto set = ctx.fs.set_metadata(fs::k_cwd, dir.p(k_snap_staging), meta);
     if (!set) {
       return abort_build(
-          sys_error(set.error().sys_errno, "set attributes of", dir.d(k_snap_staging)).message());
+          with_context(std::move(set.error()), "set attributes of", dir.d(k_snap_staging))
+              .message());
     }
   }
 
@@ -318,7 +319,7 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
   } else if (auto handle = fs::open_dir(ctx.fs, fs::k_cwd, job.from)) {
     auto entries = ctx.fs.list_dir(handle->fd());
     if (!entries) {
-      return fail(sys_error(entries.error().sys_errno, "read directory", job.from).message() +
+      return fail(with_context(std::move(entries.error()), "read directory", job.from).message() +
                   "; no generation was created or changed");
     }
     if (entries->empty()) {
@@ -328,18 +329,18 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job) {
                       job.from));
     }
   } else {
-    return fail(sys_error(handle.error().sys_errno, "open directory", job.from).message() +
+    return fail(with_context(std::move(handle.error()), "open directory", job.from).message() +
                 "; no generation was created or changed");
   }
   if (!dry) {
     auto made = ctx.fs.mkdir(fs::k_cwd, job.path, 0755);
     if (!made && made.error().sys_errno != EEXIST) {
-      return fail(sys_error(made.error().sys_errno, "create directory", job.path).message());
+      return fail(with_context(std::move(made.error()), "create directory", job.path).message());
     }
   }
   auto path_there = fs::exists(ctx.fs, fs::k_cwd, job.path);
   if (!path_there) {
-    return fail(sys_error(path_there.error().sys_errno, "stat", job.path).message());
+    return fail(with_context(std::move(path_there.error()), "stat", job.path).message());
   }
   if (!promoting && *path_there) {
     if (auto same = same_filesystem(ctx.fs, job, {{"from", job.from}, {"path", job.path}}); !same) {

@@ -51,7 +51,7 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
   bool dry = dir.dry();
   auto path_there = fs::exists(ctx.fs, fs::k_cwd, job.path);
   if (!path_there) {
-    return job_error(sys_error(path_there.error().sys_errno, "stat", dir.disp()).message());
+    return job_error(with_context(std::move(path_there.error()), "stat", dir.disp()).message());
   }
   if (!*path_there) {
     settle_interrupted_run(ctx, job);  // killed before it made anything

@@ -32,7 +32,7 @@ Status swap_latest(SnapDir& dir, const std::string& target, RunContext& ctx,
   TRY(dir.unlink_if_present(k_snap_latest_tmp));
   auto made = dir.fs().symlink(target, fs::k_cwd, dir.p(k_snap_latest_tmp));
   if (!made) {
-    return sys_error(made.error().sys_errno, "create symlink", dir.d(k_snap_latest_tmp));
+    return with_context(std::move(made.error()), "create symlink", dir.d(k_snap_latest_tmp));
   }
   return dir.rename(k_snap_latest_tmp, k_snap_latest, fs::RenameMode::replace);
 }
@@ -104,7 +104,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
     if (intent) {
       auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_intent));
       if (!text) {
-        return sys_error(text.error().sys_errno, "read", dir.d(k_snap_intent));
+        return with_context(std::move(text.error()), "read", dir.d(k_snap_intent));
       }
       std::string level = *text;
       if (level.rfind("promote ", 0) != 0) {
@@ -149,7 +149,7 @@ Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config:
     if (pending) {
       auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_pending));
       if (!text) {
-        return sys_error(text.error().sys_errno, "read", dir.d(k_snap_pending));
+        return with_context(std::move(text.error()), "read", dir.d(k_snap_pending));
       }
       std::string name = text->substr(0, text->find('\n'));
       TRY_ASSIGN(bool named, dir.exists(name));

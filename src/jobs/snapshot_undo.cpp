@@ -31,7 +31,7 @@ Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::Ad
   std::string name = m_added + "/" + rel;
   auto w = m_dir.fs().symlink("added", fs::k_cwd, m_dir.p(name));
   if (!w && w.error().sys_errno != EEXIST) {
-    return sys_error(w.error().sys_errno, "create marker", m_dir.d(name));
+    return with_context(std::move(w.error()), "create marker", m_dir.d(name));
   }
   if (type == fs::FileType::directory) {
     m_added_dirs.insert(rel);
@@ -94,7 +94,7 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
     std::string sub = rel.empty() ? n : rel + "/" + n;
     auto st = dir.fs().lstat(fs::k_cwd, dir.p(markers + "/" + sub));
     if (!st) {
-      return sys_error(st.error().sys_errno, "stat", dir.d(markers + "/" + sub));
+      return with_context(std::move(st.error()), "stat", dir.d(markers + "/" + sub));
     }
     if (st->is_dir()) {
       TRY(undo_additions(dir, markers, sub, undo, moved));
@@ -124,7 +124,7 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
     std::string to = std::string(k_snap_staging) + "/" + sub;
     auto there = dir.fs().lstat(fs::k_cwd, dir.p(to));
     if (!there && there.error().sys_errno != ENOENT) {
-      return sys_error(there.error().sys_errno, "stat", dir.d(to));
+      return with_context(std::move(there.error()), "stat", dir.d(to));
     }
     if (!there) {
       TRY(dir.rename(from, to));
@@ -133,7 +133,7 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
     }
     auto mine = dir.fs().lstat(fs::k_cwd, dir.p(from));
     if (!mine) {
-      return sys_error(mine.error().sys_errno, "stat", dir.d(from));
+      return with_context(std::move(mine.error()), "stat", dir.d(from));
     }
     if (mine->is_dir() && there->is_dir()) {
       TRY(restore_displaced(dir, sink, sub, undo, restored, removed));  // a parent the sink created
@@ -177,7 +177,7 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   if (recycled) {
     auto text = dir.fs().read_file(fs::k_cwd, dir.p(k_snap_staging_from));
     if (!text) {
-      return sys_error(text.error().sys_errno, "read", dir.d(k_snap_staging_from));
+      return with_context(std::move(text.error()), "read", dir.d(k_snap_staging_from));
     }
     from = parse_staging_from(*text);
     if (!from) {

@@ -169,7 +169,7 @@ Result<fs::DirHandle> open_own_dir(fs::Fs& fs, int parent, const std::string& na
   if (create == Create::yes) {
     auto made = fs.mkdir(parent, name, 0755);
     if (!made && made.error().sys_errno != EEXIST) {
-      return sys_error(made.error().sys_errno, "create directory", display);
+      return with_context(std::move(made.error()), "create directory", display);
     }
   }
   auto dir = fs::open_dir(fs, parent, name);
@@ -181,7 +181,7 @@ Result<fs::DirHandle> open_own_dir(fs::Fs& fs, int parent, const std::string& na
                       "state there and never follows a symlink; move it away",
                       display));
     }
-    return sys_error(e, "open directory", display);
+    return with_context(std::move(dir.error()), "open directory", display);
   }
   return dir;
 }
@@ -237,7 +237,7 @@ Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::strin
       none.unsaved = unsaved;
       return none;
     }
-    return sys_error(st.error().sys_errno, "stat", display);
+    return with_context(std::move(st.error()), "stat", display);
   }
   if (st->type() != fs::FileType::regular) {
     return plain_error(fmt::format("state file '{}' is not a regular file (a {}); move it away",
@@ -245,7 +245,7 @@ Result<JobState> load(fs::Fs& fs, const std::string& state_dir, const std::strin
   }
   auto text = fs.read_file(dir->fd(), name);
   if (!text) {
-    return sys_error(text.error().sys_errno, "read", display);
+    return with_context(std::move(text.error()), "read", display);
   }
   JobState parsed = parse(*text);
   if (!parsed.defect.empty()) {

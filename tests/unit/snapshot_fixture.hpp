@@ -57,6 +57,13 @@ class SnapFixture {
   }
 
   config::Job& job() { return m_job; }
+  // Appends the runs' log (warnings, errors) to `path` too (log_text()).
+  void log_to(const std::string& path) {
+    std::string err;
+    REQUIRE_MESSAGE(m_log.open_file(path, &err), err);
+    m_log_path = path;
+  }
+  std::string log_text() const { return m_log_path.empty() ? "" : read_file(m_log_path); }
   void set_zone(const Zone& zone) { m_zone = zone; }
   std::string clone(const std::string& rel) const { return m_root + "/clone/" + rel; }
   std::string snap(const std::string& rel) const { return m_job.path + "/" + rel; }
@@ -186,6 +193,7 @@ class SnapFixture {
   log::Logger m_log;
   fs::PosixFs m_posix;
   std::vector<std::string> m_plan;
+  std::string m_log_path;
 };
 
 }  // namespace rotator::test

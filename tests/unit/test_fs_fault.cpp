@@ -1,5 +1,6 @@
 // FaultFs's power-cut model (fault_fs.hpp), case by case on real temp trees:
-// what survives a cut is exactly what fsync_dir / sync_fs made durable.
+// what survives a cut is exactly what fsync_dir / sync_fs made durable. And
+// fail mode aimed at one operation.
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -260,6 +261,42 @@ TEST_CASE("power cut: a synced state-file replacement survives") {
   CHECK(test::read_file(ctx.path("state/job.state")) == "new");
   CHECK_FALSE(test::exists(ctx.path("state/job.state.tmp")));
   CHECK(faulty.undone() == 0);
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("fs::fault fail");
+
+TEST_CASE("fail_at with a read operation fails exactly its k-th call, without Count::all") {
+  // (a) three directories; (b) fail_at(2, EIO, "list_dir") with the default
+  // count (mutating calls); (c) the first and third listings succeed, the
+  // second fails with EIO and an empty path (a descriptor-only call), and
+  // only list_dir calls are counted (lstat and open_dir are not).
+  test::TestContext ctx;
+  for (const char* d : {"a", "b", "c"}) {
+    test::make_dir(ctx.path(d) + "/x");
+  }
+  fs::PosixFs real;
+  fs::FaultFs faulty(real);
+  faulty.fail_at(2, EIO, "list_dir");
+  std::vector<Status> listed;
+  for (const char* d : {"a", "b", "c"}) {
+    REQUIRE(faulty.lstat(fs::k_cwd, ctx.path(d)));
+    auto h = open(faulty, ctx.path(d));
+    auto l = faulty.list_dir(h.fd());
+    listed.push_back(l ? ok() : Status(l.error()));
+    if (l) {
+      CHECK(l->size() == 1);
+    }
+  }
+  CHECK(listed[0]);
+  REQUIRE_FALSE(listed[1]);
+  CHECK(listed[1].error().sys_errno == EIO);
+  CHECK(listed[1].error().op == "list_dir");
+  CHECK(listed[1].error().path.empty());
+  CHECK(listed[2]);
+  CHECK(faulty.triggered());
+  CHECK(faulty.calls() == 3);
 }
 
 TEST_SUITE_END();

@@ -5,11 +5,17 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <ctime>
 
 #include "config/config.hpp"
+#include "dir_names.hpp"
+#include "fs/fault_fs.hpp"
 #include "fs/posix_fs.hpp"
 #include "history/catalogue.hpp"
+#include "history/diff.hpp"
+#include "history/du.hpp"
+#include "history/restore.hpp"
 #include "history/versions.hpp"
 #include "state/state.hpp"
 #include "testutil.hpp"
@@ -224,6 +230,122 @@ TEST_CASE("place_list compresses runs of one level and of dated generations") {
   CHECK(history::place_list(all) ==
         "clone, holding/2026-11-08, holding/2026-11-15, backup, weekly.0, daily.0..1, "
         "2026-11-20_020000..2026-11-21_020000 (3)");
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("history::catalogue");
+
+TEST_CASE("du, find and versions DIR: a failing list_dir is an error naming its directory") {
+  // (a) the catalogue is loaded (holding folders, backup, generations of
+  // both namings, the clone); (b) du, find and versions of a directory run
+  // with their k-th list_dir failing with EIO, for every k; (c) each fails
+  // with a message that names the directory listed, by its real path (a
+  // place's own root too, not 'PLACE/.' or '.'), never '' or a placeholder.
+  Fixture f;
+  test::make_dir(f.root + "/snaps/daily.0/docs/sub");
+  test::make_dir(f.root + "/backup/docs/sub");
+  auto cat = history::Catalogue::load(f.fs, f.cfg, Zone::utc(), at("2026-11-22T12:00"));
+  REQUIRE(cat);
+  auto docs = cat->resolve("docs");
+  REQUIRE(docs);
+  auto ignore = [](const std::string&, const history::PathHistory&) {};
+  for (const char* command : {"du", "find", "versions"}) {
+    long failures = 0;
+    std::string cmd = command;
+    CAPTURE(cmd);
+    for (long k = 1;; ++k) {
+      CAPTURE(k);
+      fs::FaultFs faulty(f.fs);
+      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
+      faulty.fail_at(k, EIO, "list_dir");
+      test::DirNames names(faulty);
+      Status done;
+      if (cmd == "du") {
+        auto r = history::disk_usage(names, *cat, "");
+        done = r ? ok() : Status(r.error());
+      } else if (cmd == "find") {
+        auto r = history::find_paths(names, *cat, "*.txt", {}, ignore);
+        done = r ? ok() : Status(r.error());
+      } else {
+        auto r = history::tree_versions(names, *cat, *docs, ignore);
+        done = r ? ok() : Status(r.error());
+      }
+      if (!faulty.triggered()) {
+        CHECK(done);
+        break;
+      }
+      ++failures;
+      REQUIRE_FALSE(done);
+      std::string msg = done.error().message();
+      CAPTURE(msg);
+      CAPTURE(names.failed_dir());
+      CHECK(done.error().sys_errno == EIO);
+      CHECK_FALSE(test::has_placeholder(msg));
+      CHECK(msg.find("/.'") == std::string::npos);
+      CHECK(test::names_dir(msg, names.failed_dir(), f.root));
+    }
+    // Not vacuous: du and find reached every place's walk (du the root's
+    // too); versions every docs and docs/sub of the four places with one.
+    CHECK(failures >= (cmd == "versions" ? 6L : static_cast<long>(cat->places().size())));
+  }
+}
+
+TEST_CASE("diff and restore: a failing list_dir is an error naming its directory") {
+  // (a) backup and daily.0 both hold docs/sub, only backup holds gone/deep;
+  // (b) diff of the two, restore -n (survey) and restore of daily.0's docs
+  // run with their k-th list_dir failing with EIO, for every k; (c) each
+  // fails naming the directory listed by its real path: which of the two
+  // trees for diff (not 'docs' or '.' for both), the source's for restore.
+  Fixture f;
+  test::make_dir(f.root + "/snaps/daily.0/docs/sub");
+  test::make_dir(f.root + "/backup/docs/sub");
+  test::make_dir(f.root + "/backup/gone/deep");
+  test::TestContext out;
+  std::string source = f.root + "/snaps/daily.0/docs";
+  auto emit = [](char, const std::string&, bool) {};
+  for (const char* command : {"diff", "survey", "restore"}) {
+    long failures = 0;
+    std::string cmd = command;
+    CAPTURE(cmd);
+    for (long k = 1;; ++k) {
+      CAPTURE(k);
+      fs::FaultFs faulty(f.fs);
+      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
+      faulty.fail_at(k, EIO, "list_dir");
+      test::DirNames names(faulty);
+      Status done;
+      if (cmd == "diff") {
+        auto r =
+            history::diff_trees(names, f.root + "/backup", f.root + "/snaps/daily.0", "", emit);
+        done = r ? ok() : Status(r.error());
+      } else if (cmd == "survey") {
+        auto r = history::survey_restore(names, source);
+        done = r ? ok() : Status(r.error());
+      } else {
+        auto r =
+            history::execute_restore(names, source, out.path("docs"), f.root, history::Force::no);
+        done = r ? ok() : Status(r.error());
+      }
+      if (!faulty.triggered()) {
+        CHECK(done);
+        break;
+      }
+      ++failures;
+      REQUIRE_FALSE(done);
+      std::string msg = done.error().message();
+      CAPTURE(msg);
+      CAPTURE(names.failed_dir());
+      CHECK(msg.find(std::strerror(EIO)) != std::string::npos);
+      CHECK_FALSE(test::has_placeholder(msg));
+      CHECK(msg.find("'.'") == std::string::npos);
+      CHECK(test::names_dir(msg, names.failed_dir(), "/nowhere"));  // absolute paths
+    }
+    // Not vacuous: diff listed both roots, both docs, both docs/sub, gone
+    // and gone/deep; the restores docs and docs/sub.
+    CHECK(failures >= (cmd == "diff" ? 8 : 2));
+  }
+  CHECK(test::exists(out.path("docs/sub")));  // the last restore, without a fault, is whole
 }
 
 TEST_SUITE_END();

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "config/config.hpp"
+#include "dir_names.hpp"
 #include "fs/fault_fs.hpp"
 #include "fs/nosync_fs.hpp"
 #include "fs/posix_fs.hpp"
@@ -64,11 +65,16 @@ void change_clone(const std::string& root) {
   test::write_file(root + "/holding/2019-01-01/old/f", "ancient");
 }
 
-int run(fs::Fs& fs, const std::string& root, const std::string& now_iso) {
+int run(fs::Fs& fs, const std::string& root, const std::string& now_iso,
+        const std::string& log_file = {}) {
   auto cfg = config::parse_config("rotator.conf", config_for(root));
   REQUIRE(cfg);
   log::Logger logger;
   logger.set_verbosity(log::Verbosity::quiet);
+  if (!log_file.empty()) {
+    std::string err;
+    REQUIRE_MESSAGE(logger.open_file(log_file, &err), err);
+  }
   Zone zone = Zone::utc();
   auto now = zone.parse_iso(now_iso);
   REQUIRE(now);
@@ -663,3 +669,52 @@ TEST_CASE("sync = none: a weekly backup makes no fsync_dir or syncfs call, and t
     CHECK(holding_map(ctx2.dir(), &folders).count("docs/a.txt") == 1);  // the old version kept
   }
 }
+
+TEST_SUITE_BEGIN("jobs::backup");
+
+TEST_CASE(
+    "weekly backup: a failing list_dir, fsync_dir or sync_fs is reported naming its directory") {
+  // (a) a first weekly run mirrors the clone; (b) the clone changes and the
+  // second weekly run has its k-th call of one kind fail with EIO, for every
+  // k; (c) whenever the run reports it (exit 1 or 2), the log names the
+  // directory the call was made on (the clone, the backup, holding, the
+  // state directory or one below them), never '' or a placeholder. A
+  // failure not reported is a read that is repeated.
+  fs::PosixFs real;
+  for (const char* op : {"list_dir", "fsync_dir", "sync_fs"}) {
+    long reported = 0;
+    std::string op_name = op;
+    CAPTURE(op_name);
+    for (long k = 1;; ++k) {
+      CAPTURE(k);
+      test::TestContext ctx;
+      make_fixture(ctx.dir());
+      REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
+      change_clone(ctx.dir());
+      fs::FaultFs faulty(real);
+      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
+      faulty.fail_at(k, EIO, op);
+      test::DirNames names(faulty);
+      int rc = run(names, ctx.dir(), "2026-11-29T03:00", ctx.path("run.log"));
+      if (!faulty.triggered()) {
+        CHECK(rc == 0);
+        break;
+      }
+      REQUIRE(names.failed_op() == op);
+      if (rc == 0) {
+        continue;
+      }
+      ++reported;
+      std::string log_text = test::read_file(ctx.path("run.log"));
+      CAPTURE(log_text);
+      CAPTURE(names.failed_dir());
+      CHECK_FALSE(test::has_placeholder(log_text));
+      CHECK(test::names_dir(log_text, names.failed_dir(), ctx.dir()));
+    }
+    // Not vacuous: the source check, the mirror's walks, the state's fsync
+    // and the backup's syncfs were reached and reported.
+    CHECK(reported >= (std::string(op) == "list_dir" ? 5 : 1));
+  }
+}
+
+TEST_SUITE_END();

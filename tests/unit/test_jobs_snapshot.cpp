@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dir_names.hpp"
 #include "fs/fault_fs.hpp"
 #include "fs/nosync_fs.hpp"
 #include "snapshot_fixture.hpp"
@@ -660,6 +661,113 @@ TEST_CASE("recovery that cannot look (EACCES) stops with the error, never guesse
     CHECK(fx->state() == before);
   }
   CHECK(failed >= 4);  // the markers, the staging, the build folder, its entries
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("jobs::snapshot");
+
+namespace {
+
+// Counts of the injected failures that the job reported.
+struct Reported {
+  long runs = 0;      // runs in which the fault fired
+  long reported = 0;  // ... and the job reported it (error or warning)
+};
+
+// One run of `op` failing (EIO) at its k-th call, for every k: whenever the
+// job reports the failure (outcome not ok), its error and log name the
+// directory the call was made on, never an empty path or a placeholder. A
+// failure the job does not report is a read it repeats (recovery lists the
+// directory again). `runner` makes the fixture and runs the job.
+template <typename Runner>
+Reported each_failure_names_its_dir(const char* op, Runner runner) {
+  Reported out;
+  std::string op_name = op;
+  for (long k = 1;; ++k) {
+    CAPTURE(op_name);
+    CAPTURE(k);
+    fs::PosixFs real;
+    fs::FaultFs faulty(real);
+    faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
+    faulty.fail_at(k, EIO, op);
+    DirNames names(faulty);
+    std::string root;
+    std::string log;
+    jobs::JobResult r = runner(names, root, log);
+    if (!faulty.triggered()) {
+      CHECK(r.outcome == Outcome::ok);
+      break;
+    }
+    ++out.runs;
+    REQUIRE(names.failed_op() == op);
+    if (r.outcome == Outcome::ok) {
+      continue;
+    }
+    ++out.reported;
+    std::string text = r.error + "\n" + log;
+    CAPTURE(text);
+    CAPTURE(names.failed_dir());
+    CHECK_FALSE(has_placeholder(text));
+    CHECK(names_dir(text, names.failed_dir(), root));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a failing list_dir, fsync_dir or sync_fs is reported naming its directory: fresh and "
+    "recycled runs") {
+  // (a) two daily runs make daily.0 and daily.1; (b) the third run, fresh
+  // (keep daily:5) or recycling daily.1 (keep daily:2), has its k-th call
+  // of one kind fail with EIO, for every k; (c) each reported failure names
+  // the directory: the source, the snapshot directory, .rotator-staging,
+  // .trash or a directory below them.
+  for (int recycled = 0; recycled < 2; ++recycled) {
+    CAPTURE(recycled);
+    for (const char* op : {"list_dir", "fsync_dir", "sync_fs"}) {
+      auto got =
+          each_failure_names_its_dir(op, [&](fs::Fs& fs, std::string& root, std::string& log) {
+            SnapFixture fx(Naming::rotate, recycled ? "daily:2" : "daily:5");
+            REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+            fx.change_clone(1);
+            REQUIRE(fx.run("daily", at(2026, 11, 2)).outcome == Outcome::ok);
+            fx.change_clone(2);
+            fx.log_to(fx.path("run.log"));
+            root = fx.root();
+            auto r = fx.run(fs, "daily", at(2026, 11, 3));
+            log = fx.log_text();
+            return r;
+          });
+      // Not vacuous: the walks of the source and the build, the commit's
+      // fsyncs and the build's syncfs were all reached and reported.
+      CHECK(got.reported >= (std::string(op) == "list_dir" ? 6 : 1));
+    }
+  }
+}
+
+TEST_CASE("prune: a failing list_dir or fsync_dir is reported naming its directory") {
+  // (a) four daily runs, keep daily:5; (b) keep becomes daily:2 and prune
+  // expires two generations into .trash and deletes them, with its k-th
+  // call of one kind failing with EIO, for every k; (c) each reported
+  // failure names the directory (snaps, snaps/.trash, a generation in it).
+  for (const char* op : {"list_dir", "fsync_dir"}) {
+    auto got = each_failure_names_its_dir(op, [&](fs::Fs& fs, std::string& root, std::string& log) {
+      SnapFixture fx(Naming::rotate, "daily:5");
+      for (unsigned day = 1; day <= 4; ++day) {
+        fx.change_clone(static_cast<int>(day));
+        REQUIRE(fx.run("daily", at(2026, 11, day)).outcome == Outcome::ok);
+      }
+      fx.job().keep = "daily:2";
+      fx.log_to(fx.path("run.log"));
+      root = fx.root();
+      auto r = fx.prune(fs, at(2026, 11, 5), jobs::Explain::no);
+      log = fx.log_text();
+      return r;
+    });
+    CHECK(got.reported >= (std::string(op) == "list_dir" ? 8 : 2));
+  }
 }
 
 TEST_SUITE_END();
