@@ -450,11 +450,11 @@ bench_churn() {
 strace_one() {  # strace_one LABEL ENTRIES CMD...
   local label=$1 entries=$2 out=$S/strace.out total; shift 2
   strace -c -f -o "$out" "$@" >/dev/null
-  total=$(awk '$NF == "total" { print $3 }' "$out")
+  total=$(awk '$NF == "total" { print $4 }' "$out")  # % time, seconds, usecs/call, calls, [errors,] total
   awk -v l="$label" -v t="$total" -v e="$entries" -v load="$(load1)" \
     'BEGIN { printf "  -> %s: %d calls, %.2f per entry (load %s)\n", l, t, t / e, load }'
-  awk 'NR > 2 && !/^-/ && $NF != "total" { printf "       %-16s %9d %6.2f/entry\n", $NF, $4, $4 / e }' \
-    e="$entries" "$out" | sort -k2 -n -r | head -n 10
+  awk 'NR > 2 && !/^-/ && $NF != "total" { printf "       %-16s %9d %6.2f/entry %6.2f%% of syscall time\n", $NF, $4, $4 / e, $1 }' \
+    e="$entries" "$out" | sort -k2 -n -r | head -n 12
 }
 
 bench_strace() {
@@ -471,6 +471,8 @@ bench_strace() {
   make_tpl "$D" "$D/base"
   prep_recycled 1; strace_one "rotator daily, recycled" "$entries" "$ROTATOR" -q -c "$D/rec1.conf" --now 2026-11-22T02:00 daily
   prep_rsnap 1; strace_one "rm -rf oldest && cp -al" "$entries" sh -c "rm -rf '$D/rsn1/daily.1' && cp -al '$D/clone' '$D/rsn1/daily.0'"
+  prep_expiry 1; strace_one "rotator prune (expiry)" "$entries" "$ROTATOR" -q -c "$D/exp1.conf" --now 2026-11-21T03:00 prune
+  prep_rmrf 1; strace_one "rm -rf generation" "$entries" rm -rf "$D/old1"
   prep_weekly 1; strace_one "rotator weekly" "$entries" "$ROTATOR" -q -c "$D/rot1.conf" weekly
   strace_one "find clone backup" "$entries" find "$D/clone" "$D/base"
   rm -rf "$D"
