@@ -19,12 +19,20 @@
 //   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
 //                          before the first op of a promotion, removed after
 //   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
-//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the
-//                          recycled build added where the generation had
-//                          nothing, written before the entry is created;
-//                          nothing is recorded below an added directory, nor
-//                          for an entry that replaces a displaced one (the
-//                          rollback finds that one's place occupied)
+//   .trash/BUILD-ID/added-list/N    one record per entry the recycled
+//                          build added where the generation had nothing,
+//                          written before the entry is created: a symlink
+//                          named by a sequence number whose target is the
+//                          entry's path in the generation (a file holding
+//                          it when longer than a symlink target may be;
+//                          snapshot_undo.hpp); nothing is recorded below an
+//                          added directory, nor for an entry that replaces
+//                          a displaced one (the rollback finds that one's
+//                          place occupied)
+//   .trash/BUILD-ID/added/REL       the same record as an older rotator
+//                          wrote it (a marker symlink at REL below
+//                          directories mirroring REL's parents); still
+//                          rolled back
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
 //   .trash/NAME[.K]        an expired generation (one rename)
 //   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
@@ -61,8 +69,9 @@
 //
 // Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
 // fresh build goes to trash; a recycled one is restored exactly: the entries
-// named by markers are moved to undo, each displaced entry is moved back,
-// after moving to undo whatever the build put in its place, and the tree
+// named by the undo records are moved to undo, newest first, each displaced
+// entry is moved back, after moving to undo whatever the build put in its
+// place, and the tree
 // gets its original name again; directory attributes the build rewrote are
 // not restored); .rotator-committed is finished (shift, then
 // LOWEST.0); a .rotator-pending dated commit gets its `latest` and expiry;

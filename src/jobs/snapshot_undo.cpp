@@ -10,6 +10,7 @@
 
 #include "jobs/snapshot_job.hpp"
 #include "rotation/name.hpp"
+#include "util/text.hpp"
 
 namespace rotator::jobs {
 
@@ -22,29 +23,24 @@ Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::Ad
       return ok();
     }
   }
-  std::string marker = m_added;
-  TRY(ensure(marker));
-  for (size_t start = 0, slash; (slash = rel.find('/', start)) != std::string::npos;
-       start = slash + 1) {
-    TRY(ensure(m_added + "/" + rel.substr(0, slash)));
+  if (!m_handle.valid()) {
+    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
+    auto h = fs::open_dir(m_dir.fs(), fs::k_cwd, m_dir.p(m_list));
+    if (!h) {
+      return sys_error(h.error().sys_errno, "open directory", m_dir.d(m_list));
+    }
+    m_handle = std::move(*h);
   }
-  std::string name = m_added + "/" + rel;
-  auto w = m_dir.fs().symlink("added", fs::k_cwd, m_dir.p(name));
-  if (!w && w.error().sys_errno != EEXIST) {
-    return sys_error(w.error().sys_errno, "create marker", m_dir.d(name));
+  std::string name = std::to_string(m_next);
+  Status w = rel.size() <= m_max_target ? m_dir.fs().symlink(rel, m_handle.fd(), name)
+                                        : m_dir.fs().write_file(m_handle.fd(), name, rel);
+  if (!w) {
+    return sys_error(w.error().sys_errno, "create undo record", m_dir.d(m_list + "/" + name));
   }
+  ++m_next;
   if (type == fs::FileType::directory) {
     m_added_dirs.insert(rel);
   }
-  return ok();
-}
-
-Status AddRecorder::ensure(const std::string& name) {
-  if (m_made.count(name)) {
-    return ok();
-  }
-  TRY(m_dir.mkdir(name, SnapDir::IfExists::ok));
-  m_made.insert(name);
   return ok();
 }
 
@@ -85,8 +81,9 @@ class UndoFolder {
   std::set<std::string> m_used;
 };
 
-// Moves out of .rotator-staging every entry named by a marker under
-// `markers` (relative path `rel`), into `undo`.
+// The earlier format (a build left by an older rotator): moves out of
+// .rotator-staging every entry named by a marker symlink at `markers/REL`
+// (below marker directories mirroring REL's parents), into `undo`.
 Status undo_additions(SnapDir& dir, const std::string& markers, const std::string& rel,
                       UndoFolder& undo, long* moved) {
   TRY_ASSIGN(auto list, dir.names(rel.empty() ? markers : markers + "/" + rel));
@@ -101,6 +98,89 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
       continue;
     }
     std::string staged = std::string(k_snap_staging) + "/" + sub;
+    TRY_ASSIGN(bool staged_there, dir.exists(staged));
+    if (!staged_there) {
+      continue;  // not created yet, or already moved by an earlier rollback
+    }
+    TRY(undo.take(staged));
+    ++*moved;
+  }
+  return ok();
+}
+
+// A REL read from a record: relative, no empty, "." or ".." component.
+bool plausible_rel(const std::string& rel) {
+  if (rel.empty() || rel[0] == '/') {
+    return false;
+  }
+  for (size_t start = 0;;) {
+    size_t slash = rel.find('/', start);
+    std::string part =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return false;
+    }
+    if (slash == std::string::npos) {
+      return true;
+    }
+    start = slash + 1;
+  }
+}
+
+// Moves out of .rotator-staging every entry recorded in the flat list
+// `list` (AddRecorder), newest record first, into `undo`. One listing, one
+// readlink (or read) per record, one lstat and at most one rename per
+// recorded entry.
+Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, long* moved) {
+  auto h = fs::open_dir(dir.fs(), fs::k_cwd, dir.p(list));
+  if (!h) {
+    return sys_error(h.error().sys_errno, "open directory", dir.d(list));
+  }
+  auto entries = dir.fs().list_dir(h->fd());
+  if (!entries) {
+    return sys_error(entries.error().sys_errno, "read directory", dir.d(list));
+  }
+  std::vector<std::pair<unsigned long long, std::string>> records;
+  records.reserve(entries->size());
+  for (const auto& e : *entries) {
+    std::string shown = dir.d(list + "/" + e.name);
+    auto not_a_record = [&] {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record; rolling back stopped", shown));
+    };
+    if (e.name.empty() || e.name.size() > 18 ||
+        e.name.find_first_not_of("0123456789") != std::string::npos) {
+      return not_a_record();
+    }
+    unsigned long long seq = std::stoull(e.name);
+    fs::FileType type = e.type;
+    if (type == fs::FileType::unknown) {
+      auto st = dir.fs().lstat(h->fd(), e.name);
+      if (!st) {
+        return sys_error(st.error().sys_errno, "stat", shown);
+      }
+      type = st->type();
+    }
+    if (type != fs::FileType::symlink && type != fs::FileType::regular) {
+      return not_a_record();
+    }
+    auto rel = type == fs::FileType::symlink ? dir.fs().readlink(h->fd(), e.name)
+                                             : dir.fs().read_file(h->fd(), e.name);
+    if (!rel) {
+      return sys_error(rel.error().sys_errno, "read", shown);
+    }
+    if (!plausible_rel(*rel)) {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record (it names '{}'); rolling "
+                      "back stopped",
+                      shown, escape_control(*rel)));
+    }
+    records.emplace_back(seq, std::move(*rel));
+  }
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [seq, rel] : records) {
+    std::string staged = std::string(k_snap_staging) + "/" + rel;
     TRY_ASSIGN(bool staged_there, dir.exists(staged));
     if (!staged_there) {
       continue;  // not created yet, or already moved by an earlier rollback
@@ -214,7 +294,11 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   TRY_ASSIGN(bool has_build, dir.exists(from->build));
   if (has_build) {
     UndoFolder undo(dir, from->build + "/undo");
-    TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));
+    TRY_ASSIGN(bool has_list, dir.exists(from->build + "/" + k_added_list));
+    if (has_list) {
+      TRY(undo_recorded(dir, from->build + "/" + k_added_list, undo, &removed));
+    }
+    TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));  // the earlier format
     if (has_markers) {
       TRY(undo_additions(dir, from->build + "/added", "", undo, &removed));
     }
