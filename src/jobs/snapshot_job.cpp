@@ -22,6 +22,23 @@ namespace {
 
 enum class Build { fresh, recycled };
 
+}  // namespace
+
+Status delete_queued_trash(RunContext& ctx, const config::Job& job, std::string& done) {
+  if (ctx.dry_run == DryRun::yes) {
+    return ok();
+  }
+  SnapDir dir(ctx, job);
+  fs::RemoveStats rs;
+  TRY_ASSIGN(long removed, dir.delete_queued(&rs));
+  if (removed > 0) {
+    done = fmt::format("trash deleted after the unlock ({} files, {} dirs)", rs.files, rs.dirs);
+  }
+  return ok();
+}
+
+namespace {
+
 // A higher rotate level: carry out the promotion `plan` (plan_higher's ops),
 // guarded by .rotator-intent.
 JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& dir,
@@ -46,21 +63,19 @@ JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& di
   if (!done) {
     return fail(done.error().message() + "; the next run finishes the promotion");
   }
-  fs::RemoveStats rs;
-  auto deleted = dir.delete_trash(&rs);
+  TrashStep trash = finish_trash(ctx, dir);
   JobResult r;
   r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops.back().from,
                           ops.back().to, applied.renamed - 1, applied.expired);
   if (!applied.expired_names.empty()) {
     r.summary += fmt::format(" ({})", fmt::join(applied.expired_names, ", "));
   }
-  if (!deleted) {
+  if (!trash.status) {
     r.outcome = state::Outcome::warning;
     ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
-                    deleted.error().message());
-  } else if (*deleted > 0) {
-    r.summary += fmt::format(", trash deleted ({} files)", rs.files);
+                    trash.status.error().message());
   }
+  r.summary += trash.clause;
   return r;
 }
 
@@ -87,8 +102,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
           build == Build::recycled ? " and restores " + recycle : std::string()));
     }
     if (!dry) {
-      fs::RemoveStats unused;
-      (void)dir.delete_trash(&unused);  // best effort: the next run resumes it
+      (void)finish_trash(ctx, dir);  // best effort: the next run resumes it
     }
     return fail(why + (build == Build::recycled
                            ? "; rolled back: " + recycle + " restored, nothing lost"
@@ -128,8 +142,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       // Best effort: the next run's recovery removes these too.
       (void)dir.unlink_if_present(".rotator-staging.from.tmp");
       (void)dir.unlink_if_present(k_snap_staging_from);
-      fs::RemoveStats unused;
-      (void)dir.delete_trash(&unused);
+      (void)finish_trash(ctx, dir);
       return fail(prepared.error().message() + "; nothing was changed");
     }
   } else if (!dry) {
@@ -242,18 +255,15 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     }
   }
 
-  // 6. The trash.
-  fs::RemoveStats rs;
+  // 6. The trash: deleted now, or queued and deleted after the unlock.
   JobResult r;
-  long trash = 0;
+  TrashStep trash;
   if (!dry) {
-    auto deleted = dir.delete_trash(&rs);
-    if (!deleted) {
+    trash = finish_trash(ctx, dir);
+    if (!trash.status) {
       r.outcome = state::Outcome::warning;
       ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
-                      deleted.error().message());
-    } else {
-      trash = *deleted;
+                      trash.status.error().message());
     }
   }
   r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
@@ -271,9 +281,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (!applied.expired_names.empty()) {
     r.summary += fmt::format(", expired {}", fmt::join(applied.expired_names, ", "));
   }
-  if (trash > 0) {
-    r.summary += fmt::format(", trash deleted ({} files, {} dirs)", rs.files, rs.dirs);
-  }
+  r.summary += trash.clause;
   if (stats->copied_emlink > 0) {
     r.outcome = state::Outcome::warning;
     r.summary +=

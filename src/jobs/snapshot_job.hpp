@@ -35,6 +35,8 @@
 //                          rolled back
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
 //   .trash/NAME[.K]        an expired generation (one rename)
+//   .trash/.rotator-deleting/NAME   trash queued for deletion (step 6)
+//   .trash/.rotator-deleting.lock   flock of whoever deletes the queue
 //   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
 //                          the commit rename, removed after the post-commit
 //                          steps (latest, expiry): recovery finishes them
@@ -59,8 +61,19 @@
 //   5. dated: swap `latest`, expire (into .trash), fsync_dir of both, then
 //      .rotator-pending is removed and the directory fsynced (a promotion
 //      removes .rotator-intent the same way);
-//   6. delete everything in .trash (fs::remove_tree), not synced: a power
-//      cut may bring trash back, which the next run deletes.
+//   6. the trash: every entry of .trash is queued (renamed into
+//      .trash/.rotator-deleting), then deleted (fs::remove_tree) by
+//      SnapDir::delete_queued, not synced: a power cut may bring trash
+//      back, which the next run deletes. With ctx.trash_deletion ==
+//      after_unlock (the command line's runs) the deletion comes after the
+//      run has released its lock (rsnapshot's use_lazy_deletes, made safe):
+//      the process still deletes it before it exits, but the next run need
+//      not wait for it; the queue holds nothing a run needs (a run's own
+//      build folder stays outside it until that run has committed or rolled
+//      back), concurrent deleters take turns on the flock
+//      .trash/.rotator-deleting.lock (a run waits for the one deleting, so
+//      its own trash is gone when it exits), and what a killed deletion
+//      left is deleted by the next one.
 //
 // Durability (fault_fs.hpp states the model the power-cut tests enforce):
 // a power cut at any point leaves either the state before the run (what
@@ -103,6 +116,10 @@ inline constexpr const char* k_snap_pending = ".rotator-pending";
 inline constexpr const char* k_snap_trash = ".trash";
 // Marker file inside .trash: rotator made it and may empty it.
 inline constexpr const char* k_trash_marker = ".rotator-trash";
+// Inside .trash: what is only waiting to be deleted (queued there under the
+// run's lock, deleted after it), and the lock of whoever deletes it.
+inline constexpr const char* k_trash_deleting = ".rotator-deleting";
+inline constexpr const char* k_trash_deleting_lock = ".rotator-deleting.lock";
 inline constexpr const char* k_snap_latest = "latest";
 inline constexpr const char* k_snap_latest_tmp = ".rotator-latest.tmp";
 
@@ -116,6 +133,13 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job);
 // an Error when recovery could not complete (then nothing else may run).
 // With ctx.dry_run == yes nothing is changed and the lines say what would be.
 Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config::Job& job);
+
+// The trash queued by a run with ctx.trash_deletion == after_unlock, deleted
+// without the run's lock (SnapDir::delete_queued: waits for another
+// deleter). Sets `done` to what it did ("trash deleted after the unlock (3
+// files, 2 dirs)"), leaves it empty when nothing was queued. An Error when
+// deleting failed; the next run resumes it.
+Status delete_queued_trash(RunContext& ctx, const config::Job& job, std::string& done);
 
 enum class Explain { no, yes };
 
