@@ -153,19 +153,13 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (dry && build == Build::recycled) {
     ctx.plan("recycle " + recycle);
   }
-  std::optional<engine::TreeSink> sink;
-  fs::DirHandle build_dir;
+  std::optional<DisplacedList> displaced;
   if (build == Build::recycled && !dry) {
-    auto h = fs::open_dir(ctx.fs, fs::k_cwd, dir.p(build_id));
-    if (!h) {
-      return abort_build(h.error().message());
-    }
-    build_dir = std::move(*h);
-    sink.emplace(build_dir.fd(), "displaced", dir.d(build_id));
+    displaced.emplace(dir, build_id);
   }
   AddRecorder recorder(dir, build_id);
   engine::MirrorOptions opt;
-  opt.sink = sink ? static_cast<engine::Sink*>(&*sink) : nullptr;
+  opt.sink = displaced ? static_cast<engine::Sink*>(&*displaced) : nullptr;
   opt.dry_run = dry ? DryRun::yes : DryRun::no;
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
@@ -187,8 +181,8 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (dry && build == Build::recycled) {
     // Plan against the generation that would be recycled; the sink is
     // displayed but never written in a dry run.
-    sink.emplace(fs::k_cwd, "displaced", dir.d(std::string(k_snap_trash) + "/build-ID"));
-    opt.sink = &*sink;
+    displaced.emplace(dir, std::string(k_snap_trash) + "/build-ID");
+    opt.sink = &*displaced;
   }
   opt.progress = ctx.log.progress();
   // A fresh build links every file: its bytes are all new without counting

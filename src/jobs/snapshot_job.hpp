@@ -18,7 +18,12 @@
 //                          the shift; renamed to LOWEST.0 as the last step
 //   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
 //                          before the first op of a promotion, removed after
-//   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
+//   .trash/BUILD-ID/displaced-list/N-ESC  what a recycled build displaced,
+//                          one rename each, its path in the name (N.path
+//                          records a path too long for a name;
+//                          DisplacedList in snapshot_undo.hpp)
+//   .trash/BUILD-ID/displaced[.K]/REL     the same as an older rotator
+//                          wrote it (a TreeSink); still rolled back
 //   .trash/BUILD-ID/added-list/N    one record per entry the recycled
 //                          build added where the generation had nothing,
 //                          written before the entry is created: a symlink
@@ -50,7 +55,7 @@
 //   3. build (the executor, execute_build): recycle a generation that expires anyway in this run
 //   (write
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
-//      source into it with a TreeSink into its trash folder), else mkdir
+//      source into it with a DisplacedList into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;
 //   4. commit: sync_fs (the whole build, and a recycled build's trash
 //      folder, durable before it is named), then one rename: dated

@@ -46,6 +46,87 @@ Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::Ad
 
 namespace {
 
+constexpr size_t k_max_name = 255;  // NAME_MAX
+
+std::string escape_rel(const std::string& rel) {
+  std::string out;
+  out.reserve(rel.size());
+  for (char c : rel) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The inverse of escape_rel; nullopt for a text escape_rel cannot make.
+std::optional<std::string> unescape_rel(const std::string& esc) {
+  std::string out;
+  for (size_t i = 0; i < esc.size(); ++i) {
+    if (esc[i] != '%') {
+      out += esc[i];
+    } else if (esc.compare(i, 3, "%25") == 0) {
+      out += '%';
+      i += 2;
+    } else if (esc.compare(i, 3, "%2F") == 0) {
+      out += '/';
+      i += 2;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<engine::Taken> DisplacedList::take(fs::Fs& fs, std::span<const int> t_dirs,
+                                          const std::string& rel_path,
+                                          std::string_view from_display,
+                                          engine::Collision /*on_collision: never collides*/) {
+  size_t slash = rel_path.rfind('/');
+  std::string base = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  if (t_dirs.empty() || base.empty()) {
+    return plain_error("internal error: sink take of '" + rel_path + "' without its directory");
+  }
+  if (!m_handle.valid()) {
+    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
+    auto h = fs::open_dir(fs, fs::k_cwd, m_dir.p(m_list));
+    if (!h) {
+      return sys_error(h.error().sys_errno, "open directory", m_dir.d(m_list));
+    }
+    m_handle = std::move(*h);
+  }
+  std::string seq = std::to_string(m_next);
+  std::string name = seq + "-" + escape_rel(rel_path);
+  if (name.size() > k_max_name) {
+    name = seq;
+    std::string rec = seq + ".path";
+    Status w = rel_path.size() <= k_max_link_target ? fs.symlink(rel_path, m_handle.fd(), rec)
+                                                    : fs.write_file(m_handle.fd(), rec, rel_path);
+    if (!w) {
+      return sys_error(w.error().sys_errno, "create undo record", m_dir.d(m_list + "/" + rec));
+    }
+  }
+  auto moved = fs.rename(t_dirs.back(), base, m_handle.fd(), name, fs::RenameMode::no_replace);
+  if (!moved) {
+    return with_context(moved.error(), "move", std::string(from_display),
+                        "to '" + m_dir.d(m_list + "/" + name) + "'");
+  }
+  ++m_next;
+  return engine::Taken::moved;
+}
+
+std::string DisplacedList::display(const std::string& rel_path) const {
+  return m_dir.d(m_list + "/N-" + escape_rel(rel_path));  // N: its sequence number
+}
+
+namespace {
+
 // `.trash/BUILD-ID/undo`: where a rollback moves what the build added. Lists
 // the folder once (it may hold entries of an earlier, interrupted rollback)
 // and then names entries from a counter, so a rollback of n entries makes n
@@ -227,6 +308,92 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
   return ok();
 }
 
+// Puts every entry of the flat sink `list` (DisplacedList) back into
+// .rotator-staging, newest first; whatever occupies its place was put there
+// by the build and goes to `undo` first. One listing, at most one readlink
+// (long paths only), one lstat and one or two renames per entry.
+Status restore_listed(SnapDir& dir, const std::string& list, UndoFolder& undo, long* restored,
+                      long* removed) {
+  auto h = fs::open_dir(dir.fs(), fs::k_cwd, dir.p(list));
+  if (!h) {
+    return sys_error(h.error().sys_errno, "open directory", dir.d(list));
+  }
+  auto entries = dir.fs().list_dir(h->fd());
+  if (!entries) {
+    return sys_error(entries.error().sys_errno, "read directory", dir.d(list));
+  }
+  std::set<std::string> names;
+  for (const auto& e : *entries) {
+    names.insert(e.name);
+  }
+  struct Listed {
+    unsigned long long seq;
+    std::string name;
+    std::string rel;
+  };
+  std::vector<Listed> listed;
+  for (const auto& n : names) {
+    std::string shown = dir.d(list + "/" + n);
+    auto not_a_record = [&] {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record; rolling back stopped", shown));
+    };
+    size_t digits = std::min(n.find_first_not_of("0123456789"), n.size());
+    if (digits == 0 || digits > 18) {
+      return not_a_record();
+    }
+    std::string tail = n.substr(digits);
+    if (tail == ".path") {
+      continue;  // read with its entry; alone, the entry was never moved
+    }
+    Listed l{std::stoull(n.substr(0, digits)), n, {}};
+    if (tail.empty()) {
+      std::string rec = n + ".path";
+      if (!names.count(rec)) {
+        return not_a_record();
+      }
+      auto st = dir.fs().lstat(h->fd(), rec);
+      if (!st) {
+        return sys_error(st.error().sys_errno, "stat", dir.d(list + "/" + rec));
+      }
+      auto rel = st->type() == fs::FileType::symlink ? dir.fs().readlink(h->fd(), rec)
+                                                     : dir.fs().read_file(h->fd(), rec);
+      if (!rel) {
+        return sys_error(rel.error().sys_errno, "read", dir.d(list + "/" + rec));
+      }
+      l.rel = std::move(*rel);
+    } else if (tail[0] == '-') {
+      auto rel = unescape_rel(tail.substr(1));
+      if (!rel) {
+        return not_a_record();
+      }
+      l.rel = std::move(*rel);
+    } else {
+      return not_a_record();
+    }
+    if (!plausible_rel(l.rel)) {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record (it names '{}'); rolling back stopped",
+                      shown, escape_control(l.rel)));
+    }
+    listed.push_back(std::move(l));
+  }
+  std::sort(listed.begin(), listed.end(),
+            [](const Listed& a, const Listed& b) { return a.seq > b.seq; });
+  for (const auto& l : listed) {
+    std::string from = list + "/" + l.name;
+    std::string to = std::string(k_snap_staging) + "/" + l.rel;
+    TRY_ASSIGN(bool occupied, dir.exists(to));
+    if (occupied) {
+      TRY(undo.take(to));
+      ++*removed;
+    }
+    TRY(dir.rename(from, to));
+    ++*restored;
+  }
+  return ok();
+}
+
 struct StagingFrom {
   std::string original;
   std::string build;  // ".trash/ID"
@@ -312,8 +479,12 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
       }
     }
     std::sort(sinks.begin(), sinks.end());
-    for (const auto& s : sinks) {
+    for (const auto& s : sinks) {  // the earlier format (a TreeSink per build)
       TRY(restore_displaced(dir, from->build + "/" + s.second, "", undo, &restored, &removed));
+    }
+    TRY_ASSIGN(bool has_listed, dir.exists(from->build + "/" + k_displaced_list));
+    if (has_listed) {
+      TRY(restore_listed(dir, from->build + "/" + k_displaced_list, undo, &restored, &removed));
     }
   }
   TRY(dir.rename(k_snap_staging, from->original));

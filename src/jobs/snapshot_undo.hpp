@@ -5,7 +5,7 @@
 // A recycled build writes, before the engine creates each entry, a record
 // in `.trash/BUILD-ID/added-list/` (AddRecorder, fed by the engine's
 // `before_add` hook); what the build displaces goes to
-// `.trash/BUILD-ID/displaced[.K]/` (a TreeSink). rollback() undoes exactly
+// `.trash/BUILD-ID/displaced-list/` (a DisplacedList). rollback() undoes exactly
 // that: added entries go to `.trash/BUILD-ID/undo/`, displaced ones go back,
 // and the tree gets its original name again.
 #pragma once
@@ -72,6 +72,41 @@ class AddRecorder {
   fs::DirHandle m_handle;  // the list directory, once made
   long m_next = 0;
   std::set<std::string> m_added_dirs;
+};
+
+// The sink of a recycled build: `.trash/ID/displaced-list/`, a flat
+// directory that receives each displaced entry by one rename, under the
+// name "N-ESC" (N the sequence number, ESC the entry's path in the
+// generation with '%' written "%25" and '/' "%2F"), so the entry and the
+// record of where it came from are one atomic step and no directory is
+// created per displaced entry's parent (TreeSink mirrors the parents: an
+// mkdir, the expensive call, and three attribute writes each, all deleted
+// again after the commit). When "N-ESC" would exceed a file name's 255
+// bytes, the path is first recorded as `N.path` (a symlink to REL, or a
+// file holding it when longer than k_max_link_target) and the entry is
+// renamed to `N`: a crash between the two leaves a record without an
+// entry, which the rollback skips (the entry is still in the generation).
+// rollback() puts entries back newest first; it still reads the earlier
+// `displaced[.K]/` trees of an older rotator.
+inline constexpr const char* k_displaced_list = "displaced-list";
+
+class DisplacedList final : public engine::Sink {
+ public:
+  DisplacedList(SnapDir& dir, std::string build)
+      : m_dir(dir), m_list(std::move(build) + "/" + k_displaced_list) {}
+
+  Result<engine::Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
+                             std::string_view from_display,
+                             engine::Collision on_collision) override;
+  std::string display(const std::string& rel_path) const override;
+
+  long taken() const { return m_next; }
+
+ private:
+  SnapDir& m_dir;
+  std::string m_list;
+  fs::DirHandle m_handle;
+  long m_next = 0;
 };
 
 // Rolls back an uncommitted .rotator-staging: a fresh build goes to the

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,18 +91,18 @@ std::map<long, std::pair<std::string, bool>> records_of(const std::string& list)
 
 }  // namespace
 
-TEST_CASE("a recycled build records its additions flat: one mkdir, no marker directories") {
+TEST_CASE("a recycled build's undo data is flat: four mkdirs, none per directory") {
   auto fx = make_history();
   fs::FaultFs recording(fx->posix());
   recording.record();
   REQUIRE(fx->run(recording, "daily", k_run_time).outcome == Outcome::ok);
-  long list_mkdirs = 0;
+  std::vector<std::string> trash_mkdirs;
   long records = 0;
   for (const auto& call : recording.journal()) {
     CHECK_MESSAGE(call.find("/added/") == std::string::npos, call);  // the earlier format
-    bool in_trash = call.find("/.trash/build-") != std::string::npos;
-    if (in_trash && call.rfind("mkdir ", 0) == 0 && call.find("/added-list") != std::string::npos) {
-      ++list_mkdirs;
+    CHECK_MESSAGE(call.find("/displaced/") == std::string::npos, call);
+    if (call.rfind("mkdir ", 0) == 0 && call.find("/.trash/build-") != std::string::npos) {
+      trash_mkdirs.push_back(call.substr(call.rfind('/') + 1));
     }
     // A record is made relative to the open list directory: "symlink N".
     if (call.rfind("symlink ", 0) == 0 &&
@@ -109,7 +110,12 @@ TEST_CASE("a recycled build records its additions flat: one mkdir, no marker dir
       ++records;
     }
   }
-  CHECK(list_mkdirs == 1);
+  // The build folder, its undo folder and the two lists; the displaced
+  // entries (a.txt, dir/sub) went into the list without their parents.
+  REQUIRE(trash_mkdirs.size() == 4);
+  CHECK(trash_mkdirs[1] == "undo");
+  CHECK(trash_mkdirs[2] == "displaced-list");  // a.txt is displaced first
+  CHECK(trash_mkdirs[3] == "added-list");
   // dir/b2.txt, dir/deep (nothing below it), new2.txt, new3.txt; a.txt and
   // dir/sub replace displaced entries, so nothing is recorded for them.
   CHECK(records == 4);
@@ -198,12 +204,86 @@ TEST_CASE("rollback refuses a record that is not rotator's, changing nothing") {
   CHECK(exists(fx->snap("daily.0/a.txt")));
 }
 
+TEST_CASE("displaced entries keep their path in their name, or in a record when too long") {
+  // (a) a file named with '%' and one whose path is longer than a file name
+  // may be are both replaced (new inodes) in a recycled build; (b) the first
+  // is listed as "N-dir%2F50%25.txt", the second as "N" with its path in
+  // the symlink "N.path"; (c) the rollback puts both back exactly.
+  auto fx = std::make_unique<SnapFixture>(Naming::rotate, "daily:2");
+  std::string deep =
+      std::string(100, 'p') + "/" + std::string(100, 'q') + "/" + std::string(100, 'r');
+  write_file(fx->clone("dir/50%.txt"), "v1");
+  write_file(fx->clone(deep), "v1");
+  for (int d = 1; d <= 2; ++d) {
+    REQUIRE(fx->run("daily", at(2026, 11, static_cast<unsigned>(d))).outcome == Outcome::ok);
+  }
+  for (const std::string& rel : {std::string("dir/50%.txt"), deep}) {
+    std::filesystem::remove(fx->clone(rel));
+    write_file(fx->clone(rel), "v2");
+  }
+  SnapState before = fx->state();
+  // Crash just before the commit rename, found in the journal of a run on
+  // an identical fixture.
+  long commit = 0;
+  {
+    auto twin = std::make_unique<SnapFixture>(Naming::rotate, "daily:2");
+    write_file(twin->clone("dir/50%.txt"), "v1");
+    write_file(twin->clone(deep), "v1");
+    for (int d = 1; d <= 2; ++d) {
+      REQUIRE(twin->run("daily", at(2026, 11, static_cast<unsigned>(d))).outcome == Outcome::ok);
+    }
+    for (const std::string& rel : {std::string("dir/50%.txt"), deep}) {
+      std::filesystem::remove(twin->clone(rel));
+      write_file(twin->clone(rel), "v2");
+    }
+    fs::FaultFs recording(twin->posix());
+    recording.record();
+    REQUIRE(twin->run(recording, "daily", k_run_time).outcome == Outcome::ok);
+    commit = index_of(recording.journal(), "rename " + twin->snap(".rotator-staging") + " -> " +
+                                               twin->snap(".rotator-committed"));
+    REQUIRE(commit > 1);
+  }
+  fs::FaultFs crashing(fx->posix());
+  crashing.crash_after(commit - 1);
+  REQUIRE(fx->run(crashing, "daily", k_run_time).outcome == Outcome::error);
+  std::string from = read_file(fx->snap(".rotator-staging.from"));
+  std::string build = from.substr(from.find('\n') + 1);
+  build.pop_back();
+  std::set<std::string> listed;
+  for (const auto& e : std::filesystem::directory_iterator(fx->snap(build + "/displaced-list"))) {
+    listed.insert(e.path().filename().string());
+  }
+  CHECK(listed.count("0-dir%2F50%25.txt") + listed.count("1-dir%2F50%25.txt") == 1);
+  std::string long_seq = listed.count("0-dir%2F50%25.txt") ? "1" : "0";
+  CHECK(listed.count(long_seq));
+  REQUIRE(listed.count(long_seq + ".path"));
+  CHECK(std::filesystem::read_symlink(fx->snap(build + "/displaced-list/" + long_seq + ".path"))
+            .string() == deep);
+  fs::PosixFs fresh;
+  auto rec = fx->recover(fresh);
+  REQUIRE_MESSAGE(rec.has_value(), (rec ? std::string() : rec.error().message()));
+  CHECK(fx->state() == before);
+}
+
 namespace {
 
-// Turns the flat records of `build` into the earlier on-disk format, as the
-// earlier AddRecorder wrote it: for each recorded REL a symlink (target
-// "added") at `build/added/REL`, below directories mirroring REL's parents.
+// Turns the flat lists of `build` into the earlier on-disk format, as the
+// earlier AddRecorder and TreeSink wrote it: for each recorded REL a
+// symlink (target "added") at `build/added/REL`, below directories
+// mirroring REL's parents, and each displaced entry at `build/displaced/REL`.
 void to_earlier_format(SnapFixture& fx, const std::string& build) {
+  std::string listed = fx.snap(build + "/displaced-list");
+  for (const auto& e : std::filesystem::directory_iterator(listed)) {
+    std::string name = e.path().filename().string();
+    std::string rel = name.substr(name.find('-') + 1);
+    for (size_t at; (at = rel.find("%2F")) != std::string::npos;) {
+      rel.replace(at, 3, "/");
+    }
+    std::filesystem::path to = fx.snap(build + "/displaced/" + rel);
+    std::filesystem::create_directories(to.parent_path());
+    std::filesystem::rename(e.path(), to);
+  }
+  std::filesystem::remove(listed);
   std::string list = fx.snap(build + "/added-list");
   std::string added = fx.snap(build + "/added");
   make_dir(added);
@@ -223,6 +303,7 @@ TEST_CASE("rollback of a build left in the earlier format (nested markers) is ex
   std::string build = interrupted_build(*fx);
   to_earlier_format(*fx, build);
   REQUIRE(exists(fx->snap(build + "/added/dir/b2.txt")));
+  REQUIRE(exists(fx->snap(build + "/displaced/dir/sub")));
   REQUIRE(std::filesystem::is_directory(fx->snap(build + "/added/dir")));
   fs::PosixFs fresh;
   auto rec = fx->recover(fresh);
