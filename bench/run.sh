@@ -24,7 +24,8 @@
 # CHURN_PERMILLES (default "0 10 100": 0 %, 1 %, 10 % of the files changed,
 # deleted or added), BENCH_DIR (scratch parent; default ${TMPDIR:-/tmp}),
 # ROTATOR (default ./rotator next to this directory), SEED (default 1),
-# KEEP=1 (leave the scratch directory for inspection).
+# KEEP=1 (leave the scratch directory for inspection), ROTATOR_BEFORE (a
+# second binary whose recycled run is interleaved with this one's).
 #
 # Everything happens in one scratch directory,
 # ${BENCH_DIR:-${TMPDIR:-/tmp}}/rotator-bench.XXXXXX, removed at the end; all
@@ -49,7 +50,7 @@ case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
   --snapshots|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
-  -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
@@ -373,6 +374,17 @@ run_recycled() {
   "$ROTATOR" -v -c "$D/rec$1.conf" --now 2026-11-22T02:00 daily 2> >(stamp_line "ok: created" "$D/rec$1.commit")
 }
 declare -a T_recycledcommit=() L_recycledcommit=()
+# ROTATOR_BEFORE=BINARY: the same recycled run by another build (e.g. the
+# base of a branch), interleaved with this one (A B A B ...), for a before /
+# after figure that a busy machine cannot skew.
+prep_recycledbefore() { prep_recycled "before$1"; }
+warm_recycledbefore() { warm_recycled "before$1"; }
+run_recycledbefore() { "$ROTATOR_BEFORE" -q -c "$D/recbefore$1.conf" --now 2026-11-22T02:00 daily; }
+check_recycledbefore() {
+  local r=$D/recbefore$1
+  check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
+  nondirs "$r/snaps/daily.0" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
+}
 check_recycled() {
   local r=$D/rec$1 w=0
   while [ ! -e "$r.commit" ]; do
@@ -408,9 +420,14 @@ bench_snapshots() {
   row "snapshot: fresh generation" fresh cpal 0.6 "cp -al clone snap"
   make_tpl "$D" "$D/base"
   T_recycledcommit=(); L_recycledcommit=()
-  interleave recycled rsnap
+  if [ -n "${ROTATOR_BEFORE:-}" ]; then
+    interleave recycled rsnap recycledbefore
+  else
+    interleave recycled rsnap
+  fi
   row "snapshot: daily, oldest recycled" recycled rsnap 0.1 "rm -rf oldest && cp -al"
-  row "snapshot: daily, oldest recycled, until commit (lock released, trash deletion begins)" recycledcommit rsnap - "rm -rf oldest && cp -al"
+  row "snapshot: daily, oldest recycled, until its summary line (committed; state file, unlock, trash deletion follow)" recycledcommit rsnap - "rm -rf oldest && cp -al"
+  [ -z "${ROTATOR_BEFORE:-}" ] || row "snapshot: daily, oldest recycled, this build" recycled recycledbefore - "ROTATOR_BEFORE"
   interleave expiry rmrf
   row "snapshot: expiry (prune)" expiry rmrf 0.8 "rm -rf generation"
   rm -rf "$D"
