@@ -24,7 +24,8 @@
 # CHURN_PERMILLES (default "0 10 100": 0 %, 1 %, 10 % of the files changed,
 # deleted or added), BENCH_DIR (scratch parent; default ${TMPDIR:-/tmp}),
 # ROTATOR (default ./rotator next to this directory), SEED (default 1),
-# KEEP=1 (leave the scratch directory for inspection).
+# KEEP=1 (leave the scratch directory for inspection), ROTATOR_BEFORE (a
+# second binary whose recycled run is interleaved with this one's).
 #
 # Everything happens in one scratch directory,
 # ${BENCH_DIR:-${TMPDIR:-/tmp}}/rotator-bench.XXXXXX, removed at the end; all
@@ -49,7 +50,7 @@ case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
   --snapshots|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
-  -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
@@ -354,11 +355,43 @@ check_cpal() { :; }
 
 # The recycled run: daily.0 and daily.1 made from last week's state, keep =
 # daily:2, so daily.1 is recycled into the new daily.0.
-prep_recycled() { local r=$D/rec$1; copy_tpl "$D/tpl" "$r"; snap_conf "$r" "$D/clone" daily:2; }
+# The run's time is until the process exits (trash deleted); it also
+# reports when its summary line appeared on stderr (-v): the generation is
+# committed, and right after it the run's lock is released and the trash
+# deletion begins (rotator deletes the trash after the unlock, so the next
+# run need not wait for it). Row "until commit" uses those times.
+prep_recycled() { local r=$D/rec$1; copy_tpl "$D/tpl" "$r"; snap_conf "$r" "$D/clone" daily:2; rm -f "$r.commit"; }
 warm_recycled() { find "$D/clone" "$D/rec$1" >/dev/null; }
-run_recycled() { "$ROTATOR" -q -c "$D/rec$1.conf" --now 2026-11-22T02:00 daily; }
+# stamp_line TEXT OUT: writes the time the first stdin line holding TEXT arrived to OUT.
+stamp_line() {
+  local line
+  while IFS= read -r line; do
+    case $line in *"$1"*) echo "${EPOCHREALTIME/,/.}" >"$2.tmp"; mv "$2.tmp" "$2"; cat >/dev/null; return 0 ;; esac
+  done
+}
+run_recycled() {
+  echo "${EPOCHREALTIME/,/.}" >"$D/rec$1.start"
+  "$ROTATOR" -v -c "$D/rec$1.conf" --now 2026-11-22T02:00 daily 2> >(stamp_line "ok: created" "$D/rec$1.commit")
+}
+declare -a T_recycledcommit=() L_recycledcommit=()
+# ROTATOR_BEFORE=BINARY: the same recycled run by another build (e.g. the
+# base of a branch), interleaved with this one (A B A B ...), for a before /
+# after figure that a busy machine cannot skew.
+prep_recycledbefore() { prep_recycled "before$1"; }
+warm_recycledbefore() { warm_recycled "before$1"; }
+run_recycledbefore() { "$ROTATOR_BEFORE" -q -c "$D/recbefore$1.conf" --now 2026-11-22T02:00 daily; }
+check_recycledbefore() {
+  local r=$D/recbefore$1
+  check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
+  nondirs "$r/snaps/daily.0" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
+}
 check_recycled() {
-  local r=$D/rec$1
+  local r=$D/rec$1 w=0
+  while [ ! -e "$r.commit" ]; do
+    w=$((w + 1)); [ "$w" -lt 200 ] || die "SANITY CHECK FAILED: no summary line from the recycled run"; sleep 0.01
+  done
+  T_recycledcommit+=("$(elapsed "$(cat "$r.start")" "$(cat "$r.commit")")")
+  L_recycledcommit+=("${L_recycled[-1]}")
   check test "$(gens "$r" | tr '\n' ' ')" = "daily.0 daily.1 "
   nondirs "$r/snaps/daily.0" >"$r.nondirs"; check same_file "$D/clone.nondirs" "$r.nondirs"
 }
@@ -386,8 +419,15 @@ bench_snapshots() {
   interleave fresh cpal
   row "snapshot: fresh generation" fresh cpal 0.6 "cp -al clone snap"
   make_tpl "$D" "$D/base"
-  interleave recycled rsnap
+  T_recycledcommit=(); L_recycledcommit=()
+  if [ -n "${ROTATOR_BEFORE:-}" ]; then
+    interleave recycled rsnap recycledbefore
+  else
+    interleave recycled rsnap
+  fi
   row "snapshot: daily, oldest recycled" recycled rsnap 0.1 "rm -rf oldest && cp -al"
+  row "snapshot: daily, oldest recycled, until its summary line (committed; state file, unlock, trash deletion follow)" recycledcommit rsnap - "rm -rf oldest && cp -al"
+  [ -z "${ROTATOR_BEFORE:-}" ] || row "snapshot: daily, oldest recycled, this build" recycled recycledbefore - "ROTATOR_BEFORE"
   interleave expiry rmrf
   row "snapshot: expiry (prune)" expiry rmrf 0.8 "rm -rf generation"
   rm -rf "$D"
@@ -450,11 +490,31 @@ bench_churn() {
 strace_one() {  # strace_one LABEL ENTRIES CMD...
   local label=$1 entries=$2 out=$S/strace.out total; shift 2
   strace -c -f -o "$out" "$@" >/dev/null
-  total=$(awk '$NF == "total" { print $3 }' "$out")
+  total=$(awk '$NF == "total" { print $4 }' "$out")  # % time, seconds, usecs/call, calls, [errors,] total
   awk -v l="$label" -v t="$total" -v e="$entries" -v load="$(load1)" \
     'BEGIN { printf "  -> %s: %d calls, %.2f per entry (load %s)\n", l, t, t / e, load }'
-  awk 'NR > 2 && !/^-/ && $NF != "total" { printf "       %-16s %9d %6.2f/entry\n", $NF, $4, $4 / e }' \
-    e="$entries" "$out" | sort -k2 -n -r | head -n 10
+  # every call made at least once per 200 entries or taking 0.5 % of the time
+  awk 'NR > 2 && !/^-/ && $NF != "total" && ($4 / e >= 0.005 || $1 >= 0.5) {
+         printf "       %-16s %9d %6.2f/entry %6.2f%% of syscall time\n", $NF, $4, $4 / e, $1 }' \
+    e="$entries" "$out" | sort -k2 -n -r
+}
+
+# strace_split LABEL ENTRIES MARK CMD...: one full trace (strace -f), the
+# calls counted before and after the first line holding MARK (rotator opens
+# .trash/.rotator-deleting.lock right after it released the run's lock).
+strace_split() {
+  local label=$1 entries=$2 mark=$3 out=$S/strace.full; shift 3
+  strace -f -qq -o "$out" "$@" >/dev/null
+  awk -v mark="$mark" -v e="$entries" -v l="$label" '
+    !split_at && index($0, mark) { split_at = 1 }
+    { name = $2; if (name ~ /^</) next; sub(/\(.*/, "", name); if (name !~ /^[a-z_0-9]+$/) next
+      if (split_at) { after[name]++; na++ } else { before[name]++; nb++ } }
+    END {
+      printf "  -> %s: %d calls until the unlock (%.2f per entry), %d after it (%.2f per entry)\n", l, nb, nb / e, na, na / e
+      fflush()
+      for (n in after) if (after[n] / e >= 0.005) printf "       after the unlock: %-16s %9d %6.2f/entry\n", n, after[n], after[n] / e | "sort -k5 -n -r"
+      close("sort -k5 -n -r")
+    }' "$out"
 }
 
 bench_strace() {
@@ -470,7 +530,11 @@ bench_strace() {
   strace_one "cp -al clone snap" "$entries" cp -al "$D/clone" "$D/cp1"
   make_tpl "$D" "$D/base"
   prep_recycled 1; strace_one "rotator daily, recycled" "$entries" "$ROTATOR" -q -c "$D/rec1.conf" --now 2026-11-22T02:00 daily
+  prep_recycled 2; strace_split "rotator daily, recycled (split)" "$entries" ".rotator-deleting.lock" "$ROTATOR" -q -c "$D/rec2.conf" --now 2026-11-22T02:00 daily
   prep_rsnap 1; strace_one "rm -rf oldest && cp -al" "$entries" sh -c "rm -rf '$D/rsn1/daily.1' && cp -al '$D/clone' '$D/rsn1/daily.0'"
+  prep_expiry 1; strace_one "rotator prune (expiry)" "$entries" "$ROTATOR" -q -c "$D/exp1.conf" --now 2026-11-21T03:00 prune
+  prep_expiry 2; strace_split "rotator prune (split)" "$entries" ".rotator-deleting.lock" "$ROTATOR" -q -c "$D/exp2.conf" --now 2026-11-21T03:00 prune
+  prep_rmrf 1; strace_one "rm -rf generation" "$entries" rm -rf "$D/old1"
   prep_weekly 1; strace_one "rotator weekly" "$entries" "$ROTATOR" -q -c "$D/rot1.conf" weekly
   strace_one "find clone backup" "$entries" find "$D/clone" "$D/base"
   rm -rf "$D"

@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 
@@ -33,6 +34,34 @@ jobs::RunContext run_context(Invocation& inv) {
                           inv.log,
                           [](std::string_view line) { fmt::print("{}\n", line); },
                           inv.command};
+}
+
+// After the run's lock is released: the trash the snapshot jobs of `level`
+// ("" = every snapshot job, for prune) queued, deleted without the lock
+// (jobs/snapshot_job.hpp, step 6). A failure is a warning: what is left
+// queued is deleted by the next run. Returns the exit status `rc` or, when
+// it was ok and deleting failed, k_exit_warning.
+int delete_trash_after_unlock(Invocation& inv, jobs::RunContext& ctx, const std::string& level,
+                              int rc) {
+  if (inv.dry_run == DryRun::yes) {
+    return rc;
+  }
+  for (const auto& job : inv.cfg.jobs) {
+    auto levels = job.levels();
+    if (job.type != config::JobType::snapshot ||
+        (!level.empty() && std::find(levels.begin(), levels.end(), level) == levels.end())) {
+      continue;
+    }
+    std::string done;
+    if (auto st = jobs::delete_queued_trash(ctx, job, done); !st) {
+      inv.log.warning("[{}] deleting the trash after the unlock failed (the next run resumes): {}",
+                      job.name, st.error().message());
+      rc = rc == k_exit_ok ? k_exit_warning : rc;
+    } else if (!done.empty()) {
+      inv.log.info("[{}] {}", job.name, done);
+    }
+  }
+  return rc;
 }
 
 // A command's bad argument: "rotator: CMD: MESSAGE" and the usage hint, exit 1.
@@ -137,6 +166,7 @@ int cmd_prune(Invocation& inv) {
     return k_exit_error;
   }
   jobs::RunContext ctx = run_context(inv);
+  ctx.trash_deletion = jobs::RunContext::TrashDeletion::after_unlock;
   bool any = false;
   bool failed = false;
   for (const auto& job : inv.cfg.jobs) {
@@ -158,10 +188,11 @@ int cmd_prune(Invocation& inv) {
   if (!any) {
     inv.log.info("no snapshot jobs: nothing to prune");
   }
-  if (failed || inv.log.errors() > 0) {
-    return k_exit_error;
-  }
-  return inv.log.warnings() > 0 ? k_exit_warning : k_exit_ok;
+  int rc = failed || inv.log.errors() > 0 ? k_exit_error
+           : inv.log.warnings() > 0       ? k_exit_warning
+                                          : k_exit_ok;
+  lock->release();  // the next run need not wait for the deletion
+  return delete_trash_after_unlock(inv, ctx, "", rc);
 }
 
 }  // namespace
@@ -227,6 +258,7 @@ int cmd_level(Invocation& inv) {
     return k_exit_error;
   }
   jobs::RunContext ctx = run_context(inv);
+  ctx.trash_deletion = jobs::RunContext::TrashDeletion::after_unlock;
   auto started = std::chrono::steady_clock::now();
   int rc = jobs::run_level(ctx, inv.command);
   // The metrics' clock: the (possibly --now) start plus the run's duration.
@@ -238,7 +270,8 @@ int cmd_level(Invocation& inv) {
   if (!write_metrics(at_end, sts, jobs::root_problem(inv.fs, inv.cfg)) && rc == k_exit_ok) {
     rc = k_exit_warning;
   }
-  return rc;
+  lock->release();  // committed, state and metrics written: the next run may start
+  return delete_trash_after_unlock(inv, ctx, inv.command, rc);
 }
 
 }  // namespace rotator::cli

@@ -34,6 +34,10 @@ struct RunContext {
   // mid-run is resumed consistently by the next run).
   std::map<std::string, std::string> resume_in;
   std::function<Status(const std::map<std::string, std::string>&)> save_resume;
+  // When a snapshot job deletes its trash: now, inside the job, or after the
+  // run's lock is released (the job only queues it; the command then calls
+  // delete_queued_trash for every snapshot job of the level).
+  enum class TrashDeletion { now, after_unlock } trash_deletion = TrashDeletion::now;
 };
 
 struct JobResult {

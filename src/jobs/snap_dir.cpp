@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "jobs/snapshot_job.hpp"
+#include "lock/lock_file.hpp"
 #include "rotation/name.hpp"
 
 namespace rotator::jobs {
@@ -162,24 +163,91 @@ Status SnapDir::expire_generation(const std::string& name) {
   return ok();
 }
 
-Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
+Result<long> SnapDir::queue_trash() {
   TRY_ASSIGN(bool has_trash, exists(k_snap_trash));
   if (!has_trash) {
     return 0L;
   }
   TRY(check_trash_owned(Adopt::no));
   TRY_ASSIGN(auto in_trash, names(k_snap_trash));
-  in_trash.erase(std::remove(in_trash.begin(), in_trash.end(), std::string(k_trash_marker)),
-                 in_trash.end());
-  if (in_trash.empty()) {
+  const std::string queue = std::string(k_snap_trash) + "/" + k_trash_deleting;
+  std::vector<std::string> queued;
+  long n = 0;
+  for (const auto& name : in_trash) {
+    if (name == k_trash_marker || name == k_trash_deleting || name == k_trash_deleting_lock) {
+      continue;
+    }
+    if (n == 0) {
+      TRY(this->mkdir(queue, IfExists::ok));
+      TRY_ASSIGN(queued, names(queue));
+    }
+    std::string to = rotation::next_free_name(name, queued);
+    TRY(this->rename(std::string(k_snap_trash) + "/" + name, queue + "/" + to));
+    queued.push_back(to);
+    ++n;
+  }
+  return n;
+}
+
+Result<long> SnapDir::delete_queued(fs::RemoveStats* stats) {
+  const std::string queue = std::string(k_snap_trash) + "/" + k_trash_deleting;
+  TRY_ASSIGN(bool queued, exists(queue));
+  if (!queued) {
     return 0L;
   }
-  TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, p(k_snap_trash)), "open directory",
+  TRY_ASSIGN_CONTEXT(auto trash, fs::open_dir(fs(), fs::k_cwd, p(k_snap_trash)), "open directory",
                      d(k_snap_trash));
-  for (const auto& n : in_trash) {
-    TRY(fs::remove_tree(fs(), dir.fd(), n, d(std::string(k_snap_trash) + "/" + n), stats));
+  // Waits for a deleter that holds it (it may be deleting what this run
+  // queued): when this returns, what was queued before it is gone.
+  TRY_ASSIGN(auto lock,
+             lock::LockFile::acquire_at(fs(), trash.fd(), k_trash_deleting_lock,
+                                        d(std::string(k_snap_trash) + "/" + k_trash_deleting_lock),
+                                        -1, fmt::format("command=delete {}\n", d(queue))));
+  long removed = 0;
+  for (;;) {  // again until it stays empty: a run may queue more meanwhile
+    TRY_ASSIGN_CONTEXT(auto dir, fs::open_dir(fs(), fs::k_cwd, p(queue)), "open directory",
+                       d(queue));
+    TRY_ASSIGN_CONTEXT(auto list, fs().list_dir(dir.fd()), "read directory", d(queue));
+    if (list.empty()) {
+      return removed;
+    }
+    std::vector<std::string> names;
+    for (const auto& e : list) {
+      names.push_back(e.name);
+    }
+    std::sort(names.begin(), names.end());  // a fixed order under FaultFs
+    for (const auto& n : names) {
+      TRY(fs::remove_tree(fs(), dir.fd(), n, d(queue + "/" + n), stats));
+      ++removed;
+    }
   }
-  return static_cast<long>(in_trash.size());
+}
+
+Result<long> SnapDir::delete_trash(fs::RemoveStats* stats) {
+  TRY(queue_trash());
+  return delete_queued(stats);
+}
+
+TrashStep finish_trash(RunContext& ctx, SnapDir& dir) {
+  TrashStep t;
+  if (ctx.trash_deletion == RunContext::TrashDeletion::after_unlock) {
+    auto queued = dir.queue_trash();
+    if (!queued) {
+      t.status = queued.error();
+    } else if (*queued > 0) {
+      t.clause = fmt::format(", trash queued ({} {}, deleted after the unlock)", *queued,
+                             *queued == 1 ? "entry" : "entries");
+    }
+    return t;
+  }
+  fs::RemoveStats rs;
+  auto deleted = dir.delete_trash(&rs);
+  if (!deleted) {
+    t.status = deleted.error();
+  } else if (*deleted > 0) {
+    t.clause = fmt::format(", trash deleted ({} files, {} dirs)", rs.files, rs.dirs);
+  }
+  return t;
 }
 
 }  // namespace rotator::jobs

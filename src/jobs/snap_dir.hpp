@@ -77,8 +77,28 @@ class SnapDir final : public rotation::OpTarget {
   // Moves generation (or any entry) `name` into .trash under a free name;
   // returns that name (".trash/daily.6").
   Result<std::string> move_to_trash(const std::string& name);
-  // Deletes everything rotator put inside .trash (refuses a .trash it does
-  // not own). Returns the number of entries removed.
+  // Deleting the trash, in two steps (the lazy deletion: the run's lock is
+  // not held while the trash is deleted; snapshot_job.hpp, step 6):
+  //
+  // queue_trash(), under the run's lock: moves every entry of .trash but
+  // rotator's own files (the ownership marker, .rotator-deleting and its
+  // lock) into .trash/.rotator-deleting/ (one rename each). Everything
+  // there is garbage that nothing reads again, which is what makes deleting
+  // it without the run's lock safe: a run that starts meanwhile keeps its
+  // own build folder in .trash, outside the queue. REQUIRES: no uncommitted
+  // build (recovery or the run's own commit or rollback came first). Returns
+  // the number of entries queued; refuses a .trash it does not own.
+  Result<long> queue_trash();
+  // delete_queued(), needs no lock: takes the flock
+  // .trash/.rotator-deleting.lock, waiting while another process (or
+  // thread) holds it, then empties .trash/.rotator-deleting, listing it
+  // again until it stays empty. So deleters take turns, never delete the
+  // same tree at once, and when it returns everything queued before the
+  // call is gone (deleted by this call or by the one it waited for). A
+  // deletion that was killed is resumed by the next call. Returns the
+  // number of queued entries this call removed.
+  Result<long> delete_queued(fs::RemoveStats* stats);
+  // queue_trash() then delete_queued(): the trash deleted now.
   Result<long> delete_trash(fs::RemoveStats* stats);
 
   // rotation::OpTarget
@@ -98,5 +118,16 @@ class SnapDir final : public rotation::OpTarget {
   const config::Job& m_job;
   std::string m_disp;
 };
+
+// Step 6 of a run (snapshot_job.hpp): the trash deleted now, or (with
+// ctx.trash_deletion == after_unlock) only queued. `clause` is the summary's
+// part (", trash deleted (3 files, 2 dirs)", ", trash queued (2 entries,
+// deleted after the unlock)"; empty when there was none); `status` the
+// failure, if any (the next run resumes).
+struct TrashStep {
+  Status status = ok();
+  std::string clause;
+};
+TrashStep finish_trash(RunContext& ctx, SnapDir& dir);
 
 }  // namespace rotator::jobs

@@ -22,6 +22,23 @@ namespace {
 
 enum class Build { fresh, recycled };
 
+}  // namespace
+
+Status delete_queued_trash(RunContext& ctx, const config::Job& job, std::string& done) {
+  if (ctx.dry_run == DryRun::yes) {
+    return ok();
+  }
+  SnapDir dir(ctx, job);
+  fs::RemoveStats rs;
+  TRY_ASSIGN(long removed, dir.delete_queued(&rs));
+  if (removed > 0) {
+    done = fmt::format("trash deleted after the unlock ({} files, {} dirs)", rs.files, rs.dirs);
+  }
+  return ok();
+}
+
+namespace {
+
 // A higher rotate level: carry out the promotion `plan` (plan_higher's ops),
 // guarded by .rotator-intent.
 JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& dir,
@@ -46,21 +63,19 @@ JobResult execute_promotion(RunContext& ctx, const config::Job& job, SnapDir& di
   if (!done) {
     return fail(done.error().message() + "; the next run finishes the promotion");
   }
-  fs::RemoveStats rs;
-  auto deleted = dir.delete_trash(&rs);
+  TrashStep trash = finish_trash(ctx, dir);
   JobResult r;
   r.summary = fmt::format("promoted {} to {}: {} shifted, {} expired", ops.back().from,
                           ops.back().to, applied.renamed - 1, applied.expired);
   if (!applied.expired_names.empty()) {
     r.summary += fmt::format(" ({})", fmt::join(applied.expired_names, ", "));
   }
-  if (!deleted) {
+  if (!trash.status) {
     r.outcome = state::Outcome::warning;
     ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
-                    deleted.error().message());
-  } else if (*deleted > 0) {
-    r.summary += fmt::format(", trash deleted ({} files)", rs.files);
+                    trash.status.error().message());
   }
+  r.summary += trash.clause;
   return r;
 }
 
@@ -87,8 +102,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
           build == Build::recycled ? " and restores " + recycle : std::string()));
     }
     if (!dry) {
-      fs::RemoveStats unused;
-      (void)dir.delete_trash(&unused);  // best effort: the next run resumes it
+      (void)finish_trash(ctx, dir);  // best effort: the next run resumes it
     }
     return fail(why + (build == Build::recycled
                            ? "; rolled back: " + recycle + " restored, nothing lost"
@@ -128,8 +142,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
       // Best effort: the next run's recovery removes these too.
       (void)dir.unlink_if_present(".rotator-staging.from.tmp");
       (void)dir.unlink_if_present(k_snap_staging_from);
-      fs::RemoveStats unused;
-      (void)dir.delete_trash(&unused);
+      (void)finish_trash(ctx, dir);
       return fail(prepared.error().message() + "; nothing was changed");
     }
   } else if (!dry) {
@@ -140,19 +153,13 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (dry && build == Build::recycled) {
     ctx.plan("recycle " + recycle);
   }
-  std::optional<engine::TreeSink> sink;
-  fs::DirHandle build_dir;
+  std::optional<DisplacedList> displaced;
   if (build == Build::recycled && !dry) {
-    auto h = fs::open_dir(ctx.fs, fs::k_cwd, dir.p(build_id));
-    if (!h) {
-      return abort_build(h.error().message());
-    }
-    build_dir = std::move(*h);
-    sink.emplace(build_dir.fd(), "displaced", dir.d(build_id));
+    displaced.emplace(dir, build_id);
   }
   AddRecorder recorder(dir, build_id);
   engine::MirrorOptions opt;
-  opt.sink = sink ? static_cast<engine::Sink*>(&*sink) : nullptr;
+  opt.sink = displaced ? static_cast<engine::Sink*>(&*displaced) : nullptr;
   opt.dry_run = dry ? DryRun::yes : DryRun::no;
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
@@ -174,8 +181,8 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (dry && build == Build::recycled) {
     // Plan against the generation that would be recycled; the sink is
     // displayed but never written in a dry run.
-    sink.emplace(fs::k_cwd, "displaced", dir.d(std::string(k_snap_trash) + "/build-ID"));
-    opt.sink = &*sink;
+    displaced.emplace(dir, std::string(k_snap_trash) + "/build-ID");
+    opt.sink = &*displaced;
   }
   opt.progress = ctx.log.progress();
   // A fresh build links every file: its bytes are all new without counting
@@ -243,18 +250,15 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
     }
   }
 
-  // 6. The trash.
-  fs::RemoveStats rs;
+  // 6. The trash: deleted now, or queued and deleted after the unlock.
   JobResult r;
-  long trash = 0;
+  TrashStep trash;
   if (!dry) {
-    auto deleted = dir.delete_trash(&rs);
-    if (!deleted) {
+    trash = finish_trash(ctx, dir);
+    if (!trash.status) {
       r.outcome = state::Outcome::warning;
       ctx.log.warning("[{}] deleting the trash failed (the next run resumes): {}", job.name,
-                      deleted.error().message());
-    } else {
-      trash = *deleted;
+                      trash.status.error().message());
     }
   }
   r.entries = stats->linked + stats->unchanged + stats->copied_emlink + stats->emlink_copies_kept;
@@ -272,9 +276,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (!applied.expired_names.empty()) {
     r.summary += fmt::format(", expired {}", fmt::join(applied.expired_names, ", "));
   }
-  if (trash > 0) {
-    r.summary += fmt::format(", trash deleted ({} files, {} dirs)", rs.files, rs.dirs);
-  }
+  r.summary += trash.clause;
   if (stats->copied_emlink > 0) {
     r.outcome = state::Outcome::warning;
     r.summary +=

@@ -18,15 +18,30 @@
 //                          the shift; renamed to LOWEST.0 as the last step
 //   .rotator-intent        (rotate) "promote LEVEL\n", written (tmp + rename)
 //                          before the first op of a promotion, removed after
-//   .trash/BUILD-ID/displaced[.K]/  what a recycled build displaced (TreeSink)
-//   .trash/BUILD-ID/added/          one marker (a symlink) per entry the
-//                          recycled build added where the generation had
-//                          nothing, written before the entry is created;
-//                          nothing is recorded below an added directory, nor
-//                          for an entry that replaces a displaced one (the
-//                          rollback finds that one's place occupied)
+//   .trash/BUILD-ID/displaced-list/N-ESC  what a recycled build displaced,
+//                          one rename each, its path in the name (N.path
+//                          records a path too long for a name;
+//                          DisplacedList in snapshot_undo.hpp)
+//   .trash/BUILD-ID/displaced[.K]/REL     the same as an older rotator
+//                          wrote it (a TreeSink); still rolled back
+//   .trash/BUILD-ID/added-list/N    one record per entry the recycled
+//                          build added where the generation had nothing,
+//                          written before the entry is created: a symlink
+//                          named by a sequence number whose target is the
+//                          entry's path in the generation (a file holding
+//                          it when longer than a symlink target may be;
+//                          snapshot_undo.hpp); nothing is recorded below an
+//                          added directory, nor for an entry that replaces
+//                          a displaced one (the rollback finds that one's
+//                          place occupied)
+//   .trash/BUILD-ID/added/REL       the same record as an older rotator
+//                          wrote it (a marker symlink at REL below
+//                          directories mirroring REL's parents); still
+//                          rolled back
 //   .trash/BUILD-ID/undo/N          entries a rollback removed from staging
 //   .trash/NAME[.K]        an expired generation (one rename)
+//   .trash/.rotator-deleting/NAME   trash queued for deletion (step 6)
+//   .trash/.rotator-deleting.lock   flock of whoever deletes the queue
 //   .rotator-pending       (dated) "NAME\n", written (tmp + rename) just before
 //                          the commit rename, removed after the post-commit
 //                          steps (latest, expiry): recovery finishes them
@@ -40,7 +55,7 @@
 //   3. build (the executor, execute_build): recycle a generation that expires anyway in this run
 //   (write
 //      .rotator-staging.from, rename it to .rotator-staging, mirror the
-//      source into it with a TreeSink into its trash folder), else mkdir
+//      source into it with a DisplacedList into its trash folder), else mkdir
 //      .rotator-staging and mirror into it; set its mtime to `now`;
 //   4. commit: sync_fs (the whole build, and a recycled build's trash
 //      folder, durable before it is named), then one rename: dated
@@ -51,8 +66,19 @@
 //   5. dated: swap `latest`, expire (into .trash), fsync_dir of both, then
 //      .rotator-pending is removed and the directory fsynced (a promotion
 //      removes .rotator-intent the same way);
-//   6. delete everything in .trash (fs::remove_tree), not synced: a power
-//      cut may bring trash back, which the next run deletes.
+//   6. the trash: every entry of .trash is queued (renamed into
+//      .trash/.rotator-deleting), then deleted (fs::remove_tree) by
+//      SnapDir::delete_queued, not synced: a power cut may bring trash
+//      back, which the next run deletes. With ctx.trash_deletion ==
+//      after_unlock (the command line's runs) the deletion comes after the
+//      run has released its lock (rsnapshot's use_lazy_deletes, made safe):
+//      the process still deletes it before it exits, but the next run need
+//      not wait for it; the queue holds nothing a run needs (a run's own
+//      build folder stays outside it until that run has committed or rolled
+//      back), concurrent deleters take turns on the flock
+//      .trash/.rotator-deleting.lock (a run waits for the one deleting, so
+//      its own trash is gone when it exits), and what a killed deletion
+//      left is deleted by the next one.
 //
 // Durability (fault_fs.hpp states the model the power-cut tests enforce):
 // a power cut at any point leaves either the state before the run (what
@@ -61,8 +87,9 @@
 //
 // Recovery (recover_snapshot): a leftover .rotator-staging is rolled back (a
 // fresh build goes to trash; a recycled one is restored exactly: the entries
-// named by markers are moved to undo, each displaced entry is moved back,
-// after moving to undo whatever the build put in its place, and the tree
+// named by the undo records are moved to undo, newest first, each displaced
+// entry is moved back, after moving to undo whatever the build put in its
+// place, and the tree
 // gets its original name again; directory attributes the build rewrote are
 // not restored); .rotator-committed is finished (shift, then
 // LOWEST.0); a .rotator-pending dated commit gets its `latest` and expiry;
@@ -94,6 +121,10 @@ inline constexpr const char* k_snap_pending = ".rotator-pending";
 inline constexpr const char* k_snap_trash = ".trash";
 // Marker file inside .trash: rotator made it and may empty it.
 inline constexpr const char* k_trash_marker = ".rotator-trash";
+// Inside .trash: what is only waiting to be deleted (queued there under the
+// run's lock, deleted after it), and the lock of whoever deletes it.
+inline constexpr const char* k_trash_deleting = ".rotator-deleting";
+inline constexpr const char* k_trash_deleting_lock = ".rotator-deleting.lock";
 inline constexpr const char* k_snap_latest = "latest";
 inline constexpr const char* k_snap_latest_tmp = ".rotator-latest.tmp";
 
@@ -107,6 +138,13 @@ JobResult run_snapshot(RunContext& ctx, const config::Job& job);
 // an Error when recovery could not complete (then nothing else may run).
 // With ctx.dry_run == yes nothing is changed and the lines say what would be.
 Result<std::vector<std::string>> recover_snapshot(RunContext& ctx, const config::Job& job);
+
+// The trash queued by a run with ctx.trash_deletion == after_unlock, deleted
+// without the run's lock (SnapDir::delete_queued: waits for another
+// deleter). Sets `done` to what it did ("trash deleted after the unlock (3
+// files, 2 dirs)"), leaves it empty when nothing was queued. An Error when
+// deleting failed; the next run resumes it.
+Status delete_queued_trash(RunContext& ctx, const config::Job& job, std::string& done);
 
 enum class Explain { no, yes };
 

@@ -130,21 +130,18 @@ JobResult prune_snapshot(RunContext& ctx, const config::Job& job, Explain explai
       return job_error(s.error().message());
     }
   }
-  fs::RemoveStats rs;
-  auto deleted = dir.delete_trash(&rs);
-  if (!deleted) {
+  TrashStep trash = finish_trash(ctx, dir);
+  if (!trash.status) {
     return job_error(
         "expired generations are in the trash, but deleting it failed (the next run "
         "resumes): " +
-        deleted.error().message());
+        trash.status.error().message());
   }
   r.summary = fmt::format("{} kept, {} expired", kept, expired.size());
   if (!expired.empty()) {
     r.summary += fmt::format(" ({})", fmt::join(expired, ", "));
   }
-  if (*deleted > 0) {
-    r.summary += fmt::format(", trash deleted ({} files, {} dirs)", rs.files, rs.dirs);
-  }
+  r.summary += trash.clause;
   return r;
 }
 

@@ -10,6 +10,7 @@
 
 #include "jobs/snapshot_job.hpp"
 #include "rotation/name.hpp"
+#include "util/text.hpp"
 
 namespace rotator::jobs {
 
@@ -22,30 +23,106 @@ Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::Ad
       return ok();
     }
   }
-  std::string marker = m_added;
-  TRY(ensure(marker));
-  for (size_t start = 0, slash; (slash = rel.find('/', start)) != std::string::npos;
-       start = slash + 1) {
-    TRY(ensure(m_added + "/" + rel.substr(0, slash)));
+  if (!m_handle.valid()) {
+    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
+    auto h = fs::open_dir(m_dir.fs(), fs::k_cwd, m_dir.p(m_list));
+    if (!h) {
+      return with_context(std::move(h.error()), "open directory", m_dir.d(m_list));
+    }
+    m_handle = std::move(*h);
   }
-  std::string name = m_added + "/" + rel;
-  auto w = m_dir.fs().symlink("added", fs::k_cwd, m_dir.p(name));
-  if (!w && w.error().sys_errno != EEXIST) {
-    return with_context(std::move(w.error()), "create marker", m_dir.d(name));
+  std::string name = std::to_string(m_next);
+  Status w = rel.size() <= m_max_target ? m_dir.fs().symlink(rel, m_handle.fd(), name)
+                                        : m_dir.fs().write_file(m_handle.fd(), name, rel);
+  if (!w) {
+    return with_context(std::move(w.error()), "create undo record", m_dir.d(m_list + "/" + name));
   }
+  ++m_next;
   if (type == fs::FileType::directory) {
     m_added_dirs.insert(rel);
   }
   return ok();
 }
 
-Status AddRecorder::ensure(const std::string& name) {
-  if (m_made.count(name)) {
-    return ok();
+namespace {
+
+constexpr size_t k_max_name = 255;  // NAME_MAX
+
+std::string escape_rel(const std::string& rel) {
+  std::string out;
+  out.reserve(rel.size());
+  for (char c : rel) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out += c;
+    }
   }
-  TRY(m_dir.mkdir(name, SnapDir::IfExists::ok));
-  m_made.insert(name);
-  return ok();
+  return out;
+}
+
+// The inverse of escape_rel; nullopt for a text escape_rel cannot make.
+std::optional<std::string> unescape_rel(const std::string& esc) {
+  std::string out;
+  for (size_t i = 0; i < esc.size(); ++i) {
+    if (esc[i] != '%') {
+      out += esc[i];
+    } else if (esc.compare(i, 3, "%25") == 0) {
+      out += '%';
+      i += 2;
+    } else if (esc.compare(i, 3, "%2F") == 0) {
+      out += '/';
+      i += 2;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<engine::Taken> DisplacedList::take(fs::Fs& fs, std::span<const int> t_dirs,
+                                          const std::string& rel_path,
+                                          std::string_view from_display,
+                                          engine::Collision /*on_collision: never collides*/) {
+  size_t slash = rel_path.rfind('/');
+  std::string base = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  if (t_dirs.empty() || base.empty()) {
+    return plain_error("internal error: sink take of '" + rel_path + "' without its directory");
+  }
+  if (!m_handle.valid()) {
+    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
+    auto h = fs::open_dir(fs, fs::k_cwd, m_dir.p(m_list));
+    if (!h) {
+      return with_context(std::move(h.error()), "open directory", m_dir.d(m_list));
+    }
+    m_handle = std::move(*h);
+  }
+  std::string seq = std::to_string(m_next);
+  std::string name = seq + "-" + escape_rel(rel_path);
+  if (name.size() > k_max_name) {
+    name = seq;
+    std::string rec = seq + ".path";
+    Status w = rel_path.size() <= k_max_link_target ? fs.symlink(rel_path, m_handle.fd(), rec)
+                                                    : fs.write_file(m_handle.fd(), rec, rel_path);
+    if (!w) {
+      return with_context(std::move(w.error()), "create undo record", m_dir.d(m_list + "/" + rec));
+    }
+  }
+  auto moved = fs.rename(t_dirs.back(), base, m_handle.fd(), name, fs::RenameMode::no_replace);
+  if (!moved) {
+    return with_context(moved.error(), "move", std::string(from_display),
+                        "to '" + m_dir.d(m_list + "/" + name) + "'");
+  }
+  ++m_next;
+  return engine::Taken::moved;
+}
+
+std::string DisplacedList::display(const std::string& rel_path) const {
+  return m_dir.d(m_list + "/N-" + escape_rel(rel_path));  // N: its sequence number
 }
 
 namespace {
@@ -85,8 +162,9 @@ class UndoFolder {
   std::set<std::string> m_used;
 };
 
-// Moves out of .rotator-staging every entry named by a marker under
-// `markers` (relative path `rel`), into `undo`.
+// The earlier format (a build left by an older rotator): moves out of
+// .rotator-staging every entry named by a marker symlink at `markers/REL`
+// (below marker directories mirroring REL's parents), into `undo`.
 Status undo_additions(SnapDir& dir, const std::string& markers, const std::string& rel,
                       UndoFolder& undo, long* moved) {
   TRY_ASSIGN(auto list, dir.names(rel.empty() ? markers : markers + "/" + rel));
@@ -101,6 +179,89 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
       continue;
     }
     std::string staged = std::string(k_snap_staging) + "/" + sub;
+    TRY_ASSIGN(bool staged_there, dir.exists(staged));
+    if (!staged_there) {
+      continue;  // not created yet, or already moved by an earlier rollback
+    }
+    TRY(undo.take(staged));
+    ++*moved;
+  }
+  return ok();
+}
+
+// A REL read from a record: relative, no empty, "." or ".." component.
+bool plausible_rel(const std::string& rel) {
+  if (rel.empty() || rel[0] == '/') {
+    return false;
+  }
+  for (size_t start = 0;;) {
+    size_t slash = rel.find('/', start);
+    std::string part =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return false;
+    }
+    if (slash == std::string::npos) {
+      return true;
+    }
+    start = slash + 1;
+  }
+}
+
+// Moves out of .rotator-staging every entry recorded in the flat list
+// `list` (AddRecorder), newest record first, into `undo`. One listing, one
+// readlink (or read) per record, one lstat and at most one rename per
+// recorded entry.
+Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, long* moved) {
+  auto h = fs::open_dir(dir.fs(), fs::k_cwd, dir.p(list));
+  if (!h) {
+    return with_context(std::move(h.error()), "open directory", dir.d(list));
+  }
+  auto entries = dir.fs().list_dir(h->fd());
+  if (!entries) {
+    return with_context(std::move(entries.error()), "read directory", dir.d(list));
+  }
+  std::vector<std::pair<unsigned long long, std::string>> records;
+  records.reserve(entries->size());
+  for (const auto& e : *entries) {
+    std::string shown = dir.d(list + "/" + e.name);
+    auto not_a_record = [&] {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record; rolling back stopped", shown));
+    };
+    if (e.name.empty() || e.name.size() > 18 ||
+        e.name.find_first_not_of("0123456789") != std::string::npos) {
+      return not_a_record();
+    }
+    unsigned long long seq = std::stoull(e.name);
+    fs::FileType type = e.type;
+    if (type == fs::FileType::unknown) {
+      auto st = dir.fs().lstat(h->fd(), e.name);
+      if (!st) {
+        return with_context(std::move(st.error()), "stat", shown);
+      }
+      type = st->type();
+    }
+    if (type != fs::FileType::symlink && type != fs::FileType::regular) {
+      return not_a_record();
+    }
+    auto rel = type == fs::FileType::symlink ? dir.fs().readlink(h->fd(), e.name)
+                                             : dir.fs().read_file(h->fd(), e.name);
+    if (!rel) {
+      return with_context(std::move(rel.error()), "read", shown);
+    }
+    if (!plausible_rel(*rel)) {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record (it names '{}'); rolling "
+                      "back stopped",
+                      shown, escape_control(*rel)));
+    }
+    records.emplace_back(seq, std::move(*rel));
+  }
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [seq, rel] : records) {
+    std::string staged = std::string(k_snap_staging) + "/" + rel;
     TRY_ASSIGN(bool staged_there, dir.exists(staged));
     if (!staged_there) {
       continue;  // not created yet, or already moved by an earlier rollback
@@ -141,6 +302,92 @@ Status restore_displaced(SnapDir& dir, const std::string& sink, const std::strin
     }
     TRY(undo.take(to));
     ++*removed;
+    TRY(dir.rename(from, to));
+    ++*restored;
+  }
+  return ok();
+}
+
+// Puts every entry of the flat sink `list` (DisplacedList) back into
+// .rotator-staging, newest first; whatever occupies its place was put there
+// by the build and goes to `undo` first. One listing, at most one readlink
+// (long paths only), one lstat and one or two renames per entry.
+Status restore_listed(SnapDir& dir, const std::string& list, UndoFolder& undo, long* restored,
+                      long* removed) {
+  auto h = fs::open_dir(dir.fs(), fs::k_cwd, dir.p(list));
+  if (!h) {
+    return with_context(std::move(h.error()), "open directory", dir.d(list));
+  }
+  auto entries = dir.fs().list_dir(h->fd());
+  if (!entries) {
+    return with_context(std::move(entries.error()), "read directory", dir.d(list));
+  }
+  std::set<std::string> names;
+  for (const auto& e : *entries) {
+    names.insert(e.name);
+  }
+  struct Listed {
+    unsigned long long seq;
+    std::string name;
+    std::string rel;
+  };
+  std::vector<Listed> listed;
+  for (const auto& n : names) {
+    std::string shown = dir.d(list + "/" + n);
+    auto not_a_record = [&] {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record; rolling back stopped", shown));
+    };
+    size_t digits = std::min(n.find_first_not_of("0123456789"), n.size());
+    if (digits == 0 || digits > 18) {
+      return not_a_record();
+    }
+    std::string tail = n.substr(digits);
+    if (tail == ".path") {
+      continue;  // read with its entry; alone, the entry was never moved
+    }
+    Listed l{std::stoull(n.substr(0, digits)), n, {}};
+    if (tail.empty()) {
+      std::string rec = n + ".path";
+      if (!names.count(rec)) {
+        return not_a_record();
+      }
+      auto st = dir.fs().lstat(h->fd(), rec);
+      if (!st) {
+        return with_context(std::move(st.error()), "stat", dir.d(list + "/" + rec));
+      }
+      auto rel = st->type() == fs::FileType::symlink ? dir.fs().readlink(h->fd(), rec)
+                                                     : dir.fs().read_file(h->fd(), rec);
+      if (!rel) {
+        return with_context(std::move(rel.error()), "read", dir.d(list + "/" + rec));
+      }
+      l.rel = std::move(*rel);
+    } else if (tail[0] == '-') {
+      auto rel = unescape_rel(tail.substr(1));
+      if (!rel) {
+        return not_a_record();
+      }
+      l.rel = std::move(*rel);
+    } else {
+      return not_a_record();
+    }
+    if (!plausible_rel(l.rel)) {
+      return plain_error(
+          fmt::format("'{}' is not a rotator undo record (it names '{}'); rolling back stopped",
+                      shown, escape_control(l.rel)));
+    }
+    listed.push_back(std::move(l));
+  }
+  std::sort(listed.begin(), listed.end(),
+            [](const Listed& a, const Listed& b) { return a.seq > b.seq; });
+  for (const auto& l : listed) {
+    std::string from = list + "/" + l.name;
+    std::string to = std::string(k_snap_staging) + "/" + l.rel;
+    TRY_ASSIGN(bool occupied, dir.exists(to));
+    if (occupied) {
+      TRY(undo.take(to));
+      ++*removed;
+    }
     TRY(dir.rename(from, to));
     ++*restored;
   }
@@ -214,7 +461,11 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
   TRY_ASSIGN(bool has_build, dir.exists(from->build));
   if (has_build) {
     UndoFolder undo(dir, from->build + "/undo");
-    TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));
+    TRY_ASSIGN(bool has_list, dir.exists(from->build + "/" + k_added_list));
+    if (has_list) {
+      TRY(undo_recorded(dir, from->build + "/" + k_added_list, undo, &removed));
+    }
+    TRY_ASSIGN(bool has_markers, dir.exists(from->build + "/added"));  // the earlier format
     if (has_markers) {
       TRY(undo_additions(dir, from->build + "/added", "", undo, &removed));
     }
@@ -228,8 +479,12 @@ Status rollback(SnapDir& dir, std::vector<std::string>& log) {
       }
     }
     std::sort(sinks.begin(), sinks.end());
-    for (const auto& s : sinks) {
+    for (const auto& s : sinks) {  // the earlier format (a TreeSink per build)
       TRY(restore_displaced(dir, from->build + "/" + s.second, "", undo, &restored, &removed));
+    }
+    TRY_ASSIGN(bool has_listed, dir.exists(from->build + "/" + k_displaced_list));
+    if (has_listed) {
+      TRY(restore_listed(dir, from->build + "/" + k_displaced_list, undo, &restored, &removed));
     }
   }
   TRY(dir.rename(k_snap_staging, from->original));

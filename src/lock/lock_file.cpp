@@ -15,12 +15,15 @@
 
 namespace rotator::lock {
 
-LockFile::~LockFile() {
+LockFile::~LockFile() { release(); }
+
+void LockFile::release() {
   if (m_fd >= 0 && m_fs) {
     // The holder text goes with the lock: a finished run leaves none behind.
     (void)m_fs->write_fd(m_fd, "");
     m_fs->close(m_fd);  // closing the descriptor releases the flock
   }
+  m_fd = -1;
 }
 
 namespace {

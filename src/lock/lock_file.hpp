@@ -43,6 +43,8 @@ class LockFile {
                                      const std::string& display, int wait_seconds,
                                      const std::string& holder_info);
   bool held() const { return m_fd >= 0; }
+  // Lets go of the lock now (the destructor's work); held() is false after.
+  void release();
 
  private:
   fs::Fs* m_fs = nullptr;

@@ -29,6 +29,14 @@ CONF
 S="$TMP/root/snapshots"
 D="$TMP/root/dated"
 
+
+# Only rotator's own files are left in DIR/.trash: the ownership marker, the
+# (empty) deletion queue and its lock; the trash was deleted after the unlock.
+trash_empty() {
+  [ "$(ls -A "$1/.trash" | tr '\n' ' ')" = ".rotator-deleting .rotator-deleting.lock .rotator-trash " ]
+  [ -z "$(ls -A "$1/.trash/.rotator-deleting")" ]
+}
+
 t_first_dailies() {
   R --now 2026-11-01T02:00 daily
   [ -d "$S/daily.0" ]
@@ -71,7 +79,7 @@ t_recycle_summary() {
   expect_grep '\[snaps\] ok: created daily.0 (recycled from daily.2)' "$TMP/err"
   expect_grep '\[dated\] ok: created 2026-11-05_020000 (recycled from' "$TMP/err"
   [ ! -e "$S/.rotator-staging" ]
-  [ "$(ls -A "$S/.trash")" = .rotator-trash ]   # only rotator's ownership marker
+  trash_empty "$S"
 }
 
 t_dry_run_changes_nothing() {
@@ -106,7 +114,7 @@ t_prune_explain() {
   [ -d "$S/daily.0" ]
   [ ! -e "$S/daily.1" ]
   [ ! -e "$S/daily.2" ]
-  [ "$(ls -A "$S/.trash")" = .rotator-trash ]
+  trash_empty "$S"
 }
 
 t_interrupted_build_rolled_back() {
@@ -124,6 +132,41 @@ t_foreign_untouched() {
   R --now 2026-11-20T02:00 daily
   R prune
   [ "$(cat "$D/keep-me/f")" = mine ]
+}
+
+# The trash is deleted after the run's lock is released, by real processes:
+# (a) a stand-in for a run still deleting holds .trash/.rotator-deleting.lock
+# (flock(1), 8 s); (b) run 1 commits, releases its lock and then waits for
+# the deleter; (c) run 2 gets the run lock and commits while run 1 is still
+# alive; (d) both exit 0 once the deleter lets go, with the trash empty.
+t_trash_deleted_after_unlock() {
+  have flock || skip_inside "flock(1) is not installed"
+  flock "$S/.trash/.rotator-deleting.lock" sleep 8 &
+  holder=$!
+  i=0
+  while flock -n "$S/.trash/.rotator-deleting.lock" true; do
+    i=$((i + 1)); [ "$i" -lt 100 ] || fail "the stand-in deleter never took its lock"; sleep 0.05
+  done
+  R -v --now 2026-11-21T02:00 daily 2>"$TMP/run1" &
+  run1=$!
+  i=0
+  until grep -q '\[snaps\] ok: created daily.0' "$TMP/run1"; do
+    i=$((i + 1)); [ "$i" -lt 100 ] || fail "run 1 did not commit: $(cat "$TMP/run1")"; sleep 0.05
+  done
+  R -v --wait=6 --now 2026-11-22T02:00 daily 2>"$TMP/run2" &
+  run2=$!
+  i=0
+  until grep -q '\[snaps\] ok: created daily.0' "$TMP/run2"; do
+    i=$((i + 1)); [ "$i" -lt 120 ] || fail "run 2 did not commit: $(cat "$TMP/run2")"; sleep 0.05
+  done
+  kill -0 "$run1" 2>/dev/null || fail "run 1 had ended: nothing shows the lock was free before"
+  expect_grep 'trash queued (.*deleted after the unlock)' "$TMP/run1"
+  wait "$run1" || fail "run 1 failed: $(cat "$TMP/run1")"
+  wait "$run2" || fail "run 2 failed: $(cat "$TMP/run2")"
+  wait "$holder"
+  expect_grep '\[snaps\] trash deleted after the unlock' "$TMP/run1"
+  trash_empty "$S"
+  trash_empty "$D"
 }
 
 # sync = none: the same generations, without a syncfs; sync = commit (the
@@ -159,5 +202,6 @@ test_case "-n prints the plan and changes nothing" t_dry_run_changes_nothing
 test_case "prune -n --explain gives reasons; prune expires after keep shrank" t_prune_explain
 test_case "an interrupted build is rolled back by the next run" t_interrupted_build_rolled_back
 test_case "entries that are not generations are never touched" t_foreign_untouched
+test_case "the trash is deleted after the unlock; a second run need not wait" t_trash_deleted_after_unlock
 test_case "sync = none makes the same snapshots without syncfs" t_sync_none
 [ "$nfail" -eq 0 ]

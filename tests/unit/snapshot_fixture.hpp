@@ -160,7 +160,9 @@ class SnapFixture {
   std::map<std::string, ino_t> gen_files(const std::string& name) const {
     return inodes_under(m_job.path + "/" + name);
   }
-  // Entries left in .trash.
+  // Entries left in .trash, those queued in .trash/.rotator-deleting
+  // included (rotator's own files there, the ownership marker, the queue
+  // folder itself and its lock, are not counted).
   size_t trash_entries() const {
     std::string t = m_job.path + "/.trash";
     if (!std::filesystem::exists(t)) {
@@ -168,7 +170,14 @@ class SnapFixture {
     }
     size_t n = 0;
     for (const auto& e : std::filesystem::directory_iterator(t)) {
-      n += e.path().filename() == ".rotator-trash" ? 0 : 1;  // rotator's ownership marker
+      std::string name = e.path().filename().string();
+      if (name == ".rotator-deleting" && e.is_directory()) {
+        for ([[maybe_unused]] const auto& q : std::filesystem::directory_iterator(e.path())) {
+          ++n;
+        }
+      } else if (name != ".rotator-trash" && name != ".rotator-deleting.lock") {
+        ++n;
+      }
     }
     return n;
   }

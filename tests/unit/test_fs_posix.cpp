@@ -156,4 +156,43 @@ TEST_CASE("FaultFs crash refuses every call after the k-th") {
   CHECK(fs.triggered());
 }
 
+TEST_CASE("readlink returns a symlink's target up to 4095 bytes, through PosixFs and FaultFs") {
+  // The undo record of a recycled build (jobs/snapshot_undo.hpp) keeps a
+  // path in a symlink target: (a) targets up to k_max_link_target bytes
+  // round-trip byte for byte, through PosixFs and through FaultFs (which
+  // counts readlink as a read: refused after a crash); (b) a longer target
+  // is refused by the kernel, which is why the record falls back to a file.
+  test::TestContext ctx;
+  PosixFs real;
+  std::string longest(4095, 'x');
+  for (size_t i = 0; i < longest.size(); i += 7) {
+    longest[i] = '/';
+  }
+  REQUIRE(real.symlink(longest, k_cwd, ctx.path("long")));
+  REQUIRE(real.symlink("a b\n\x01", k_cwd, ctx.path("odd")));
+  auto got = real.readlink(k_cwd, ctx.path("long"));
+  REQUIRE(got);
+  CHECK(*got == longest);
+  auto odd = real.readlink(k_cwd, ctx.path("odd"));
+  REQUIRE(odd);
+  CHECK(*odd == "a b\n\x01");
+  auto too_long = real.symlink(longest + "y", k_cwd, ctx.path("longer"));
+  REQUIRE_FALSE(too_long);
+  CHECK(too_long.error().sys_errno == ENAMETOOLONG);
+  auto not_link = real.readlink(k_cwd, ctx.path(""));
+  REQUIRE_FALSE(not_link);
+  CHECK(not_link.error().sys_errno == EINVAL);
+
+  FaultFs fault(real);
+  fault.set_count(FaultFs::Count::all);
+  fault.crash_after(1);
+  auto via = fault.readlink(k_cwd, ctx.path("long"));
+  REQUIRE(via);
+  CHECK(*via == longest);
+  auto refused = fault.readlink(k_cwd, ctx.path("odd"));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().sys_errno == EIO);
+  CHECK(fault.triggered());
+}
+
 TEST_SUITE_END();
