@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "engine/mirror.hpp"
 #include "engine/sink.hpp"
@@ -44,6 +45,22 @@ long journal_count(const fs::FaultFs& fs, const std::string& prefix) {
   return std::count_if(fs.journal().begin(), fs.journal().end(),
                        [&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
 }
+
+// Counts lstat calls of named entries (not of a directory's own
+// descriptor), in all and by name.
+class EntryStatCountingFs final : public fs::FsWrapper {
+ public:
+  using FsWrapper::FsWrapper;
+  Result<fs::Stat> lstat(int d, const std::string& n) override {
+    if (!n.empty()) {
+      ++entry_stats;
+      ++by_name[n];
+    }
+    return FsWrapper::lstat(d, n);
+  }
+  long entry_stats = 0;
+  std::map<std::string, long> by_name;
+};
 
 long plan_count(const std::vector<std::string>& plan, const std::string& action) {
   return std::count_if(plan.begin(), plan.end(),
@@ -228,15 +245,7 @@ TEST_CASE("a rerun without changes stats directories only, never an unchanged en
 }
 
 TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linked entry") {
-  class CountingFs final : public fs::FsWrapper {
-   public:
-    using FsWrapper::FsWrapper;
-    Result<fs::Stat> lstat(int d, const std::string& n) override {
-      entry_stats += n.empty() ? 0 : 1;
-      return FsWrapper::lstat(d, n);
-    }
-    long entry_stats = 0;
-  };
+  using CountingFs = EntryStatCountingFs;
   TestContext ctx;
   Paths p(ctx);
   make_dir(p.backup);
@@ -275,11 +284,14 @@ TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linke
   // Without d_type every entry is stat'ed while listing: no count to prove.
   bool d_type = std::none_of(listed->begin(), listed->end(),
                              [](const fs::DirEntry& e) { return e.type == fs::FileType::unknown; });
-  // Two stats for the bytes of the two linked files, and one more for d/b:
-  // it replaces a T file of another inode, so the walk asks whether T's is
-  // an EMLINK copy of S's (mirror.hpp; the added e/new has no T file).
+  // One stat per linked file: d/b replaces a T file of another inode, so
+  // the walk asks whether T's is an EMLINK copy of S's (mirror.hpp), and
+  // that same stat gives its bytes (a second lstat of S/d/b would make 3);
+  // the added e/new has no T file and is stat'ed for its bytes only.
   if (d_type) {
-    CHECK(counting.entry_stats == 3);
+    CHECK(counting.entry_stats == 2);
+    CHECK(counting.by_name["b"] == 1);
+    CHECK(counting.by_name["new"] == 1);
   }
   // Off (the default): nothing counted, no stat for bytes.
   rewrite_file(p.clone + "/a", std::string(10, 'A'));
@@ -293,6 +305,7 @@ TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linke
   // Only the EMLINK-copy question for the replaced `a`: nothing for bytes.
   if (d_type) {
     CHECK(quiet.entry_stats == 1);
+    CHECK(quiet.by_name["a"] == 1);
   }
   // A fresh build counts every file, in the workers and in the final pass.
   make_dir(ctx.path("fresh"));
@@ -821,8 +834,16 @@ TEST_CASE("an EMLINK copy is kept unchanged by the next runs while S stays at th
   {
     fs::FaultFs fs(real);
     fs.set_link_limit(2);
-    auto run = run_mirror(fs, p, display_options(), "E");
+    EntryStatCountingFs counting(fs);  // above FaultFs: its EMLINK emulation's lstat is not ours
+    MirrorOptions opt = display_options();
+    opt.count_bytes = engine::CountBytes::yes;
+    auto run = run_mirror(counting, p, opt, "E");
     REQUIRE(run.result);
+    // b.txt: one lstat of S's (the EMLINK-copy question, then the copy's
+    // metadata and its bytes) and one of T's (S is at the limit); a second
+    // lstat of S's would make 3.
+    CHECK(counting.by_name["b.txt"] == 2);
+    CHECK(run.result->linked_bytes == 4);
     CHECK(run.result->emlink_copies_kept == 0);
     CHECK(run.result->archived == 1);
     CHECK(run.result->copied_emlink == 1);
