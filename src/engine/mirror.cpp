@@ -160,7 +160,20 @@ class Walker {
   bool m_dry;
   std::string m_rel;        // relative path of the entry being processed
   std::vector<int> m_tfds;  // T descriptors from the root down (-1: pending)
-  std::string m_line;       // reused plan line buffer
+  // For the sink: the stats of the T directories from the root down to
+  // `dir` that are still current (t_known, entries not changed by this
+  // walk), null for the others. Reuses one buffer.
+  std::span<const fs::Stat* const> t_stats_of(const Level& dir) {
+    m_tstats.assign(dir.depth + 1, nullptr);
+    for (const Level* l = &dir; l != nullptr; l = l->parent) {
+      if (l->t_known && !l->modified && l->depth < m_tstats.size()) {
+        m_tstats[l->depth] = &l->t_stat;
+      }
+    }
+    return m_tstats;
+  }
+  std::vector<const fs::Stat*> m_tstats;
+  std::string m_line;  // reused plan line buffer
   MirrorStats m_stats;
   long m_link_max = 0;      // S's filesystem link limit; 0: not asked yet
   fs::Creation m_creation;  // known: predict what mkdir makes
@@ -703,7 +716,7 @@ Status Walker::archive(Level& dir) {
   }
   if (!m_dry) {
     TRY(m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
-                         dst_path(m_rel), Collision::next_folder));
+                         dst_path(m_rel), Collision::next_folder, t_stats_of(dir)));
   }
   ++m_stats.archived;
   progress_archived();
@@ -827,7 +840,7 @@ Status Walker::remove_pruned(Level& dir, Level& child) {
     m_rel.resize(child.rel_len);
     TRY_ASSIGN(Taken taken,
                m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
-                                dst_path(rel), Collision::report));
+                                dst_path(rel), Collision::report, t_stats_of(dir)));
     if (taken == Taken::moved) {
       ++m_stats.archived;
       progress_archived();

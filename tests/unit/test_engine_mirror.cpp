@@ -687,9 +687,10 @@ TEST_CASE("directory xattrs are read through the held descriptors, once per dire
   fs::PosixFs real;
   XattrNamesFs fs(real);
   REQUIRE(run_mirror(fs, p, display_options()).result);
-  // T's root (its default ACL, once), then S's a/b, a and root (T's only
-  // when S has some): no path is walked.
-  CHECK(fs.names == std::vector<std::string>{"", "", "", ""});
+  // T's root (its default ACL, once), the sink's parent (its default ACL,
+  // once, when the sink first creates a directory: a/old.txt is displaced),
+  // then S's a/b, a and root (T's only when S has some): no path is walked.
+  CHECK(fs.names == std::vector<std::string>{"", "", "", "", ""});
 }
 
 namespace {
@@ -758,6 +759,84 @@ TEST_CASE("under a setgid target root every metadata write is made") {
   struct stat st {};
   REQUIRE(::lstat((p.backup + "/d").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0755);
+}
+
+namespace {
+// Records every set_metadata, in order: (name, parts).
+class MetaSequenceFs : public fs::FsWrapper {
+ public:
+  using fs::FsWrapper::FsWrapper;
+  Status set_metadata(int d, const std::string& n, const fs::Metadata& m) override {
+    writes.emplace_back(n, m.parts);
+    return fs::FsWrapper::set_metadata(d, n, m);
+  }
+  // The parts of the first write to `name` (the sink's: it creates its copy
+  // of a directory before the engine finishes T's).
+  fs::MetaParts first(const std::string& name) const {
+    for (const auto& [n, parts] : writes) {
+      if (n == name) {
+        return parts;
+      }
+    }
+    return fs::MetaParts::none;
+  }
+  std::vector<std::pair<std::string, fs::MetaParts>> writes;
+};
+}  // namespace
+
+TEST_CASE("sink directories get only the metadata writes their mkdir did not already do") {
+  // (a) under umask 022, the sink's copies of T directories with mode 0755
+  // and 0750 (and of T's root, for the folder) are written times only;
+  // (b) one of mode 0775 gets mode and times (the umask took g+w away);
+  // (c) under a setgid holding directory every write is made;
+  // (d) either way the sink directories have T's mode and owner.
+  ScopedUmask mask(022);
+  for (bool setgid : {false, true}) {
+    CAPTURE(setgid);
+    TestContext ctx;
+    Paths p(ctx);
+    make_dir(p.backup);
+    make_dir(p.holding);
+    ::chmod(p.backup.c_str(), 0755);
+    if (setgid) {
+      REQUIRE(::chmod(p.holding.c_str(), 02755) == 0);
+    }
+    const std::vector<std::pair<std::string, mode_t>> dirs = {
+        {"plain", 0755}, {"group", 0750}, {"wide", 0775}};
+    for (const auto& [d, mode] : dirs) {
+      write_file(p.clone + "/" + d + "/f.txt", "f");
+      ::chmod((p.clone + "/" + d).c_str(), mode);
+    }
+    set_tree_mtimes(p.clone, 1500000000);
+    fs::PosixFs real;
+    REQUIRE(real.creation().known);
+    REQUIRE(run_mirror(real, p, display_options(), "A").result);
+    for (const auto& [d, mode] : dirs) {
+      rewrite_file(p.clone + "/" + d + "/f.txt", "g");
+    }
+    MetaSequenceFs fs(real);
+    auto run = run_mirror(fs, p, display_options());
+    REQUIRE(run.result);
+    REQUIRE(run.result->archived == 3);
+    if (setgid) {
+      CHECK(fs.first("D") == fs::MetaParts::all);
+      CHECK(fs.first("plain") == fs::MetaParts::all);
+      CHECK(fs.first("wide") == fs::MetaParts::all);
+    } else {
+      CHECK(fs.first("D") == fs::MetaParts::times);
+      CHECK(fs.first("plain") == fs::MetaParts::times);
+      CHECK(fs.first("group") == fs::MetaParts::times);
+      CHECK(fs.first("wide") == (fs::MetaParts::mode | fs::MetaParts::times));
+    }
+    for (const auto& [d, mode] : dirs) {
+      CAPTURE(d);
+      struct stat st = stat_of(p.sink() + "/" + d);
+      CHECK((st.st_mode & 07777) == mode);
+      CHECK(st.st_uid == ::geteuid());
+      CHECK(read_file(p.sink() + "/" + d + "/f.txt") == "f");
+    }
+    CHECK((stat_of(p.sink()).st_mode & 07777) == 0755);
+  }
 }
 
 TEST_CASE("EMLINK on link copies that one file through a temporary name") {
