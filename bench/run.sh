@@ -4,6 +4,7 @@
 #   bench/run.sh            FILES (default 200000) files: weekly + snapshot benches
 #   bench/run.sh --quick    the same on 20000 files (a sanity run, a few minutes)
 #   bench/run.sh --snapshots  only the snapshot benches (on FILES files)
+#   bench/run.sh --weekly   only the weekly benches (on FILES files)
 #   bench/run.sh --churn    recycled run at CHURN_PERMILLES x CHURN_SIZES, with a fit
 #   bench/run.sh --strace   system calls per entry (strace -c -f), FILES files
 #   bench/run.sh --rss      peak RSS of every command at FILES_RSS (default 1000000),
@@ -49,9 +50,9 @@ mode=default
 case "${1:-}" in
   "") ;;
   --quick) mode=quick ;;
-  --snapshots|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
+  --snapshots|--weekly|--churn|--strace|--rss|--sync|--full) mode=${1#--} ;;
   -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: bench/run.sh [--quick | --snapshots | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [--quick | --snapshots | --weekly | --churn | --strace | --rss | --sync | --full]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
   FILES=${FILES:-20000}
@@ -615,6 +616,7 @@ bench_sync() {
 case $mode in
   default|quick) bench_weekly; bench_snapshots ;;
   snapshots) bench_snapshots ;;
+  weekly) bench_weekly ;;
   churn) bench_churn ;;
   strace) bench_strace ;;
   rss) bench_rss ;;

@@ -94,9 +94,9 @@ class Walker {
   Status finish_meta(Level& dir, int s_parent, const std::string& s_name, int t_parent,
                      const std::string& t_name);
   Status materialize(Level& dir);
-  Status link_entry(Level& dir, const DirEntry& s, AddKind kind);
-  Status copy_emlink(Level& dir, const DirEntry& s);
-  Result<bool> is_emlink_copy(Level& dir, const DirEntry& s);
+  Status link_entry(Level& dir, const DirEntry& s, AddKind kind, const fs::Stat* s_stat = nullptr);
+  Status copy_emlink(Level& dir, const DirEntry& s, const fs::Stat* s_stat);
+  Result<bool> is_emlink_copy(Level& dir, const DirEntry& s, const fs::Stat& sst);
   Status archive(Level& dir);
   Status archive_unselected(Level& dir, const DirEntry& t);
   Status descend_protected(Level& dir, const DirEntry& t);
@@ -160,7 +160,20 @@ class Walker {
   bool m_dry;
   std::string m_rel;        // relative path of the entry being processed
   std::vector<int> m_tfds;  // T descriptors from the root down (-1: pending)
-  std::string m_line;       // reused plan line buffer
+  // For the sink: the stats of the T directories from the root down to
+  // `dir` that are still current (t_known, entries not changed by this
+  // walk), null for the others. Reuses one buffer.
+  std::span<const fs::Stat* const> t_stats_of(const Level& dir) {
+    m_tstats.assign(dir.depth + 1, nullptr);
+    for (const Level* l = &dir; l != nullptr; l = l->parent) {
+      if (l->t_known && !l->modified && l->depth < m_tstats.size()) {
+        m_tstats[l->depth] = &l->t_stat;
+      }
+    }
+    return m_tstats;
+  }
+  std::vector<const fs::Stat*> m_tstats;
+  std::string m_line;  // reused plan line buffer
   MirrorStats m_stats;
   long m_link_max = 0;      // S's filesystem link limit; 0: not asked yet
   fs::Creation m_creation;  // known: predict what mkdir makes
@@ -386,13 +399,21 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
         return ok();
       }
       if (s->type == FileType::regular && t->type == FileType::regular) {
-        TRY_ASSIGN(bool copy, is_emlink_copy(dir, *s));
+        // S/p is stat'ed once: the same Stat answers the EMLINK-copy
+        // question, the byte count and an EMLINK fallback's metadata.
+        auto sst = m_fs.lstat(dir.s.fd(), s->name);
+        if (!sst) {
+          return with_context(sst.error(), "stat", src_path(m_rel));
+        }
+        TRY_ASSIGN(bool copy, is_emlink_copy(dir, *s, *sst));
         if (copy) {
           ++m_stats.emlink_copies_kept;
           progress_done();
           dir.content = true;
           return ok();
         }
+        TRY(archive(dir));
+        return link_entry(dir, *s, AddKind::replaces_displaced, &*sst);
       }
       // Changed or type changed: the old entry goes first, then the new one.
       TRY(archive(dir));
@@ -422,13 +443,10 @@ Status Walker::entry(Level& dir, const DirEntry* s, const DirEntry* t) {
 // copy an earlier run made because S/p is at the filesystem's link limit
 // (copy_emlink), and still equal to it: S/p has link_max() links (so no link
 // could replace the copy) and size, mtime, mode, owner and group match.
-// Costs one lstat of S/p (two when it is at the limit), only for entries
-// whose inodes differ; the link limit is asked once per walk.
-Result<bool> Walker::is_emlink_copy(Level& dir, const DirEntry& s) {
-  auto sst = m_fs.lstat(dir.s.fd(), s.name);
-  if (!sst) {
-    return with_context(sst.error(), "stat", src_path(m_rel));
-  }
+// `sst` is S/p's lstat (the caller's, which it reuses for linking); this
+// costs an lstat of T/p only when S/p is at the limit. The link limit is
+// asked once per walk.
+Result<bool> Walker::is_emlink_copy(Level& dir, const DirEntry& s, const fs::Stat& sst) {
   if (m_link_max == 0) {
     auto limit = m_fs.link_max(dir.s.fd());
     if (!limit) {
@@ -436,15 +454,14 @@ Result<bool> Walker::is_emlink_copy(Level& dir, const DirEntry& s) {
     }
     m_link_max = *limit;
   }
-  if (static_cast<long>(sst->nlink) < m_link_max) {
+  if (static_cast<long>(sst.nlink) < m_link_max) {
     return false;
   }
   auto tst = m_fs.lstat(dir.t.fd(), s.name);
   if (!tst) {
     return with_context(tst.error(), "stat", dst_path(m_rel));
   }
-  return tst->type() == FileType::regular && tst->size == sst->size &&
-         !metadata_differs(*sst, *tst);
+  return tst->type() == FileType::regular && tst->size == sst.size && !metadata_differs(sst, *tst);
 }
 
 Status Walker::descend(Level& dir, const DirEntry& s, TState tstate, AddKind kind) {
@@ -594,7 +611,8 @@ Status Walker::materialize(Level& dir) {
   return ok();
 }
 
-Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
+// `s_stat`: S/p's lstat when the caller has one (then no second is made).
+Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind, const fs::Stat* s_stat) {
   TRY(materialize(dir));
   dir.content = true;
   dir.modified = true;
@@ -605,18 +623,22 @@ Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
     auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
     if (!st) {
       if (st.error().sys_errno == EMLINK && s.type == FileType::regular) {
-        return copy_emlink(dir, s);
+        return copy_emlink(dir, s, s_stat);
       }
       return with_context(st.error(), "link", src_path(m_rel), "to '" + dst_path(m_rel) + "'");
     }
   }
   if (m_opt.count_bytes == CountBytes::yes &&
       (s.type == FileType::regular || s.type == FileType::symlink)) {
-    auto st = m_fs.lstat(dir.s.fd(), s.name);
-    if (!st) {
-      return with_context(st.error(), "stat", src_path(m_rel));
+    if (s_stat != nullptr) {
+      add_linked_bytes(s_stat->size);
+    } else {
+      auto st = m_fs.lstat(dir.s.fd(), s.name);
+      if (!st) {
+        return with_context(st.error(), "stat", src_path(m_rel));
+      }
+      add_linked_bytes(st->size);
     }
-    add_linked_bytes(st->size);
   }
   ++m_stats.linked;
   progress_done();
@@ -625,7 +647,8 @@ Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind) {
 }
 
 // The inode is at its link limit: copy the data through a temporary name.
-Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
+// `s_stat`: S/p's lstat when the caller has one; else it is made here.
+Status Walker::copy_emlink(Level& dir, const DirEntry& s, const fs::Stat* s_stat) {
   std::string tmp = std::string(k_partial_prefix) + std::to_string(s.ino);
   size_t slash = m_rel.rfind('/');
   std::string tmp_disp =
@@ -649,9 +672,15 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
   if (!copied) {
     return with_context(copied.error(), "copy", src_path(m_rel), "to '" + tmp_disp + "'");
   }
-  auto st = m_fs.lstat(dir.s.fd(), s.name);
-  if (!st) {
-    return with_context(st.error(), "stat", src_path(m_rel));
+  fs::Stat st;
+  if (s_stat != nullptr) {
+    st = *s_stat;
+  } else {
+    auto got = m_fs.lstat(dir.s.fd(), s.name);
+    if (!got) {
+      return with_context(got.error(), "stat", src_path(m_rel));
+    }
+    st = *got;
   }
   auto xattrs = m_fs.get_xattrs(dir.s.fd(), s.name);
   if (!xattrs) {
@@ -663,7 +692,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
       return with_context(set.error(), "set xattr " + key + " on", tmp_disp);
     }
   }
-  auto meta = m_fs.set_metadata(dir.t.fd(), tmp, fs::metadata_of(*st));
+  auto meta = m_fs.set_metadata(dir.t.fd(), tmp, fs::metadata_of(st));
   if (!meta) {
     return with_context(meta.error(), "set attributes of", tmp_disp);
   }
@@ -672,7 +701,7 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s) {
     return with_context(moved.error(), "rename", tmp_disp, "to '" + dst_path(m_rel) + "'");
   }
   if (m_opt.count_bytes == CountBytes::yes) {
-    add_linked_bytes(st->size);
+    add_linked_bytes(st.size);
   }
   ++m_stats.copied_emlink;
   progress_done();
@@ -687,7 +716,7 @@ Status Walker::archive(Level& dir) {
   }
   if (!m_dry) {
     TRY(m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
-                         dst_path(m_rel), Collision::next_folder));
+                         dst_path(m_rel), Collision::next_folder, t_stats_of(dir)));
   }
   ++m_stats.archived;
   progress_archived();
@@ -811,7 +840,7 @@ Status Walker::remove_pruned(Level& dir, Level& child) {
     m_rel.resize(child.rel_len);
     TRY_ASSIGN(Taken taken,
                m_opt.sink->take(m_fs, std::span<const int>(m_tfds.data(), dir.depth + 1), m_rel,
-                                dst_path(rel), Collision::report));
+                                dst_path(rel), Collision::report, t_stats_of(dir)));
     if (taken == Taken::moved) {
       ++m_stats.archived;
       progress_archived();

@@ -24,7 +24,9 @@
 //     empty: no data).
 //   * Unchanged entries (same name, same d_ino and type in both listings) are
 //     not touched and cost no stat. (A regular file whose inode differs
-//     costs an lstat of S/p, two at the link limit: see EMLINK below.)
+//     costs one lstat of S/p, which also gives its byte count and an EMLINK
+//     copy's metadata, and an lstat of T/p when S/p is at the link limit:
+//     see EMLINK below.)
 //   * No file data is copied, except when linkat fails with EMLINK: that file
 //     is copied to `.rotator-partial.<S inode>` in its T directory, gets S's
 //     metadata and xattrs, and is renamed into place (MirrorStats::copied_emlink).
@@ -163,8 +165,9 @@ struct MirrorOptions {
   log::Progress* progress = nullptr;
   // CountBytes::yes: one lstat of S's entry per regular file or symlink
   // linked (in a dry run: that would be linked), its st_size added to
-  // MirrorStats::linked_bytes and progress->count_linked_bytes(); an EMLINK
-  // copy adds its size from the stat it needs anyway. Unchanged entries still
+  // MirrorStats::linked_bytes and progress->count_linked_bytes(); a file
+  // that replaces another inode, and an EMLINK copy, add it from the lstat
+  // they need anyway (never a second one). Unchanged entries still
   // cost no stat, so this is O(changes) for a backup or a recycled build but
   // one lstat per file for a fresh build: jobs ask for it there only when a
   // progress line is shown. A failing lstat aborts the walk like any Fs error.

@@ -46,14 +46,18 @@ class Sink {
   // separated components of `rel_path` and the entry is t_dirs.back()/"x".
   // Missing parents in the sink are created with the mode, owner and times
   // that the corresponding T directory has now (t_dirs[i]); the sink folder
-  // itself gets those of T's root. `from_display` names the entry in messages.
+  // itself gets those of T's root. `t_stats`, when not empty, has one entry
+  // per t_dirs entry: the caller's current lstat of that directory (so the
+  // sink need not stat it again), or null where the caller has none.
+  // `from_display` names the entry in messages.
   //
   // REQUIRES: `rel_path` is non-empty, '/'-separated, no "." or ".." parts.
   // Returns Taken::moved when the entry is now in the sink; Taken::occupied
   // only with Collision::report; an Error when a call failed (the entry is
   // then still in T, or already in the sink if only a later call failed).
   virtual Result<Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
-                             std::string_view from_display, Collision on_collision) = 0;
+                             std::string_view from_display, Collision on_collision,
+                             std::span<const fs::Stat* const> t_stats = {}) = 0;
 
   // Where take() would put `rel_path` now, as the user names it
   // ("holding/2026-11-22/dir/old.txt"). Used for plan lines; it does not
@@ -78,10 +82,16 @@ struct SinkStats {
 // back to an earlier folder. folders_used() lists every folder written to,
 // in order.
 //
-// Directory attributes: parents are created with mode 0700, then get the T
-// directory's mode, owner and times; entries moved in later bump the mtime
-// (as rsync --backup-dir does). A crash between that mkdir and that
-// set_metadata leaves a sink directory with mode 0700 and no data lost.
+// Directory attributes: parents are created with the T directory's
+// permission bits and always the owner's rwx (never setuid, setgid or
+// sticky), then get the T directory's mode, owner and times; entries moved
+// in later bump the mtime (as rsync --backup-dir does). Only the writes that
+// are needed are made: where the sink's parent directory has no setgid bit
+// and no default ACL, and fs::Creation is known and agrees with a stat of
+// the first directory the sink creates, the owner and mode that mkdir gave
+// are predicted and not written again; times are always written. A crash
+// between that mkdir and that set_metadata leaves a sink directory that no
+// one but its owner can enter beyond T's own permission bits, and no data lost.
 class TreeSink final : public Sink {
  public:
   // `parent_fd` stays owned by the caller and must stay open while the sink
@@ -90,7 +100,8 @@ class TreeSink final : public Sink {
   TreeSink(int parent_fd, std::string folder_name, std::string display_parent);
 
   Result<Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
-                     std::string_view from_display, Collision on_collision) override;
+                     std::string_view from_display, Collision on_collision,
+                     std::span<const fs::Stat* const> t_stats = {}) override;
   std::string display(const std::string& rel_path) const override;
 
   // Folder names (relative to the parent) that received at least one entry.
@@ -103,9 +114,16 @@ class TreeSink final : public Sink {
   // Opens (creating as needed) the sink directories for the parents of the
   // components `parts[0..n-1)`; returns Taken::occupied on a collision.
   Result<Taken> open_parents(fs::Fs& fs, std::span<const int> t_dirs,
+                             std::span<const fs::Stat* const> t_stats,
                              const std::vector<std::string_view>& parts);
+  // `plain`: a mkdir in `parent` gives what m_creation says (no setgid bit,
+  // no default ACL up the sink's chain); on return: whether one in the new
+  // directory does too.
   Result<int> ensure_dir(fs::Fs& fs, int parent, const std::string& name, int meta_fd,
-                         const std::string& display);
+                         const fs::Stat* meta, bool& plain, const std::string& display);
+  Status set_made_dir(fs::Fs& fs, int parent, const std::string& name, int fd, int meta_fd,
+                      const fs::Stat* meta, mode_t mode, bool& plain, const std::string& display);
+  void learn_parent(fs::Fs& fs);
 
   int m_parent_fd;
   std::string m_base;
@@ -113,6 +131,13 @@ class TreeSink final : public Sink {
   int m_index = 0;  // 0: m_base, n: m_base.n
   // Open sink directories: [0] the folder, [i] the parent for component i.
   std::vector<std::pair<std::string, fs::DirHandle>> m_chain;
+  std::vector<bool> m_plain;  // per m_chain entry: a mkdir in it is predictable
+  // The parent's setgid bit and default ACL, and the process's creation
+  // values, learnt on the first mkdir; then checked against one stat.
+  bool m_parent_known = false;
+  bool m_parent_plain = false;
+  fs::Creation m_creation;
+  enum class Prediction { unchecked, right, wrong } m_prediction = Prediction::unchecked;
   std::vector<std::string> m_used;
   SinkStats m_stats;
 };

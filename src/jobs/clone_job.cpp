@@ -423,6 +423,10 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
           fmt::format("rsync failed (exit {}): {}", run->exit_code, join_errors(run->last_errors)));
   }
   // 4. relink: new inodes equal to an older one become links to it.
+  if (job.relink == config::Relink::yes && run->exit_code != 25) {
+    r.relinked_files = 0;  // rsync wrote nothing: nothing to relink
+    r.relinked_bytes = 0;
+  }
   if (job.relink == config::Relink::yes && run->exit_code != 25 && !written.empty()) {
     std::vector<std::string> pending;
     auto relinked = relink_pass(ctx, job, written, pending);
@@ -443,10 +447,16 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
       ctx.log.warning("[{}] relink: {} (the clone is complete; nothing was relinked further)",
                       job.name, relinked.error().message());
       r.summary += "; relink failed: " + relinked.error().message();
+      r.relinked_files = -1;  // some may have been relinked before the failure
+      r.relinked_bytes = -1;
       if (r.outcome == state::Outcome::ok) {
         r.outcome = state::Outcome::warning;
       }
-    } else if (relinked->linked > 0) {
+    } else {
+      r.relinked_files = relinked->linked;
+      r.relinked_bytes = relinked->bytes;
+    }
+    if (relinked && relinked->linked > 0) {
       r.summary += fmt::format("; {} file{} relinked to history ({} bytes saved)", relinked->linked,
                                relinked->linked == 1 ? "" : "s", relinked->bytes);
     }

@@ -46,6 +46,10 @@ struct JobResult {
   std::string error;                            // for outcome error: why
   long long entries = -1;                       // processed (metrics, progress); -1 unknown
   long long bytes = -1;
+  // Clone jobs with relink = yes: files relinked to history and the bytes
+  // saved (-1: not recorded; see state::JobState).
+  long long relinked_files = -1;
+  long long relinked_bytes = -1;
   // Clone jobs: the link-efficiency (churn_warn) warning, empty when none.
   std::string churn_warning;
   // Resume data to keep in the state while the run is incomplete.

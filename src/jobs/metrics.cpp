@@ -92,6 +92,16 @@ std::string format_metrics(const std::vector<JobStatus>& sts, const std::string&
          [](const JobStatus& s) -> O {
            return s.state.last_bytes >= 0 ? O(s.state.last_bytes) : std::nullopt;
          });
+  family({"rotator_last_run_relinked_files",
+          "Files the clone job's last run replaced by a hard link to history (relink = yes)."},
+         [](const JobStatus& s) -> O {
+           return s.state.last_relinked_files >= 0 ? O(s.state.last_relinked_files) : std::nullopt;
+         });
+  family({"rotator_last_run_relinked_bytes",
+          "Bytes the clone job's last run did not store again thanks to relink = yes."},
+         [](const JobStatus& s) -> O {
+           return s.state.last_relinked_bytes >= 0 ? O(s.state.last_relinked_bytes) : std::nullopt;
+         });
   family({"rotator_max_age_seconds", "Effective max_age of the job."},
          [](const JobStatus& s) -> O { return s.max_age ? O(s.max_age->count()) : std::nullopt; });
   out += fmt::format(

@@ -137,6 +137,8 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
         st.resume.clear();
         st.last_entries = r.entries;
         st.last_bytes = r.bytes;
+        st.last_relinked_files = r.relinked_files;
+        st.last_relinked_bytes = r.relinked_bytes;
       }
       auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
       if (!saved) {

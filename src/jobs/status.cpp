@@ -164,6 +164,18 @@ std::string format_status_table(const std::vector<JobStatus>& sts, const Zone& z
             ? std::string("ok")
             : escape_control((s.severity == Severity::warning ? "warning: " : "") + s.problem));
   }
+  // What relink = yes saved in each clone's last finished run (not a
+  // problem: only in the full table).
+  if (only == OnlyProblems::no) {
+    for (const auto& s : sts) {
+      if (s.state.last_relinked_files >= 0 && s.state.last_relinked_bytes >= 0) {
+        out +=
+            fmt::format("{}: last run relinked {} file{} to history ({} bytes saved)\n",
+                        s.job->name, s.state.last_relinked_files,
+                        s.state.last_relinked_files == 1 ? "" : "s", s.state.last_relinked_bytes);
+      }
+    }
+  }
   return out;
 }
 
@@ -200,6 +212,9 @@ std::string format_status_json(const std::vector<JobStatus>& sts, const Zone& zo
     j["overdue"] = s.overdue;
     j["ok"] = s.healthy;
     j["severity"] = severity_name(s.severity);
+    auto count = [](long long n) { return n >= 0 ? Json(n) : Json(nullptr); };
+    j["last_relinked_files"] = count(s.state.last_relinked_files);
+    j["last_relinked_bytes"] = count(s.state.last_relinked_bytes);
     if (s.state.churn_warning.empty()) {
       j["churn_warning"] = nullptr;
     } else {

@@ -81,6 +81,12 @@ std::string serialize(const JobState& st) {
   if (st.last_bytes >= 0) {
     out += fmt::format("last_bytes={}\n", st.last_bytes);
   }
+  if (st.last_relinked_files >= 0) {
+    out += fmt::format("last_relinked_files={}\n", st.last_relinked_files);
+  }
+  if (st.last_relinked_bytes >= 0) {
+    out += fmt::format("last_relinked_bytes={}\n", st.last_relinked_bytes);
+  }
   if (!st.churn_warning.empty()) {
     out += fmt::format("churn_warning={}\n", escape(st.churn_warning));
   }
@@ -149,6 +155,10 @@ JobState parse(const std::string& text) {
       st.last_entries = get_count(v);
     else if (k == "last_bytes")
       st.last_bytes = get_count(v);
+    else if (k == "last_relinked_files")
+      st.last_relinked_files = get_count(v);
+    else if (k == "last_relinked_bytes")
+      st.last_relinked_bytes = get_count(v);
     else if (k == "churn_warning")
       st.churn_warning = v;
     else if (k.rfind("resume.", 0) == 0)

@@ -40,6 +40,11 @@ struct JobState {
   // progress line's expected total next time) and bytes.
   long long last_entries = -1;
   long long last_bytes = -1;
+  // Clone jobs with relink = yes: the files the last finished run replaced
+  // by a hard link to history, and the bytes that saved (-1: not recorded:
+  // relink off, the step failed, or rsync stopped before it).
+  long long last_relinked_files = -1;
+  long long last_relinked_bytes = -1;
   // The clone's link-efficiency warning of the last run that gave one,
   // cleared by the next run that completes without it (`status` shows it).
   std::string churn_warning;

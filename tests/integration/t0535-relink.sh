@@ -1,7 +1,8 @@
 #!/bin/sh
 # relink = yes, with the real rsync: a directory of large files renamed on
 # the source costs the clone, the next snapshot and the weekly holding no new
-# data blocks (du of the whole root against the total before the rename).
+# data blocks (du of the whole root against the total before the rename);
+# status, status --json and the metrics file show what the last run saved.
 . "$(dirname "$0")/lib.sh"
 SRC="$TMP/src"
 C="$TMP/root/clone"
@@ -30,6 +31,7 @@ from = clone
 path = backup
 holding = holding
 CONF
+  sed -i "s|^timezone = UTC\$|timezone = UTC\nmetrics_file = $TMP/rotator.prom|" "$CONF"
   R --now 2026-11-01T02:00 daily 2>/dev/null || fail "first daily run"
   R --now 2026-11-01T03:00 weekly 2>/dev/null || fail "first weekly run"
 }
@@ -55,12 +57,26 @@ t_rename_costs_nothing() {
   # Directories, state and logs only: far below one of the 2 MiB files.
   [ "$grown" -lt 512 ] || fail "the rename cost $grown KiB of new blocks"
   ! find "$C" -name '.rotator-partial.*' | grep -q . || fail "a temporary is left in the clone"
+  # The clone's last run, as status and the metrics (rewritten by the weekly
+  # run, which did not run the clone) report it.
+  expect_grep '^rotator_last_run_relinked_files{job="clone"} 4$' "$TMP/rotator.prom"
+  expect_grep '^rotator_last_run_relinked_bytes{job="clone"} 8388608$' "$TMP/rotator.prom"
+  ! grep -q 'relinked_files{job="backup"}' "$TMP/rotator.prom" || fail "a backup job has a relink sample"
+  # (exit 1: the daily jobs are overdue by then; the output is what counts)
+  R --now 2026-11-08T04:00 status >"$TMP/status" 2>&1 || :
+  expect_grep '^clone: last run relinked 4 files to history (8388608 bytes saved)$' "$TMP/status"
+  R --now 2026-11-08T04:00 status --json >"$TMP/status.json" 2>&1 || :
+  expect_grep '"last_relinked_files": 4,' "$TMP/status.json"
+  expect_grep '"last_relinked_bytes": 8388608,' "$TMP/status.json"
 }
 t_without_relink_costs_a_copy() {
   setup no
   grown=$(rename_and_run)
   [ "$grown" -ge 8192 ] || fail "without relink the rename should cost 8 MiB, cost $grown KiB"
   ! grep -q relinked "$TMP/err" || fail "relink = no relinked"
+  ! grep -q 'relinked_[a-z]*{' "$TMP/rotator.prom" || fail "relink = no has relink samples"
+  R --now 2026-11-08T04:00 status >"$TMP/status" 2>&1 || :
+  ! grep -q relinked "$TMP/status" || fail "relink = no: status reports relinks"
 }
 t_edited_file_not_linked() {
   setup yes

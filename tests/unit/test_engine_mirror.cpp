@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "engine/mirror.hpp"
 #include "engine/sink.hpp"
@@ -44,6 +45,22 @@ long journal_count(const fs::FaultFs& fs, const std::string& prefix) {
   return std::count_if(fs.journal().begin(), fs.journal().end(),
                        [&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
 }
+
+// Counts lstat calls of named entries (not of a directory's own
+// descriptor), in all and by name.
+class EntryStatCountingFs final : public fs::FsWrapper {
+ public:
+  using FsWrapper::FsWrapper;
+  Result<fs::Stat> lstat(int d, const std::string& n) override {
+    if (!n.empty()) {
+      ++entry_stats;
+      ++by_name[n];
+    }
+    return FsWrapper::lstat(d, n);
+  }
+  long entry_stats = 0;
+  std::map<std::string, long> by_name;
+};
 
 long plan_count(const std::vector<std::string>& plan, const std::string& action) {
   return std::count_if(plan.begin(), plan.end(),
@@ -228,15 +245,7 @@ TEST_CASE("a rerun without changes stats directories only, never an unchanged en
 }
 
 TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linked entry") {
-  class CountingFs final : public fs::FsWrapper {
-   public:
-    using FsWrapper::FsWrapper;
-    Result<fs::Stat> lstat(int d, const std::string& n) override {
-      entry_stats += n.empty() ? 0 : 1;
-      return FsWrapper::lstat(d, n);
-    }
-    long entry_stats = 0;
-  };
+  using CountingFs = EntryStatCountingFs;
   TestContext ctx;
   Paths p(ctx);
   make_dir(p.backup);
@@ -275,11 +284,14 @@ TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linke
   // Without d_type every entry is stat'ed while listing: no count to prove.
   bool d_type = std::none_of(listed->begin(), listed->end(),
                              [](const fs::DirEntry& e) { return e.type == fs::FileType::unknown; });
-  // Two stats for the bytes of the two linked files, and one more for d/b:
-  // it replaces a T file of another inode, so the walk asks whether T's is
-  // an EMLINK copy of S's (mirror.hpp; the added e/new has no T file).
+  // One stat per linked file: d/b replaces a T file of another inode, so
+  // the walk asks whether T's is an EMLINK copy of S's (mirror.hpp), and
+  // that same stat gives its bytes (a second lstat of S/d/b would make 3);
+  // the added e/new has no T file and is stat'ed for its bytes only.
   if (d_type) {
-    CHECK(counting.entry_stats == 3);
+    CHECK(counting.entry_stats == 2);
+    CHECK(counting.by_name["b"] == 1);
+    CHECK(counting.by_name["new"] == 1);
   }
   // Off (the default): nothing counted, no stat for bytes.
   rewrite_file(p.clone + "/a", std::string(10, 'A'));
@@ -293,6 +305,7 @@ TEST_CASE("CountBytes::yes sums the sizes of what is linked, one lstat per linke
   // Only the EMLINK-copy question for the replaced `a`: nothing for bytes.
   if (d_type) {
     CHECK(quiet.entry_stats == 1);
+    CHECK(quiet.by_name["a"] == 1);
   }
   // A fresh build counts every file, in the workers and in the final pass.
   make_dir(ctx.path("fresh"));
@@ -674,9 +687,10 @@ TEST_CASE("directory xattrs are read through the held descriptors, once per dire
   fs::PosixFs real;
   XattrNamesFs fs(real);
   REQUIRE(run_mirror(fs, p, display_options()).result);
-  // T's root (its default ACL, once), then S's a/b, a and root (T's only
-  // when S has some): no path is walked.
-  CHECK(fs.names == std::vector<std::string>{"", "", "", ""});
+  // T's root (its default ACL, once), the sink's parent (its default ACL,
+  // once, when the sink first creates a directory: a/old.txt is displaced),
+  // then S's a/b, a and root (T's only when S has some): no path is walked.
+  CHECK(fs.names == std::vector<std::string>{"", "", "", "", ""});
 }
 
 namespace {
@@ -745,6 +759,84 @@ TEST_CASE("under a setgid target root every metadata write is made") {
   struct stat st {};
   REQUIRE(::lstat((p.backup + "/d").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0755);
+}
+
+namespace {
+// Records every set_metadata, in order: (name, parts).
+class MetaSequenceFs : public fs::FsWrapper {
+ public:
+  using fs::FsWrapper::FsWrapper;
+  Status set_metadata(int d, const std::string& n, const fs::Metadata& m) override {
+    writes.emplace_back(n, m.parts);
+    return fs::FsWrapper::set_metadata(d, n, m);
+  }
+  // The parts of the first write to `name` (the sink's: it creates its copy
+  // of a directory before the engine finishes T's).
+  fs::MetaParts first(const std::string& name) const {
+    for (const auto& [n, parts] : writes) {
+      if (n == name) {
+        return parts;
+      }
+    }
+    return fs::MetaParts::none;
+  }
+  std::vector<std::pair<std::string, fs::MetaParts>> writes;
+};
+}  // namespace
+
+TEST_CASE("sink directories get only the metadata writes their mkdir did not already do") {
+  // (a) under umask 022, the sink's copies of T directories with mode 0755
+  // and 0750 (and of T's root, for the folder) are written times only;
+  // (b) one of mode 0775 gets mode and times (the umask took g+w away);
+  // (c) under a setgid holding directory every write is made;
+  // (d) either way the sink directories have T's mode and owner.
+  ScopedUmask mask(022);
+  for (bool setgid : {false, true}) {
+    CAPTURE(setgid);
+    TestContext ctx;
+    Paths p(ctx);
+    make_dir(p.backup);
+    make_dir(p.holding);
+    ::chmod(p.backup.c_str(), 0755);
+    if (setgid) {
+      REQUIRE(::chmod(p.holding.c_str(), 02755) == 0);
+    }
+    const std::vector<std::pair<std::string, mode_t>> dirs = {
+        {"plain", 0755}, {"group", 0750}, {"wide", 0775}};
+    for (const auto& [d, mode] : dirs) {
+      write_file(p.clone + "/" + d + "/f.txt", "f");
+      ::chmod((p.clone + "/" + d).c_str(), mode);
+    }
+    set_tree_mtimes(p.clone, 1500000000);
+    fs::PosixFs real;
+    REQUIRE(real.creation().known);
+    REQUIRE(run_mirror(real, p, display_options(), "A").result);
+    for (const auto& [d, mode] : dirs) {
+      rewrite_file(p.clone + "/" + d + "/f.txt", "g");
+    }
+    MetaSequenceFs fs(real);
+    auto run = run_mirror(fs, p, display_options());
+    REQUIRE(run.result);
+    REQUIRE(run.result->archived == 3);
+    if (setgid) {
+      CHECK(fs.first("D") == fs::MetaParts::all);
+      CHECK(fs.first("plain") == fs::MetaParts::all);
+      CHECK(fs.first("wide") == fs::MetaParts::all);
+    } else {
+      CHECK(fs.first("D") == fs::MetaParts::times);
+      CHECK(fs.first("plain") == fs::MetaParts::times);
+      CHECK(fs.first("group") == fs::MetaParts::times);
+      CHECK(fs.first("wide") == (fs::MetaParts::mode | fs::MetaParts::times));
+    }
+    for (const auto& [d, mode] : dirs) {
+      CAPTURE(d);
+      struct stat st = stat_of(p.sink() + "/" + d);
+      CHECK((st.st_mode & 07777) == mode);
+      CHECK(st.st_uid == ::geteuid());
+      CHECK(read_file(p.sink() + "/" + d + "/f.txt") == "f");
+    }
+    CHECK((stat_of(p.sink()).st_mode & 07777) == 0755);
+  }
 }
 
 TEST_CASE("EMLINK on link copies that one file through a temporary name") {
@@ -821,8 +913,16 @@ TEST_CASE("an EMLINK copy is kept unchanged by the next runs while S stays at th
   {
     fs::FaultFs fs(real);
     fs.set_link_limit(2);
-    auto run = run_mirror(fs, p, display_options(), "E");
+    EntryStatCountingFs counting(fs);  // above FaultFs: its EMLINK emulation's lstat is not ours
+    MirrorOptions opt = display_options();
+    opt.count_bytes = engine::CountBytes::yes;
+    auto run = run_mirror(counting, p, opt, "E");
     REQUIRE(run.result);
+    // b.txt: one lstat of S's (the EMLINK-copy question, then the copy's
+    // metadata and its bytes) and one of T's (S is at the limit); a second
+    // lstat of S's would make 3.
+    CHECK(counting.by_name["b.txt"] == 2);
+    CHECK(run.result->linked_bytes == 4);
     CHECK(run.result->emlink_copies_kept == 0);
     CHECK(run.result->archived == 1);
     CHECK(run.result->copied_emlink == 1);

@@ -220,7 +220,11 @@ TEST_CASE("state round-trips through its text form, newlines included") {
   st.last_failure = st.last_end;
   st.last_failure_message = "boom";
   st.resume["holding"] = "2026-11-22";
+  st.last_relinked_files = 4;
+  st.last_relinked_bytes = 8388608;
   state::JobState back = state::parse(state::serialize(st));
+  CHECK(back.last_relinked_files == 4);
+  CHECK(back.last_relinked_bytes == 8388608);
   CHECK(back.last_start == st.last_start);
   CHECK(back.last_end == st.last_end);
   CHECK(back.last_result == state::Outcome::partial);
@@ -229,6 +233,18 @@ TEST_CASE("state round-trips through its text form, newlines included") {
   CHECK(back.last_failure == st.last_failure);
   CHECK(back.last_failure_message == "boom");
   CHECK(back.resume.at("holding") == "2026-11-22");
+  // Not recorded (relink off): absent from the file, -1 when read back; 0 is a value.
+  st.last_relinked_files = -1;
+  st.last_relinked_bytes = -1;
+  std::string text = state::serialize(st);
+  CHECK(text.find("last_relinked") == std::string::npos);
+  CHECK(state::parse(text).last_relinked_files == -1);
+  CHECK(state::parse(text).last_relinked_bytes == -1);
+  st.last_relinked_files = 0;
+  st.last_relinked_bytes = 0;
+  back = state::parse(state::serialize(st));
+  CHECK(back.last_relinked_files == 0);
+  CHECK(back.last_relinked_bytes == 0);
 }
 
 TEST_CASE("save replaces the state atomically; a crash keeps the old state") {
