@@ -87,7 +87,9 @@ std::optional<std::string> unescape_rel(const std::string& esc) {
 Result<engine::Taken> DisplacedList::take(fs::Fs& fs, std::span<const int> t_dirs,
                                           const std::string& rel_path,
                                           std::string_view from_display,
-                                          engine::Collision /*on_collision: never collides*/) {
+                                          engine::Collision /*on_collision: never collides*/,
+                                          std::span<const fs::Stat* const> /*t_stats*/) {
+  // t_stats is not needed: the flat list creates no directory of T's shape.
   size_t slash = rel_path.rfind('/');
   std::string base = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
   if (t_dirs.empty() || base.empty()) {

@@ -96,8 +96,8 @@ class DisplacedList final : public engine::Sink {
       : m_dir(dir), m_list(std::move(build) + "/" + k_displaced_list) {}
 
   Result<engine::Taken> take(fs::Fs& fs, std::span<const int> t_dirs, const std::string& rel_path,
-                             std::string_view from_display,
-                             engine::Collision on_collision) override;
+                             std::string_view from_display, engine::Collision on_collision,
+                             std::span<const fs::Stat* const> t_stats = {}) override;
   std::string display(const std::string& rel_path) const override;
 
   long taken() const { return m_next; }
