@@ -238,17 +238,7 @@ JobResult run_backup(RunContext& ctx, const config::Job& job) {
   }
   opt.src_display = relative_to_root(ctx.cfg, job.from);
   opt.dst_display = relative_to_root(ctx.cfg, job.path);
-  // A real run's plan lines are debug output: below that verbosity no line
-  // is formatted at all (one per change, one per entry in a fresh build).
-  if (dry || ctx.log.verbosity() >= log::Verbosity::debug) {
-    opt.plan = [&](std::string_view line) {
-      if (dry) {
-        ctx.plan(line);
-      } else {
-        ctx.log.debug("[{}] {}", job.name, line);
-      }
-    };
-  }
+  opt.plan = plan_output(ctx, job.name);
   opt.progress = ctx.log.progress();
   // An lstat per linked file only: O(changes) for a backup (new_bytes.hpp).
   opt.count_bytes = engine::CountBytes::yes;

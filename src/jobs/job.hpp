@@ -56,6 +56,21 @@ struct JobResult {
   std::map<std::string, std::string> resume;
 };
 
+// The engine's plan callback for job `name`: in a dry run each line goes to
+// ctx.plan (stdout); in a real run at debug verbosity to the log; otherwise
+// empty, so that no plan line is formatted at all (one per change, one per
+// entry in a fresh build). `ctx` must outlive the callback.
+inline std::function<void(std::string_view)> plan_output(const RunContext& ctx,
+                                                         const std::string& name) {
+  if (ctx.dry_run == DryRun::yes) {
+    return [&ctx](std::string_view line) { ctx.plan(line); };
+  }
+  if (ctx.log.verbosity() >= log::Verbosity::debug) {
+    return [&ctx, name](std::string_view line) { ctx.log.debug("[{}] {}", name, line); };
+  }
+  return {};
+}
+
 inline JobResult job_error(std::string message) {
   JobResult r;
   r.outcome = state::Outcome::error;

@@ -171,17 +171,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   if (dry && build == Build::fresh) {
     opt.target_root = engine::MirrorOptions::TargetRoot::absent;
   }
-  // A real run's plan lines are debug output: below that verbosity no line
-  // is formatted at all (one per change, one per entry in a fresh build).
-  if (dry || ctx.log.verbosity() >= log::Verbosity::debug) {
-    opt.plan = [&](std::string_view line) {
-      if (dry) {
-        ctx.plan(line);
-      } else {
-        ctx.log.debug("[{}] {}", job.name, line);
-      }
-    };
-  }
+  opt.plan = plan_output(ctx, job.name);
   if (dry && build == Build::recycled) {
     // Plan against the generation that would be recycled; the sink is
     // displayed but never written in a dry run.
