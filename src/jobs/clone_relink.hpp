@@ -74,7 +74,9 @@ inline constexpr size_t k_relink_chunk = 16384;
 // crash and nothing enters the user's trees or the state directory (whose
 // files are durable records; this is throwaway data of one run). It is not
 // an Fs call: it touches no tree of the user. Written sequentially, then
-// read back from the start (rewind) as often as needed.
+// read back from the start (rewind) as often as needed. (The only direct
+// system calls of the step, marked lint-allow: the Fs seam is for the
+// user's trees, which this file never is.)
 class ScratchFile {
  public:
   ScratchFile() = default;
@@ -89,7 +91,7 @@ class ScratchFile {
   Result<bool> read_name(std::string& out);  // up to the next NUL; false at the end
 
  private:
-  Status open();
+  Status create();
   std::FILE* m_file = nullptr;
 };
 
