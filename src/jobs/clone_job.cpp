@@ -126,9 +126,8 @@ Result<std::vector<std::string>> previous_generation(RunContext& ctx, const conf
 }
 
 // `pending` is the last recorded batch of temporaries (cleared with it).
-Result<RelinkStats> relink_pass(RunContext& ctx, const config::Job& job,
-                                const std::vector<std::string>& written,
-                                std::vector<std::string>& pending) {
+Result<RelinkStats> relink_pass(RunContext& ctx, const config::Job& job, PathSpool& written,
+                                PathSpool& deleted, std::vector<std::string>& pending) {
   TRY_ASSIGN(auto roots, previous_generation(ctx, job));
   auto record = [&](const std::vector<std::string>& temps) -> Status {
     pending = temps;
@@ -139,7 +138,7 @@ Result<RelinkStats> relink_pass(RunContext& ctx, const config::Job& job,
     return ctx.save_resume(resume);
   };
   auto plan = [&](std::string_view line) { ctx.log.debug("[{}] {}", job.name, line); };
-  return relink_files(ctx.fs, job.path, written, roots, record, plan);
+  return relink_spooled(ctx.fs, job.path, written, deleted, roots, record, plan);
 }
 
 }  // namespace
@@ -359,12 +358,27 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // existed and got a new inode (rsync never updates in place here).
   argv.insert(argv.end() - 2, {"--stats", "--out-format=%i %n"});
   long replaced = 0, created = 0, regular = -1, clone_bytes = -1;
-  std::vector<std::string> written;  // relink: the files rsync gave a new inode
+  // relink: the files rsync gave a new inode and the names it deleted, in
+  // scratch files (memory O(1) in their number; clone_relink.hpp).
+  PathSpool written, deleted;
+  std::optional<Error> spool_error;
+  auto spool = [&](PathSpool& to, std::string_view name) {
+    if (!spool_error) {
+      if (auto added = to.add(unescape_rsync_name(name)); !added) {
+        spool_error = added.error();
+      }
+    }
+  };
   auto run = run_rsync(ctx, argv, [&](std::string_view line) {
     ctx.log.debug("rsync: {}", line);
+    if (job.relink == config::Relink::yes && line.size() > 12 &&
+        line.substr(0, 10) == "*deleting " && line[11] == ' ') {
+      spool(deleted, line.substr(12));  // `%i` is 11 columns, then the space
+      return;
+    }
     if (line.size() > 12 && line[0] == '>' && line[1] == 'f' && line[11] == ' ') {
       if (job.relink == config::Relink::yes) {
-        written.push_back(unescape_rsync_name(line.substr(12)));
+        spool(written, line.substr(12));
       }
       if (line.substr(2, 9) == "+++++++++") {
         ++created;
@@ -427,11 +441,10 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
     r.relinked_files = 0;  // rsync wrote nothing: nothing to relink
     r.relinked_bytes = 0;
   }
-  if (job.relink == config::Relink::yes && run->exit_code != 25 && !written.empty()) {
+  if (job.relink == config::Relink::yes && run->exit_code != 25 && written.size() > 0) {
     std::vector<std::string> pending;
-    auto relinked = relink_pass(ctx, job, written, pending);
-    written.clear();
-    written.shrink_to_fit();
+    Result<RelinkStats> relinked = spool_error ? Result<RelinkStats>(*spool_error)
+                                               : relink_pass(ctx, job, written, deleted, pending);
     if (!relinked) {
       // The clone is complete and correct (a name is the new inode or an
       // equal older one): remove the batch's temporaries now, and warn.

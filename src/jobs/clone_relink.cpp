@@ -3,8 +3,13 @@
 
 #include <xxhash.h>
 
+#include <fcntl.h>  // lint-allow: O_TMPFILE for the process-private scratch file
+#include <unistd.h>
 #include <algorithm>
+
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -59,31 +64,169 @@ Result<size_t> read_full(fs::Fs& fs, int fd, char* buf, size_t size) {
   return got;
 }
 
+// A new inode of the current chunk: its path and the stat fields matched.
 struct NewFile {
   std::string rel;  // relative to the clone
-  fs::Stat st;
+  long long size = 0;
+  long long mtime = 0;  // ns
+  ino_t ino = 0;
+  dev_t dev = 0;
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::optional<std::uint64_t> hash;
+  bool matched = false;
+  SizeTime key() const { return {size, mtime}; }
 };
 
+// A file of the previous generation that may hold a new file's data.
 struct Candidate {
-  size_t root = 0;  // index into `previous`
-  std::string rel;
-  fs::Stat st;
+  std::uint32_t root = 0;  // index into `previous`
+  long long size = 0;
+  long long mtime = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t dev = 0;
+  std::uint32_t mode = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::string rel;  // relative to the root
 };
+
+// The fixed part of a Candidate as the scratch file holds it (then the
+// name and a NUL).
+struct CandidateHead {
+  std::uint32_t root, mode, uid, gid;
+  long long size, mtime;
+  std::uint64_t ino, dev;
+};
+
+Candidate candidate_of(std::uint32_t root, std::string rel, const fs::Stat& st) {
+  return Candidate{root,
+                   st.size,
+                   mtime_ns(st),
+                   static_cast<std::uint64_t>(st.ino),
+                   static_cast<std::uint64_t>(st.dev),
+                   static_cast<std::uint32_t>(st.mode),
+                   static_cast<std::uint32_t>(st.uid),
+                   static_cast<std::uint32_t>(st.gid),
+                   std::move(rel)};
+}
 
 struct Work {
   std::string dir;  // relative to the clone
   std::string name;
   std::string tmp;
   ino_t new_ino = 0;
-  const Candidate* from = nullptr;
+  std::uint32_t from_root = 0;
+  std::string from_rel;
+  std::uint64_t from_ino = 0;
+  long long from_size = 0;
 };
 
-bool same_attributes(const fs::Stat& a, const fs::Stat& b) {
+bool same_attributes(const NewFile& a, const Candidate& b) {
   return a.size == b.size && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
-         a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec && a.dev == b.dev;
+         a.mtime == b.mtime && static_cast<std::uint64_t>(a.dev) == b.dev;
 }
 
 }  // namespace
+
+// ---- ScratchFile -------------------------------------------------------
+
+ScratchFile::~ScratchFile() {
+  if (m_file) {
+    std::fclose(m_file);
+  }
+}
+
+ScratchFile::ScratchFile(ScratchFile&& o) noexcept : m_file(std::exchange(o.m_file, nullptr)) {}
+
+Status ScratchFile::create() {
+  if (m_file) {
+    return ok();
+  }
+  const char* env = std::getenv("TMPDIR");
+  std::string dir = env && *env ? env : "/tmp";
+  // Scratch in $TMPDIR, never a tree of the user (clone_relink.hpp).
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);  // lint-allow: scratch
+  if (fd < 0) {
+    std::string templ = dir + "/rotator-scratch.XXXXXX";
+    fd = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd < 0) {
+      return sys_error(errno, "create a scratch file in", dir);
+    }
+    ::unlink(templ.c_str());  // lint-allow: our own mkostemp name, process-private from here on
+  }
+  m_file = ::fdopen(fd, "w+b");  // lint-allow: buffered I/O on the scratch descriptor
+  if (!m_file) {
+    int e = errno;
+    ::close(fd);
+    return sys_error(e, "create a scratch file in", dir);
+  }
+  return ok();
+}
+
+Status ScratchFile::write(const void* data, size_t n) {
+  TRY(create());
+  if (n > 0 && std::fwrite(data, 1, n, m_file) != n) {
+    return sys_error(errno ? errno : EIO, "write", "a scratch file");
+  }
+  return ok();
+}
+
+Status ScratchFile::rewind() {
+  if (m_file && (std::fflush(m_file) != 0 || std::fseek(m_file, 0, SEEK_SET) != 0)) {
+    return sys_error(errno ? errno : EIO, "rewind", "a scratch file");
+  }
+  return ok();
+}
+
+Result<bool> ScratchFile::read(void* data, size_t n) {
+  if (!m_file) {
+    return false;
+  }
+  size_t got = std::fread(data, 1, n, m_file);
+  if (got == n) {
+    return true;
+  }
+  if (std::ferror(m_file)) {
+    return sys_error(errno ? errno : EIO, "read", "a scratch file");
+  }
+  return false;  // the end (a partial record cannot be: we wrote whole ones)
+}
+
+Result<bool> ScratchFile::read_name(std::string& out) {
+  out.clear();
+  if (!m_file) {
+    return false;
+  }
+  for (;;) {
+    int c = std::getc(m_file);
+    if (c == EOF) {
+      if (std::ferror(m_file)) {
+        return sys_error(errno ? errno : EIO, "read", "a scratch file");
+      }
+      return false;
+    }
+    if (c == 0) {
+      return true;
+    }
+    out.push_back(static_cast<char>(c));
+  }
+}
+
+Status PathSpool::add(std::string_view name) {
+  TRY(m_file.write(name.data(), name.size()));
+  char nul = 0;
+  TRY(m_file.write(&nul, 1));
+  ++m_count;
+  return ok();
+}
+
+Status PathSpool::rewind() { return m_file.rewind(); }
+
+Result<bool> PathSpool::next(std::string& out) { return m_file.read_name(out); }
+
+namespace {}  // namespace
 
 Result<std::uint64_t> hash_file(fs::Fs& fs, int dir_fd, const std::string& name) {
   TRY_ASSIGN(int fd, fs.open_read(dir_fd, name));
@@ -132,108 +275,82 @@ Result<bool> same_content(fs::Fs& fs, int a_dir, const std::string& a_name, int 
   }
 }
 
-Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
-                                 const std::vector<std::string>& new_files,
-                                 const std::vector<std::string>& previous,
-                                 const RecordTemps& record,
-                                 const std::function<void(std::string_view)>& plan) {
+Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpool& written,
+                                   PathSpool& deleted, const std::vector<std::string>& previous,
+                                   const RecordTemps& record,
+                                   const std::function<void(std::string_view)>& plan,
+                                   size_t chunk) {
   RelinkStats stats;
+  chunk = std::max<size_t>(chunk, 1);
   TRY_ASSIGN(fs::DirHandle root, fs::open_dir(fs, fs::k_cwd, clone));
   DirCache dirs(fs, root.fd());
 
-  // 1. The new inodes: regular, link count 1, not empty.
-  std::vector<NewFile> fresh;
-  std::set<SizeTime> wanted;
-  for (const auto& rel : new_files) {
-    if (rel.empty() || rel.back() == '/') {
-      continue;
-    }
-    auto [dir, name] = split_rel(rel);
-    auto dfd = dirs.get(dir);
-    if (!dfd) {
-      if (missing(dfd.error())) {
-        continue;
-      }
-      return with_context(dfd.error(), "open directory", clone + "/" + dir);
-    }
-    auto st = fs.lstat(*dfd, name);
-    if (!st) {
-      if (missing(st.error())) {
-        continue;
-      }
-      return with_context(st.error(), "stat", clone + "/" + rel);
-    }
-    if (st->type() != fs::FileType::regular || st->nlink != 1 || st->size <= 0) {
-      continue;
-    }
-    ++stats.examined;
-    wanted.emplace(st->size, mtime_ns(*st));
-    fresh.push_back(NewFile{rel, *st});
-  }
-  if (fresh.empty()) {
-    return stats;
-  }
-
-  // 2. The candidates: files of the previous generation with the (size,
-  // mtime) of a new file, one per inode.
-  std::multimap<SizeTime, Candidate> candidates;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  dev_t clone_dev = fresh.front().st.dev;
+  // The previous roots that exist, opened once.
+  std::vector<fs::DirHandle> roots(previous.size());
   for (size_t r = 0; r < previous.size(); ++r) {
     auto there = fs::exists(fs, fs::k_cwd, previous[r]);
     if (!there) {
       return with_context(there.error(), "stat", previous[r]);
     }
-    if (!*there) {
-      continue;
-    }
-    auto walked = history::walk_path(
-        fs, previous[r], "",
-        [&](const std::string& rel, const fs::DirEntry& e, int parent) -> Result<history::Descend> {
-          if (e.type == fs::FileType::directory) {
-            return history::Descend::yes;
-          }
-          if (e.type != fs::FileType::regular && e.type != fs::FileType::unknown) {
-            return history::Descend::no;
-          }
-          auto st = fs.lstat(parent, e.name);
-          if (!st) {
-            return with_context(st.error(), "stat", rel);  // below_start names it
-          }
-          if (st->type() == fs::FileType::directory) {
-            return history::Descend::yes;
-          }
-          if (st->type() != fs::FileType::regular || st->dev != clone_dev) {
-            return history::Descend::no;
-          }
-          SizeTime key{st->size, mtime_ns(*st)};
-          if (wanted.count(key) && seen.emplace(st->dev, st->ino).second) {
-            candidates.emplace(key, Candidate{r, rel, *st});
-          }
-          return history::Descend::no;
-        });
-    if (!walked) {
-      return history::below_start(std::move(walked.error()), previous[r]);
-    }
-  }
-  if (candidates.empty()) {
-    return stats;
-  }
-  wanted.clear();
-  seen.clear();
-
-  // 3. Per new file: attributes, xattrs, hash, bytes; then link in batches.
-  std::vector<fs::DirHandle> roots(previous.size());
-  auto open_root = [&](size_t r) -> Result<int> {
-    if (!roots[r].valid()) {
+    if (*there) {
       TRY_ASSIGN(roots[r], fs::open_dir(fs, fs::k_cwd, previous[r]));
     }
-    return roots[r].fd();
-  };
-  std::unordered_map<ino_t, std::uint64_t> cand_hash;
+  }
+
+  // 1. The candidates at the deleted paths (a rename: OLD is still there in
+  // the previous generation): one lstat per deleted path and root, into a
+  // scratch file of compact records.
+  ScratchFile at_deleted;
+  long deleted_candidates = 0;
+  {
+    TRY(deleted.rewind());
+    std::vector<DirCache> root_dirs;
+    root_dirs.reserve(roots.size());
+    for (const auto& h : roots) {
+      root_dirs.emplace_back(fs, h.valid() ? h.fd() : -1);
+    }
+    std::string rel;
+    for (;;) {
+      TRY_ASSIGN(bool more, deleted.next(rel));
+      if (!more) {
+        break;
+      }
+      if (rel.empty() || rel.back() == '/') {
+        continue;
+      }
+      auto [dir, name] = split_rel(rel);
+      for (size_t r = 0; r < roots.size(); ++r) {
+        if (!roots[r].valid()) {
+          continue;
+        }
+        auto dfd = root_dirs[r].get(dir);
+        if (!dfd) {
+          if (missing(dfd.error())) {
+            continue;
+          }
+          return with_context(dfd.error(), "open directory", previous[r] + "/" + dir);
+        }
+        auto st = fs.lstat(*dfd, name);
+        if (!st) {
+          if (missing(st.error())) {
+            continue;
+          }
+          return with_context(st.error(), "stat", previous[r] + "/" + rel);
+        }
+        if (st->type() != fs::FileType::regular || st->size <= 0) {
+          continue;
+        }
+        Candidate c = candidate_of(static_cast<std::uint32_t>(r), {}, *st);
+        CandidateHead head{c.root, c.mode, c.uid, c.gid, c.size, c.mtime, c.ino, c.dev};
+        TRY(at_deleted.write(&head, sizeof head));
+        TRY(at_deleted.write(rel.c_str(), rel.size() + 1));
+        ++deleted_candidates;
+      }
+    }
+  }
+
   std::vector<Work> batch;
   std::set<std::string> taken;
-
   auto flush = [&]() -> Status {
     if (batch.empty()) {
       return ok();
@@ -248,12 +365,11 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
       std::string rel = join_rel(w.dir, w.name);
       std::string disp = clone + "/" + rel;
       std::string tmp_disp = clone + "/" + join_rel(w.dir, w.tmp);
-      std::string from_disp = previous[w.from->root] + "/" + w.from->rel;
-      TRY_ASSIGN(int rfd, open_root(w.from->root));
-      auto [cdir, cname] = split_rel(w.from->rel);
-      auto cd = open_rel_dir(fs, rfd, cdir);
+      std::string from_disp = previous[w.from_root] + "/" + w.from_rel;
+      auto [cdir, cname] = split_rel(w.from_rel);
+      auto cd = open_rel_dir(fs, roots[w.from_root].fd(), cdir);
       if (!cd) {
-        return with_context(cd.error(), "open directory", previous[w.from->root] + "/" + cdir);
+        return with_context(cd.error(), "open directory", previous[w.from_root] + "/" + cdir);
       }
       TRY_ASSIGN(int dfd, dirs.get(w.dir));
       auto ln = fs.link(cd->fd(), cname, dfd, w.tmp);
@@ -274,7 +390,7 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
       if (!now_name) {
         return with_context(now_name.error(), "stat", disp);
       }
-      if (now_tmp->ino != w.from->st.ino || now_name->ino != w.new_ino) {
+      if (static_cast<std::uint64_t>(now_tmp->ino) != w.from_ino || now_name->ino != w.new_ino) {
         auto un = fs.unlink(dfd, w.tmp);
         if (!un) {
           return with_context(un.error(), "remove", tmp_disp);
@@ -286,7 +402,7 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
         return with_context(moved.error(), "rename", tmp_disp, "to '" + disp + "'");
       }
       ++stats.linked;
-      stats.bytes += w.from->st.size;
+      stats.bytes += w.from_size;
       if (plan) {
         plan(fmt::format("relink {} to {}", rel, from_disp));
       }
@@ -300,79 +416,101 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
     taken.clear();
     return ok();
   };
-
   size_t batch_bytes = 0;
-  for (const auto& nf : fresh) {
-    auto range = candidates.equal_range(SizeTime{nf.st.size, mtime_ns(nf.st)});
-    if (range.first == range.second) {
-      continue;
+
+  std::vector<NewFile> fresh;  // the chunk, sorted by (size, mtime)
+  long unmatched = 0;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> seen;  // candidate inodes tried
+  auto by_key = [](const NewFile& a, const SizeTime& k) { return a.key() < k; };
+
+  // Tries candidate `c` against every unmatched new file of the chunk with
+  // its (size, mtime); queues the matches.
+  auto try_candidate = [&](const Candidate& c) -> Status {
+    SizeTime key{c.size, c.mtime};
+    auto first = std::lower_bound(fresh.begin(), fresh.end(), key, by_key);
+    auto last = first;
+    bool open_one = false;
+    for (; last != fresh.end() && last->key() == key; ++last) {
+      open_one = open_one || !last->matched;
     }
-    auto [dir, name] = split_rel(nf.rel);
-    std::string disp = clone + "/" + nf.rel;
-    TRY_ASSIGN(int dfd, dirs.get(dir));
-    std::optional<std::uint64_t> my_hash;
-    std::optional<std::vector<std::pair<std::string, std::string>>> my_xattrs;
-    const Candidate* match = nullptr;
-    for (auto it = range.first; it != range.second && !match; ++it) {
-      const Candidate& c = it->second;
-      if (!same_attributes(nf.st, c.st)) {
+    if (!open_one) {
+      return ok();
+    }
+    if (seen.size() >= 4 * chunk) {
+      seen.clear();  // bounded; forgetting only costs a repeated check
+    }
+    if (!seen.emplace(c.dev, c.ino).second) {
+      return ok();
+    }
+    std::string cdisp = previous[c.root] + "/" + c.rel;
+    auto [cdir, cname] = split_rel(c.rel);
+    std::optional<fs::DirHandle> cd;
+    std::optional<std::vector<std::pair<std::string, std::string>>> cx;
+    std::optional<std::uint64_t> ch;
+    for (auto nf = first; nf != last; ++nf) {
+      if (nf->matched) {
+        continue;
+      }
+      if (!same_attributes(*nf, c)) {
         ++stats.differ;
         continue;
       }
-      TRY_ASSIGN(int rfd, open_root(c.root));
-      std::string cdisp = previous[c.root] + "/" + c.rel;
-      auto [cdir, cname] = split_rel(c.rel);
-      auto cd = open_rel_dir(fs, rfd, cdir);
       if (!cd) {
-        if (missing(cd.error())) {
-          continue;
+        auto opened = open_rel_dir(fs, roots[c.root].fd(), cdir);
+        if (!opened) {
+          if (missing(opened.error())) {
+            return ok();
+          }
+          return with_context(opened.error(), "open directory", previous[c.root] + "/" + cdir);
         }
-        return with_context(cd.error(), "open directory", previous[c.root] + "/" + cdir);
-      }
-      auto cst = fs.lstat(cd->fd(), cname);
-      if (!cst) {
-        if (missing(cst.error())) {
-          continue;
+        auto cst = fs.lstat(opened->fd(), cname);
+        if (!cst) {
+          if (missing(cst.error())) {
+            return ok();
+          }
+          return with_context(cst.error(), "stat", cdisp);
         }
-        return with_context(cst.error(), "stat", cdisp);
-      }
-      if (cst->ino != c.st.ino || cst->type() != fs::FileType::regular ||
-          !same_attributes(nf.st, *cst)) {
-        continue;
-      }
-      if (!my_xattrs) {
-        auto x = fs.get_xattrs(dfd, name);
-        if (!x) {
-          return with_context(x.error(), "read xattrs of", disp);
+        if (static_cast<std::uint64_t>(cst->ino) != c.ino || cst->type() != fs::FileType::regular ||
+            !same_attributes(*nf, candidate_of(c.root, {}, *cst))) {
+          return ok();
         }
-        my_xattrs = std::move(*x);
-        std::sort(my_xattrs->begin(), my_xattrs->end());
+        cd = std::move(*opened);
       }
-      auto cx = fs.get_xattrs(cd->fd(), cname);
+      auto [dir, name] = split_rel(nf->rel);
+      std::string disp = clone + "/" + nf->rel;
+      TRY_ASSIGN(int dfd, dirs.get(dir));
+      auto mine = fs.get_xattrs(dfd, name);
+      if (!mine) {
+        return with_context(mine.error(), "read xattrs of", disp);
+      }
+      std::sort(mine->begin(), mine->end());
       if (!cx) {
-        return with_context(cx.error(), "read xattrs of", cdisp);
+        auto x = fs.get_xattrs(cd->fd(), cname);
+        if (!x) {
+          return with_context(x.error(), "read xattrs of", cdisp);
+        }
+        cx = std::move(*x);
+        std::sort(cx->begin(), cx->end());
       }
-      std::sort(cx->begin(), cx->end());
-      if (*cx != *my_xattrs) {
+      if (*cx != *mine) {
         ++stats.differ;
         continue;
       }
-      if (!my_hash) {
+      if (!nf->hash) {
         auto h = hash_file(fs, dfd, name);
         if (!h) {
           return with_context(h.error(), "read", disp);
         }
-        my_hash = *h;
+        nf->hash = *h;
       }
-      auto ch = cand_hash.find(c.st.ino);
-      if (ch == cand_hash.end()) {
+      if (!ch) {
         auto h = hash_file(fs, cd->fd(), cname);
         if (!h) {
           return with_context(h.error(), "read", cdisp);
         }
-        ch = cand_hash.emplace(c.st.ino, *h).first;
+        ch = *h;
       }
-      if (ch->second != *my_hash) {
+      if (*ch != *nf->hash) {
         ++stats.differ;
         continue;
       }
@@ -384,32 +522,159 @@ Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
         ++stats.differ;  // equal hashes, different bytes: never linked
         continue;
       }
-      match = &c;
+      nf->matched = true;
+      --unmatched;
+      std::string base = std::string(engine::k_partial_prefix) + std::to_string(nf->ino);
+      std::string tmp = base;
+      for (int n = 1;; ++n) {
+        if (!taken.count(join_rel(dir, tmp))) {
+          TRY_ASSIGN(bool there, fs::exists(fs, dfd, tmp));
+          if (!there) {
+            break;
+          }
+        }
+        tmp = base + "." + std::to_string(n);
+      }
+      taken.insert(join_rel(dir, tmp));
+      batch_bytes += dir.size() + tmp.size() + 2;
+      batch.push_back(Work{dir, name, tmp, nf->ino, c.root, c.rel, c.ino, c.size});
+      if (batch.size() >= k_protect_batch || batch_bytes >= k_protect_batch_bytes) {
+        TRY(flush());
+        batch_bytes = 0;
+      }
     }
-    if (!match) {
+    return ok();
+  };
+
+  TRY(written.rewind());
+  std::string rel;
+  bool more = true;
+  while (more) {
+    // 2. A chunk of at most `chunk` new inodes: regular, link count 1, not empty.
+    fresh.clear();
+    seen.clear();
+    while (fresh.size() < chunk) {
+      TRY_ASSIGN(more, written.next(rel));
+      if (!more) {
+        break;
+      }
+      if (rel.empty() || rel.back() == '/') {
+        continue;
+      }
+      auto [dir, name] = split_rel(rel);
+      auto dfd = dirs.get(dir);
+      if (!dfd) {
+        if (missing(dfd.error())) {
+          continue;
+        }
+        return with_context(dfd.error(), "open directory", clone + "/" + dir);
+      }
+      auto st = fs.lstat(*dfd, name);
+      if (!st) {
+        if (missing(st.error())) {
+          continue;
+        }
+        return with_context(st.error(), "stat", clone + "/" + rel);
+      }
+      if (st->type() != fs::FileType::regular || st->nlink != 1 || st->size <= 0) {
+        continue;
+      }
+      ++stats.examined;
+      fresh.push_back(NewFile{rel, st->size, mtime_ns(*st), st->ino, st->dev, st->mode, st->uid,
+                              st->gid, std::nullopt, false});
+    }
+    if (fresh.empty()) {
       continue;
     }
-    std::string base = std::string(engine::k_partial_prefix) + std::to_string(nf.st.ino);
-    std::string tmp = base;
-    for (int n = 1;; ++n) {
-      if (!taken.count(join_rel(dir, tmp))) {
-        TRY_ASSIGN(bool there, fs::exists(fs, dfd, tmp));
-        if (!there) {
+    std::stable_sort(fresh.begin(), fresh.end(),
+                     [](const NewFile& a, const NewFile& b) { return a.key() < b.key(); });
+    unmatched = static_cast<long>(fresh.size());
+    std::uint64_t clone_dev = fresh.front().dev;
+
+    // 3. The candidates at the deleted paths.
+    if (deleted_candidates > 0) {
+      TRY(at_deleted.rewind());
+      while (unmatched > 0) {
+        CandidateHead head{};
+        TRY_ASSIGN(bool got, at_deleted.read(&head, sizeof head));
+        if (!got) {
           break;
         }
+        Candidate c{head.root, head.size, head.mtime, head.ino, head.dev,
+                    head.mode, head.uid,  head.gid,   {}};
+        TRY_ASSIGN(bool named, at_deleted.read_name(c.rel));
+        if (!named) {
+          break;
+        }
+        if (c.dev == clone_dev) {
+          TRY(try_candidate(c));
+        }
       }
-      tmp = base + "." + std::to_string(n);
     }
-    taken.insert(join_rel(dir, tmp));
-    batch_bytes += dir.size() + tmp.size() + 2;
-    batch.push_back(Work{dir, name, tmp, nf.st.ino, match});
-    if (batch.size() >= k_protect_batch || batch_bytes >= k_protect_batch_bytes) {
-      TRY(flush());
-      batch_bytes = 0;
+
+    // 4. New files still unmatched (copies, or renames the deleted paths
+    // do not explain): one walk of each previous root.
+    for (size_t r = 0; r < previous.size() && unmatched > 0; ++r) {
+      if (!roots[r].valid()) {
+        continue;
+      }
+      std::optional<Error> inner;
+      auto walked = history::walk_path(
+          fs, previous[r], "",
+          [&](const std::string& crel, const fs::DirEntry& e,
+              int parent) -> Result<history::Descend> {
+            if (e.type == fs::FileType::directory) {
+              return history::Descend::yes;
+            }
+            if (e.type != fs::FileType::regular && e.type != fs::FileType::unknown) {
+              return history::Descend::no;
+            }
+            auto st = fs.lstat(parent, e.name);
+            if (!st) {
+              return with_context(st.error(), "stat", crel);  // below_start names it
+            }
+            if (st->type() == fs::FileType::directory) {
+              return history::Descend::yes;
+            }
+            if (st->type() != fs::FileType::regular ||
+                static_cast<std::uint64_t>(st->dev) != clone_dev || st->size <= 0) {
+              return history::Descend::no;
+            }
+            auto tried = try_candidate(candidate_of(static_cast<std::uint32_t>(r), crel, *st));
+            if (!tried) {
+              inner = tried.error();
+              return tried.error();
+            }
+            return history::Descend::no;
+          });
+      if (!walked) {
+        if (inner) {
+          return *inner;
+        }
+        return history::below_start(std::move(walked.error()), previous[r]);
+      }
     }
+    TRY(flush());
+    batch_bytes = 0;
   }
   TRY(flush());
   return stats;
+}
+
+Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
+                                 const std::vector<std::string>& new_files,
+                                 const std::vector<std::string>& previous,
+                                 const RecordTemps& record,
+                                 const std::function<void(std::string_view)>& plan,
+                                 const std::vector<std::string>& deleted, size_t chunk) {
+  PathSpool w, d;
+  for (const auto& f : new_files) {
+    TRY(w.add(f));
+  }
+  for (const auto& f : deleted) {
+    TRY(d.add(f));
+  }
+  return relink_spooled(fs, clone, w, d, previous, record, plan, chunk);
 }
 
 }  // namespace rotator::jobs

@@ -10,17 +10,33 @@
 // to the older inode.
 //
 // Calling sequence (jobs/clone_job.cpp): the real rsync run's itemized lines
-// `>f...` name the files it wrote (new inodes, O(changes)); then
-// relink_files(fs, clone, those paths, previous generation roots, ...).
+// `>f...` name the files it wrote (new inodes) and its `*deleting NAME` lines
+// the names it removed; both are streamed into PathSpools (unlinked scratch
+// files, see ScratchFile), never held in RAM; then relink_spooled(fs, clone,
+// written, deleted, previous generation roots, ...).
 //
 // What is linked: a clone file that is regular, has link count 1 (a new
 // inode: every inode a snapshot or backup shares has more) and size > 0, and
 // an inode of a previous generation on the same filesystem with the same
 // size, mtime (to the nanosecond), mode, owner, group and xattrs, whose
 // content hashes equal (XXH3-64) AND compare equal byte by byte: a hash
-// collision can never merge two different files. Candidates come from one
-// walk of each previous root, keeping only files whose (size, mtime) some new
-// file has, so memory is O(new files + candidates).
+// collision can never merge two different files.
+//
+// Cost and memory: the new files are taken in chunks of at most `chunk`
+// (k_relink_chunk) compact records (path + size, mtime, mode, owner, dev,
+// inode); memory is O(chunk), whatever rsync wrote. Candidates come first
+// from the deleted paths: a rename on the source is `*deleting OLD` plus
+// `>f+++++++++ NEW`, and the previous generation still holds OLD's inode at
+// OLD, so one lstat per deleted path and previous root (once per run, into a
+// scratch file of compact records read again per chunk, no Fs calls) finds
+// it: a pure rename costs O(changes) and never walks history. Only when new
+// files of a chunk are still unmatched after that (a copy of an existing
+// file, `cp -a`, or a move rsync does not report as a deletion) is each
+// previous root walked (an lstat per regular file): O(size of history) per
+// such chunk, so a run with u unmatched-chunk(s) walks history u times
+// (at most ceil(new files / chunk)). Candidate inodes already tried in a
+// chunk are remembered (at most 4 * chunk, then forgotten: only repeated
+// work, never a wrong link).
 //
 // Crash safety (a crash or power cut between any two Fs calls): the older
 // inode is linked to `.rotator-partial.<inode>` beside the clone file
@@ -37,6 +53,7 @@
 // that candidate.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -49,6 +66,47 @@
 namespace rotator::jobs {
 
 inline constexpr const char* k_relink_resume_key = "relink_tmp";
+// New files per chunk (the bound of the step's memory).
+inline constexpr size_t k_relink_chunk = 16384;
+
+// A process-private scratch file: created unlinked (O_TMPFILE, else mkostemp
+// and unlink at once) in $TMPDIR (default /tmp), so nothing is left by a
+// crash and nothing enters the user's trees or the state directory (whose
+// files are durable records; this is throwaway data of one run). It is not
+// an Fs call: it touches no tree of the user. Written sequentially, then
+// read back from the start (rewind) as often as needed. (The only direct
+// system calls of the step, marked lint-allow: the Fs seam is for the
+// user's trees, which this file never is.)
+class ScratchFile {
+ public:
+  ScratchFile() = default;
+  ~ScratchFile();
+  ScratchFile(ScratchFile&& o) noexcept;
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  ScratchFile& operator=(ScratchFile&&) = delete;
+  Status write(const void* data, size_t n);  // appends (creates the file first)
+  Status rewind();                           // to the start, for reading
+  Result<bool> read(void* data, size_t n);   // false at the end
+  Result<bool> read_name(std::string& out);  // up to the next NUL; false at the end
+
+ private:
+  Status create();
+  std::FILE* m_file = nullptr;
+};
+
+// A list of names (relative paths; never containing NUL) in a ScratchFile.
+class PathSpool {
+ public:
+  Status add(std::string_view name);
+  long size() const { return m_count; }
+  Status rewind();
+  Result<bool> next(std::string& out);  // false at the end
+
+ private:
+  ScratchFile m_file;
+  long m_count = 0;
+};
 
 struct RelinkStats {
   long examined = 0;    // new-inode files looked at (regular, link count 1, size > 0)
@@ -57,15 +115,27 @@ struct RelinkStats {
   long long bytes = 0;  // apparent size of the linked files (the data not stored twice)
 };
 
-// Relinks the files `new_files` (relative to `clone`) as the file comment
+// Relinks the files `written` (relative to `clone`) as the file comment
 // says, against the trees `previous` (absolute paths; a missing one is
-// skipped). `plan` (may be empty) gets "relink PATH to PREVIOUS/REL" per
-// file after it was done. Returns the counts, or the first Error.
+// skipped), looking first at the names `deleted` (relative, as rsync
+// printed them; directories, ending in '/', are skipped) in each of them.
+// `chunk` (>= 1) new files at a time. `plan` (may be empty) gets
+// "relink PATH to PREVIOUS/REL" per file after it was done. Returns the
+// counts, or the first Error.
+Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpool& written,
+                                   PathSpool& deleted, const std::vector<std::string>& previous,
+                                   const RecordTemps& record,
+                                   const std::function<void(std::string_view)>& plan,
+                                   size_t chunk = k_relink_chunk);
+
+// relink_spooled() with the names given as vectors (tests, small lists).
 Result<RelinkStats> relink_files(fs::Fs& fs, const std::string& clone,
                                  const std::vector<std::string>& new_files,
                                  const std::vector<std::string>& previous,
                                  const RecordTemps& record,
-                                 const std::function<void(std::string_view)>& plan);
+                                 const std::function<void(std::string_view)>& plan,
+                                 const std::vector<std::string>& deleted = {},
+                                 size_t chunk = k_relink_chunk);
 
 // XXH3-64 of the content of regular file `name` under `dir_fd`, read in
 // chunks through `fs` (open_read, read_fd).

@@ -235,11 +235,13 @@ namespace {
 
 // One fault point (testutil's for_each_fault_point): the step through the
 // FaultFs, the invariants on what is left, recovery, the rerun.
-bool relink_attempt(const TestContext& ctx, fs::FaultFs& faulty) {
+// `chunk` new files at a time, `deleted` the names rsync deleted.
+bool relink_attempt(const TestContext& ctx, fs::FaultFs& faulty, size_t chunk,
+                    const std::vector<std::string>& deleted) {
   Fixture fx(ctx);
   fs::PosixFs real;
-  auto first =
-      jobs::relink_files(faulty, fx.clone, fx.new_files(), {fx.snap}, fx.recorder(faulty), {});
+  auto first = jobs::relink_files(faulty, fx.clone, fx.new_files(), {fx.snap}, fx.recorder(faulty),
+                                  {}, deleted, chunk);
   if (!first) {
     CHECK(first.error().sys_errno == EIO);
   }
@@ -258,7 +260,16 @@ bool relink_attempt(const TestContext& ctx, fs::FaultFs& faulty) {
   return static_cast<bool>(first);
 }
 
-long enumerate(FaultKind fault) { return for_each_fault_point(fault, relink_attempt); }
+long enumerate(FaultKind fault, size_t chunk = jobs::k_relink_chunk,
+               const std::vector<std::string>& deleted = {}) {
+  return for_each_fault_point(fault, [&](const TestContext& ctx, fs::FaultFs& faulty) {
+    return relink_attempt(ctx, faulty, chunk, deleted);
+  });
+}
+
+// The fixture's renamed files as rsync reports them deleted, plus names
+// that are no file of history (a directory, a vanished one).
+const std::vector<std::string> k_deleted = {"old/a.bin", "old/b.bin", "old/", "never-was.bin"};
 
 }  // namespace
 
@@ -272,6 +283,198 @@ TEST_CASE("power cut after every mutating call of relink: nothing lost, the reru
   long k = enumerate(FaultKind::power_cut);
   MESSAGE("power-cut points: ", k);
   CHECK(k > 8);
+}
+
+TEST_CASE("crash at every point of a chunked relink with deleted paths: nothing lost") {
+  // 8 new inodes in chunks of 2: four chunks, candidates at deleted paths
+  // and from the walk (copy-of-a.bin), a batch per chunk.
+  long k = enumerate(FaultKind::crash, 2, k_deleted);
+  MESSAGE("crash points: ", k);
+  CHECK(k > 8);
+}
+
+TEST_CASE("power cut at every point of a chunked relink with deleted paths: nothing lost") {
+  long k = enumerate(FaultKind::power_cut, 2, k_deleted);
+  MESSAGE("power-cut points: ", k);
+  CHECK(k > 8);
+}
+
+namespace {
+
+// 24 renamed files old/fI -> new/gI in the snapshot and clone, all with one
+// mtime and sizes in four classes (so a new file's (size, mtime) has
+// several candidates, mostly of other chunks); new/g(I) holds old/f(23-I)'s
+// bytes, so the candidate of an early file is at a late name. Plus
+// new/solo (no candidate) and new/cp (a copy of old/f3, which stays).
+struct RenameTree {
+  static constexpr int n = 24;
+  explicit RenameTree(const TestContext& ctx) : clone(ctx.path("clone")), snap(ctx.path("snap")) {
+    for (int i = 0; i < n; ++i) {
+      std::string body = big(static_cast<char>('A' + i), 1000 + 100 * (i % 4));
+      write_file(snap + "/old/f" + std::to_string(i), body);
+      write_file(clone + "/new/g" + std::to_string(n - 1 - i), body);
+    }
+    write_file(clone + "/new/solo", big('z', 1000));
+    write_file(clone + "/old/f3", "");  // replaced below by a link to history's f3
+    std::filesystem::remove(clone + "/old/f3");
+    make_link(snap + "/old/f3", clone + "/old/f3");
+    write_file(clone + "/new/cp", read_file(snap + "/old/f3"));
+    set_tree_mtimes(clone, 1300000000);
+    set_tree_mtimes(snap, 1300000000);
+  }
+  std::vector<std::string> written() const {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back("new/g" + std::to_string(i));
+    }
+    out.push_back("new/solo");
+    out.push_back("new/cp");
+    return out;
+  }
+  std::vector<std::string> deleted() const {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      if (i != 3) {
+        out.push_back("old/f" + std::to_string(i));
+      }
+    }
+    out.push_back("old/");
+    return out;
+  }
+  // clone name -> the history name it is a link to (only the linked ones).
+  std::map<std::string, std::string> links() const {
+    std::map<ino_t, std::string> by_ino;
+    for (const auto& [rel, ino] : inodes_under(snap)) {
+      by_ino[ino] = rel;
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& [rel, ino] : inodes_under(clone)) {
+      if (auto it = by_ino.find(ino); it != by_ino.end() && rel.rfind("new/", 0) == 0) {
+        out[rel] = it->second;
+      }
+    }
+    return out;
+  }
+  std::string clone, snap;
+};
+
+jobs::RecordTemps no_record() {
+  return [](const std::vector<std::string>&) { return ok(); };
+}
+
+}  // namespace
+
+TEST_CASE("several chunks link exactly what one chunk links") {
+  std::map<std::string, std::string> one;
+  {
+    TestContext ctx;
+    RenameTree t(ctx);
+    fs::PosixFs real;
+    auto r = jobs::relink_files(real, t.clone, t.written(), {t.snap}, no_record(), {});
+    REQUIRE(r);
+    CHECK(r->linked == RenameTree::n + 1);
+    one = t.links();
+  }
+  REQUIRE(one.size() == RenameTree::n + 1);
+  CHECK(one.at("new/g0") == "old/f23");
+  CHECK(one.at("new/cp") == "old/f3");
+  CHECK(one.count("new/solo") == 0);
+  for (size_t chunk : {size_t{1}, size_t{4}, size_t{7}}) {
+    for (bool with_deleted : {false, true}) {
+      CAPTURE(chunk);
+      CAPTURE(with_deleted);
+      TestContext ctx;
+      RenameTree t(ctx);
+      fs::PosixFs real;
+      long flushes = 0;
+      auto counting = [&](const std::vector<std::string>& temps) -> Status {
+        flushes += temps.empty() ? 0 : 1;
+        return ok();
+      };
+      auto r = jobs::relink_files(real, t.clone, t.written(), {t.snap}, counting, {},
+                                  with_deleted ? t.deleted() : std::vector<std::string>{}, chunk);
+      REQUIRE(r);
+      CHECK(r->examined == RenameTree::n + 2);
+      CHECK(r->linked == RenameTree::n + 1);
+      CHECK(t.links() == one);
+      CHECK(flushes > 1);  // a batch per chunk: several chunks ran
+    }
+  }
+}
+
+TEST_CASE("a pure rename is relinked from the deleted paths without listing history") {
+  for (size_t chunk : {size_t{0}, size_t{4}, jobs::k_relink_chunk}) {
+    CAPTURE(chunk);
+    TestContext ctx;
+    RenameTree t(ctx);
+    std::filesystem::remove(t.clone + "/new/cp");  // no copy, no file without a candidate
+    std::filesystem::remove(t.clone + "/new/solo");
+    std::vector<std::string> written = t.written();
+    written.resize(RenameTree::n);
+    std::vector<std::string> deleted = t.deleted();
+    deleted.push_back("old/f3");  // here f3 was renamed too
+    fs::PosixFs real;
+    fs::FaultFs faulty(real);
+    faulty.fail_at(1, EIO, "list_dir");  // any listing fails the run
+    if (chunk == 0) {
+      // The probe can fail: without the deleted names, history is walked.
+      auto walked = jobs::relink_files(faulty, t.clone, written, {t.snap}, no_record(), {}, {}, 4);
+      REQUIRE_FALSE(walked);
+      CHECK(walked.error().sys_errno == EIO);
+      continue;
+    }
+    auto r =
+        jobs::relink_files(faulty, t.clone, written, {t.snap}, no_record(), {}, deleted, chunk);
+    REQUIRE(r);
+    CHECK_FALSE(faulty.triggered());
+    CHECK(r->linked == RenameTree::n);
+    CHECK(t.links().size() == RenameTree::n);
+    CHECK(t.links().at("new/g5") == "old/f18");
+  }
+}
+
+TEST_CASE("a copy (the original still in place) is relinked through the walk") {
+  TestContext ctx;
+  RenameTree t(ctx);
+  fs::PosixFs real;
+  fs::FaultFs counting(real);
+  counting.fail_at(1000000, EIO, "list_dir");  // never reached: counts the listings
+  auto r = jobs::relink_files(counting, t.clone, {"new/cp", "new/solo"}, {t.snap}, no_record(), {},
+                              t.deleted(), 1);
+  REQUIRE(r);
+  CHECK(r->linked == 1);
+  CHECK(t.links() == std::map<std::string, std::string>{{"new/cp", "old/f3"}});
+  // Both chunks (one file each) are unmatched after the deleted paths, so
+  // each walks history once: the cost the header states.
+  CHECK(counting.calls() == 4);  // snap and snap/old, twice
+}
+
+TEST_CASE("the scratch spool gives back what was added, again after rewind") {
+  jobs::PathSpool spool;
+  CHECK(spool.size() == 0);
+  REQUIRE(spool.rewind());
+  std::string name;
+  auto none = spool.next(name);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+  std::vector<std::string> in = {"a", "dir/b c", "", std::string(5000, 'x'), "\\#012"};
+  for (const auto& n : in) {
+    REQUIRE(spool.add(n));
+  }
+  CHECK(spool.size() == 5);
+  for (int pass = 0; pass < 2; ++pass) {
+    REQUIRE(spool.rewind());
+    std::vector<std::string> out;
+    for (;;) {
+      auto more = spool.next(name);
+      REQUIRE(more);
+      if (!*more) {
+        break;
+      }
+      out.push_back(name);
+    }
+    CHECK(out == in);
+  }
 }
 
 TEST_SUITE_END();
