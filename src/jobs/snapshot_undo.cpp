@@ -164,6 +164,20 @@ class UndoFolder {
   std::set<std::string> m_used;
 };
 
+// Moves .rotator-staging/REL, the entry one record (of either format)
+// names, into `undo` and counts it in *moved; an entry not there (not
+// created yet, or already moved by an earlier rollback) is skipped.
+Status undo_one(SnapDir& dir, const std::string& rel, UndoFolder& undo, long* moved) {
+  std::string staged = std::string(k_snap_staging) + "/" + rel;
+  TRY_ASSIGN(bool staged_there, dir.exists(staged));
+  if (!staged_there) {
+    return ok();
+  }
+  TRY(undo.take(staged));
+  ++*moved;
+  return ok();
+}
+
 // The earlier format (a build left by an older rotator): moves out of
 // .rotator-staging every entry named by a marker symlink at `markers/REL`
 // (below marker directories mirroring REL's parents), into `undo`.
@@ -180,13 +194,7 @@ Status undo_additions(SnapDir& dir, const std::string& markers, const std::strin
       TRY(undo_additions(dir, markers, sub, undo, moved));
       continue;
     }
-    std::string staged = std::string(k_snap_staging) + "/" + sub;
-    TRY_ASSIGN(bool staged_there, dir.exists(staged));
-    if (!staged_there) {
-      continue;  // not created yet, or already moved by an earlier rollback
-    }
-    TRY(undo.take(staged));
-    ++*moved;
+    TRY(undo_one(dir, sub, undo, moved));
   }
   return ok();
 }
@@ -263,13 +271,7 @@ Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, lo
   std::sort(records.begin(), records.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& [seq, rel] : records) {
-    std::string staged = std::string(k_snap_staging) + "/" + rel;
-    TRY_ASSIGN(bool staged_there, dir.exists(staged));
-    if (!staged_there) {
-      continue;  // not created yet, or already moved by an earlier rollback
-    }
-    TRY(undo.take(staged));
-    ++*moved;
+    TRY(undo_one(dir, rel, undo, moved));
   }
   return ok();
 }

@@ -9,8 +9,6 @@
 #include <ctime>
 
 #include "config/config.hpp"
-#include "dir_names.hpp"
-#include "fs/fault_fs.hpp"
 #include "fs/posix_fs.hpp"
 #include "history/catalogue.hpp"
 #include "history/diff.hpp"
@@ -251,43 +249,35 @@ TEST_CASE("du, find and versions DIR: a failing list_dir is an error naming its 
   REQUIRE(docs);
   auto ignore = [](const std::string&, const history::PathHistory&) {};
   for (const char* command : {"du", "find", "versions"}) {
-    long failures = 0;
     std::string cmd = command;
     CAPTURE(cmd);
-    for (long k = 1;; ++k) {
-      CAPTURE(k);
-      fs::FaultFs faulty(f.fs);
-      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
-      faulty.fail_at(k, EIO, "list_dir");
-      test::DirNames names(faulty);
-      Status done;
-      if (cmd == "du") {
-        auto r = history::disk_usage(names, *cat, "");
-        done = r ? ok() : Status(r.error());
-      } else if (cmd == "find") {
-        auto r = history::find_paths(names, *cat, "*.txt", {}, ignore);
-        done = r ? ok() : Status(r.error());
-      } else {
-        auto r = history::tree_versions(names, *cat, *docs, ignore);
-        done = r ? ok() : Status(r.error());
-      }
-      if (!faulty.triggered()) {
-        CHECK(done);
-        break;
-      }
-      ++failures;
-      REQUIRE_FALSE(done);
-      std::string msg = done.error().message();
-      CAPTURE(msg);
-      CAPTURE(names.failed_dir());
-      CHECK(done.error().sys_errno == EIO);
-      CHECK_FALSE(test::has_placeholder(msg));
-      CHECK(msg.find("/.'") == std::string::npos);
-      CHECK(test::names_dir(msg, names.failed_dir(), f.root));
-    }
+    auto got = test::for_each_failing_call(
+        test::DirCall::list_dir,
+        [&](fs::Fs& names) {
+          Status done;
+          if (cmd == "du") {
+            auto r = history::disk_usage(names, *cat, "");
+            done = r ? ok() : Status(r.error());
+          } else if (cmd == "find") {
+            auto r = history::find_paths(names, *cat, "*.txt", {}, ignore);
+            done = r ? ok() : Status(r.error());
+          } else {
+            auto r = history::tree_versions(names, *cat, *docs, ignore);
+            done = r ? ok() : Status(r.error());
+          }
+          if (done) {
+            return test::FailingCallRun{true, "", f.root};
+          }
+          std::string msg = done.error().message();
+          CAPTURE(msg);
+          CHECK(done.error().sys_errno == EIO);
+          CHECK(msg.find("/.'") == std::string::npos);
+          return test::FailingCallRun{false, msg, f.root};
+        },
+        test::Unreported::refused);
     // Not vacuous: du and find reached every place's walk (du the root's
     // too); versions every docs and docs/sub of the four places with one.
-    CHECK(failures >= (cmd == "versions" ? 6L : static_cast<long>(cat->places().size())));
+    CHECK(got.runs >= (cmd == "versions" ? 6L : static_cast<long>(cat->places().size())));
   }
 }
 
@@ -305,45 +295,37 @@ TEST_CASE("diff and restore: a failing list_dir is an error naming its directory
   std::string source = f.root + "/snaps/daily.0/docs";
   auto emit = [](char, const std::string&, bool) {};
   for (const char* command : {"diff", "survey", "restore"}) {
-    long failures = 0;
     std::string cmd = command;
     CAPTURE(cmd);
-    for (long k = 1;; ++k) {
-      CAPTURE(k);
-      fs::FaultFs faulty(f.fs);
-      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
-      faulty.fail_at(k, EIO, "list_dir");
-      test::DirNames names(faulty);
-      Status done;
-      if (cmd == "diff") {
-        auto r =
-            history::diff_trees(names, f.root + "/backup", f.root + "/snaps/daily.0", "", emit);
-        done = r ? ok() : Status(r.error());
-      } else if (cmd == "survey") {
-        auto r = history::survey_restore(names, source);
-        done = r ? ok() : Status(r.error());
-      } else {
-        auto r =
-            history::execute_restore(names, source, out.path("docs"), f.root, history::Force::no);
-        done = r ? ok() : Status(r.error());
-      }
-      if (!faulty.triggered()) {
-        CHECK(done);
-        break;
-      }
-      ++failures;
-      REQUIRE_FALSE(done);
-      std::string msg = done.error().message();
-      CAPTURE(msg);
-      CAPTURE(names.failed_dir());
-      CHECK(msg.find(std::strerror(EIO)) != std::string::npos);
-      CHECK_FALSE(test::has_placeholder(msg));
-      CHECK(msg.find("'.'") == std::string::npos);
-      CHECK(test::names_dir(msg, names.failed_dir(), "/nowhere"));  // absolute paths
-    }
+    auto got = test::for_each_failing_call(
+        test::DirCall::list_dir,
+        [&](fs::Fs& names) {
+          Status done;
+          if (cmd == "diff") {
+            auto r =
+                history::diff_trees(names, f.root + "/backup", f.root + "/snaps/daily.0", "", emit);
+            done = r ? ok() : Status(r.error());
+          } else if (cmd == "survey") {
+            auto r = history::survey_restore(names, source);
+            done = r ? ok() : Status(r.error());
+          } else {
+            auto r = history::execute_restore(names, source, out.path("docs"), f.root,
+                                              history::Force::no);
+            done = r ? ok() : Status(r.error());
+          }
+          if (done) {
+            return test::FailingCallRun{true, "", "/nowhere"};
+          }
+          std::string msg = done.error().message();
+          CAPTURE(msg);
+          CHECK(msg.find(std::strerror(EIO)) != std::string::npos);
+          CHECK(msg.find("'.'") == std::string::npos);
+          return test::FailingCallRun{false, msg, "/nowhere"};  // absolute paths
+        },
+        test::Unreported::refused);
     // Not vacuous: diff listed both roots, both docs, both docs/sub, gone
     // and gone/deep; the restores docs and docs/sub.
-    CHECK(failures >= (cmd == "diff" ? 8 : 2));
+    CHECK(got.runs >= (cmd == "diff" ? 8 : 2));
   }
   CHECK(test::exists(out.path("docs/sub")));  // the last restore, without a fault, is whole
 }

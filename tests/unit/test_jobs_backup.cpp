@@ -11,7 +11,6 @@
 #include <set>
 
 #include "config/config.hpp"
-#include "dir_names.hpp"
 #include "fs/fault_fs.hpp"
 #include "fs/nosync_fs.hpp"
 #include "fs/posix_fs.hpp"
@@ -681,39 +680,20 @@ TEST_CASE(
   // state directory or one below them), never '' or a placeholder. A
   // failure not reported is a read that is repeated.
   fs::PosixFs real;
-  for (const char* op : {"list_dir", "fsync_dir", "sync_fs"}) {
-    long reported = 0;
-    std::string op_name = op;
-    CAPTURE(op_name);
-    for (long k = 1;; ++k) {
-      CAPTURE(k);
+  for (test::DirCall op :
+       {test::DirCall::list_dir, test::DirCall::fsync_dir, test::DirCall::sync_fs}) {
+    CAPTURE(op);
+    auto got = test::for_each_failing_call(op, [&](fs::Fs& names) {
       test::TestContext ctx;
       make_fixture(ctx.dir());
       REQUIRE(run(real, ctx.dir(), "2026-11-22T03:00") == 0);
       change_clone(ctx.dir());
-      fs::FaultFs faulty(real);
-      faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
-      faulty.fail_at(k, EIO, op);
-      test::DirNames names(faulty);
       int rc = run(names, ctx.dir(), "2026-11-29T03:00", ctx.path("run.log"));
-      if (!faulty.triggered()) {
-        CHECK(rc == 0);
-        break;
-      }
-      REQUIRE(names.failed_op() == op);
-      if (rc == 0) {
-        continue;
-      }
-      ++reported;
-      std::string log_text = test::read_file(ctx.path("run.log"));
-      CAPTURE(log_text);
-      CAPTURE(names.failed_dir());
-      CHECK_FALSE(test::has_placeholder(log_text));
-      CHECK(test::names_dir(log_text, names.failed_dir(), ctx.dir()));
-    }
+      return test::FailingCallRun{rc == 0, test::read_file(ctx.path("run.log")), ctx.dir()};
+    });
     // Not vacuous: the source check, the mirror's walks, the state's fsync
     // and the backup's syncfs were reached and reported.
-    CHECK(reported >= (std::string(op) == "list_dir" ? 5 : 1));
+    CHECK(got.reported >= (op == test::DirCall::list_dir ? 5 : 1));
   }
 }
 

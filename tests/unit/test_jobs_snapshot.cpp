@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "dir_names.hpp"
 #include "fs/fault_fs.hpp"
 #include "fs/nosync_fs.hpp"
 #include "snapshot_fixture.hpp"
@@ -667,55 +666,6 @@ TEST_SUITE_END();
 
 TEST_SUITE_BEGIN("jobs::snapshot");
 
-namespace {
-
-// Counts of the injected failures that the job reported.
-struct Reported {
-  long runs = 0;      // runs in which the fault fired
-  long reported = 0;  // ... and the job reported it (error or warning)
-};
-
-// One run of `op` failing (EIO) at its k-th call, for every k: whenever the
-// job reports the failure (outcome not ok), its error and log name the
-// directory the call was made on, never an empty path or a placeholder. A
-// failure the job does not report is a read it repeats (recovery lists the
-// directory again). `runner` makes the fixture and runs the job.
-template <typename Runner>
-Reported each_failure_names_its_dir(const char* op, Runner runner) {
-  Reported out;
-  std::string op_name = op;
-  for (long k = 1;; ++k) {
-    CAPTURE(op_name);
-    CAPTURE(k);
-    fs::PosixFs real;
-    fs::FaultFs faulty(real);
-    faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
-    faulty.fail_at(k, EIO, op);
-    DirNames names(faulty);
-    std::string root;
-    std::string log;
-    jobs::JobResult r = runner(names, root, log);
-    if (!faulty.triggered()) {
-      CHECK(r.outcome == Outcome::ok);
-      break;
-    }
-    ++out.runs;
-    REQUIRE(names.failed_op() == op);
-    if (r.outcome == Outcome::ok) {
-      continue;
-    }
-    ++out.reported;
-    std::string text = r.error + "\n" + log;
-    CAPTURE(text);
-    CAPTURE(names.failed_dir());
-    CHECK_FALSE(has_placeholder(text));
-    CHECK(names_dir(text, names.failed_dir(), root));
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a failing list_dir, fsync_dir or sync_fs is reported naming its directory: fresh and "
     "recycled runs") {
@@ -726,23 +676,21 @@ TEST_CASE(
   // .trash or a directory below them.
   for (int recycled = 0; recycled < 2; ++recycled) {
     CAPTURE(recycled);
-    for (const char* op : {"list_dir", "fsync_dir", "sync_fs"}) {
-      auto got =
-          each_failure_names_its_dir(op, [&](fs::Fs& fs, std::string& root, std::string& log) {
-            SnapFixture fx(Naming::rotate, recycled ? "daily:2" : "daily:5");
-            REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
-            fx.change_clone(1);
-            REQUIRE(fx.run("daily", at(2026, 11, 2)).outcome == Outcome::ok);
-            fx.change_clone(2);
-            fx.log_to(fx.path("run.log"));
-            root = fx.root();
-            auto r = fx.run(fs, "daily", at(2026, 11, 3));
-            log = fx.log_text();
-            return r;
-          });
+    for (DirCall op : {DirCall::list_dir, DirCall::fsync_dir, DirCall::sync_fs}) {
+      CAPTURE(op);
+      auto got = for_each_failing_call(op, [&](fs::Fs& fs) {
+        SnapFixture fx(Naming::rotate, recycled ? "daily:2" : "daily:5");
+        REQUIRE(fx.run("daily", at(2026, 11, 1)).outcome == Outcome::ok);
+        fx.change_clone(1);
+        REQUIRE(fx.run("daily", at(2026, 11, 2)).outcome == Outcome::ok);
+        fx.change_clone(2);
+        fx.log_to(fx.path("run.log"));
+        auto r = fx.run(fs, "daily", at(2026, 11, 3));
+        return FailingCallRun{r.outcome == Outcome::ok, r.error + "\n" + fx.log_text(), fx.root()};
+      });
       // Not vacuous: the walks of the source and the build, the commit's
       // fsyncs and the build's syncfs were all reached and reported.
-      CHECK(got.reported >= (std::string(op) == "list_dir" ? 6 : 1));
+      CHECK(got.reported >= (op == DirCall::list_dir ? 6 : 1));
     }
   }
 }
@@ -752,8 +700,9 @@ TEST_CASE("prune: a failing list_dir or fsync_dir is reported naming its directo
   // expires two generations into .trash and deletes them, with its k-th
   // call of one kind failing with EIO, for every k; (c) each reported
   // failure names the directory (snaps, snaps/.trash, a generation in it).
-  for (const char* op : {"list_dir", "fsync_dir"}) {
-    auto got = each_failure_names_its_dir(op, [&](fs::Fs& fs, std::string& root, std::string& log) {
+  for (DirCall op : {DirCall::list_dir, DirCall::fsync_dir}) {
+    CAPTURE(op);
+    auto got = for_each_failing_call(op, [&](fs::Fs& fs) {
       SnapFixture fx(Naming::rotate, "daily:5");
       for (unsigned day = 1; day <= 4; ++day) {
         fx.change_clone(static_cast<int>(day));
@@ -761,12 +710,10 @@ TEST_CASE("prune: a failing list_dir or fsync_dir is reported naming its directo
       }
       fx.job().keep = "daily:2";
       fx.log_to(fx.path("run.log"));
-      root = fx.root();
       auto r = fx.prune(fs, at(2026, 11, 5), jobs::Explain::no);
-      log = fx.log_text();
-      return r;
+      return FailingCallRun{r.outcome == Outcome::ok, r.error + "\n" + fx.log_text(), fx.root()};
     });
-    CHECK(got.reported >= (std::string(op) == "list_dir" ? 8 : 2));
+    CHECK(got.reported >= (op == DirCall::list_dir ? 8 : 2));
   }
 }
 

@@ -1,11 +1,13 @@
 #include "testutil.hpp"
 
+#include "dir_names.hpp"
 #include "fs/posix_fs.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -164,6 +166,52 @@ long for_each_fault_point(FaultKind fault, const FaultAttempt& attempt, long lim
   }
   FAIL("the step did not finish within ", limit, " fault points");
   return limit;
+}
+
+const char* dir_call_name(DirCall op) {
+  switch (op) {
+    case DirCall::list_dir:
+      return "list_dir";
+    case DirCall::fsync_dir:
+      return "fsync_dir";
+    case DirCall::sync_fs:
+      return "sync_fs";
+  }
+  return "?";
+}
+
+FailingCallCounts for_each_failing_call(DirCall op, const FailingCallAttempt& attempt,
+                                        Unreported unreported, long limit) {
+  FailingCallCounts out;
+  for (long k = 1; k <= limit; ++k) {
+    CAPTURE(op);
+    CAPTURE(k);
+    fs::PosixFs real;
+    fs::FaultFs faulty(real);
+    faulty.set_count(fs::FaultFs::Count::all);  // list_dir is a read
+    faulty.fail_at(k, EIO, dir_call_name(op));
+    DirNames names(faulty);
+    FailingCallRun run = attempt(names);
+    if (!faulty.triggered()) {
+      CHECK(run.ok);
+      return out;
+    }
+    ++out.runs;
+    REQUIRE(names.failed_op() == dir_call_name(op));
+    if (unreported == Unreported::refused) {
+      REQUIRE_FALSE(run.ok);
+    }
+    if (run.ok) {
+      continue;  // a read the step repeated
+    }
+    ++out.reported;
+    CAPTURE(run.text);
+    CAPTURE(names.failed_dir());
+    CHECK_FALSE(has_placeholder(run.text));
+    CHECK(names_dir(run.text, names.failed_dir(), run.root));
+  }
+  FAIL("the step did not finish within ", limit, " failing calls");
+  return out;
 }
 
 }  // namespace rotator::test

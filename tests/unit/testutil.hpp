@@ -72,6 +72,38 @@ enum class FaultKind { crash, power_cut };
 using FaultAttempt = std::function<bool(const TestContext& ctx, fs::FaultFs& faulty)>;
 long for_each_fault_point(FaultKind fault, const FaultAttempt& attempt, long limit = 500);
 
+// Failure enumeration for the descriptor-only calls DirNames (dir_names.hpp)
+// can name the directory of: for k = 1, 2, ... a FaultFs over a real
+// PosixFs counting every call (reads too) fails the k-th call of `op` with
+// EIO, and a DirNames over it is handed to `attempt(fs)`, which runs the
+// step through it and says what the step showed. When the fault fired, it
+// must have fired on `op`, and the step either reported it (ok false: its
+// `text` then names the failed directory, absolute or relative to `root`,
+// and holds no empty or placeholder path) or, with Unreported::allowed
+// only, absorbed it (ok true: a read it repeated). The loop ends at the
+// first k whose attempt ran with the fault never reached, which must be
+// ok, and returns the counts; a step not finished within `limit` points
+// fails the test case. The attempt makes its own fixture when each point
+// needs a fresh one, and adds any checks of its own on the error.
+enum class DirCall { list_dir, fsync_dir, sync_fs };
+const char* dir_call_name(DirCall op);  // "list_dir", as FaultFs::fail_at takes it
+// How CAPTURE and CHECK show one (doctest shows other enums as numbers).
+inline doctest::String toString(DirCall op) { return dir_call_name(op); }
+enum class Unreported { allowed, refused };
+struct FailingCallRun {
+  bool ok = false;   // the step succeeded (exit 0, Outcome::ok, a value)
+  std::string text;  // its error and log, where a reported failure is named
+  std::string root;  // the configured root: a path shown relative to it counts
+};
+struct FailingCallCounts {
+  long runs = 0;      // points at which the fault fired
+  long reported = 0;  // ... and the step reported it
+};
+using FailingCallAttempt = std::function<FailingCallRun(fs::Fs& fs)>;
+FailingCallCounts for_each_failing_call(DirCall op, const FailingCallAttempt& attempt,
+                                        Unreported unreported = Unreported::allowed,
+                                        long limit = 500);
+
 // Time helpers shared by the pure tests (zone, duration, names, selection).
 inline Instant utc_at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
   using namespace std::chrono;
