@@ -30,6 +30,26 @@ struct Work {
 
 }  // namespace
 
+Result<std::optional<fs::Stat>> DirCache::lstat(const std::string& root_display,
+                                                const std::string& rel) {
+  auto [dir, name] = split_rel(rel);
+  auto dfd = get(dir);
+  if (!dfd) {
+    if (missing(dfd.error())) {
+      return std::optional<fs::Stat>();
+    }
+    return with_context(dfd.error(), "open directory", root_display + "/" + dir);
+  }
+  auto st = m_fs.lstat(*dfd, name);
+  if (!st) {
+    if (missing(st.error())) {
+      return std::optional<fs::Stat>();
+    }
+    return with_context(st.error(), "stat", root_display + "/" + rel);
+  }
+  return std::optional<fs::Stat>(*st);
+}
+
 Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& rel) {
   fs::DirHandle cur;
   int at = root_fd;
@@ -140,24 +160,15 @@ Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
     if (name.rfind(engine::k_partial_prefix, 0) != 0) {
       return plain_error(fmt::format("refusing to remove '{}': not a temporary of {}", disp, what));
     }
-    auto dfd = dirs.get(dir);
-    if (!dfd) {
-      if (missing(dfd.error())) {
-        continue;
-      }
-      return with_context(dfd.error(), "open directory", clone + "/" + dir);
-    }
-    auto st = fs.lstat(*dfd, name);
+    TRY_ASSIGN(auto st, dirs.lstat(clone, rel));
     if (!st) {
-      if (missing(st.error())) {
-        continue;
-      }
-      return with_context(st.error(), "stat", disp);
+      continue;
     }
+    TRY_ASSIGN(int dfd, dirs.get(dir));
     if (st->type() != fs::FileType::regular && st->type() != fs::FileType::symlink) {
       continue;  // not what the step creates
     }
-    auto un = fs.unlink(*dfd, name);
+    auto un = fs.unlink(dfd, name);
     if (!un) {
       return with_context(un.error(), "remove", disp);
     }
@@ -195,22 +206,12 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
         continue;
       }
       auto [dir, name] = split_rel(rel);
-      auto dfd = dirs.get(dir);
-      if (!dfd) {
-        if (missing(dfd.error())) {
-          ++stats.gone;
-          continue;
-        }
-        return with_context(dfd.error(), "open directory", clone + "/" + dir);
-      }
-      auto st = fs.lstat(*dfd, name);
+      TRY_ASSIGN(auto st, dirs.lstat(clone, rel));
       if (!st) {
-        if (missing(st.error())) {
-          ++stats.gone;
-          continue;
-        }
-        return with_context(st.error(), "stat", clone + "/" + rel);
+        ++stats.gone;
+        continue;
       }
+      TRY_ASSIGN(int dfd, dirs.get(dir));
       fs::FileType want = it.type == 'L' ? fs::FileType::symlink : fs::FileType::regular;
       if (st->type() != want) {
         ++stats.gone;
@@ -224,7 +225,7 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
       std::string tmp = base;
       for (int n = 1;; ++n) {
         if (!taken.count(join_rel(dir, tmp))) {
-          TRY_ASSIGN(bool there, fs::exists(fs, *dfd, tmp));
+          TRY_ASSIGN(bool there, fs::exists(fs, dfd, tmp));
           if (!there) {
             break;
           }

@@ -131,6 +131,11 @@ class DirCache {
     }
     return m_dir.fd();
   }
+  // The lstat of `rel` (a file path relative to the root, shown as
+  // `root_display/rel` in errors): nullopt when it or its directory is gone
+  // (ENOENT/ENOTDIR), an Error naming the path otherwise. Leaves its
+  // directory open for get().
+  Result<std::optional<fs::Stat>> lstat(const std::string& root_display, const std::string& rel);
 
  private:
   fs::Fs& m_fs;

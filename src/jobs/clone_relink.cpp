@@ -318,24 +318,13 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       if (rel.empty() || rel.back() == '/') {
         continue;
       }
-      auto [dir, name] = split_rel(rel);
       for (size_t r = 0; r < roots.size(); ++r) {
         if (!roots[r].valid()) {
           continue;
         }
-        auto dfd = root_dirs[r].get(dir);
-        if (!dfd) {
-          if (missing(dfd.error())) {
-            continue;
-          }
-          return with_context(dfd.error(), "open directory", previous[r] + "/" + dir);
-        }
-        auto st = fs.lstat(*dfd, name);
+        TRY_ASSIGN(auto st, root_dirs[r].lstat(previous[r], rel));
         if (!st) {
-          if (missing(st.error())) {
-            continue;
-          }
-          return with_context(st.error(), "stat", previous[r] + "/" + rel);
+          continue;
         }
         if (st->type() != fs::FileType::regular || st->size <= 0) {
           continue;
@@ -561,20 +550,9 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       if (rel.empty() || rel.back() == '/') {
         continue;
       }
-      auto [dir, name] = split_rel(rel);
-      auto dfd = dirs.get(dir);
-      if (!dfd) {
-        if (missing(dfd.error())) {
-          continue;
-        }
-        return with_context(dfd.error(), "open directory", clone + "/" + dir);
-      }
-      auto st = fs.lstat(*dfd, name);
+      TRY_ASSIGN(auto st, dirs.lstat(clone, rel));
       if (!st) {
-        if (missing(st.error())) {
-          continue;
-        }
-        return with_context(st.error(), "stat", clone + "/" + rel);
+        continue;
       }
       if (st->type() != fs::FileType::regular || st->nlink != 1 || st->size <= 0) {
         continue;
