@@ -12,7 +12,7 @@
 // Calling sequence (jobs/clone_job.cpp): the real rsync run's itemized lines
 // `>f...` name the files it wrote (new inodes) and its `*deleting NAME` lines
 // the names it removed; both are streamed into PathSpools (unlinked scratch
-// files, see ScratchFile), never held in RAM; then relink_spooled(fs, clone,
+// files, util/scratch.hpp), never held in RAM; then relink_spooled(fs, clone,
 // written, deleted, previous generation roots, ...).
 //
 // What is linked: a clone file that is regular, has link count 1 (a new
@@ -62,51 +62,13 @@
 #include "fs/fs.hpp"
 #include "jobs/clone_protect.hpp"
 #include "util/result.hpp"
+#include "util/scratch.hpp"
 
 namespace rotator::jobs {
 
 inline constexpr const char* k_relink_resume_key = "relink_tmp";
 // New files per chunk (the bound of the step's memory).
 inline constexpr size_t k_relink_chunk = 16384;
-
-// A process-private scratch file: created unlinked (O_TMPFILE, else mkostemp
-// and unlink at once) in $TMPDIR (default /tmp), so nothing is left by a
-// crash and nothing enters the user's trees or the state directory (whose
-// files are durable records; this is throwaway data of one run). It is not
-// an Fs call: it touches no tree of the user. Written sequentially, then
-// read back from the start (rewind) as often as needed. (The only direct
-// system calls of the step, marked lint-allow: the Fs seam is for the
-// user's trees, which this file never is.)
-class ScratchFile {
- public:
-  ScratchFile() = default;
-  ~ScratchFile();
-  ScratchFile(ScratchFile&& o) noexcept;
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  ScratchFile& operator=(ScratchFile&&) = delete;
-  Status write(const void* data, size_t n);  // appends (creates the file first)
-  Status rewind();                           // to the start, for reading
-  Result<bool> read(void* data, size_t n);   // false at the end
-  Result<bool> read_name(std::string& out);  // up to the next NUL; false at the end
-
- private:
-  Status create();
-  std::FILE* m_file = nullptr;
-};
-
-// A list of names (relative paths; never containing NUL) in a ScratchFile.
-class PathSpool {
- public:
-  Status add(std::string_view name);
-  long size() const { return m_count; }
-  Status rewind();
-  Result<bool> next(std::string& out);  // false at the end
-
- private:
-  ScratchFile m_file;
-  long m_count = 0;
-};
 
 struct RelinkStats {
   long examined = 0;    // new-inode files looked at (regular, link count 1, size > 0)

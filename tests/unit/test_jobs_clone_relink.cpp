@@ -450,7 +450,7 @@ TEST_CASE("a copy (the original still in place) is relinked through the walk") {
 }
 
 TEST_CASE("the scratch spool gives back what was added, again after rewind") {
-  jobs::PathSpool spool;
+  PathSpool spool;
   CHECK(spool.size() == 0);
   REQUIRE(spool.rewind());
   std::string name;
