@@ -217,7 +217,10 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
         ++stats.gone;
         continue;
       }
-      if (st->nlink <= 1) {
+      // A name of an inode already given a new inode in an earlier batch
+      // joins that group even when it is now the old inode's last name:
+      // the clone's hard links stay hard links across batches.
+      if (st->nlink <= 1 && !reinoded.count(st->ino)) {
         ++stats.unshared;
         continue;
       }

@@ -231,6 +231,43 @@ TEST_CASE(
   CHECK(inodes_under(fx.snap) == fx.snap_inodes);
 }
 
+TEST_CASE("two names of one clone-only inode stay one inode when they fall in different batches") {
+  TestContext ctx;
+  std::string clone = ctx.path("clone"), snap = ctx.path("snap");
+  make_dir(snap);
+  // p1 and p2: one inode, nothing in history holds it (link count 2). Between
+  // them, a full batch of files shared with history, so p2 is in batch 2
+  // and meets the old inode with link count 1 after p1 was re-inoded.
+  write_file(clone + "/p1", "pair");
+  make_link(clone + "/p1", clone + "/p2");
+  std::vector<Itemized> items{item(".f...p..... p1")};
+  for (size_t n = 0; n < jobs::k_protect_batch; ++n) {
+    std::string f = "s/f" + std::to_string(n);
+    write_file(clone + "/" + f, "x");
+    make_link(clone + "/" + f, snap + "/f" + std::to_string(n));
+    items.push_back(item(".f...p..... " + f));
+  }
+  items.push_back(item(".f...p..... p2"));
+  auto old = inode_of(clone + "/p1");
+  fs::PosixFs real;
+  size_t records = 0;
+  auto r = jobs::protect_files(
+      real, clone, items, DryRun::no,
+      [&](const std::vector<std::string>&) -> Status {
+        ++records;
+        return {};
+      },
+      nullptr);
+  REQUIRE(r);
+  CHECK(records == 4);  // two batches, each recorded and cleared
+  CHECK(r->files == jobs::k_protect_batch + 1);
+  CHECK(r->hard_links == 1);
+  CHECK(r->unshared == 0);
+  CHECK(inode_of(clone + "/p1") == inode_of(clone + "/p2"));
+  CHECK(inode_of(clone + "/p1") != old);
+  CHECK(read_file(clone + "/p2") == "pair");
+}
+
 TEST_CASE("a dry run changes nothing and plans each file") {
   TestContext ctx;
   Fixture fx(ctx);
