@@ -243,9 +243,20 @@ Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
       continue;
     }
     if (dry == DryRun::yes) {
+      // Counted as the real run would count them (the run summary's "N
+      // files to protect"); nothing is created.
       for (const auto& w : batch) {
+        std::string rel = join_rel(w.dir, w.name);
+        if (!reinoded.emplace(w.st.ino, rel).second) {
+          ++stats.hard_links;
+        } else if (w.st.type() == fs::FileType::symlink) {
+          ++stats.symlinks;
+        } else {
+          ++stats.files;
+          stats.bytes += w.st.size;
+        }
         if (plan) {
-          plan("protect " + join_rel(w.dir, w.name));
+          plan("protect " + rel);
         }
       }
       continue;

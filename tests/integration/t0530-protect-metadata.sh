@@ -38,9 +38,11 @@ t_history_keeps_metadata() {
   chmod 600 "$SRC/m.txt"
   if [ "$(id -u)" = 0 ]; then chown 1234:4321 "$SRC/o.txt"; fi
   touch -m -d '2026-06-01 00:00' "$SRC/t.txt"        # rsync transfers it (quick check): a new inode anyway
-  R --now 2026-11-01T02:00 -n daily >"$TMP/plan"
+  R -v --now 2026-11-01T02:00 -n daily >"$TMP/plan" 2>"$TMP/plan.err"
   expect_grep '^protect m.txt$' "$TMP/plan"
   ! grep -q '^protect t.txt' "$TMP/plan" || fail "t.txt is transferred, not protected"
+  cat "$TMP/plan" "$TMP/plan.err" >"$TMP/plan.all"
+  expect_grep 'dry run: .* files to protect' "$TMP/plan.all"   # counted, not only planned
   R --now 2026-11-02T02:00 daily 2>"$TMP/err"
   expect_grep 'given a new inode so that history keeps their old metadata' "$TMP/root/.rotator/state/clone.state"
   [ "$(meta "$S/daily.1/m.txt")" = "$m0" ] || fail "earlier snapshot lost the mode: $(meta "$S/daily.1/m.txt") != $m0"

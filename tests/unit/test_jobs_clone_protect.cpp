@@ -279,6 +279,10 @@ TEST_CASE("a dry run changes nothing and plans each file") {
   auto r = jobs::protect_files(rec, fx.clone, fx.items(), DryRun::yes, fx.recorder(rec),
                                [&](std::string_view l) { plan.emplace_back(l); });
   REQUIRE(r);
+  CHECK(r->files == 4);  // counted as the real run counts them
+  CHECK(r->hard_links == 1);
+  CHECK(r->symlinks == 1);
+  CHECK(r->bytes == 5 + 11 + 7 + 4);
   CHECK(rec.journal().empty());
   CHECK(fx.records == 0);
   CHECK(list_tree(fx.clone, WithInodes::yes) == before);
