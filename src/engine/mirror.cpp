@@ -585,7 +585,8 @@ Status Walker::materialize(Level& dir) {
   if (!m_dry) {
     Level& parent = *dir.parent;
     if (m_opt.before_add) {
-      TRY(m_opt.before_add(std::string(rel), FileType::directory, dir.add_kind));
+      std::string r(rel);
+      TRY(m_opt.before_add(AddInfo{r, FileType::directory, dir.add_kind}));
     }
     auto made = m_fs.mkdir(parent.t.fd(), dir.name, creation_mode(dir.s_stat));
     if (!made) {
@@ -618,7 +619,7 @@ Status Walker::link_entry(Level& dir, const DirEntry& s, AddKind kind, const fs:
   dir.modified = true;
   if (!m_dry) {
     if (m_opt.before_add) {
-      TRY(m_opt.before_add(m_rel, s.type, kind));
+      TRY(m_opt.before_add(AddInfo{m_rel, s.type, kind, dir.s.fd(), s.name}));
     }
     auto st = m_fs.link(dir.s.fd(), s.name, dir.t.fd(), s.name);
     if (!st) {
@@ -654,8 +655,8 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s, const fs::Stat* s_stat
   std::string tmp_disp =
       dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
   if (m_opt.before_add) {
-    TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
-                         FileType::regular, AddKind::fresh));
+    std::string r = slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp;
+    TRY(m_opt.before_add(AddInfo{r, FileType::regular, AddKind::fresh}));
   }
   auto copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   for (int n = 1; !copied && copied.error().sys_errno == EEXIST && n < 1000; ++n) {
@@ -664,8 +665,8 @@ Status Walker::copy_emlink(Level& dir, const DirEntry& s, const fs::Stat* s_stat
     tmp = std::string(k_partial_prefix) + std::to_string(s.ino) + "." + std::to_string(n);
     tmp_disp = dst_path(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp);
     if (m_opt.before_add) {
-      TRY(m_opt.before_add(slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp,
-                           FileType::regular, AddKind::fresh));
+      std::string r = slash == std::string::npos ? tmp : m_rel.substr(0, slash + 1) + tmp;
+      TRY(m_opt.before_add(AddInfo{r, FileType::regular, AddKind::fresh}));
     }
     copied = m_fs.copy_data(dir.s.fd(), s.name, dir.t.fd(), tmp);
   }

@@ -129,6 +129,25 @@ enum class AddKind {
 
 inline constexpr std::string_view k_partial_prefix = ".rotator-partial.";
 
+// What MirrorOptions::before_add is told about the entry about to be created.
+struct AddInfo {
+  // Relative to T's root.
+  const std::string& rel;
+  fs::FileType type;
+  // replaces_displaced when the entry takes the place of T's entry at `rel`
+  // that this walk sent to the sink (a changed file, a type change; a
+  // directory's kind is that of the entry it replaced, given when the
+  // directory is created), fresh otherwise (also for every
+  // `.rotator-partial.*` temporary).
+  AddKind kind;
+  // For a non-directory about to be hard-linked from S: S's open directory
+  // and the entry's name in it (the inode the link will give T/rel; valid
+  // for the call only). -1 and empty for a directory and for a
+  // `.rotator-partial.*` temporary (a copy: no inode of S).
+  int s_dir = -1;
+  std::string_view s_name;
+};
+
 struct MirrorOptions {
   filter::Selector* selector = nullptr;  // null: everything selected, nothing protected
   PruneEmpty prune_empty = PruneEmpty::no;
@@ -145,15 +164,11 @@ struct MirrorOptions {
   // where T has none: before the mkdir of a directory, the link of a
   // non-directory, and before the copy_data of an EMLINK fallback (then with
   // the temporary `.rotator-partial.*` path as well as, earlier, the final
-  // path). `rel` is relative to T's root. `kind` is replaces_displaced when
-  // the entry takes the place of T's entry at `rel` that this walk sent to
-  // the sink (a changed file, a type change; a directory's kind is that of
-  // the entry it replaced, given when the directory is created), fresh
-  // otherwise (also for every `.rotator-partial.*` temporary). An Error
-  // aborts the walk before the entry is created. May be empty. (The snapshot
-  // job records fresh additions here so that an interrupted recycled build
-  // can be undone exactly; a replacing one is found by the displaced entry.)
-  std::function<Status(const std::string& rel, fs::FileType type, AddKind kind)> before_add;
+  // path). See AddInfo for what it is told. An Error aborts the walk before
+  // the entry is created. May be empty. (The snapshot job records fresh
+  // additions here so that an interrupted recycled build can be undone
+  // exactly; a replacing one is found by the displaced entry.)
+  std::function<Status(const AddInfo& add)> before_add;
   // TargetRoot::absent (DryRun::yes only): `dst_root` does not exist yet; plan
   // as if it were an empty directory (every entry is `mkdir`/`link`), without
   // opening it. With DryRun::no this is an error.

@@ -92,6 +92,9 @@ class FaultFs final : public FsWrapper {
     m_errno = err;
     m_only_op = std::move(only_op);
   }
+  // Fail the next call of operation `op` ("link", ...) with `err`: fail_at
+  // counting only `op`, from the calls counted so far.
+  void fail_next(int err, std::string op) { fail_at(m_calls + 1, err, std::move(op)); }
   void crash_after(long k) {
     m_mode = Mode::crash;
     m_k = k;

@@ -164,9 +164,7 @@ JobResult execute_build(RunContext& ctx, const config::Job& job, SnapDir& dir,
   opt.src_display = job.from_job.empty() ? job.from : job.from_job;
   opt.dst_display = dir.d(dry && build == Build::recycled ? recycle : k_snap_staging);
   if (build == Build::recycled && !dry) {
-    opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) {
-      return recorder.record(rel, type, kind);
-    };
+    opt.before_add = [&](const engine::AddInfo& add) { return recorder.record(add); };
   }
   if (dry && build == Build::fresh) {
     opt.target_root = engine::MirrorOptions::TargetRoot::absent;

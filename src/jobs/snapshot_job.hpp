@@ -24,13 +24,15 @@
 //                          DisplacedList in snapshot_undo.hpp)
 //   .trash/BUILD-ID/displaced[.K]/REL     the same as an older rotator
 //                          wrote it (a TreeSink); still rolled back
-//   .trash/BUILD-ID/added-list/N    one record per entry the recycled
-//                          build added where the generation had nothing,
-//                          written before the entry is created: a symlink
-//                          named by a sequence number whose target is the
-//                          entry's path in the generation (a file holding
-//                          it when longer than a symlink target may be;
-//                          snapshot_undo.hpp); nothing is recorded below an
+//   .trash/BUILD-ID/added-list/N-ESC, N  one record per entry the
+//                          recycled build added where the generation had
+//                          nothing, written before the entry is created:
+//                          for a file or symlink linked from the clone a
+//                          hard link to its inode named by a sequence number
+//                          and the entry's escaped path (N-ESC); otherwise
+//                          a symlink N whose target is the path (a file
+//                          holding it when longer than a symlink target may
+//                          be; snapshot_undo.hpp); nothing is recorded below an
 //                          added directory, nor for an entry that replaces
 //                          a displaced one (the rollback finds that one's
 //                          place occupied)

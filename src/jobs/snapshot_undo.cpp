@@ -14,36 +14,6 @@
 
 namespace rotator::jobs {
 
-Status AddRecorder::record(const std::string& rel, fs::FileType type, engine::AddKind kind) {
-  if (kind == engine::AddKind::replaces_displaced) {
-    return ok();  // replaces a displaced entry: the rollback finds it there
-  }
-  for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
-    if (m_added_dirs.count(rel.substr(0, slash))) {
-      return ok();
-    }
-  }
-  if (!m_handle.valid()) {
-    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
-    auto h = fs::open_dir(m_dir.fs(), fs::k_cwd, m_dir.p(m_list));
-    if (!h) {
-      return with_context(std::move(h.error()), "open directory", m_dir.d(m_list));
-    }
-    m_handle = std::move(*h);
-  }
-  std::string name = std::to_string(m_next);
-  Status w = rel.size() <= m_max_target ? m_dir.fs().symlink(rel, m_handle.fd(), name)
-                                        : m_dir.fs().write_file(m_handle.fd(), name, rel);
-  if (!w) {
-    return with_context(std::move(w.error()), "create undo record", m_dir.d(m_list + "/" + name));
-  }
-  ++m_next;
-  if (type == fs::FileType::directory) {
-    m_added_dirs.insert(rel);
-  }
-  return ok();
-}
-
 namespace {
 
 constexpr size_t k_max_name = 255;  // NAME_MAX
@@ -83,6 +53,57 @@ std::optional<std::string> unescape_rel(const std::string& esc) {
 }
 
 }  // namespace
+
+Status AddRecorder::record(const engine::AddInfo& add) {
+  const std::string& rel = add.rel;
+  if (add.kind == engine::AddKind::replaces_displaced) {
+    return ok();  // replaces a displaced entry: the rollback finds it there
+  }
+  for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+    if (m_added_dirs.count(rel.substr(0, slash))) {
+      return ok();
+    }
+  }
+  if (!m_handle.valid()) {
+    TRY(m_dir.mkdir(m_list, SnapDir::IfExists::fail));
+    auto h = fs::open_dir(m_dir.fs(), fs::k_cwd, m_dir.p(m_list));
+    if (!h) {
+      return with_context(std::move(h.error()), "open directory", m_dir.d(m_list));
+    }
+    m_handle = std::move(*h);
+  }
+  std::string seq = std::to_string(m_next);
+  std::string name;
+  if (add.s_dir >= 0 && !add.s_name.empty() && add.type != fs::FileType::directory) {
+    name = seq + "-" + escape_rel(rel);
+    if (name.size() <= k_max_name) {
+      Status l = m_dir.fs().link(add.s_dir, std::string(add.s_name), m_handle.fd(), name);
+      if (l) {
+        ++m_next;
+        ++m_linked;
+        return ok();
+      }
+      int e = l.error().sys_errno;
+      if (e != EMLINK && e != EPERM && e != EXDEV) {
+        return with_context(std::move(l.error()), "create undo record",
+                            m_dir.d(m_list + "/" + name));
+      }
+      // The inode cannot take another link (or not from here): a symlink
+      // record says the same.
+    }
+  }
+  name = seq;
+  Status w = rel.size() <= m_max_target ? m_dir.fs().symlink(rel, m_handle.fd(), name)
+                                        : m_dir.fs().write_file(m_handle.fd(), name, rel);
+  if (!w) {
+    return with_context(std::move(w.error()), "create undo record", m_dir.d(m_list + "/" + name));
+  }
+  ++m_next;
+  if (add.type == fs::FileType::directory) {
+    m_added_dirs.insert(rel);
+  }
+  return ok();
+}
 
 Result<engine::Taken> DisplacedList::take(fs::Fs& fs, std::span<const int> t_dirs,
                                           const std::string& rel_path,
@@ -220,8 +241,8 @@ bool plausible_rel(const std::string& rel) {
 
 // Moves out of .rotator-staging every entry recorded in the flat list
 // `list` (AddRecorder), newest record first, into `undo`. One listing, one
-// readlink (or read) per record, one lstat and at most one rename per
-// recorded entry.
+// readlink (or read) per symlink (file) record, none for an "N-ESC" one,
+// one lstat and at most one rename per recorded entry.
 Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, long* moved) {
   auto h = fs::open_dir(dir.fs(), fs::k_cwd, dir.p(list));
   if (!h) {
@@ -239,11 +260,11 @@ Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, lo
       return plain_error(
           fmt::format("'{}' is not a rotator undo record; rolling back stopped", shown));
     };
-    if (e.name.empty() || e.name.size() > 18 ||
-        e.name.find_first_not_of("0123456789") != std::string::npos) {
+    size_t digits = std::min(e.name.find_first_not_of("0123456789"), e.name.size());
+    if (digits == 0 || digits > 18) {
       return not_a_record();
     }
-    unsigned long long seq = std::stoull(e.name);
+    unsigned long long seq = std::stoull(e.name.substr(0, digits));
     fs::FileType type = e.type;
     if (type == fs::FileType::unknown) {
       auto st = dir.fs().lstat(h->fd(), e.name);
@@ -251,6 +272,26 @@ Status undo_recorded(SnapDir& dir, const std::string& list, UndoFolder& undo, lo
         return with_context(std::move(st.error()), "stat", shown);
       }
       type = st->type();
+    }
+    // AddRecorder makes no directory here: a directory named as a record is
+    // not one (and a hard link to a directory cannot exist).
+    if (type == fs::FileType::directory) {
+      return not_a_record();
+    }
+    if (digits < e.name.size()) {
+      // "N-ESC": a hard link to the added inode, REL in the name.
+      auto rel = e.name[digits] == '-' ? unescape_rel(e.name.substr(digits + 1)) : std::nullopt;
+      if (!rel) {
+        return not_a_record();
+      }
+      if (!plausible_rel(*rel)) {
+        return plain_error(
+            fmt::format("'{}' is not a rotator undo record (it names '{}'); rolling "
+                        "back stopped",
+                        shown, escape_control(*rel)));
+      }
+      records.emplace_back(seq, std::move(*rel));
+      continue;
     }
     if (type != fs::FileType::symlink && type != fs::FileType::regular) {
       return not_a_record();

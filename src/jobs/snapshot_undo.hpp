@@ -22,26 +22,56 @@ namespace rotator::jobs {
 
 // The record of what a recycled build adds: `.trash/ID/added-list/`, a flat
 // directory holding one entry per recorded addition, named by a sequence
-// number ("0", "1", ...) in the order of the additions:
-//   * a symlink whose target is REL, the added entry's path relative to the
-//     generation (a symlink target holds up to k_max_link_target bytes; a
-//     symlink costs one inode and no data block for targets up to 60 bytes
-//     on ext4, and no fsync);
-//   * for a REL longer than that (the walk is descriptor-relative, so paths
-//     beyond PATH_MAX occur), a regular file holding REL (write_file, which
-//     fsyncs it: rare, so its cost does not matter).
+// number N ("0", "1", ...) in the order of the additions:
+//   * for a non-directory linked from S (the clone): `N-ESC`, a hard link to
+//     the S inode about to be linked at REL (the added entry's path relative
+//     to the generation; ESC is REL escaped as DisplacedList does, '%' as
+//     "%25", '/' as "%2F"). Made by linkat from the engine's S directory
+//     descriptor and entry name (AddInfo), no path resolved. It allocates
+//     no inode and its unlink frees none (a symlink record costs an inode
+//     allocation, ~175-200 us on ext4, and its deletion after the commit
+//     frees it again);
+//   * otherwise `N`, a symlink whose target is REL (a symlink target holds
+//     up to k_max_link_target bytes; no fsync), or for a REL longer than
+//     that (the walk is descriptor-relative, so paths beyond PATH_MAX occur)
+//     a regular file holding REL (write_file, which fsyncs it: rare). `N`
+//     is used for a directory, a `.rotator-partial.*` temporary (no S
+//     inode), when "N-ESC" would exceed a name's 255 bytes, and when the
+//     record's link fails with EMLINK (the inode is at the link limit),
+//     EPERM (e.g. protected_hardlinks for a non-root user) or EXDEV. Any
+//     other error of the record's link (ENOSPC, EIO, EROFS, EDQUOT, ENOENT,
+//     ...) is one the entry's own link or the symlink would meet as well: it
+//     aborts the build, before the entry exists. A fallback that fails
+//     aborts too.
 // The record is written before the engine creates the entry (the engine's
 // before_add hook), so under fault_fs.hpp's model an entry that exists
-// after a crash or power cut has its record too: nothing in the build is
-// synced before the commit's syncfs, and a power cut undoes changes newest
-// first, so an entry whose creation survives implies its earlier record
-// survives. This is the guarantee the earlier format (a marker symlink at
-// `.trash/ID/added/REL`, below marker directories mirroring REL's parents)
-// gave; it cost a mkdir per directory on the path of an addition, each an
-// inode creation, the expensive operation; the flat list costs one mkdir
-// per build. rollback() still reads the earlier format (a build left by an
-// older rotator).
+// after a crash or power cut has its record too: a link, like a symlink, is
+// one directory change (a name added to added-list), nothing in the build
+// is synced before the commit's syncfs, and a power cut undoes changes
+// newest first, so an entry whose creation survives implies its earlier
+// record survives. (A record that survives without its entry is skipped by
+// the rollback, as before.) This is the guarantee the earlier format (a
+// marker symlink at `.trash/ID/added/REL`, below marker directories
+// mirroring REL's parents) gave; it cost a mkdir per directory on the path
+// of an addition; the flat list costs one mkdir per build. rollback()
+// reads `N`, `N-ESC` and the earlier format (a build left by an older
+// rotator); it stops, moving nothing, at an entry of the list that is no
+// record: a name that is not `N` or `N-ESC` of a path inside the
+// generation, a directory, or an `N` that is neither symlink nor file.
 //
+// Link counts: an `N-ESC` record raises the S inode's link count by one
+// until the build's trash is deleted (after the commit, possibly after the
+// unlock; or after a rollback moved the build to the trash). Nothing
+// relies on link counts meanwhile: the mirror engine compares inode
+// numbers; its EMLINK fallback reacts to the kernel's EMLINK (an inode one
+// below the limit now reaches it with the record, and the entry is copied
+// instead of linked: a file with 64999 links on ext4, rare enough that the
+// copy does not matter). The only reader of st_nlink outside fs/ is
+// clone_relink.cpp (clone job), which relinks a clone file only when its
+// link count is 1 and skips it otherwise: a record can only make it skip a
+// file (no relink: safe, at most a missed saving), never relink one; and
+// it examines the files its own rsync run just wrote (new inodes, which no
+// earlier snapshot build linked, so no record of one exists).
 // Nothing is recorded below an added directory (removing the directory
 // removes all of it), so no recorded REL lies below another; rollback
 // nevertheless undoes the records newest first (children before the
@@ -59,11 +89,13 @@ class AddRecorder {
   AddRecorder(SnapDir& dir, std::string build, size_t max_target = k_max_link_target)
       : m_dir(dir), m_list(std::move(build) + "/" + k_added_list), m_max_target(max_target) {}
 
-  // Writes the record for `rel` (of type `type`) unless it is not needed.
-  // An Error (naming the record) aborts the build before the entry exists.
-  Status record(const std::string& rel, fs::FileType type, engine::AddKind kind);
+  // Writes the record for `add.rel` unless it is not needed: `N-ESC` when
+  // add.s_dir/s_name give an S inode, else (or on fallback) `N`. An Error
+  // (naming the record) aborts the build before the entry exists.
+  Status record(const engine::AddInfo& add);
 
   long recorded() const { return m_next; }
+  long linked() const { return m_linked; }  // of them, `N-ESC` hard links
 
  private:
   SnapDir& m_dir;
@@ -71,6 +103,7 @@ class AddRecorder {
   size_t m_max_target;
   fs::DirHandle m_handle;  // the list directory, once made
   long m_next = 0;
+  long m_linked = 0;
   std::set<std::string> m_added_dirs;
 };
 

@@ -35,13 +35,25 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     std::vector<std::string> added;
     engine::MirrorOptions opt;
     opt.sink = &sink;
-    opt.before_add = [&](const std::string& rel, fs::FileType type,
-                         engine::AddKind kind) -> Status {
+    opt.before_add = [&](const engine::AddInfo& add) -> Status {
       // Not created yet when the hook runs.
-      CHECK_FALSE(exists(t.path("t/" + rel)));
-      added.push_back(rel + (type == fs::FileType::directory ? "/" : ""));
+      CHECK_FALSE(exists(t.path("t/" + add.rel)));
+      added.push_back(add.rel + (add.type == fs::FileType::directory ? "/" : ""));
       // Only the changed file takes the place of a displaced entry.
-      CHECK((kind == engine::AddKind::replaces_displaced) == (rel == "changed.txt"));
+      CHECK((add.kind == engine::AddKind::replaces_displaced) == (add.rel == "changed.txt"));
+      // A non-directory comes with S's directory and name: the inode the
+      // link will give T (fstatat of that pair is S's entry itself).
+      if (add.type == fs::FileType::directory) {
+        CHECK(add.s_dir == -1);
+        CHECK(add.s_name.empty());
+      } else {
+        REQUIRE(add.s_dir >= 0);
+        size_t slash = add.rel.rfind('/');
+        CHECK(add.s_name == add.rel.substr(slash == std::string::npos ? 0 : slash + 1));
+        auto st = posix.lstat(add.s_dir, std::string(add.s_name));
+        REQUIRE(st);
+        CHECK(st->ino == inode_of(t.path("s/" + add.rel)));
+      }
       return ok();
     };
     auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
@@ -53,9 +65,9 @@ TEST_CASE("before_add is called before every entry the engine creates, and can s
     engine::TreeSink sink(sink_dir->fd(), "x", "sink");
     engine::MirrorOptions opt;
     opt.sink = &sink;
-    opt.before_add = [&](const std::string& rel, fs::FileType, engine::AddKind) -> Status {
-      if (rel == "d/e/f.txt") {
-        return sys_error(ENOSPC, "record", rel);
+    opt.before_add = [&](const engine::AddInfo& add) -> Status {
+      if (add.rel == "d/e/f.txt") {
+        return sys_error(ENOSPC, "record", add.rel);
       }
       return ok();
     };
@@ -86,9 +98,9 @@ TEST_CASE("before_add says which additions replace a displaced entry (type chang
   std::vector<std::string> added;
   engine::MirrorOptions opt;
   opt.sink = &sink;
-  opt.before_add = [&](const std::string& rel, fs::FileType type, engine::AddKind kind) -> Status {
-    added.push_back(rel + (type == fs::FileType::directory ? "/ " : " ") +
-                    (kind == engine::AddKind::fresh ? "fresh" : "replaces"));
+  opt.before_add = [&](const engine::AddInfo& add) -> Status {
+    added.push_back(add.rel + (add.type == fs::FileType::directory ? "/ " : " ") +
+                    (add.kind == engine::AddKind::fresh ? "fresh" : "replaces"));
     return ok();
   };
   auto r = engine::mirror(posix, t.path("s"), t.path("t"), opt);
