@@ -1,6 +1,7 @@
 #include "jobs/clone_protect.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <set>
@@ -29,6 +30,47 @@ struct Work {
 };
 
 }  // namespace
+
+Result<int> DirCache::get(const std::string& rel) {
+  std::vector<std::string_view> comps;
+  for (size_t pos = 0; pos <= rel.size();) {
+    size_t slash = std::min(rel.find('/', pos), rel.size());
+    if (slash > pos) {
+      comps.push_back(std::string_view(rel).substr(pos, slash - pos));
+    }
+    pos = slash + 1;
+  }
+  if (comps.empty()) {
+    return m_root;
+  }
+  if (comps.size() > k_max_depth && m_deep.valid() && rel == m_deep_rel) {
+    return m_deep.fd();
+  }
+  m_deep.reset();
+  size_t kept = std::min(comps.size(), k_max_depth);
+  size_t common = 0;
+  while (common < m_open.size() && common < kept && m_open[common].name == comps[common]) {
+    ++common;
+  }
+  m_open.erase(m_open.begin() + static_cast<std::ptrdiff_t>(common), m_open.end());
+  for (size_t i = common; i < kept; ++i) {
+    int at = i == 0 ? m_root : m_open.back().dir.fd();
+    TRY_ASSIGN(fs::DirHandle next, fs::open_dir(m_fs, at, std::string(comps[i])));
+    m_open.push_back(Level{std::string(comps[i]), std::move(next)});
+  }
+  if (comps.size() == kept) {
+    return m_open.back().dir.fd();
+  }
+  fs::DirHandle cur;
+  for (size_t i = kept; i < comps.size(); ++i) {
+    int at = cur.valid() ? cur.fd() : m_open.back().dir.fd();
+    TRY_ASSIGN(fs::DirHandle next, fs::open_dir(m_fs, at, std::string(comps[i])));
+    cur = std::move(next);
+  }
+  m_deep = std::move(cur);
+  m_deep_rel = rel;
+  return m_deep.fd();
+}
 
 Result<std::optional<fs::Stat>> DirCache::lstat(const std::string& root_display,
                                                 const std::string& rel) {

@@ -117,20 +117,22 @@ Result<long> remove_protect_temps(fs::Fs& fs, const std::string& clone,
 // one component at a time, never following a symlink.
 Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& rel);
 
-// The directory of the items being worked on, reopened only when it changes
-// (rsync lists a directory's files together).
+// The directory of the items being worked on, below `root_fd`: the open
+// directories of its path are kept, so a move to another directory opens
+// only the components below the longest prefix the two share (none for the
+// same directory, one for a sibling; rsync lists a directory's files
+// together, and the relink step's candidates come in that order too). Each
+// component is opened relative to its parent, never following a symlink, as
+// open_rel_dir does. At most k_max_depth descriptors are held: a deeper
+// directory is reached from the deepest kept one, holding two at a time.
 class DirCache {
  public:
+  static constexpr size_t k_max_depth = 32;
+
   DirCache(fs::Fs& fs, int root_fd) : m_fs(fs), m_root(root_fd) {}
-  // The open directory `rel`; ENOENT/ENOTDIR as such.
-  Result<int> get(const std::string& rel) {
-    if (!m_dir.valid() || rel != m_rel) {
-      m_dir.reset();
-      TRY_ASSIGN(m_dir, open_rel_dir(m_fs, m_root, rel));
-      m_rel = rel;
-    }
-    return m_dir.fd();
-  }
+  // The open directory `rel` ("" = `root_fd` itself), valid until the next
+  // get() or lstat(); ENOENT/ENOTDIR as such.
+  Result<int> get(const std::string& rel);
   // The lstat of `rel` (a file path relative to the root, shown as
   // `root_display/rel` in errors): nullopt when it or its directory is gone
   // (ENOENT/ENOTDIR), an Error naming the path otherwise. Leaves its
@@ -138,10 +140,15 @@ class DirCache {
   Result<std::optional<fs::Stat>> lstat(const std::string& root_display, const std::string& rel);
 
  private:
+  struct Level {
+    std::string name;
+    fs::DirHandle dir;
+  };
   fs::Fs& m_fs;
   int m_root;
-  std::string m_rel;
-  fs::DirHandle m_dir;
+  std::vector<Level> m_open;  // the current path's components, outermost first
+  std::string m_deep_rel;     // a directory deeper than k_max_depth, and
+  fs::DirHandle m_deep;       // its handle
 };
 
 // The record's text form (one state value): names separated by NUL.

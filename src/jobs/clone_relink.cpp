@@ -200,15 +200,17 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
   // 1. The candidates at the deleted paths (a rename: OLD is still there in
   // the previous generation): one lstat per deleted path and root, into a
   // scratch file of compact records.
+  // Each previous root's directories, kept open along the current path
+  // (the candidates come in rsync's order: a directory's files together).
+  std::vector<DirCache> root_dirs;
+  root_dirs.reserve(roots.size());
+  for (const auto& h : roots) {
+    root_dirs.emplace_back(fs, h.valid() ? h.fd() : -1);
+  }
   ScratchFile at_deleted;
   long deleted_candidates = 0;
   {
     TRY(deleted.rewind());
-    std::vector<DirCache> root_dirs;
-    root_dirs.reserve(roots.size());
-    for (const auto& h : roots) {
-      root_dirs.emplace_back(fs, h.valid() ? h.fd() : -1);
-    }
     std::string rel;
     for (;;) {
       TRY_ASSIGN(bool more, deleted.next(rel));
@@ -256,12 +258,12 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       std::string tmp_disp = clone + "/" + join_rel(w.dir, w.tmp);
       std::string from_disp = previous[w.from_root] + "/" + w.from_rel;
       auto [cdir, cname] = split_rel(w.from_rel);
-      auto cd = open_rel_dir(fs, roots[w.from_root].fd(), cdir);
+      auto cd = root_dirs[w.from_root].get(cdir);
       if (!cd) {
         return with_context(cd.error(), "open directory", previous[w.from_root] + "/" + cdir);
       }
       TRY_ASSIGN(int dfd, dirs.get(w.dir));
-      auto ln = fs.link(cd->fd(), cname, dfd, w.tmp);
+      auto ln = fs.link(*cd, cname, dfd, w.tmp);
       if (!ln) {
         if (ln.error().sys_errno == EMLINK) {
           continue;  // the older inode has all the links it may have
@@ -333,7 +335,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
     }
     std::string cdisp = previous[c.root] + "/" + c.rel;
     auto [cdir, cname] = split_rel(c.rel);
-    std::optional<fs::DirHandle> cd;
+    std::optional<int> cd;  // the candidate's directory (root_dirs[c.root])
     std::optional<std::vector<std::pair<std::string, std::string>>> cx;
     std::optional<std::uint64_t> ch;
     for (auto nf = first; nf != last; ++nf) {
@@ -345,14 +347,14 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         continue;
       }
       if (!cd) {
-        auto opened = open_rel_dir(fs, roots[c.root].fd(), cdir);
+        auto opened = root_dirs[c.root].get(cdir);
         if (!opened) {
           if (missing(opened.error())) {
             return ok();
           }
           return with_context(opened.error(), "open directory", previous[c.root] + "/" + cdir);
         }
-        auto cst = fs.lstat(opened->fd(), cname);
+        auto cst = fs.lstat(*opened, cname);
         if (!cst) {
           if (missing(cst.error())) {
             return ok();
@@ -363,7 +365,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
             !same_attributes(*nf, candidate_of(c.root, {}, *cst))) {
           return ok();
         }
-        cd = std::move(*opened);
+        cd = *opened;
       }
       auto [dir, name] = split_rel(nf->rel);
       std::string disp = clone + "/" + nf->rel;
@@ -374,7 +376,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       }
       std::sort(mine->begin(), mine->end());
       if (!cx) {
-        auto x = fs.get_xattrs(cd->fd(), cname);
+        auto x = fs.get_xattrs(*cd, cname);
         if (!x) {
           return with_context(x.error(), "read xattrs of", cdisp);
         }
@@ -393,7 +395,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         nf->hash = *h;
       }
       if (!ch) {
-        auto h = hash_file(fs, cd->fd(), cname);
+        auto h = hash_file(fs, *cd, cname);
         if (!h) {
           return with_context(h.error(), "read", cdisp);
         }
@@ -403,7 +405,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         ++stats.differ;
         continue;
       }
-      auto same = same_content(fs, dfd, name, cd->fd(), cname);
+      auto same = same_content(fs, dfd, name, *cd, cname);
       if (!same) {
         return with_context(same.error(), "compare", disp, "with '" + cdisp + "'");
       }
@@ -430,6 +432,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       if (batch.size() >= k_protect_batch || batch_bytes >= k_protect_batch_bytes) {
         TRY(flush());
         batch_bytes = 0;
+        cd.reset();  // flush moved root_dirs[c.root]: open and check it again
       }
     }
     return ok();

@@ -36,7 +36,10 @@
 // such chunk, so a run with u unmatched-chunk(s) walks history u times
 // (at most ceil(new files / chunk)). Candidate inodes already tried in a
 // chunk are remembered (at most 4 * chunk, then forgotten: only repeated
-// work, never a wrong link).
+// work, never a wrong link). Directories are reached through a DirCache per
+// root (clone_protect.hpp): the candidates and the new files come in rsync's
+// order, so a file costs no directory open on average, not one per path
+// component.
 //
 // Crash safety (a crash or power cut between any two Fs calls): the older
 // inode is linked to `.rotator-partial.<inode>` beside the clone file

@@ -478,3 +478,84 @@ TEST_CASE("the scratch spool gives back what was added, again after rewind") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("DirCache opens only the components below the prefix it holds") {
+  // (a) a path of three directories costs three opens, a sibling of the
+  // last one, one, the same directory none, the root none; (b) each fd is
+  // the directory named (a file only it holds is found); (c) a missing
+  // component is ENOENT and leaves the cache usable; (d) a directory deeper
+  // than k_max_depth is reached (two descriptors at a time below that
+  // depth) and kept for the next get of the same path.
+  TestContext ctx;
+  std::string root = ctx.path("root");
+  write_file(root + "/a/b/c/in-c", "c");
+  write_file(root + "/a/b/d/in-d", "d");
+  write_file(root + "/x/in-x", "x");
+  std::string deep;
+  for (size_t i = 0; i < jobs::DirCache::k_max_depth + 8; ++i) {
+    deep += (deep.empty() ? "" : "/") + std::string("n") + std::to_string(i);
+  }
+  write_file(root + "/" + deep + "/in-deep", "deep");
+  fs::PosixFs real;
+  fs::FaultFs counting(real);
+  counting.fail_at(1000000, EIO, "open_dir");  // never reached: counts the opens
+  auto r = fs::open_dir(real, fs::k_cwd, root);
+  REQUIRE(r);
+  jobs::DirCache dirs(counting, r->fd());
+  auto opens = [&](const std::string& rel, const std::string& file) {
+    long before = counting.calls();
+    auto fd = dirs.get(rel);
+    REQUIRE_MESSAGE(fd, rel);
+    std::string what = rel + " holds " + file;
+    CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
+    return counting.calls() - before;
+  };
+  CHECK(opens("a/b/c", "in-c") == 3);
+  CHECK(opens("a/b/d", "in-d") == 1);
+  CHECK(opens("a/b/d", "in-d") == 0);
+  CHECK(opens("a//b/c/", "in-c") == 1);  // empty components skipped, as open_rel_dir does
+  CHECK(opens("", "x") == 0);            // the root itself
+  CHECK(opens("x", "in-x") == 1);
+  CHECK(opens("a/b", "c") == 2);
+  auto gone = dirs.get("a/missing/c");
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().sys_errno == ENOENT);
+  CHECK(opens("a/b/c", "in-c") == 2);  // "a" still held
+  CHECK(opens(deep, "in-deep") == static_cast<long>(jobs::DirCache::k_max_depth + 8));
+  CHECK(opens(deep, "in-deep") == 0);
+  CHECK(opens("a/b/c", "in-c") == 3);
+}
+
+TEST_CASE("one history file equal to more new files than a batch holds: all are linked") {
+  // The candidate's directory is taken from the root's DirCache, which a
+  // batch flush in the middle of its matches uses too (relink_spooled then
+  // opens and checks the candidate again): every copy ends as a link to it.
+  TestContext ctx;
+  std::string clone = ctx.path("clone"), snap = ctx.path("snap");
+  const std::string body = big('q', 3000);
+  write_file(snap + "/orig/q.bin", body);
+  write_file(snap + "/other/z.bin", "elsewhere");
+  std::vector<std::string> written;
+  const size_t n = jobs::k_protect_batch + 5;
+  for (size_t i = 0; i < n; ++i) {
+    written.push_back("copies/q" + std::to_string(i));
+    write_file(clone + "/" + written.back(), body);
+  }
+  set_tree_mtimes(clone, 1300000000);
+  set_tree_mtimes(snap, 1300000000);
+  fs::PosixFs real;
+  long flushes = 0;
+  auto counting = [&](const std::vector<std::string>& temps) -> Status {
+    flushes += temps.empty() ? 0 : 1;
+    return ok();
+  };
+  auto r = jobs::relink_files(real, clone, written, {snap}, counting, {}, {});
+  REQUIRE(r);
+  CHECK(r->linked == static_cast<long>(n));
+  CHECK(flushes == 2);
+  ino_t orig = inode_of(snap + "/orig/q.bin");
+  for (const auto& rel : written) {
+    CHECK_MESSAGE(inode_of(clone + "/" + rel) == orig, rel);
+  }
+  CHECK(read_file(snap + "/orig/q.bin") == body);
+}
