@@ -78,7 +78,7 @@ CONF
   /usr/bin/time -v -o "$d/time" "$bin" -c "$d/conf" -v --now 2026-11-02T02:00 daily >"$d/out2" 2>&1 &
   pid=$! hwm=0 rpid=
   while kill -0 "$pid" 2>/dev/null; do
-    [ -n "$rpid" ] || rpid=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}' || true)
+    [ -n "$rpid" ] || rpid=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null || true)
     if [ -n "$rpid" ]; then
       v=$(awk '/^VmHWM:/ {print $2}' "/proc/$rpid/status" 2>/dev/null || true)
       [ -n "$v" ] && hwm=$v
