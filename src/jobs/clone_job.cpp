@@ -247,11 +247,16 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // After the user's rsync_args, so they cannot switch this output off.
   check.insert(check.end() - 2, {"-n", "--stats", "--out-format=%i %n"});
   long source_files = -1, deletions = 0, changes = 0, source_bytes = -1;
-  std::vector<Itemized> meta_only;
+  // The metadata-only items in a scratch file (memory O(1) in their
+  // number; clone_protect.hpp).
+  PathSpool meta_only;
+  std::optional<Error> meta_error;
   auto dry = run_rsync(ctx, check, [&](std::string_view line) {
-    if (job.protect_metadata == config::ProtectMetadata::yes) {
+    if (job.protect_metadata == config::ProtectMetadata::yes && !meta_error) {
       if (auto item = parse_itemized(line); item && metadata_only(*item)) {
-        meta_only.push_back(std::move(*item));
+        if (auto added = spool_protect_item(meta_only, *item); !added) {
+          meta_error = added.error();
+        }
       }
     }
     if (line.substr(0, 10) == "*deleting ") {
@@ -281,6 +286,10 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   });
   if (!dry) {
     return job_error(dry.error().message());
+  }
+  if (meta_error) {
+    return job_error("protect_metadata: " + meta_error->message() +
+                     " (rsync did not run; history is unchanged)");
   }
   if (dry->exit_code != 0 && dry->exit_code != 24 && dry->exit_code != 23) {
     return job_error(fmt::format("rsync failed (exit {}) listing '{}': {}", dry->exit_code,
@@ -314,7 +323,7 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
   // 2. protect_metadata: a new inode for each file whose metadata rsync is
   // about to change in place, so history keeps the old inode as it is.
   ProtectStats protect;
-  if (!meta_only.empty()) {
+  if (meta_only.size() > 0) {
     auto record = [&](const std::vector<std::string>& temps) -> Status {
       std::map<std::string, std::string> resume;
       if (!temps.empty()) {
@@ -329,14 +338,12 @@ JobResult run_clone(RunContext& ctx, const config::Job& job) {
         ctx.log.debug("[{}] {}", job.name, line);
       }
     };
-    auto done = protect_files(ctx.fs, job.path, meta_only, ctx.dry_run, record, plan);
+    auto done = protect_spooled(ctx.fs, job.path, meta_only, ctx.dry_run, record, plan);
     if (!done) {
       return job_error("protect_metadata: " + done.error().message() +
                        " (rsync did not run; history is unchanged)");
     }
     protect = *done;
-    meta_only.clear();
-    meta_only.shrink_to_fit();
   }
   if (ctx.dry_run == DryRun::yes) {
     JobResult r;

@@ -12,11 +12,29 @@
 //   1. remove_protect_temps(fs, clone, decode_temps(resume[k_protect_resume_key]))
 //      when an interrupted run left a record; then clear the record;
 //   2. the dry run (`-n --out-format='%i %n'`, which is --itemize-changes):
-//      parse_itemized() each line, keep those metadata_only() says;
-//   3. protect_files(fs, clone, items, ...) before the real rsync run: each
+//      parse_itemized() each line, spool_protect_item() those metadata_only()
+//      says into a PathSpool (util/scratch.hpp: a scratch file, not RAM);
+//   3. protect_spooled(fs, clone, spool, ...) before the real rsync run: each
 //      such file whose inode is shared (link count > 1) gets a new inode in
 //      the clone with the same data, metadata and xattrs;
 //   4. the real rsync run then changes the new inode only.
+//
+// Memory: O(part), whatever rsync lists. Pass 1 lstats each spooled name in
+// the clone and writes a compact record (inode, type, path) of each shared
+// one to a scratch file; names missing, of another type, or of link count 1
+// are counted and dropped there (nothing in the clone or history shares
+// such an inode, and pass 1 runs before the step changes anything). When
+// more than `part` (k_protect_part) records remain, they are split by a
+// hash of the inode into K = 2 * ceil(records / part) part files (written
+// k_protect_open_parts at a time, one more read of the records per such
+// group), so all names of one inode are in one part; each part is then
+// re-inoded in batches as below, in spool order within the part, with the
+// map of inodes re-inoded (which keeps a hard-link group one inode) cleared
+// between parts. A part holds about part / 2 records; it may exceed `part`
+// when the hash is uneven or one inode has very many names; that costs
+// memory in proportion, never correctness. The price of splitting: a
+// directory's files fall into different parts, so its path is reopened
+// more often (one open per component, no data read).
 //
 // Crash safety (a crash or power cut between any two Fs calls): a file is
 // copied (Fs::copy_data: FICLONE where the filesystem can, data fsynced) to
@@ -46,6 +64,7 @@
 #include "fs/fs.hpp"
 #include "jobs/job.hpp"
 #include "util/result.hpp"
+#include "util/scratch.hpp"
 
 namespace rotator::jobs {
 
@@ -55,6 +74,11 @@ inline constexpr const char* k_protect_resume_key = "protect_tmp";
 // bounded state file, one state save and one sync_fs per batch.
 inline constexpr size_t k_protect_batch = 1000;
 inline constexpr size_t k_protect_batch_bytes = 256 * 1024;
+// Shared names per part (the bound of the step's memory; see Memory).
+inline constexpr size_t k_protect_part = 16384;
+// Part files open at a time while splitting (file descriptors and stdio
+// buffers: 64 x 4 KB).
+inline constexpr size_t k_protect_open_parts = 64;
 
 // One line of rsync's itemized output (`%i %n`, rsync(1) --itemize-changes:
 // YXcstpoguax, a space, the name).
@@ -93,16 +117,29 @@ struct ProtectStats {
 // the clone; an empty list clears the record.
 using RecordTemps = std::function<Status(const std::vector<std::string>& temps)>;
 
-// Gives every item (each metadata_only()) whose inode is shared a new inode
-// in `clone` as the file comment says; hard-linked names of one inode keep
-// sharing the new one. With DryRun::yes nothing is changed and only `plan`
-// is called. `plan` (may be empty) gets "protect PATH" per file re-inoded
-// (in a real run after it was done).
-// Returns the counts, or the first Error (see Error handling).
+// Appends `item` (a metadata_only() one: its type and path, all the step
+// uses) to `spool`.
+Status spool_protect_item(PathSpool& spool, const Itemized& item);
+
+// Gives every spooled item (spool_protect_item()) whose inode is shared a
+// new inode in `clone` as the file comment says, `part` (>= 1) shared names
+// at a time (see Memory); hard-linked names of one inode keep sharing the
+// new one. With DryRun::yes nothing is changed and only `plan` is called.
+// `plan` (may be empty) gets "protect PATH" per file re-inoded (in a real
+// run after it was done), in the spool's order when there is one part.
+// Reads `items` from its start (rewinds it). Returns the counts, or the
+// first Error (see Error handling; a scratch file's error too).
+Result<ProtectStats> protect_spooled(fs::Fs& fs, const std::string& clone, PathSpool& items,
+                                     DryRun dry, const RecordTemps& record,
+                                     const std::function<void(std::string_view)>& plan,
+                                     size_t part = k_protect_part);
+
+// protect_spooled() with the items given as a vector (tests, small lists).
 Result<ProtectStats> protect_files(fs::Fs& fs, const std::string& clone,
                                    const std::vector<Itemized>& items, DryRun dry,
                                    const RecordTemps& record,
-                                   const std::function<void(std::string_view)>& plan);
+                                   const std::function<void(std::string_view)>& plan,
+                                   size_t part = k_protect_part);
 
 // Removes those of `temps` (relative to `clone`, as recorded) that exist and
 // are regular files or symlinks, then makes the removal durable (sync_fs).
