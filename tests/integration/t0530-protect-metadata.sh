@@ -99,9 +99,26 @@ t_leftover_removed() {
   [ "$(cat "$C/.rotator-partial.7")" = mine ] || fail "a file of the source lost"
   ! grep -q resume.protect_tmp "$TMP/root/.rotator/state/clone.state" || fail "record not cleared"
 }
+t_scratch_failure_changes_nothing() {
+  # The metadata-only list goes to a scratch file in $TMPDIR; when it cannot
+  # be written the run stops before rsync: nothing in the clone or history
+  # changes, and the next run (scratch space back) protects and converges.
+  setup yes
+  m0=$(meta "$S/daily.0/m.txt")
+  chmod 600 "$SRC/m.txt"
+  expect_exit 1 env TMPDIR="$TMP/no-such-dir" "$ROTATOR" -c "$CONF" --now 2026-11-02T02:00 daily 2>"$TMP/err"
+  expect_grep 'protect_metadata: .*rsync did not run; history is unchanged' "$TMP/err"
+  [ "$(stat -c %a "$C/m.txt")" = 644 ] || fail "the clone changed although rsync did not run"
+  expect_same_inode "$C/m.txt" "$S/daily.0/m.txt"
+  [ "$(meta "$S/daily.0/m.txt")" = "$m0" ] || fail "history's mode changed"
+  R --now 2026-11-02T03:00 daily 2>"$TMP/err2" || { cat "$TMP/err2" >&2; fail "the rerun failed"; }
+  [ "$(meta "$S/daily.1/m.txt")" = "$m0" ] || fail "the earlier snapshot lost the mode on the rerun"
+  [ "$(stat -c %a "$C/m.txt")" = 600 ] || fail "clone not refreshed by the rerun"
+}
 test_case "chmod, chown and touch on the source: the earlier snapshot keeps mode, owner, mtime" t_history_keeps_metadata
 test_case "--checksum: a touched file and symlink are protected, not transferred" t_checksum_touch
 test_case "protect_metadata = no: rsync's in-place chmod reaches history (the control)" t_without_protect_history_loses
 test_case "chmod -R becomes a full copy, which churn_warn reports" t_chmod_r_is_a_full_copy
 test_case "a recorded leftover temporary is removed by the next run" t_leftover_removed
+test_case "no scratch space for the metadata-only list: exit 1, nothing changed, the rerun converges" t_scratch_failure_changes_nothing
 [ "$nfail" -eq 0 ]
