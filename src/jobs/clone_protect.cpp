@@ -44,11 +44,11 @@ Result<int> DirCache::get(const std::string& rel) {
   if (comps.empty()) {
     return m_root;
   }
-  if (comps.size() > k_max_depth && m_deep.valid() && rel == m_deep_rel) {
+  if (comps.size() > m_max_depth && m_deep.valid() && rel == m_deep_rel) {
     return m_deep.fd();
   }
   m_deep.reset();
-  size_t kept = std::min(comps.size(), k_max_depth);
+  size_t kept = std::min(comps.size(), m_max_depth);
   size_t common = 0;
   while (common < m_open.size() && common < kept && m_open[common].name == comps[common]) {
     ++common;
@@ -64,7 +64,7 @@ Result<int> DirCache::get(const std::string& rel) {
   }
   fs::DirHandle cur;
   for (size_t i = kept; i < comps.size(); ++i) {
-    int at = cur.valid() ? cur.fd() : m_open.back().dir.fd();
+    int at = cur.valid() ? cur.fd() : m_open.empty() ? m_root : m_open.back().dir.fd();
     TRY_ASSIGN(fs::DirHandle next, fs::open_dir(m_fs, at, std::string(comps[i])));
     cur = std::move(next);
   }
@@ -267,8 +267,8 @@ size_t part_of(std::uint64_t ino, size_t parts) {
 // further one (linked to that copy).
 enum class NameOf { first, further };
 
-// The step over the parts: one batch loop per part (protect_files' steps
-// 1-4 in the header), `reinoded` cleared between parts.
+// The step over the parts: one batch loop per part (the steps 1-4 marked
+// in the class below), `reinoded` cleared between parts.
 class Protector {
  public:
   Protector(fs::Fs& fs, const std::string& clone, int root_fd, DirCache& dirs, DryRun dry,

@@ -49,6 +49,13 @@
 // are durable), then `record({})`; the record is cleared durably before
 // rsync runs, so a later power cut cannot bring back a list that names a
 // file rsync created.
+// A crash between the names of one hard-link group (one name given its new
+// inode, the next not yet) leaves the clone with two inodes for the group:
+// the rerun sees the first name at link count 1 (unshared, skipped) and
+// copies the others alone. No data is lost (history keeps the old inode),
+// and the rsync run that follows joins them again: with -H it makes every
+// name of a source group a link to one inode (itemized `hf`; checked with
+// rsync 3.5.0 on a destination holding the pair as two equal files).
 //
 // Error handling: the first failing Fs call stops with an Error naming the
 // clone path; nothing of history is ever touched (old inodes are only read),
@@ -160,13 +167,19 @@ Result<fs::DirHandle> open_rel_dir(fs::Fs& fs, int root_fd, const std::string& r
 // same directory, one for a sibling; rsync lists a directory's files
 // together, and the relink step's candidates come in that order too). Each
 // component is opened relative to its parent, never following a symlink, as
-// open_rel_dir does. At most k_max_depth descriptors are held: a deeper
-// directory is reached from the deepest kept one, holding two at a time.
+// open_rel_dir does. Descriptors, per cache: the first `max_depth`
+// components of the path are kept open, and a directory deeper than that is
+// reached from the deepest kept one (two descriptors at a time) and kept as
+// well: at most max_depth + 1 between calls, max_depth + 2 during a get().
+// max_depth 0 keeps only the directory itself (one descriptor), each move
+// opening its whole path. A caller holding many caches at once divides a
+// budget between them (clone_relink.cpp: one per previous root).
 class DirCache {
  public:
   static constexpr size_t k_max_depth = 32;
 
-  DirCache(fs::Fs& fs, int root_fd) : m_fs(fs), m_root(root_fd) {}
+  DirCache(fs::Fs& fs, int root_fd, size_t max_depth = k_max_depth)
+      : m_fs(fs), m_root(root_fd), m_max_depth(max_depth) {}
   // The open directory `rel` ("" = `root_fd` itself), valid until the next
   // get() or lstat(); ENOENT/ENOTDIR as such.
   Result<int> get(const std::string& rel);
@@ -183,8 +196,9 @@ class DirCache {
   };
   fs::Fs& m_fs;
   int m_root;
+  size_t m_max_depth;
   std::vector<Level> m_open;  // the current path's components, outermost first
-  std::string m_deep_rel;     // a directory deeper than k_max_depth, and
+  std::string m_deep_rel;     // a directory deeper than m_max_depth, and
   fs::DirHandle m_deep;       // its handle
 };
 

@@ -204,8 +204,10 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
   // (the candidates come in rsync's order: a directory's files together).
   std::vector<DirCache> root_dirs;
   root_dirs.reserve(roots.size());
+  size_t levels =
+      roots.empty() ? 0 : std::min(DirCache::k_max_depth, k_relink_history_levels / roots.size());
   for (const auto& h : roots) {
-    root_dirs.emplace_back(fs, h.valid() ? h.fd() : -1);
+    root_dirs.emplace_back(fs, h.valid() ? h.fd() : -1, levels);
   }
   ScratchFile at_deleted;
   long deleted_candidates = 0;
@@ -432,7 +434,10 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       if (batch.size() >= k_protect_batch || batch_bytes >= k_protect_batch_bytes) {
         TRY(flush());
         batch_bytes = 0;
-        cd.reset();  // flush moved root_dirs[c.root]: open and check it again
+        // flush() used root_dirs[c.root] too; its last link was this
+        // candidate's, so `cd` is still its directory, but open and check
+        // it again rather than rely on that.
+        cd.reset();
       }
     }
     return ok();

@@ -37,9 +37,9 @@
 // (at most ceil(new files / chunk)). Candidate inodes already tried in a
 // chunk are remembered (at most 4 * chunk, then forgotten: only repeated
 // work, never a wrong link). Directories are reached through a DirCache per
-// root (clone_protect.hpp): the candidates and the new files come in rsync's
-// order, so a file costs no directory open on average, not one per path
-// component.
+// root (clone_protect.hpp; k_relink_history_levels levels open over all
+// roots): the candidates and the new files come in rsync's order, so a file
+// costs about one directory open, not one per path component.
 //
 // Crash safety (a crash or power cut between any two Fs calls): the older
 // inode is linked to `.rotator-partial.<inode>` beside the clone file
@@ -72,6 +72,11 @@ namespace rotator::jobs {
 inline constexpr const char* k_relink_resume_key = "relink_tmp";
 // New files per chunk (the bound of the step's memory).
 inline constexpr size_t k_relink_chunk = 16384;
+// Directory levels the previous roots' DirCaches keep open, all roots
+// together (each root gets an equal share, at most DirCache::k_max_depth,
+// possibly 0): the step's descriptors stay bounded however many backup
+// trees and snapshot jobs the lineage has.
+inline constexpr size_t k_relink_history_levels = 128;
 
 struct RelinkStats {
   long examined = 0;    // new-inode files looked at (regular, link count 1, size > 0)

@@ -66,12 +66,19 @@ namespace rotator::jobs {
 // numbers; its EMLINK fallback reacts to the kernel's EMLINK (an inode one
 // below the limit now reaches it with the record, and the entry is copied
 // instead of linked: a file with 64999 links on ext4, rare enough that the
-// copy does not matter). The only reader of st_nlink outside fs/ is
-// clone_relink.cpp (clone job), which relinks a clone file only when its
-// link count is 1 and skips it otherwise: a record can only make it skip a
-// file (no relink: safe, at most a missed saving), never relink one; and
-// it examines the files its own rsync run just wrote (new inodes, which no
-// earlier snapshot build linked, so no record of one exists).
+// copy does not matter). The other readers of st_nlink outside fs/, and
+// what a record's extra link does to them while it exists:
+// clone_relink.cpp relinks a clone file only when its link count is 1: a
+// record can only make it skip a file (a missed saving, never a wrong
+// link), and it examines the files its own rsync run just wrote (new
+// inodes, which no earlier snapshot build linked). clone_protect.cpp gives
+// a new inode only to a file whose link count is above 1: a record can make
+// it copy a clone-only file it would have skipped (an extra copy, history
+// unchanged). history/du.cpp counts an inode as exclusive or freed when the
+// places it walks hold all its links: an inode with a record is neither
+// until the trash is deleted (its figures come out low meanwhile).
+// history/restore.cpp uses the count only to find hard-link groups to keep
+// together (an extra link costs a lookup).
 // Nothing is recorded below an added directory (removing the directory
 // removes all of it), so no recorded REL lies below another; rollback
 // nevertheless undoes the records newest first (children before the

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -484,8 +485,9 @@ TEST_CASE("DirCache opens only the components below the prefix it holds") {
   // last one, one, the same directory none, the root none; (b) each fd is
   // the directory named (a file only it holds is found); (c) a missing
   // component is ENOENT and leaves the cache usable; (d) a directory deeper
-  // than k_max_depth is reached (two descriptors at a time below that
-  // depth) and kept for the next get of the same path.
+  // than k_max_depth is reached and kept for the next get of the same path;
+  // (e) max_depth 0 and 2: only that many levels kept, the directories
+  // still right.
   TestContext ctx;
   std::string root = ctx.path("root");
   write_file(root + "/a/b/c/in-c", "c");
@@ -524,12 +526,73 @@ TEST_CASE("DirCache opens only the components below the prefix it holds") {
   CHECK(opens(deep, "in-deep") == static_cast<long>(jobs::DirCache::k_max_depth + 8));
   CHECK(opens(deep, "in-deep") == 0);
   CHECK(opens("a/b/c", "in-c") == 3);
+
+  jobs::DirCache flat(counting, r->fd(), 0);
+  auto flat_opens = [&](const std::string& rel, const std::string& file) {
+    long before = counting.calls();
+    auto fd = flat.get(rel);
+    REQUIRE_MESSAGE(fd, rel);
+    std::string what = rel + " holds " + file;
+    CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
+    return counting.calls() - before;
+  };
+  CHECK(flat_opens("a/b/c", "in-c") == 3);
+  CHECK(flat_opens("a/b/c", "in-c") == 0);  // the directory itself is kept
+  CHECK(flat_opens("a/b/d", "in-d") == 3);  // no prefix kept
+  jobs::DirCache two(counting, r->fd(), 2);
+  auto two_opens = [&](const std::string& rel, const std::string& file) {
+    long before = counting.calls();
+    auto fd = two.get(rel);
+    REQUIRE_MESSAGE(fd, rel);
+    std::string what = rel + " holds " + file;
+    CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
+    return counting.calls() - before;
+  };
+  CHECK(two_opens("a/b/c", "in-c") == 3);
+  CHECK(two_opens("a/b/d", "in-d") == 1);  // "a/b" kept
+  CHECK(two_opens("a/b", "c") == 0);
+}
+
+TEST_CASE("relink over many previous roots keeps its descriptors bounded") {
+  // 40 previous roots, each holding the deleted file 20 directories deep
+  // (a rename to the top), under a limit of 256 open files: 40 caches of 32
+  // levels would need ~1300; the shared budget keeps the step below the
+  // limit, and the file is relinked.
+  TestContext ctx;
+  std::string clone = ctx.path("clone");
+  std::string rel;
+  for (int i = 0; i < 20; ++i) {
+    rel += "d" + std::to_string(i) + "/";
+  }
+  rel += "f.bin";
+  const std::string body = big('r', 4000);
+  std::vector<std::string> previous;
+  for (int r = 0; r < 40; ++r) {
+    previous.push_back(ctx.path("snap" + std::to_string(r)));
+    write_file(previous.back() + "/" + rel, body);
+    set_tree_mtimes(previous.back(), 1300000000);
+  }
+  write_file(clone + "/f.bin", body);
+  set_tree_mtimes(clone, 1300000000);
+  struct rlimit old_limit {};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old_limit) == 0);
+  struct rlimit low = old_limit;
+  low.rlim_cur = std::min<rlim_t>(old_limit.rlim_cur, 256);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  fs::PosixFs real;
+  auto r = jobs::relink_files(real, clone, {"f.bin"}, previous, no_record(), {}, {rel});
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &old_limit) == 0);
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  CHECK(r->linked == 1);
+  CHECK(inode_of(clone + "/f.bin") == inode_of(previous[0] + "/" + rel));
 }
 
 TEST_CASE("one history file equal to more new files than a batch holds: all are linked") {
-  // The candidate's directory is taken from the root's DirCache, which a
-  // batch flush in the middle of its matches uses too (relink_spooled then
-  // opens and checks the candidate again): every copy ends as a link to it.
+  // A batch flush in the middle of one candidate's matches (the flush uses
+  // the root's DirCache too; relink_spooled then opens and checks the
+  // candidate again, a reset that is defensive: the flush's last link is
+  // this candidate's, so the cache is at its directory anyway): every copy
+  // ends as a link to it.
   TestContext ctx;
   std::string clone = ctx.path("clone"), snap = ctx.path("snap");
   const std::string body = big('q', 3000);
