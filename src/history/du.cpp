@@ -9,6 +9,7 @@
 #include "history/inode_marks.hpp"
 #include "history/versions.hpp"
 #include "history/walk.hpp"
+#include "state/state.hpp"
 
 namespace rotator::history {
 
@@ -188,6 +189,23 @@ Result<DuResult> disk_usage(fs::Fs& fs, const Catalogue& cat, const std::string&
   if (!walked_root) {
     return below_start(std::move(walked_root.error()), cfg.root);
   }
+  for (const auto& j : cfg.jobs) {
+    if (j.type != config::JobType::clone || j.relink != config::Relink::yes ||
+        (!job.empty() && j.name != job)) {
+      continue;
+    }
+    RelinkSaved saved;
+    saved.job = j.name;
+    // A state that cannot be read reports nothing here (status says why).
+    if (auto st = state::load(fs, cfg.state_dir, j.name); st) {
+      saved.last_files = st->last_relinked_files;
+      saved.last_bytes = st->last_relinked_bytes;
+      saved.total_files = st->relinked_files_total;
+      saved.total_bytes = st->relinked_bytes_total;
+      saved.since = st->relinked_since;
+    }
+    out.relink.push_back(saved);
+  }
   return out;
 }
 
@@ -221,6 +239,21 @@ std::string format_du(const DuResult& d, const Zone& zone) {
   }
   out += fmt::format("total {} (every inode once): {} bytes, {} KiB as du -s counts\n",
                      show_path(d.root), d.root_bytes, (d.root_bytes + 1023) / 1024);
+  for (const auto& r : d.relink) {
+    if (r.total_files < 0 || r.total_bytes < 0) {
+      out += fmt::format("relink [{}]: nothing recorded yet\n", r.job);
+      continue;
+    }
+    std::string last =
+        r.last_files >= 0 && r.last_bytes >= 0
+            ? fmt::format("last run {} file{}, {} ({} bytes); ", r.last_files,
+                          r.last_files == 1 ? "" : "s", human(r.last_bytes), r.last_bytes)
+            : std::string("last run not recorded; ");
+    out +=
+        fmt::format("relink [{}]: {}since {}: {} file{}, {} ({} bytes) not stored again\n", r.job,
+                    last, r.since ? show_time(*r.since, zone) : std::string("?"), r.total_files,
+                    r.total_files == 1 ? "" : "s", human(r.total_bytes), r.total_bytes);
+  }
   return out;
 }
 
@@ -244,6 +277,18 @@ json::Json du_json(const DuResult& d, const Zone& zone) {
   json::put_bytes(j, "root", d.root);
   j["root_bytes"] = d.root_bytes;
   j["root_kib"] = (d.root_bytes + 1023) / 1024;
+  j["relink"] = json::Json::array();
+  for (const auto& r : d.relink) {
+    json::Json row = json::Json::object();
+    auto count = [](long long v) { return v >= 0 ? json::Json(v) : json::Json(nullptr); };
+    row["job"] = r.job;
+    row["last_files"] = count(r.last_files);
+    row["last_bytes"] = count(r.last_bytes);
+    row["total_files"] = count(r.total_files);
+    row["total_bytes"] = count(r.total_bytes);
+    row["since"] = r.since ? json::Json(iso_time(*r.since, zone)) : json::Json(nullptr);
+    j["relink"].push_back(std::move(row));
+  }
   return j;
 }
 

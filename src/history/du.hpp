@@ -10,7 +10,10 @@
 //   freed       disk bytes freed if this place and every older one listed
 //               were deleted: files whose every link lies in those places.
 // and the root's real total: every inode under root once (what `du -sB1
-// ROOT` says).
+// ROOT` says); then, for each clone job with relink = yes, what its relinks
+// saved (from its state file: the last run, and the sum since the first run
+// that recorded one): data the history shares instead of storing again,
+// which the figures above no longer contain.
 //
 // It counts, per place, the links it finds of each inode against st_nlink;
 // the running total keeps only inodes with links still unseen (at most about
@@ -21,6 +24,7 @@
 // out of the running total.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +43,24 @@ struct DuRow {
   bool vanished = false;
 };
 
+// What relink = yes saved for a clone job (its state file: the last run's
+// counts and the sums since `since`; -1 / unset: not recorded yet).
+struct RelinkSaved {
+  std::string job;
+  long long last_files = -1;
+  long long last_bytes = -1;
+  long long total_files = -1;
+  long long total_bytes = -1;
+  std::optional<Instant> since;
+};
+
 struct DuResult {
   std::vector<DuRow> rows;   // oldest first
   long long root_bytes = 0;  // disk bytes under root, each inode once
   std::string root;
+  // Each clone job with relink = yes (JOB empty, or JOB itself), in config
+  // order: the data its relinks keep from being stored twice.
+  std::vector<RelinkSaved> relink;
 };
 
 // `job` empty: every job's places. Error: unknown job, or a read error.

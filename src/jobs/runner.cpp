@@ -139,6 +139,13 @@ ExitStatus run_level(RunContext& ctx, const std::string& level) {
         st.last_bytes = r.bytes;
         st.last_relinked_files = r.relinked_files;
         st.last_relinked_bytes = r.relinked_bytes;
+        if (r.relinked_files >= 0 && r.relinked_bytes >= 0) {
+          st.relinked_files_total = std::max(0LL, st.relinked_files_total) + r.relinked_files;
+          st.relinked_bytes_total = std::max(0LL, st.relinked_bytes_total) + r.relinked_bytes;
+          if (!st.relinked_since) {
+            st.relinked_since = st.last_end;
+          }
+        }
       }
       auto saved = state::save(ctx.fs, ctx.cfg.state_dir, job.name, st);
       if (!saved) {

@@ -87,6 +87,13 @@ std::string serialize(const JobState& st) {
   if (st.last_relinked_bytes >= 0) {
     out += fmt::format("last_relinked_bytes={}\n", st.last_relinked_bytes);
   }
+  if (st.relinked_files_total >= 0) {
+    out += fmt::format("relinked_files_total={}\n", st.relinked_files_total);
+  }
+  if (st.relinked_bytes_total >= 0) {
+    out += fmt::format("relinked_bytes_total={}\n", st.relinked_bytes_total);
+  }
+  put_time(out, "relinked_since", st.relinked_since);
   if (!st.churn_warning.empty()) {
     out += fmt::format("churn_warning={}\n", escape(st.churn_warning));
   }
@@ -159,6 +166,12 @@ JobState parse(const std::string& text) {
       st.last_relinked_files = get_count(v);
     else if (k == "last_relinked_bytes")
       st.last_relinked_bytes = get_count(v);
+    else if (k == "relinked_files_total")
+      st.relinked_files_total = get_count(v);
+    else if (k == "relinked_bytes_total")
+      st.relinked_bytes_total = get_count(v);
+    else if (k == "relinked_since")
+      st.relinked_since = time_of(line_no, v);
     else if (k == "churn_warning")
       st.churn_warning = v;
     else if (k.rfind("resume.", 0) == 0)

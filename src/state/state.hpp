@@ -45,6 +45,11 @@ struct JobState {
   // relink off, the step failed, or rsync stopped before it).
   long long last_relinked_files = -1;
   long long last_relinked_bytes = -1;
+  // The same, summed over every run that recorded them since
+  // `relinked_since` (the end of the first such run; -1 / unset: none yet).
+  long long relinked_files_total = -1;
+  long long relinked_bytes_total = -1;
+  std::optional<Instant> relinked_since;
   // The clone's link-efficiency warning of the last run that gave one,
   // cleared by the next run that completes without it (`status` shows it).
   std::string churn_warning;

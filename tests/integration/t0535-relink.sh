@@ -68,6 +68,16 @@ t_rename_costs_nothing() {
   R --now 2026-11-08T04:00 status --json >"$TMP/status.json" 2>&1 || :
   expect_grep '"last_relinked_files": 4,' "$TMP/status.json"
   expect_grep '"last_relinked_bytes": 8388608,' "$TMP/status.json"
+  # du: what the relinks kept from being stored twice, last run and in all
+  # (since the first run, which relinked nothing but recorded it).
+  R du >"$TMP/du" 2>&1 || { cat "$TMP/du" >&2; fail "du failed"; }
+  expect_grep '^relink \[clone\]: last run 4 files, 8.0M (8388608 bytes); since 2026-11-01 02:00: 4 files, 8.0M (8388608 bytes) not stored again$' "$TMP/du"
+  R du --json >"$TMP/du.json" 2>&1 || fail "du --json failed"
+  expect_grep '"total_bytes": 8388608' "$TMP/du.json"
+  # A later run that relinks nothing: the last run says 0, the sum stays.
+  R --now 2026-11-09T02:00 daily 2>/dev/null || fail "a run without renames"
+  R du >"$TMP/du2" 2>&1 || fail "du failed"
+  expect_grep '^relink \[clone\]: last run 0 files, 0B (0 bytes); since 2026-11-01 02:00: 4 files, 8.0M (8388608 bytes) not stored again$' "$TMP/du2"
 }
 t_without_relink_costs_a_copy() {
   setup no
@@ -77,6 +87,8 @@ t_without_relink_costs_a_copy() {
   ! grep -q 'relinked_[a-z]*{' "$TMP/rotator.prom" || fail "relink = no has relink samples"
   R --now 2026-11-08T04:00 status >"$TMP/status" 2>&1 || :
   ! grep -q relinked "$TMP/status" || fail "relink = no: status reports relinks"
+  R du >"$TMP/du" 2>&1 || fail "du failed"
+  ! grep -q '^relink' "$TMP/du" || fail "relink = no: du reports relinks"
 }
 t_edited_file_not_linked() {
   setup yes

@@ -222,9 +222,15 @@ TEST_CASE("state round-trips through its text form, newlines included") {
   st.resume["holding"] = "2026-11-22";
   st.last_relinked_files = 4;
   st.last_relinked_bytes = 8388608;
+  st.relinked_files_total = 40;
+  st.relinked_bytes_total = 83886080;
+  st.relinked_since = st.last_start;
   state::JobState back = state::parse(state::serialize(st));
   CHECK(back.last_relinked_files == 4);
   CHECK(back.last_relinked_bytes == 8388608);
+  CHECK(back.relinked_files_total == 40);
+  CHECK(back.relinked_bytes_total == 83886080);
+  CHECK(back.relinked_since == st.last_start);
   CHECK(back.last_start == st.last_start);
   CHECK(back.last_end == st.last_end);
   CHECK(back.last_result == state::Outcome::partial);
@@ -236,8 +242,12 @@ TEST_CASE("state round-trips through its text form, newlines included") {
   // Not recorded (relink off): absent from the file, -1 when read back; 0 is a value.
   st.last_relinked_files = -1;
   st.last_relinked_bytes = -1;
+  st.relinked_files_total = -1;
+  st.relinked_bytes_total = -1;
+  st.relinked_since.reset();
   std::string text = state::serialize(st);
   CHECK(text.find("last_relinked") == std::string::npos);
+  CHECK(text.find("relinked_") == std::string::npos);
   CHECK(state::parse(text).last_relinked_files == -1);
   CHECK(state::parse(text).last_relinked_bytes == -1);
   st.last_relinked_files = 0;
