@@ -337,7 +337,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
     }
     std::string cdisp = previous[c.root] + "/" + c.rel;
     auto [cdir, cname] = split_rel(c.rel);
-    std::optional<int> cd;  // the candidate's directory (root_dirs[c.root])
+    int cd = -1;  // the candidate's directory (root_dirs[c.root]); -1: not yet
     std::optional<std::vector<std::pair<std::string, std::string>>> cx;
     std::optional<std::uint64_t> ch;
     for (auto nf = first; nf != last; ++nf) {
@@ -348,7 +348,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         ++stats.differ;
         continue;
       }
-      if (!cd) {
+      if (cd < 0) {
         auto opened = root_dirs[c.root].get(cdir);
         if (!opened) {
           if (missing(opened.error())) {
@@ -378,7 +378,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
       }
       std::sort(mine->begin(), mine->end());
       if (!cx) {
-        auto x = fs.get_xattrs(*cd, cname);
+        auto x = fs.get_xattrs(cd, cname);
         if (!x) {
           return with_context(x.error(), "read xattrs of", cdisp);
         }
@@ -397,7 +397,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         nf->hash = *h;
       }
       if (!ch) {
-        auto h = hash_file(fs, *cd, cname);
+        auto h = hash_file(fs, cd, cname);
         if (!h) {
           return with_context(h.error(), "read", cdisp);
         }
@@ -407,7 +407,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         ++stats.differ;
         continue;
       }
-      auto same = same_content(fs, dfd, name, *cd, cname);
+      auto same = same_content(fs, dfd, name, cd, cname);
       if (!same) {
         return with_context(same.error(), "compare", disp, "with '" + cdisp + "'");
       }
@@ -437,7 +437,7 @@ Result<RelinkStats> relink_spooled(fs::Fs& fs, const std::string& clone, PathSpo
         // flush() used root_dirs[c.root] too; its last link was this
         // candidate's, so `cd` is still its directory, but open and check
         // it again rather than rely on that.
-        cd.reset();
+        cd = -1;
       }
     }
     return ok();
