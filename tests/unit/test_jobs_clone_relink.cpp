@@ -503,14 +503,18 @@ TEST_CASE("DirCache opens only the components below the prefix it holds") {
   counting.fail_at(1000000, EIO, "open_dir");  // never reached: counts the opens
   auto r = fs::open_dir(real, fs::k_cwd, root);
   REQUIRE(r);
-  jobs::DirCache dirs(counting, r->fd());
-  auto opens = [&](const std::string& rel, const std::string& file) {
+  // The opens cache.get(rel) costs; its fd must be the directory holding `file`.
+  auto opens_of = [&](jobs::DirCache& cache, const std::string& rel, const std::string& file) {
     long before = counting.calls();
-    auto fd = dirs.get(rel);
+    auto fd = cache.get(rel);
     REQUIRE_MESSAGE(fd, rel);
     std::string what = rel + " holds " + file;
     CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
     return counting.calls() - before;
+  };
+  jobs::DirCache dirs(counting, r->fd());
+  auto opens = [&](const std::string& rel, const std::string& file) {
+    return opens_of(dirs, rel, file);
   };
   CHECK(opens("a/b/c", "in-c") == 3);
   CHECK(opens("a/b/d", "in-d") == 1);
@@ -528,29 +532,13 @@ TEST_CASE("DirCache opens only the components below the prefix it holds") {
   CHECK(opens("a/b/c", "in-c") == 3);
 
   jobs::DirCache flat(counting, r->fd(), 0);
-  auto flat_opens = [&](const std::string& rel, const std::string& file) {
-    long before = counting.calls();
-    auto fd = flat.get(rel);
-    REQUIRE_MESSAGE(fd, rel);
-    std::string what = rel + " holds " + file;
-    CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
-    return counting.calls() - before;
-  };
-  CHECK(flat_opens("a/b/c", "in-c") == 3);
-  CHECK(flat_opens("a/b/c", "in-c") == 0);  // the directory itself is kept
-  CHECK(flat_opens("a/b/d", "in-d") == 3);  // no prefix kept
+  CHECK(opens_of(flat, "a/b/c", "in-c") == 3);
+  CHECK(opens_of(flat, "a/b/c", "in-c") == 0);  // the directory itself is kept
+  CHECK(opens_of(flat, "a/b/d", "in-d") == 3);  // no prefix kept
   jobs::DirCache two(counting, r->fd(), 2);
-  auto two_opens = [&](const std::string& rel, const std::string& file) {
-    long before = counting.calls();
-    auto fd = two.get(rel);
-    REQUIRE_MESSAGE(fd, rel);
-    std::string what = rel + " holds " + file;
-    CHECK_MESSAGE(real.lstat(*fd, file).has_value(), what);
-    return counting.calls() - before;
-  };
-  CHECK(two_opens("a/b/c", "in-c") == 3);
-  CHECK(two_opens("a/b/d", "in-d") == 1);  // "a/b" kept
-  CHECK(two_opens("a/b", "c") == 0);
+  CHECK(opens_of(two, "a/b/c", "in-c") == 3);
+  CHECK(opens_of(two, "a/b/d", "in-d") == 1);  // "a/b" kept
+  CHECK(opens_of(two, "a/b", "c") == 0);
 }
 
 TEST_CASE("relink over many previous roots keeps its descriptors bounded") {
